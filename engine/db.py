@@ -1,0 +1,58 @@
+"""Database engine and session factory; SQLite gets WAL and writer-first transactions."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine as SaEngine
+from sqlalchemy.pool import StaticPool
+
+
+def normalize_url(url: str) -> str:
+    """Accept plain ``postgresql://`` URLs and use psycopg 3 for them."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def make_engine(url: str) -> SaEngine:
+    """Create the SQLAlchemy engine for ``url`` with the settings kunflow relies on."""
+    url = normalize_url(url)
+    if not is_sqlite(url):
+        return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+    memory = url in ("sqlite://", "sqlite:///:memory:")
+    kwargs: dict = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    if memory:
+        kwargs["poolclass"] = StaticPool
+    engine = sa.create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Take transaction control away from pysqlite (SQLAlchemy's documented recipe) so that
+        # every transaction starts with BEGIN IMMEDIATE: a read-then-write unit of work then
+        # waits for the writer lock up front instead of failing with "database is locked".
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        # Queries that only read (lists, dashboards) run concurrently with the writer in WAL.
+        if conn.get_execution_options().get("kunflow_readonly"):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

@@ -1,0 +1,304 @@
+"""Parse, validate and describe process definitions; cache parsed specs per definition version.
+
+Pure functions over XML text: no database access here (the runtime stores what this returns).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from dataclasses import dataclass, field
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
+
+from .errors import InvalidModel
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
+
+# Ids SpiffWorkflow gives its own task specs; a diagram element with one of these ids silently
+# replaces the library's spec and the process loses its body.
+RESERVED_IDS = {"Start", "End", "Root"}
+
+# An ISO 8601 duration, cycle or date written without quotes is parsed as a Python expression
+# and fails only when the timer is first evaluated.
+_ISO_LITERAL = re.compile(
+    r"^(R\d*/)?(P(?=\d|T)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"
+    r"|\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?)(/.*)?$"
+)
+
+_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=False)
+
+
+@dataclass(frozen=True)
+class TaskSpecInfo:
+    element_id: str
+    name: str | None
+    lane: str | None
+    properties: dict
+
+
+@dataclass(frozen=True)
+class ParsedDefinition:
+    """A deployable process: its key, name and what routing needs, derived from the XML."""
+
+    key: str
+    name: str
+    lanes: dict  # lane name -> department property (or None: the lane name is the department)
+    tasks: dict  # element id -> TaskSpecInfo (human tasks)
+    start_lanes: tuple = ()  # lanes of the process's start events: who may start it
+    warnings: list = field(default_factory=list)
+
+    def to_meta(self) -> dict:
+        return {
+            "key": self.key,
+            "name": self.name,
+            "lanes": self.lanes,
+            "start_lanes": list(self.start_lanes),
+            "tasks": {
+                k: {"name": t.name, "lane": t.lane, "properties": t.properties}
+                for k, t in self.tasks.items()
+            },
+            "warnings": self.warnings,
+        }
+
+    @classmethod
+    def from_meta(cls, meta: dict) -> "ParsedDefinition":
+        return cls(
+            key=meta["key"],
+            name=meta["name"],
+            lanes=meta["lanes"],
+            tasks={
+                k: TaskSpecInfo(k, t["name"], t["lane"], t["properties"])
+                for k, t in meta["tasks"].items()
+            },
+            start_lanes=tuple(meta.get("start_lanes", ())),
+            warnings=meta.get("warnings", []),
+        )
+
+
+@dataclass
+class LoadedSpec:
+    spec: object
+    subprocess_specs: dict
+    parsed: ParsedDefinition
+
+
+def checksum(bpmn: bytes, files: dict[str, bytes]) -> str:
+    h = hashlib.sha256(bpmn)
+    for name in sorted(files):
+        h.update(b"\0" + name.encode() + b"\0" + files[name])
+    return h.hexdigest()
+
+
+def _error(message: str, element_id: str | None = None, filename: str | None = None, line=None):
+    return {"file": filename, "element_id": element_id, "message": message, "line": line or None}
+
+
+def _parse_xml(content: bytes, filename: str):
+    try:
+        return etree.fromstring(content, _XML_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise InvalidModel(
+            f"{filename}: XML 格式错误（第 {exc.lineno} 行）：{exc.msg}",
+            [_error(f"XML 格式错误：{exc.msg}", None, filename, exc.lineno)],
+        ) from None
+
+
+def _owner_id(node) -> str | None:
+    while node is not None:
+        if node.get("id"):
+            return node.get("id")
+        node = node.getparent()
+    return None
+
+
+def _static_checks(root, filename: str) -> list[dict]:
+    errors = []
+    for node in root.iter():
+        if not isinstance(node.tag, str):
+            continue
+        if node.get("id") in RESERVED_IDS and node.tag.startswith("{" + BPMN_NS):
+            errors.append(
+                _error(
+                    f"元素 id “{node.get('id')}”与引擎内部保留的 id 冲突，请改用其他 id"
+                    "（例如 start_event / end_event）",
+                    node.get("id"),
+                    filename,
+                    node.sourceline,
+                )
+            )
+    timer_tags = ("timeDuration", "timeDate", "timeCycle")
+    for tag in timer_tags:
+        for node in root.iterfind(f".//bpmn:{tag}", NS):
+            text = (node.text or "").strip()
+            owner = _owner_id(node)
+            if not text:
+                errors.append(_error(f"定时器 {tag} 表达式为空", owner, filename, node.sourceline))
+            elif _ISO_LITERAL.match(text):
+                errors.append(
+                    _error(
+                        f'定时器表达式 {text} 须加引号写作 "{text}"（表达式按 Python 求值，'
+                        "未加引号会在运行时失败）",
+                        owner,
+                        filename,
+                        node.sourceline,
+                    )
+                )
+            else:
+                errors += _compile_check(text, "eval", owner, filename, node.sourceline, "定时器")
+    for process in root.iterfind(".//bpmn:process", NS):
+        ids = {n.get("id") for n in process.iter() if isinstance(n.tag, str) and n.get("id")}
+        for flow in process.iterfind(".//bpmn:sequenceFlow", NS):
+            for attr in ("sourceRef", "targetRef"):
+                ref = flow.get(attr)
+                if not ref or ref not in ids:
+                    errors.append(
+                        _error(
+                            f"连线 {attr} 指向不存在的元素 “{ref or ''}”",
+                            flow.get("id"),
+                            filename,
+                            flow.sourceline,
+                        )
+                    )
+    for node in root.iterfind(".//bpmn:conditionExpression", NS):
+        text = (node.text or "").strip()
+        if text:
+            errors += _compile_check(
+                text, "eval", _owner_id(node), filename, node.sourceline, "条件"
+            )
+    for node in root.iterfind(".//bpmn:script", NS):
+        text = node.text or ""
+        errors += _compile_check(text, "exec", _owner_id(node), filename, node.sourceline, "脚本")
+    return errors
+
+
+def _compile_check(text, mode, owner, filename, line, what) -> list[dict]:
+    try:
+        compile(text, f"<{owner}>", mode)
+    except SyntaxError as exc:
+        return [_error(f"{what}表达式语法错误：{exc.msg}（{text!r}）", owner, filename, line)]
+    return []
+
+
+def _properties(node) -> dict:
+    props = {}
+    for prop in node.iterfind("bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS):
+        if prop.get("name"):
+            props[prop.get("name")] = prop.get("value")
+    return props
+
+
+def describe(root, process_id: str, spec) -> ParsedDefinition:
+    """What routing and the read models need, from the XML and the parsed spec."""
+    lanes = {}
+    process = root.find(f".//bpmn:process[@id='{process_id}']", NS)
+    for lane in process.iterfind(".//bpmn:lane", NS):
+        name = lane.get("name") or lane.get("id")
+        lanes[name] = _properties(lane).get("department")
+    tasks = {}
+    start_lanes = []
+    for ts in spec.task_specs.values():
+        if type(ts).__name__ == "StartEvent" and ts.lane and ts.lane not in start_lanes:
+            start_lanes.append(ts.lane)
+        if getattr(ts, "manual", False):
+            props = (getattr(ts, "extensions", None) or {}).get("properties", {}) or {}
+            tasks[ts.name] = TaskSpecInfo(ts.name, ts.bpmn_name, ts.lane, dict(props))
+    return ParsedDefinition(
+        key=process_id,
+        name=process.get("name") or process_id,
+        lanes=lanes,
+        tasks=tasks,
+        start_lanes=tuple(start_lanes),
+    )
+
+
+def parse(
+    filename: str, bpmn: bytes, files: dict[str, bytes] | None = None, *, validate: bool = True
+) -> tuple[ParsedDefinition, LoadedSpec]:
+    """Parse and validate a BPMN file with the DMN files it uses.
+
+    Raises InvalidModel listing every problem found ({file, element_id, message, line}).
+    """
+    files = files or {}
+    root = _parse_xml(bpmn, filename)
+    if root.tag != f"{{{BPMN_NS}}}definitions":
+        raise InvalidModel(
+            f"{filename}: 不是 BPMN 2.0 文件（根元素应为 bpmn:definitions）",
+            [_error("根元素应为 bpmn:definitions", None, filename)],
+        )
+    errors = _static_checks(root, filename)
+    parser = SpiffBpmnParser(validator=VALIDATOR if validate else None)
+    try:
+        for name, content in files.items():
+            if name.endswith(".dmn"):
+                parser.add_dmn_xml(_parse_xml(content, name), filename=name)
+        parser.add_bpmn_xml(root, filename=filename)
+    except ValidationException as exc:
+        errors.append(_error(str(exc), exc.id or None, exc.file_name or filename, exc.line_number))
+        raise InvalidModel(_summary(filename, errors), errors) from None
+    except SpiffWorkflowException as exc:
+        errors.append(_error(str(exc), None, filename))
+        raise InvalidModel(_summary(filename, errors), errors) from None
+
+    process_ids = parser.get_process_ids()
+    if not process_ids:
+        errors.append(_error("文件中没有可执行的流程（isExecutable=\"true\"）", None, filename))
+    if errors:
+        raise InvalidModel(_summary(filename, errors), errors)
+
+    # The file's first executable process that no other process in the file calls is its key.
+    called = set()
+    key = process_ids[0]
+    try:
+        specs = {pid: parser.get_spec(pid) for pid in process_ids}
+        for spec in specs.values():
+            for ts in spec.task_specs.values():
+                if getattr(ts, "spec", None) and isinstance(ts.spec, str):
+                    called.add(ts.spec)
+        key = next((pid for pid in process_ids if pid not in called), process_ids[0])
+        spec = specs[key]
+        subprocess_specs = parser.get_subprocess_specs(key, require_call_activity_specs=False)
+        subprocess_specs = {k: v for k, v in subprocess_specs.items() if v is not None}
+    except ValidationException as exc:
+        errors.append(_error(str(exc), exc.id or None, exc.file_name or filename, exc.line_number))
+        raise InvalidModel(_summary(filename, errors), errors) from None
+    except (SpiffWorkflowException, KeyError, ValueError, TypeError) as exc:
+        errors.append(_error(f"流程无法解析：{exc}", None, filename))
+        raise InvalidModel(_summary(filename, errors), errors) from None
+
+    parsed = describe(root, key, spec)
+    return parsed, LoadedSpec(spec, subprocess_specs, parsed)
+
+
+def _summary(filename: str, errors: list[dict]) -> str:
+    first = errors[0]
+    where = f"元素 {first['element_id']}：" if first.get("element_id") else ""
+    more = f"（另有 {len(errors) - 1} 处问题）" if len(errors) > 1 else ""
+    return f"{filename} 无法部署：{where}{first['message']}{more}"
+
+
+class SpecCache:
+    """Parsed specs by definition id; specs are immutable once deployed, so never stale."""
+
+    def __init__(self):
+        self._specs: dict[int, LoadedSpec] = {}
+        self._lock = threading.Lock()
+
+    def get(self, definition_id: int, loader) -> LoadedSpec:
+        spec = self._specs.get(definition_id)
+        if spec is None:
+            filename, bpmn, files = loader(definition_id)
+            _, spec = parse(filename, bpmn, files, validate=False)
+            with self._lock:
+                self._specs[definition_id] = spec
+        return spec
+
+    def put(self, definition_id: int, spec: LoadedSpec) -> None:
+        with self._lock:
+            self._specs[definition_id] = spec

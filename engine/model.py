@@ -1,0 +1,153 @@
+"""Tables. The serialized workflow lives on ``instance``; everything users query is a read model."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+        }
+    )
+
+
+class Department(Base):
+    __tablename__ = "department"
+    code: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(32), default="bureau")
+    parent_code: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class User(Base):
+    __tablename__ = "app_user"
+    username: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    display_name: Mapped[str] = mapped_column(sa.String(200))
+    department_code: Mapped[str] = mapped_column(sa.ForeignKey("department.code"), index=True)
+    roles: Mapped[str] = mapped_column(sa.String(400), default="")  # space separated
+    password_hash: Mapped[str | None] = mapped_column(sa.String(400))
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+
+
+class AuthToken(Base):
+    __tablename__ = "auth_token"
+    token_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(sa.ForeignKey("app_user.username"), index=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    expires_at: Mapped[datetime] = mapped_column(sa.DateTime)
+
+
+class Definition(Base):
+    __tablename__ = "definition"
+    __table_args__ = (sa.UniqueConstraint("key", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(sa.String(200), index=True)
+    version: Mapped[int] = mapped_column(sa.Integer)
+    name: Mapped[str] = mapped_column(sa.String(400))
+    filename: Mapped[str] = mapped_column(sa.String(400))
+    bpmn_xml: Mapped[str] = mapped_column(sa.Text)
+    checksum: Mapped[str] = mapped_column(sa.String(64))
+    # Derived at deploy time from the XML: lanes -> departments, per-task properties.
+    meta_json: Mapped[str] = mapped_column(sa.Text)
+    deployed_by: Mapped[str | None] = mapped_column(sa.String(64))
+    deployed_at: Mapped[datetime] = mapped_column(sa.DateTime)
+
+
+class DefinitionFile(Base):
+    """DMN and form files deployed with (and versioned by) a definition."""
+
+    __tablename__ = "definition_file"
+    __table_args__ = (sa.UniqueConstraint("definition_id", "filename"),)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    definition_id: Mapped[int] = mapped_column(sa.ForeignKey("definition.id"), index=True)
+    filename: Mapped[str] = mapped_column(sa.String(400))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    content: Mapped[str] = mapped_column(sa.Text)
+
+
+class Instance(Base):
+    __tablename__ = "instance"
+    __table_args__ = (
+        sa.Index("ix_instance_status_started", "status", "started_at"),
+        sa.Index("ix_instance_next_due", "next_due_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    definition_id: Mapped[int] = mapped_column(sa.ForeignKey("definition.id"), index=True)
+    process_key: Mapped[str] = mapped_column(sa.String(200), index=True)
+    business_key: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    title: Mapped[str | None] = mapped_column(sa.String(400))
+    # running | suspended | completed | terminated
+    status: Mapped[str] = mapped_column(sa.String(16))
+    version: Mapped[int] = mapped_column(sa.Integer, default=1)
+    serializer_version: Mapped[str] = mapped_column(sa.String(16))
+    state_json: Mapped[str] = mapped_column(sa.Text)
+    started_by: Mapped[str | None] = mapped_column(sa.String(64))
+    started_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    next_due_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    completed_tasks: Mapped[int] = mapped_column(sa.Integer, default=0)
+
+
+class Task(Base):
+    """One row per human task (user / manual task) the engine ever made ready."""
+
+    __tablename__ = "task"
+    __table_args__ = (
+        sa.Index("ix_task_department_state", "department_code", "state", "created_at"),
+        sa.Index("ix_task_assignee_state", "assignee", "state", "created_at"),
+        sa.Index("ix_task_completed_by", "completed_by", "completed_at"),
+        sa.Index("ix_task_instance_state", "instance_id", "state"),
+    )
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(sa.ForeignKey("instance.id"))
+    process_key: Mapped[str] = mapped_column(sa.String(200))
+    element_id: Mapped[str] = mapped_column(sa.String(200))
+    name: Mapped[str | None] = mapped_column(sa.String(400))
+    lane: Mapped[str | None] = mapped_column(sa.String(200))
+    department_code: Mapped[str | None] = mapped_column(sa.String(64))
+    candidate_role: Mapped[str | None] = mapped_column(sa.String(64))
+    assignee: Mapped[str | None] = mapped_column(sa.String(64))
+    # ready | claimed | completed | cancelled
+    state: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    due_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    completed_by: Mapped[str | None] = mapped_column(sa.String(64))
+    form_key: Mapped[str | None] = mapped_column(sa.String(200))
+    stage: Mapped[str | None] = mapped_column(sa.String(200))
+
+
+class Event(Base):
+    """Append-only audit log: who did what to which instance/task, with the data submitted."""
+
+    __tablename__ = "event"
+    __table_args__ = (sa.Index("ix_event_instance", "instance_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    instance_id: Mapped[int | None] = mapped_column(sa.Integer)
+    task_id: Mapped[str | None] = mapped_column(sa.String(36))
+    actor: Mapped[str | None] = mapped_column(sa.String(64))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    at: Mapped[datetime] = mapped_column(sa.DateTime)
+    data_json: Mapped[str | None] = mapped_column(sa.Text)
+
+
+department = Department.__table__
+app_user = User.__table__
+auth_token = AuthToken.__table__
+definition = Definition.__table__
+definition_file = DefinitionFile.__table__
+instance = Instance.__table__
+task = Task.__table__
+event = Event.__table__
+metadata = Base.metadata

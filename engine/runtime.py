@@ -1,0 +1,946 @@
+"""Engine commands. Each public command is one unit of work: load, act, save, commit."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from uuid import UUID
+
+import sqlalchemy as sa
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from . import routing
+from .compaction import compact_workflow, raise_iterator_depth
+from .db import make_engine, normalize_url
+from .definitions import LoadedSpec, ParsedDefinition, SpecCache, checksum, parse
+from .dto import (
+    Actor,
+    DefinitionInfo,
+    DepartmentInfo,
+    DeployResult,
+    EventInfo,
+    InstanceInfo,
+    Page,
+    TaskInfo,
+    UserInfo,
+)
+from .errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
+from .live_cache import LiveCache
+from .model import (
+    app_user,
+    auth_token,
+    definition,
+    definition_file,
+    department,
+    event,
+    instance,
+    metadata,
+    task,
+)
+from .projections import ready_human_tasks
+from .serialization import SERIALIZER_VERSION, dump_state, load_state
+from .unit_of_work import UnitOfWork
+
+OPEN_STATES = ("ready", "claimed")
+_TASK_COLUMNS = [c for c in task.c]
+_MAX_PAGE = 500
+
+
+def utcnow() -> datetime:
+    """Naive UTC; read through time so that frozen clocks in tests apply."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _json(value) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+
+
+class Engine:
+    """The kunflow runtime around SpiffWorkflow. Thread-safe; one per process."""
+
+    def __init__(self, database_url: str, *, live_cache_size: int = 2000, sa_engine=None):
+        self.database_url = normalize_url(database_url)
+        self.db = sa_engine or make_engine(self.database_url)
+        self.specs = SpecCache()
+        self.live = LiveCache(live_cache_size)
+        self.script_engine = PythonScriptEngine()
+        self._directory: dict[str, str] | None = None
+        self._directory_at = 0.0
+        self._directory_lock = threading.Lock()
+        raise_iterator_depth()
+        self._stmt_task_by_id = sa.select(*_TASK_COLUMNS).where(task.c.id == sa.bindparam("id"))
+        self._stmt_instance_head = sa.select(
+            instance.c.id,
+            instance.c.definition_id,
+            instance.c.process_key,
+            instance.c.status,
+            instance.c.version,
+            instance.c.completed_tasks,
+        ).where(instance.c.id == sa.bindparam("id"))
+        self._stmt_instance_state = sa.select(
+            instance.c.state_json, instance.c.serializer_version
+        ).where(instance.c.id == sa.bindparam("id"))
+        self._stmt_open_tasks = sa.select(task.c.id, task.c.state).where(
+            task.c.instance_id == sa.bindparam("iid"), task.c.state.in_(OPEN_STATES)
+        )
+        self._stmt_save_instance = (
+            instance.update()
+            .where(instance.c.id == sa.bindparam("b_id"), instance.c.version == sa.bindparam("b_v"))
+            .values(
+                state_json=sa.bindparam("state_json"),
+                version=sa.bindparam("version"),
+                status=sa.bindparam("status"),
+                updated_at=sa.bindparam("updated_at"),
+                ended_at=sa.bindparam("ended_at"),
+                completed_tasks=sa.bindparam("completed_tasks"),
+            )
+        )
+        self._stmt_close_task = (
+            task.update()
+            .where(task.c.id == sa.bindparam("b_id"))
+            .values(
+                state=sa.bindparam("state"),
+                completed_at=sa.bindparam("completed_at"),
+                completed_by=sa.bindparam("completed_by"),
+            )
+        )
+        self._stmt_insert_event = event.insert()
+        self._stmt_insert_task = task.insert()
+
+    # ------------------------------------------------------------------ schema, org
+
+    def create_schema(self) -> None:
+        """Create tables directly (tests); production uses ``migrate()``."""
+        metadata.create_all(self.db)
+
+    def migrate(self) -> None:
+        """Bring the database schema to the newest Alembic revision."""
+        from .migrate import upgrade
+
+        upgrade(self.db)
+
+    def _uow(self, readonly: bool = False) -> UnitOfWork:
+        return UnitOfWork(self.db, readonly=readonly)
+
+    def sync_org(self, departments: list[DepartmentInfo], users: list[UserInfo]) -> None:
+        """Insert or update departments and users (a user's password hash only when given)."""
+        with self._uow() as uow:
+            conn = uow.conn
+            existing = {r.code for r in conn.execute(sa.select(department.c.code))}
+            for d in departments:
+                values = {"name": d.name, "kind": d.kind, "parent_code": d.parent_code}
+                if d.code in existing:
+                    conn.execute(department.update().where(department.c.code == d.code).values(**values))
+                else:
+                    conn.execute(department.insert().values(code=d.code, **values))
+            users_now = {r.username for r in conn.execute(sa.select(app_user.c.username))}
+            for u in users:
+                values = {
+                    "display_name": u.display_name,
+                    "department_code": u.department_code,
+                    "roles": " ".join(u.roles),
+                    "active": u.active,
+                }
+                if u.password_hash:
+                    values["password_hash"] = u.password_hash
+                if u.username in users_now:
+                    conn.execute(
+                        app_user.update().where(app_user.c.username == u.username).values(**values)
+                    )
+                else:
+                    conn.execute(app_user.insert().values(username=u.username, **values))
+            uow.commit()
+        self._directory = None
+
+    def list_departments(self) -> list[DepartmentInfo]:
+        with self._uow(readonly=True) as uow:
+            rows = uow.conn.execute(sa.select(department).order_by(department.c.code))
+            return [DepartmentInfo(r.code, r.name, r.kind, r.parent_code) for r in rows]
+
+    def get_user(self, username: str) -> UserInfo | None:
+        with self._uow(readonly=True) as uow:
+            row = uow.conn.execute(
+                sa.select(app_user).where(app_user.c.username == username)
+            ).first()
+        return _user(row) if row else None
+
+    def list_users(self, department_code: str | None = None) -> list[UserInfo]:
+        stmt = sa.select(app_user).order_by(app_user.c.username)
+        if department_code:
+            stmt = stmt.where(app_user.c.department_code == department_code)
+        with self._uow(readonly=True) as uow:
+            return [_user(r) for r in uow.conn.execute(stmt)]
+
+    def store_token(self, token_hash: str, username: str, ttl: timedelta) -> datetime:
+        now = utcnow()
+        with self._uow() as uow:
+            uow.conn.execute(
+                auth_token.insert().values(
+                    token_hash=token_hash, username=username, created_at=now, expires_at=now + ttl
+                )
+            )
+            uow.commit()
+        return now + ttl
+
+    def user_for_token(self, token_hash: str) -> UserInfo | None:
+        stmt = (
+            sa.select(app_user)
+            .join(auth_token, auth_token.c.username == app_user.c.username)
+            .where(auth_token.c.token_hash == token_hash, auth_token.c.expires_at > utcnow())
+        )
+        with self._uow(readonly=True) as uow:
+            row = uow.conn.execute(stmt).first()
+        return _user(row) if row is not None and row.active else None
+
+    def directory(self) -> dict[str, str]:
+        """Department names and codes -> code (refreshed every 30 s, or after ``sync_org``)."""
+        d = self._directory
+        if d is None or time.monotonic() - self._directory_at > 30:
+            with self._directory_lock, self._uow(readonly=True) as uow:
+                d = {}
+                for r in uow.conn.execute(sa.select(department.c.code, department.c.name)):
+                    d[r.code] = r.code
+                    d[r.name] = r.code
+                self._directory, self._directory_at = d, time.monotonic()
+        return d
+
+    # ------------------------------------------------------------------ definitions
+
+    def deploy(
+        self,
+        filename: str,
+        bpmn: bytes,
+        files: dict[str, bytes] | None = None,
+        actor: Actor | None = None,
+    ) -> DeployResult:
+        """Validate and store a BPMN file (with its DMN/form files) as a new version of its key.
+
+        An unchanged file (same checksum as the newest version) creates nothing. Raises
+        InvalidModel when the diagram cannot be deployed; nothing is stored then.
+        """
+        if actor is not None and not actor.is_admin:
+            raise Forbidden("只有流程管理员可以部署流程")
+        files = dict(files or {})
+        for name in files:
+            if not name.endswith((".dmn", ".form", ".json")):
+                raise InvalidInput(f"不支持的附带文件类型：{name}（仅支持 .dmn / .form）")
+        parsed, loaded = parse(filename, bpmn, files)
+        parsed = self._with_warnings(parsed)
+        digest = checksum(bpmn, files)
+        try:
+            xml_text = bpmn.decode("utf-8")
+            file_texts = {n: c.decode("utf-8") for n, c in files.items()}
+        except UnicodeDecodeError:
+            raise InvalidInput("文件必须使用 UTF-8 编码") from None
+        with self._uow() as uow:
+            conn = uow.conn
+            latest = conn.execute(
+                sa.select(definition)
+                .where(definition.c.key == parsed.key)
+                .order_by(definition.c.version.desc())
+                .limit(1)
+            ).first()
+            if latest is not None and latest.checksum == digest:
+                return DeployResult(self._definition_info(conn, latest), created=False)
+            version = (latest.version + 1) if latest is not None else 1
+            now = utcnow()
+            def_id = conn.execute(
+                definition.insert().values(
+                    key=parsed.key,
+                    version=version,
+                    name=parsed.name,
+                    filename=filename,
+                    bpmn_xml=xml_text,
+                    checksum=digest,
+                    meta_json=_json(parsed.to_meta()),
+                    deployed_by=actor.username if actor else None,
+                    deployed_at=now,
+                )
+            ).inserted_primary_key[0]
+            for name, content in file_texts.items():
+                kind = "dmn" if name.endswith(".dmn") else "form"
+                conn.execute(
+                    definition_file.insert().values(
+                        definition_id=def_id, filename=name, kind=kind, content=content
+                    )
+                )
+            self._log(conn, [_ev(None, None, actor, "deployed", now, {"key": parsed.key, "version": version})])
+            row = conn.execute(sa.select(definition).where(definition.c.id == def_id)).one()
+            info = self._definition_info(conn, row)
+            uow.commit()
+        self.specs.put(def_id, loaded)
+        return DeployResult(info, created=True)
+
+    def _with_warnings(self, parsed: ParsedDefinition) -> ParsedDefinition:
+        directory = self.directory()
+        warnings = []
+        for t in parsed.tasks.values():
+            if routing.department_for(t.lane, parsed.lanes, t.properties, directory) is None:
+                warnings.append(
+                    {
+                        "element_id": t.element_id,
+                        "message": f"任务“{t.name}”所在泳道“{t.lane or '（无）'}”没有对应的部门，"
+                        "任务只对管理员可见",
+                    }
+                )
+        return ParsedDefinition(
+            parsed.key, parsed.name, parsed.lanes, parsed.tasks, parsed.start_lanes, warnings
+        )
+
+    def list_definitions(self) -> list[DefinitionInfo]:
+        """The newest version of every process key."""
+        newest = (
+            sa.select(definition.c.key, sa.func.max(definition.c.version).label("v"))
+            .group_by(definition.c.key)
+            .subquery()
+        )
+        stmt = (
+            sa.select(definition)
+            .join(newest, (definition.c.key == newest.c.key) & (definition.c.version == newest.c.v))
+            .order_by(definition.c.key)
+        )
+        with self._uow(readonly=True) as uow:
+            return [self._definition_info(uow.conn, r) for r in uow.conn.execute(stmt)]
+
+    def get_definition(self, key: str, version: int | None = None) -> DefinitionInfo:
+        with self._uow(readonly=True) as uow:
+            return self._definition_info(uow.conn, self._definition_row(uow.conn, key, version))
+
+    def list_definition_versions(self, key: str) -> list[DefinitionInfo]:
+        with self._uow(readonly=True) as uow:
+            rows = uow.conn.execute(
+                sa.select(definition).where(definition.c.key == key).order_by(definition.c.version)
+            ).all()
+            if not rows:
+                raise NotFound(f"流程 {key} 不存在")
+            return [self._definition_info(uow.conn, r) for r in rows]
+
+    def get_definition_xml(self, key: str, version: int | None = None) -> str:
+        with self._uow(readonly=True) as uow:
+            return self._definition_row(uow.conn, key, version).bpmn_xml
+
+    def _definition_row(self, conn, key: str, version: int | None):
+        stmt = sa.select(definition).where(definition.c.key == key)
+        if version is None:
+            stmt = stmt.order_by(definition.c.version.desc()).limit(1)
+        else:
+            stmt = stmt.where(definition.c.version == version)
+        row = conn.execute(stmt).first()
+        if row is None:
+            what = f"流程 {key}" + (f" 版本 {version}" if version is not None else "")
+            raise NotFound(f"{what} 不存在")
+        return row
+
+    def _definition_info(self, conn, row) -> DefinitionInfo:
+        meta = json.loads(row.meta_json)
+        files = tuple(
+            r.filename
+            for r in conn.execute(
+                sa.select(definition_file.c.filename).where(definition_file.c.definition_id == row.id)
+            )
+        )
+        return DefinitionInfo(
+            id=row.id,
+            key=row.key,
+            version=row.version,
+            name=row.name,
+            filename=row.filename,
+            checksum=row.checksum,
+            deployed_by=row.deployed_by,
+            deployed_at=row.deployed_at,
+            lanes=meta.get("lanes", {}),
+            files=files,
+            warnings=tuple(meta.get("warnings", ())),
+        )
+
+    def _load_definition_source(self, definition_id: int):
+        with self._uow(readonly=True) as uow:
+            row = uow.conn.execute(
+                sa.select(definition.c.filename, definition.c.bpmn_xml).where(
+                    definition.c.id == definition_id
+                )
+            ).one()
+            files = {
+                r.filename: r.content.encode("utf-8")
+                for r in uow.conn.execute(
+                    sa.select(definition_file.c.filename, definition_file.c.content).where(
+                        definition_file.c.definition_id == definition_id,
+                        definition_file.c.kind == "dmn",
+                    )
+                )
+            }
+        return row.filename, row.bpmn_xml.encode("utf-8"), files
+
+    def _spec(self, definition_id: int) -> LoadedSpec:
+        return self.specs.get(definition_id, self._load_definition_source)
+
+    # ------------------------------------------------------------------ instances
+
+    def start(
+        self,
+        process_key: str,
+        actor: Actor,
+        business_key: str | None = None,
+        title: str | None = None,
+        data: dict | None = None,
+    ) -> InstanceInfo:
+        """Start the newest version of ``process_key`` and run it to its first wait state."""
+        if data is not None and not isinstance(data, dict):
+            raise InvalidInput("data 必须是 JSON 对象")
+        with self._uow() as uow:
+            conn = uow.conn
+            drow = self._definition_row(conn, process_key, None)
+            loaded = self._spec(drow.id)
+            directory = self.directory()
+            starters = {directory.get(lane) for lane in loaded.parsed.start_lanes} - {None}
+            if not routing.can_start(actor, starters):
+                raise Forbidden("本部门不能发起该流程")
+            wf = BpmnWorkflow(
+                loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine
+            )
+            wf.task_tree.data.update(data or {})
+            self._run_engine(wf)
+            now = utcnow()
+            status = "completed" if wf.is_completed() else "running"
+            compact_workflow(wf)
+            iid = conn.execute(
+                instance.insert().values(
+                    definition_id=drow.id,
+                    process_key=process_key,
+                    business_key=business_key,
+                    title=title,
+                    status=status,
+                    version=1,
+                    serializer_version=SERIALIZER_VERSION,
+                    state_json=dump_state(wf),
+                    started_by=actor.username,
+                    started_at=now,
+                    updated_at=now,
+                    ended_at=now if status == "completed" else None,
+                    completed_tasks=0,
+                )
+            ).inserted_primary_key[0]
+            events = [
+                _ev(iid, None, actor, "instance_started", now,
+                    {"process_key": process_key, "version": drow.version,
+                     "business_key": business_key, "title": title, "data": data or {}})
+            ]
+            self._sync_tasks(conn, iid, process_key, wf, loaded, now, {}, events)
+            if status == "completed":
+                events.append(_ev(iid, None, actor, "instance_completed", now, None))
+            self._log(conn, events)
+            uow.after_commit(lambda: self.live.checkin(iid, 1, wf))
+            info = self._instance_info(conn, iid)
+            uow.commit()
+        return info
+
+    def get_instance(self, instance_id: int, actor: Actor, with_data: bool = False) -> InstanceInfo:
+        with self._uow(readonly=True) as uow:
+            self._check_instance_access(uow.conn, instance_id, actor)
+            info = self._instance_info(uow.conn, instance_id)
+        if with_data:
+            data = self._instance_data(instance_id)
+            info = InstanceInfo(**{**info.__dict__, "data": data})
+        return info
+
+    def _instance_data(self, instance_id: int) -> dict:
+        with self._uow(readonly=True) as uow:
+            head = uow.conn.execute(self._stmt_instance_head, {"id": instance_id}).first()
+            wf = self._workflow(uow.conn, head)
+        self.live.checkin(instance_id, head.version, wf)
+        if wf.is_completed():
+            return dict(wf.data)
+        last = wf.last_task
+        return dict(last.data) if last is not None else dict(wf.task_tree.data)
+
+    def list_instances(
+        self,
+        actor: Actor,
+        *,
+        status: str | None = None,
+        process_key: str | None = None,
+        business_key: str | None = None,
+        started_by: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page:
+        """Instances the actor may see: all for supervisors/leaders/admins, else those their
+        department has tasks in or that they started."""
+        limit, offset = _page(limit, offset)
+        where = []
+        if status:
+            where.append(instance.c.status == status)
+        if process_key:
+            where.append(instance.c.process_key == process_key)
+        if business_key:
+            where.append(instance.c.business_key == business_key)
+        if started_by:
+            where.append(instance.c.started_by == started_by)
+        if not actor.reads_all:
+            touched = sa.select(task.c.instance_id).where(
+                task.c.department_code == actor.department_code
+            )
+            where.append(
+                sa.or_(instance.c.id.in_(touched), instance.c.started_by == actor.username)
+            )
+        cols = [c for c in instance.c if c.name != "state_json"]
+        stmt = sa.select(*cols, definition.c.version.label("def_version")).join(
+            definition, definition.c.id == instance.c.definition_id
+        )
+        with self._uow(readonly=True) as uow:
+            total = uow.conn.execute(
+                sa.select(sa.func.count()).select_from(instance).where(*where)
+            ).scalar_one()
+            rows = uow.conn.execute(
+                stmt.where(*where).order_by(instance.c.id.desc()).limit(limit).offset(offset)
+            ).all()
+        return Page(tuple(_instance(r) for r in rows), total, limit, offset)
+
+    def suspend(self, instance_id: int, actor: Actor) -> InstanceInfo:
+        return self._set_status(instance_id, actor, "suspended", ("running",))
+
+    def resume(self, instance_id: int, actor: Actor) -> InstanceInfo:
+        return self._set_status(instance_id, actor, "running", ("suspended",))
+
+    def terminate(self, instance_id: int, actor: Actor, reason: str | None = None) -> InstanceInfo:
+        return self._set_status(
+            instance_id, actor, "terminated", ("running", "suspended"), reason=reason
+        )
+
+    def _set_status(self, instance_id, actor, new_status, allowed_from, reason=None):
+        if not actor.is_admin:
+            raise Forbidden("只有流程管理员可以挂起、恢复或终止流程实例")
+        with self._uow() as uow:
+            conn = uow.conn
+            head = self._instance_head(conn, instance_id)
+            if head.status not in allowed_from:
+                raise Conflict(f"实例当前状态为 {head.status}，不能执行该操作")
+            now = utcnow()
+            values = {"status": new_status, "version": head.version + 1, "updated_at": now}
+            events = [_ev(instance_id, None, actor, f"instance_{new_status}", now,
+                          {"reason": reason} if reason else None)]
+            if new_status == "terminated":
+                values["ended_at"] = now
+                for row in conn.execute(self._stmt_open_tasks, {"iid": instance_id}):
+                    conn.execute(self._stmt_close_task, {
+                        "b_id": row.id, "state": "cancelled", "completed_at": now,
+                        "completed_by": None})
+                    events.append(_ev(instance_id, row.id, actor, "task_cancelled", now, None))
+            res = conn.execute(
+                instance.update()
+                .where(instance.c.id == instance_id, instance.c.version == head.version)
+                .values(**values)
+            )
+            if res.rowcount != 1:
+                raise Conflict("实例已被其他操作修改，请刷新后重试")
+            self._log(conn, events)
+            info = self._instance_info(conn, instance_id)
+            if new_status == "terminated":
+                self.live.discard(instance_id)
+            else:
+                uow.after_commit(
+                    lambda: self.live.rebase(instance_id, head.version, head.version + 1)
+                )
+            uow.commit()
+        return info
+
+    def list_events(self, instance_id: int, actor: Actor) -> list[EventInfo]:
+        with self._uow(readonly=True) as uow:
+            self._check_instance_access(uow.conn, instance_id, actor)
+            rows = uow.conn.execute(
+                sa.select(event).where(event.c.instance_id == instance_id).order_by(event.c.id)
+            )
+            return [
+                EventInfo(r.id, r.instance_id, r.task_id, r.actor, r.kind, r.at,
+                          json.loads(r.data_json) if r.data_json else None)
+                for r in rows
+            ]
+
+    # ------------------------------------------------------------------ tasks
+
+    def list_tasks(
+        self,
+        actor: Actor,
+        *,
+        scope: str = "department",
+        state: str | None = None,
+        process_key: str | None = None,
+        instance_id: int | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page:
+        """Task rows: ``mine`` (assigned to me), ``department`` (my department's),
+        ``done`` (completed by me), ``all`` (supervisors, leaders, admins)."""
+        limit, offset = _page(limit, offset)
+        where = []
+        if scope == "mine":
+            where.append(task.c.assignee == actor.username)
+        elif scope == "department":
+            where.append(task.c.department_code == actor.department_code)
+        elif scope == "done":
+            where.append(task.c.completed_by == actor.username)
+        elif scope == "all":
+            if not actor.reads_all:
+                raise Forbidden("无权查看全部任务")
+        else:
+            raise InvalidInput("scope 只能是 mine、department、done 或 all")
+        if state:
+            if state not in ("ready", "claimed", "completed", "cancelled", "open"):
+                raise InvalidInput("state 只能是 ready、claimed、completed、cancelled 或 open")
+            where.append(task.c.state.in_(OPEN_STATES) if state == "open" else task.c.state == state)
+        elif scope in ("mine", "department"):
+            where.append(task.c.state.in_(OPEN_STATES))
+        if process_key:
+            where.append(task.c.process_key == process_key)
+        if instance_id is not None:
+            where.append(task.c.instance_id == instance_id)
+        order = task.c.completed_at.desc() if scope == "done" else task.c.created_at.desc()
+        stmt = (
+            sa.select(*_TASK_COLUMNS, instance.c.business_key, instance.c.title)
+            .join(instance, instance.c.id == task.c.instance_id)
+            .where(*where)
+            .order_by(order, task.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        with self._uow(readonly=True) as uow:
+            total = uow.conn.execute(
+                sa.select(sa.func.count()).select_from(task).where(*where)
+            ).scalar_one()
+            rows = uow.conn.execute(stmt).all()
+        return Page(tuple(_task(r) for r in rows), total, limit, offset)
+
+    def get_task(self, task_id: str, actor: Actor, with_data: bool = True) -> TaskInfo:
+        with self._uow(readonly=True) as uow:
+            row = self._task_row(uow.conn, task_id, actor)
+            inst = uow.conn.execute(
+                sa.select(instance.c.business_key, instance.c.title).where(
+                    instance.c.id == row.instance_id
+                )
+            ).one()
+        data = None
+        if with_data and row.state in OPEN_STATES:
+            data = self._task_data(row.instance_id, task_id)
+        return _task(row, business_key=inst.business_key, title=inst.title, data=data)
+
+    def _task_data(self, instance_id: int, task_id: str) -> dict | None:
+        with self._uow(readonly=True) as uow:
+            head = uow.conn.execute(self._stmt_instance_head, {"id": instance_id}).first()
+            wf = self._workflow(uow.conn, head)
+        try:
+            stask = wf.get_task_from_id(UUID(task_id))
+            return dict(stask.data)
+        except (SpiffWorkflowException, ValueError, KeyError):
+            return None
+        finally:
+            self.live.checkin(instance_id, head.version, wf)
+
+    def claim(self, task_id: str, actor: Actor) -> TaskInfo:
+        return self._assign(task_id, actor, actor.username, "task_claimed")
+
+    def unclaim(self, task_id: str, actor: Actor) -> TaskInfo:
+        return self._assign(task_id, actor, None, "task_unclaimed")
+
+    def reassign(self, task_id: str, actor: Actor, username: str) -> TaskInfo:
+        return self._assign(task_id, actor, username, "task_reassigned")
+
+    def _assign(self, task_id, actor, assignee, kind) -> TaskInfo:
+        with self._uow() as uow:
+            conn = uow.conn
+            row = self._task_row(conn, task_id, actor)
+            if row.state not in OPEN_STATES:
+                raise Conflict("任务已办结或已取消")
+            if kind == "task_reassigned":
+                if not routing.can_reassign(actor, row.department_code):
+                    raise Forbidden("只有本部门负责人可以转派任务")
+                target = conn.execute(
+                    sa.select(app_user).where(app_user.c.username == assignee)
+                ).first()
+                if target is None or not target.active:
+                    raise InvalidInput(f"用户 {assignee} 不存在")
+                if target.department_code != row.department_code:
+                    raise InvalidInput("只能转派给本部门的人员")
+                if row.candidate_role and row.candidate_role not in target.roles.split():
+                    raise InvalidInput(f"该任务需要角色 {row.candidate_role}")
+            else:
+                if not routing.can_work_task(actor, row.department_code, row.candidate_role):
+                    raise Forbidden("无权办理该任务")
+                if kind == "task_claimed" and row.assignee not in (None, actor.username):
+                    raise Conflict(f"任务已被 {row.assignee} 认领")
+                if kind == "task_unclaimed" and row.assignee not in (None, actor.username) and not (
+                    routing.can_reassign(actor, row.department_code)
+                ):
+                    raise Forbidden("只能退回自己认领的任务")
+            head = self._instance_head(conn, row.instance_id)
+            self._require_running(head)
+            now = utcnow()
+            res = conn.execute(
+                instance.update()
+                .where(instance.c.id == head.id, instance.c.version == head.version)
+                .values(version=head.version + 1, updated_at=now)
+            )
+            if res.rowcount != 1:
+                raise Conflict("实例已被其他操作修改，请刷新后重试")
+            conn.execute(
+                task.update()
+                .where(task.c.id == task_id)
+                .values(
+                    assignee=assignee,
+                    state="claimed" if assignee else "ready",
+                    claimed_at=now if assignee else None,
+                )
+            )
+            self._log(conn, [_ev(head.id, task_id, actor, kind, now,
+                                 {"assignee": assignee} if assignee else None)])
+            new_row = conn.execute(self._stmt_task_by_id, {"id": task_id}).one()
+            uow.after_commit(lambda: self.live.rebase(head.id, head.version, head.version + 1))
+            uow.commit()
+        return _task(new_row)
+
+    def complete(self, task_id: str, actor: Actor, data: dict | None = None) -> TaskInfo:
+        """Complete a ready human task with the submitted data and run the engine on."""
+        if data is not None and not isinstance(data, dict):
+            raise InvalidInput("data 必须是 JSON 对象")
+        with self._uow() as uow:
+            conn = uow.conn
+            row = self._task_row(conn, task_id, actor)
+            if not routing.can_work_task(actor, row.department_code, row.candidate_role):
+                raise Forbidden("无权办理该任务")
+            if row.state not in OPEN_STATES:
+                raise Conflict("任务已办结或已取消")
+            if row.assignee not in (None, actor.username):
+                raise Conflict(f"任务已被 {row.assignee} 认领")
+            head = self._instance_head(conn, row.instance_id)
+            self._require_running(head)
+            loaded = self._spec(head.definition_id)
+            wf = self._workflow(conn, head)
+            try:
+                stask = wf.get_task_from_id(UUID(task_id))
+            except Exception:
+                raise Conflict("任务已不在当前流程中") from None
+            if stask.state != TaskState.READY:
+                raise Conflict("任务当前不可办理")
+            now = utcnow()
+            if data:
+                stask.data.update(data)
+            stask.run()
+            self._run_engine(wf)
+            events = [_ev(head.id, task_id, actor, "task_completed", now, data or {})]
+            self._save(conn, uow, head, wf, loaded, now, {task_id: actor.username}, events, 1)
+            out = conn.execute(self._stmt_task_by_id, {"id": task_id}).one()
+            uow.commit()
+        return _task(out)
+
+    # ------------------------------------------------------------------ internals
+
+    def _run_engine(self, wf) -> None:
+        try:
+            wf.do_engine_steps()
+        except SpiffWorkflowException as exc:
+            # Incidents (issue 3) will keep the instance at its last good state; until then the
+            # command fails as a whole and nothing is stored.
+            raise EngineError(f"流程执行出错：{exc}") from None
+
+    def _task_row(self, conn, task_id: str, actor: Actor):
+        row = conn.execute(self._stmt_task_by_id, {"id": str(task_id)}).first()
+        if row is None:
+            raise NotFound(f"任务 {task_id} 不存在")
+        if not routing.can_view_task(actor, row.department_code):
+            raise Forbidden("无权查看其他部门的任务")
+        return row
+
+    def _instance_head(self, conn, instance_id: int):
+        head = conn.execute(self._stmt_instance_head, {"id": instance_id}).first()
+        if head is None:
+            raise NotFound(f"流程实例 {instance_id} 不存在")
+        return head
+
+    @staticmethod
+    def _require_running(head) -> None:
+        if head.status != "running":
+            raise Conflict(f"流程实例状态为 {head.status}，不能办理")
+
+    def _check_instance_access(self, conn, instance_id: int, actor: Actor) -> None:
+        head = conn.execute(
+            sa.select(instance.c.id, instance.c.started_by).where(instance.c.id == instance_id)
+        ).first()
+        if head is None:
+            raise NotFound(f"流程实例 {instance_id} 不存在")
+        if actor.reads_all or head.started_by == actor.username:
+            return
+        touched = conn.execute(
+            sa.select(task.c.id)
+            .where(task.c.instance_id == instance_id, task.c.department_code == actor.department_code)
+            .limit(1)
+        ).first()
+        if touched is None:
+            raise Forbidden("无权查看该流程实例")
+
+    def _workflow(self, conn, head):
+        wf = self.live.checkout(head.id, head.version)
+        if wf is not None:
+            return wf
+        loaded = self._spec(head.definition_id)
+        st = conn.execute(self._stmt_instance_state, {"id": head.id}).one()
+        try:
+            return load_state(
+                st.state_json, st.serializer_version, loaded.spec, loaded.subprocess_specs,
+                script_engine=self.script_engine,
+            )
+        except Exception as exc:  # a state that cannot be loaded must never crash a list page
+            raise EngineError(f"流程实例 {head.id} 的状态无法加载：{exc}") from None
+
+    def _save(self, conn, uow, head, wf, loaded, now, done, events, completed_delta):
+        compact_workflow(wf)
+        completed = wf.is_completed()
+        status = "completed" if completed else head.status
+        new_version = head.version + 1
+        res = conn.execute(
+            self._stmt_save_instance,
+            {
+                "b_id": head.id,
+                "b_v": head.version,
+                "state_json": dump_state(wf),
+                "version": new_version,
+                "status": status,
+                "updated_at": now,
+                "ended_at": now if completed else None,
+                "completed_tasks": head.completed_tasks + completed_delta,
+            },
+        )
+        if res.rowcount != 1:
+            raise Conflict("实例已被其他操作修改，请刷新后重试")
+        self._sync_tasks(conn, head.id, head.process_key, wf, loaded, now, done, events)
+        if completed:
+            events.append(_ev(head.id, None, None, "instance_completed", now, None))
+        self._log(conn, events)
+        uow.after_commit(lambda: self.live.checkin(head.id, new_version, wf))
+
+    def _sync_tasks(self, conn, iid, process_key, wf, loaded, now, done, events) -> None:
+        ready = ready_human_tasks(wf)
+        open_rows = {r.id: r.state for r in conn.execute(self._stmt_open_tasks, {"iid": iid})}
+        closes = []
+        for tid in open_rows:
+            if tid in ready:
+                continue
+            if tid in done:
+                closes.append({"b_id": tid, "state": "completed", "completed_at": now,
+                               "completed_by": done[tid]})
+            else:
+                closes.append({"b_id": tid, "state": "cancelled", "completed_at": now,
+                               "completed_by": None})
+                events.append(_ev(iid, tid, None, "task_cancelled", now, None))
+        if closes:
+            conn.execute(self._stmt_close_task, closes)
+        new = [t for tid, t in ready.items() if tid not in open_rows]
+        if not new:
+            return
+        directory = self.directory()
+        rows = []
+        for t in new:
+            dept = routing.department_for(t.lane, loaded.parsed.lanes, t.properties, directory)
+            assignee = self._assignee(wf, t)
+            rows.append({
+                "id": t.id, "instance_id": iid, "process_key": process_key,
+                "element_id": t.element_id, "name": t.name, "lane": t.lane,
+                "department_code": dept, "candidate_role": t.properties.get("candidate_role"),
+                "assignee": assignee, "state": "claimed" if assignee else "ready",
+                "created_at": now, "claimed_at": now if assignee else None, "due_at": None,
+                "completed_at": None, "completed_by": None,
+                "form_key": t.properties.get("form_key"), "stage": t.properties.get("stage"),
+            })
+            events.append(_ev(iid, t.id, None, "task_created", now,
+                              {"element_id": t.element_id, "department": dept,
+                               "assignee": assignee}))
+        conn.execute(self._stmt_insert_task, rows)
+
+    def _assignee(self, wf, ready_task) -> str | None:
+        expr = ready_task.properties.get("assignee")
+        if not expr:
+            return None
+        try:
+            value = wf.script_engine.evaluate(ready_task.spiff_task, expr)
+        except Exception:  # an assignee expression that fails leaves the task to the queue
+            return None
+        return value if isinstance(value, str) and value else None
+
+    def _log(self, conn, events: list[dict]) -> None:
+        if events:
+            conn.execute(self._stmt_insert_event, events)
+
+    def _instance_info(self, conn, instance_id: int) -> InstanceInfo:
+        cols = [c for c in instance.c if c.name != "state_json"]
+        row = conn.execute(
+            sa.select(*cols, definition.c.version.label("def_version"))
+            .join(definition, definition.c.id == instance.c.definition_id)
+            .where(instance.c.id == instance_id)
+        ).first()
+        if row is None:
+            raise NotFound(f"流程实例 {instance_id} 不存在")
+        tasks = conn.execute(
+            sa.select(*_TASK_COLUMNS)
+            .where(task.c.instance_id == instance_id, task.c.state.in_(OPEN_STATES))
+            .order_by(task.c.created_at, task.c.id)
+        ).all()
+        return _instance(row, tuple(_task(t) for t in tasks))
+
+
+def _ev(iid, task_id, actor, kind, at, data) -> dict:
+    return {
+        "instance_id": iid,
+        "task_id": task_id,
+        "actor": actor.username if isinstance(actor, Actor) else actor,
+        "kind": kind,
+        "at": at,
+        "data_json": _json(data),
+    }
+
+
+def _page(limit, offset) -> tuple[int, int]:
+    try:
+        limit, offset = int(limit), int(offset)
+    except (TypeError, ValueError):
+        raise InvalidInput("limit 和 offset 必须是整数") from None
+    if limit < 1 or limit > _MAX_PAGE or offset < 0:
+        raise InvalidInput(f"limit 取值 1–{_MAX_PAGE}，offset 不能为负")
+    return limit, offset
+
+
+def _user(row) -> UserInfo:
+    return UserInfo(
+        username=row.username,
+        display_name=row.display_name,
+        department_code=row.department_code,
+        roles=tuple(row.roles.split()),
+        active=row.active,
+        password_hash=row.password_hash,
+    )
+
+
+def _task(row, business_key=None, title=None, data=None) -> TaskInfo:
+    m = row._mapping
+    return TaskInfo(
+        id=row.id, instance_id=row.instance_id, process_key=row.process_key,
+        element_id=row.element_id, name=row.name, lane=row.lane,
+        department_code=row.department_code, candidate_role=row.candidate_role,
+        assignee=row.assignee, state=row.state, created_at=row.created_at,
+        claimed_at=row.claimed_at, due_at=row.due_at, completed_at=row.completed_at,
+        completed_by=row.completed_by, form_key=row.form_key, stage=row.stage,
+        business_key=m.get("business_key", business_key), title=m.get("title", title), data=data,
+    )
+
+
+def _instance(row, tasks=()) -> InstanceInfo:
+    return InstanceInfo(
+        id=row.id, process_key=row.process_key, definition_version=row.def_version,
+        business_key=row.business_key, title=row.title, status=row.status, version=row.version,
+        started_by=row.started_by, started_at=row.started_at, updated_at=row.updated_at,
+        ended_at=row.ended_at, tasks=tasks,
+    )
