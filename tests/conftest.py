@@ -1,0 +1,86 @@
+"""Shared fixtures: database URLs (SQLite always, PostgreSQL when reachable), a seeded engine."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from config.org import load_org
+from engine import Engine
+
+ROOT = Path(__file__).resolve().parent.parent
+BPMN = ROOT / "bpmn"
+FIXTURES = ROOT / "tests" / "fixtures"
+PG_URL = os.environ.get("KUNFLOW_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _pg_available() -> bool:
+    if os.environ.get("KUNFLOW_TEST_PG", "auto") == "off":
+        return False
+    try:
+        eng = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1),
+                               connect_args={"connect_timeout": 3})
+        with eng.connect() as conn:
+            conn.execute(sa.text("select 1"))
+        eng.dispose()
+        return True
+    except Exception:
+        return False
+
+
+PG_AVAILABLE = _pg_available()
+
+
+def _backends():
+    backends = [pytest.param("sqlite", id="sqlite")]
+    backends.append(
+        pytest.param(
+            "postgresql",
+            id="postgresql",
+            marks=pytest.mark.skipif(not PG_AVAILABLE, reason=f"PostgreSQL not reachable at {PG_URL}"),
+        )
+    )
+    return backends
+
+
+@pytest.fixture(params=_backends())
+def db_url(request, tmp_path):
+    """A fresh, empty database: a SQLite file, or a new schema on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'kunflow.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def seed_org(engine: Engine) -> None:
+    departments, users = load_org(ROOT / "config" / "org.yaml")
+    engine.sync_org(departments, users)
+
+
+@pytest.fixture
+def engine(db_url):
+    """A migrated, org-seeded engine with the sample diagrams deployed."""
+    eng = Engine(db_url)
+    eng.migrate()
+    seed_org(eng)
+    admin = eng.get_user("admin").actor()
+    for name in ("sample_review.bpmn", "sample_loop.bpmn"):
+        eng.deploy(name, (BPMN / name).read_bytes(), actor=admin)
+    yield eng
+    eng.db.dispose()
+
+
+def actor(engine: Engine, username: str):
+    return engine.get_user(username).actor()
