@@ -1,0 +1,43 @@
+# kunflow — `make run` sets up everything and serves the app on SQLite; `make test` sets up and
+# runs the whole suite (SQLite, plus PostgreSQL when it answers at KUNFLOW_TEST_PG_URL).
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+KUNFLOW_TEST_PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+export KUNFLOW_TEST_PG_URL
+
+.PHONY: run test setup lint bench clean
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "需要 Python 3.11（$(PYTHON)）"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+run: setup
+	PORT=$(PORT) $(BIN)/kunflow run
+
+lint: setup
+	$(BIN)/ruff check engine web workflows config tests bench
+	$(BIN)/lint-imports
+
+test: setup lint
+	@if $(BIN)/python -c "import sys, psycopg; psycopg.connect('$(KUNFLOW_TEST_PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
+		echo "PostgreSQL 可用（$(KUNFLOW_TEST_PG_URL)）：engine 与 API 测试在 SQLite 和 PostgreSQL 上各跑一遍"; \
+	else \
+		echo "PostgreSQL 不可用（$(KUNFLOW_TEST_PG_URL)）：只在 SQLite 上运行，PostgreSQL 参数的用例将被跳过"; \
+	fi
+	$(BIN)/pytest -q
+
+bench: setup
+	$(BIN)/python bench/engine.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache
