@@ -12,14 +12,14 @@ silently (the library's iterators stop descending there). kunflow keeps its own 
 
 Kept untouched: the root and its direct children (SpiffWorkflow's start task), every unfinished
 task with its parent and grandparent (joins read their inputs from parents, boundary-event joins
-find their split two levels up), earlier arrivals at a join that is still pending, and tasks
-that own a running sub-process. Ancestry between the
+find their split two levels up), arrivals at a parallel/inclusive join that the join has not
+consumed yet, and tasks that own a running sub-process. Ancestry between the
 remaining tasks is preserved, which is all that joins and loops compare.
 """
 
 from __future__ import annotations
 
-from SpiffWorkflow.specs.Join import Join
+from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.util.task import TaskState
 
 _KEEP_ANCESTORS = 2
@@ -42,20 +42,14 @@ def _compact_tree(wf, owners: set) -> int:
     if root is None:
         return 0
     protected = {root.id, *root._children, *(o for o in owners if o in tasks)}
-    # A parallel/inclusive join cancels each earlier arrival and, when the last branch arrives,
-    # counts the cancelled arrivals' parents: keep those while a task of that join is pending.
-    pending_joins = {
-        t.task_spec
-        for t in tasks.values()
-        if isinstance(t.task_spec, Join) and not t.has_state(TaskState.FINISHED_MASK)
-    }
+    keep = _pending_arrivals(tasks)
     live = set()  # ancestors-or-self of kept tasks: never dropped
     for task in tasks.values():
-        if task.has_state(TaskState.FINISHED_MASK) and task.task_spec not in pending_joins:
+        if task.has_state(TaskState.FINISHED_MASK) and task.id not in keep:
             continue
         protected.add(task.id)
         node, depth = task, 0
-        while node is not None and node.id not in live:
+        while node is not None and (depth <= _KEEP_ANCESTORS or node.id not in live):
             live.add(node.id)
             if depth < _KEEP_ANCESTORS and node._parent is not None:
                 protected.add(node._parent)
@@ -93,6 +87,33 @@ def _compact_tree(wf, owners: set) -> int:
     if removed and wf.last_task is not None and wf.last_task.id not in tasks:
         wf.last_task = None
     return removed
+
+
+def _pending_arrivals(tasks) -> set:
+    """Earlier arrivals at parallel/inclusive joins that the join has not consumed yet.
+
+    When a branch arrives at a join that still waits for others, SpiffWorkflow cancels the
+    previous arrival and, once the last branch arrives, counts the cancelled arrivals' parents as
+    the inputs that are done. Arrivals from before the join last fired are consumed: only those
+    below the deepest completed task of that join (or all, before it first fired) still count.
+    The deepest completed task is kept as the anchor of that test.
+    """
+    by_spec: dict = {}
+    for task in tasks.values():
+        if isinstance(task.task_spec, UnstructuredJoin):
+            by_spec.setdefault(task.task_spec, []).append(task)
+    keep = set()
+    for join_tasks in by_spec.values():
+        fired = [t for t in join_tasks if t.state == TaskState.COMPLETED]
+        anchor = max(fired, key=lambda t: t.depth) if fired else None
+        if anchor is not None:
+            keep.add(anchor.id)
+        for t in join_tasks:
+            if t.state == TaskState.COMPLETED or not t.has_state(TaskState.FINISHED_MASK):
+                continue
+            if anchor is None or t.is_descendant_of(anchor):
+                keep.add(t.id)
+    return keep
 
 
 def raise_iterator_depth(limit: int = 1_000_000) -> None:

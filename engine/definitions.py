@@ -111,8 +111,9 @@ def _parse_xml(content: bytes, filename: str):
 
 
 def _owner_id(node) -> str | None:
+    """The id of the nearest element that a modeller sees (an event, not its definition)."""
     while node is not None:
-        if node.get("id"):
+        if node.get("id") and not str(node.tag).endswith("EventDefinition"):
             return node.get("id")
         node = node.getparent()
     return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from uuid import UUID
 
@@ -76,6 +77,20 @@ class Engine:
         self._directory_lock = threading.Lock()
         raise_iterator_depth()
         self._stmt_task_by_id = sa.select(*_TASK_COLUMNS).where(task.c.id == sa.bindparam("id"))
+        # The task row and its instance's head in ONE statement: on PostgreSQL (read committed)
+        # two statements could see different commits, and the version check would then guard
+        # a task state that was read before a concurrent command changed it.
+        self._stmt_task_and_head = (
+            sa.select(
+                *_TASK_COLUMNS,
+                instance.c.definition_id.label("i_definition_id"),
+                instance.c.status.label("i_status"),
+                instance.c.version.label("i_version"),
+                instance.c.completed_tasks.label("i_completed_tasks"),
+            )
+            .join(instance, instance.c.id == task.c.instance_id)
+            .where(task.c.id == sa.bindparam("id"))
+        )
         self._stmt_instance_head = sa.select(
             instance.c.id,
             instance.c.definition_id,
@@ -654,7 +669,7 @@ class Engine:
     def _assign(self, task_id, actor, assignee, kind) -> TaskInfo:
         with self._uow() as uow:
             conn = uow.conn
-            row = self._task_row(conn, task_id, actor)
+            row, head = self._task_and_head(conn, task_id, actor)
             if row.state not in OPEN_STATES:
                 raise Conflict("任务已办结或已取消")
             if kind == "task_reassigned":
@@ -678,7 +693,6 @@ class Engine:
                     routing.can_reassign(actor, row.department_code)
                 ):
                     raise Forbidden("只能退回自己认领的任务")
-            head = self._instance_head(conn, row.instance_id)
             self._require_running(head)
             now = utcnow()
             res = conn.execute(
@@ -710,14 +724,13 @@ class Engine:
             raise InvalidInput("data 必须是 JSON 对象")
         with self._uow() as uow:
             conn = uow.conn
-            row = self._task_row(conn, task_id, actor)
+            row, head = self._task_and_head(conn, task_id, actor)
             if not routing.can_work_task(actor, row.department_code, row.candidate_role):
                 raise Forbidden("无权办理该任务")
             if row.state not in OPEN_STATES:
                 raise Conflict("任务已办结或已取消")
             if row.assignee not in (None, actor.username):
                 raise Conflict(f"任务已被 {row.assignee} 认领")
-            head = self._instance_head(conn, row.instance_id)
             self._require_running(head)
             loaded = self._spec(head.definition_id)
             wf = self._workflow(conn, head)
@@ -748,8 +761,16 @@ class Engine:
             # command fails as a whole and nothing is stored.
             raise EngineError(f"流程执行出错：{exc}") from None
 
-    def _task_row(self, conn, task_id: str, actor: Actor):
-        row = conn.execute(self._stmt_task_by_id, {"id": str(task_id)}).first()
+    def _task_and_head(self, conn, task_id: str, actor: Actor):
+        """The task row and the head of its instance, read together (see the statement)."""
+        row = self._task_row(conn, task_id, actor, self._stmt_task_and_head)
+        head = _Head(row.instance_id, row.i_definition_id, row.process_key, row.i_status,
+                     row.i_version, row.i_completed_tasks)
+        return row, head
+
+    def _task_row(self, conn, task_id: str, actor: Actor, stmt=None):
+        row = conn.execute(stmt if stmt is not None else self._stmt_task_by_id,
+                           {"id": str(task_id)}).first()
         if row is None:
             raise NotFound(f"任务 {task_id} 不存在")
         if not routing.can_view_task(actor, row.department_code):
@@ -890,6 +911,18 @@ class Engine:
             .order_by(task.c.created_at, task.c.id)
         ).all()
         return _instance(row, tuple(_task(t) for t in tasks))
+
+
+@dataclass(frozen=True)
+class _Head:
+    """The instance columns a command needs before it touches the workflow."""
+
+    id: int
+    definition_id: int
+    process_key: str
+    status: str
+    version: int
+    completed_tasks: int
 
 
 def _ev(iid, task_id, actor, kind, at, data) -> dict:
