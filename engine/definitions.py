@@ -68,7 +68,7 @@ class ParsedDefinition:
         }
 
     @classmethod
-    def from_meta(cls, meta: dict) -> "ParsedDefinition":
+    def from_meta(cls, meta: dict) -> ParsedDefinition:
         return cls(
             key=meta["key"],
             name=meta["name"],

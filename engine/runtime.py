@@ -6,7 +6,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -54,7 +54,7 @@ _MAX_PAGE = 500
 
 def utcnow() -> datetime:
     """Naive UTC; read through time so that frozen clocks in tests apply."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _json(value) -> str | None:
