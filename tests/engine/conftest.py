@@ -1,7 +1,7 @@
 """Fixtures of the engine suite (no Flask). The shared `db_url`/`engine` fixtures live one level up.
 
-Helpers are fixtures rather than importable functions: test modules of different suites are not
-packages, so `from conftest import ...` would pick whichever conftest was imported last.
+Helpers that read the database take the engine as an argument, so that a test can hand them a
+freshly built Engine (a restarted process, a second node).
 """
 
 from __future__ import annotations
