@@ -1,0 +1,93 @@
+"""The ``kunflow`` command: init (idempotent), deploy, users; the scheduler's jobs."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from web import scheduler
+from web.auth.throttle import LoginThrottle
+from web.cli import main
+
+
+@pytest.fixture
+def kunflow(db_url, monkeypatch, tmp_path):
+    """Run ``kunflow ...`` against the test database, with settings from the environment."""
+    monkeypatch.setenv("KUNFLOW_DATABASE_URL", db_url)
+    monkeypatch.setenv("KUNFLOW_SECRET_KEY", "test-secret")
+    monkeypatch.setenv("KUNFLOW_DEMO", "true")
+    runner = CliRunner()
+
+    def run(*args, input=None):
+        return runner.invoke(main, list(args), input=input, catch_exceptions=False)
+
+    return run
+
+
+def test_init_is_idempotent(kunflow):
+    first = kunflow("init")
+    assert first.exit_code == 0, first.output
+    assert "sample_review.bpmn: sample_review 版本 1 新版本" in first.output
+    assert "sample_loop.bpmn: sample_loop 版本 1 新版本" in first.output
+    assert "13 个部门" in first.output and "密码 demo" in first.output
+    second = kunflow("init")
+    assert second.exit_code == 0, second.output
+    assert "sample_review.bpmn: sample_review 版本 1 未变化" in second.output
+    assert "新版本" not in second.output and "设置了密码" not in second.output
+
+
+def test_init_outside_demo_mode_sets_no_passwords(kunflow, monkeypatch):
+    monkeypatch.setenv("KUNFLOW_DEMO", "false")
+    result = kunflow("init")
+    assert result.exit_code == 0 and "设置了密码" not in result.output
+    rejected = kunflow("users", "set-password", "admin", "--password", "demo")
+    assert rejected.exit_code == 1 and "演示密码" in rejected.output
+    short = kunflow("users", "set-password", "admin", "--password", "short")
+    assert short.exit_code == 1
+    ok = kunflow("users", "set-password", "admin", input="Long-enough-1\nLong-enough-1\n")
+    assert ok.exit_code == 0 and "已设置 admin 的密码" in ok.output
+
+
+def test_deploy_command(kunflow, root):
+    kunflow("init")
+    v2 = root / "tests" / "fixtures" / "bpmn" / "sample_review_v2.bpmn"
+    result = kunflow("deploy", str(v2))
+    assert result.exit_code == 0, result.output
+    assert "sample_review 版本 2（新版本）" in result.output
+    again = kunflow("deploy", str(v2))
+    assert "sample_review 版本 2（未变化）" in again.output
+
+    bad = kunflow("deploy", str(root / "tests" / "fixtures" / "bpmn" / "reserved_ids.bpmn"))
+    assert bad.exit_code == 1
+    assert "[Start]" in bad.output and "部署失败" in bad.output
+
+
+def test_users_commands(kunflow):
+    kunflow("init")
+    listing = kunflow("users", "list")
+    assert listing.exit_code == 0
+    lines = listing.output.splitlines()
+    assert lines[0].split() == ["用户名", "姓名", "部门", "角色"]
+    assert any(
+        line.split() == ["invest-head", "郭文斌", "区招商部门", "caseworker", "head"]
+        for line in lines
+    )
+    missing = kunflow("users", "set-password", "nobody", "--password", "whatever-123")
+    assert missing.exit_code == 1 and "不存在" in missing.output
+
+
+def test_housekeeping_job(app, as_user):
+    as_user("invest-clerk").post("/api/v1/instances", json={"process_key": "sample_review"})
+    throttle = LoginThrottle(max_failures=2, window_seconds=0)
+    throttle.failed("x", "127.0.0.1")
+    summary = scheduler.housekeeping(app.extensions["kunflow"], throttle)
+    assert summary == {"running_instances": 1, "open_tasks": 1, "login_records_dropped": 1}
+
+
+def test_scheduler_registers_housekeeping(app):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    sched = BackgroundScheduler(timezone=scheduler.TIMEZONE)
+    scheduler.register_jobs(sched, app.extensions["kunflow"])
+    job = sched.get_job("housekeeping")
+    assert job is not None and job.trigger.interval.total_seconds() == 600

@@ -1,0 +1,45 @@
+"""kunflow's Flask app: the JSON API under /api/v1, authentication, the landing page."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+
+from config import settings as settings_module
+from engine import Engine
+
+from . import errors
+from .errors import ApiError
+from .serialize import JSONProvider
+
+
+def create_app(settings: dict | None = None) -> Flask:
+    """Application factory. ``settings`` override the defaults and ``KUNFLOW_*`` variables."""
+    settings = settings_module.load(settings)
+    app = Flask(__name__)
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="session",
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+    )
+    app.config.update(settings)  # SECRET_KEY among them; a setting may override the above
+    app.json = JSONProvider(app)
+
+    engine = Engine(settings["DATABASE_URL"], live_cache_size=int(settings["LIVE_CACHE_SIZE"]))
+    app.extensions["kunflow"] = engine
+    app.extensions["kunflow.settings"] = settings
+
+    errors.init_app(app)
+
+    @app.before_request
+    def _refuse_nul_in_path() -> None:
+        # No database stores a NUL character; refuse it before any lookup sees it.
+        if "\x00" in request.path:
+            raise ApiError(400, "请求路径含有无效字符")
+
+    from . import api, auth, home
+
+    auth.init_app(app)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(home.bp)
+    return app

@@ -1,0 +1,686 @@
+"""``GET /api/v1/openapi.json``: the OpenAPI 3.0 description of every route of the API.
+
+Kept by hand next to the views; ``tests/api/test_openapi.py`` fuzzes the running app against it
+(schemathesis), so a response that drifts from this document fails the suite.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from flask import jsonify
+
+from ..inputs import MAX_ID
+from . import bp
+from .instances import STATUSES
+from .tasks import SCOPES, STATES
+
+_NONBLANK = r"\S"  # strings that must say something: not empty, not only spaces
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(schema: dict) -> dict:
+    return {**schema, "nullable": True}
+
+
+_STR = {"type": "string"}
+_NSTR = _nullable(_STR)
+_TIME = {"type": "string", "format": "date-time"}
+_NTIME = _nullable(_TIME)
+_INT = {"type": "integer"}
+_NINT = _nullable(_INT)
+_DATA = {
+    "type": "object",
+    "nullable": True,
+    "additionalProperties": True,
+    "description": "流程数据（任意 JSON 对象）；列表接口中为 null",
+}
+
+
+def _object(properties: dict, required: list | None = None, **extra) -> dict:
+    schema = {"type": "object", "properties": properties}
+    if required is None:
+        required = list(properties)
+    if required:
+        schema["required"] = required
+    schema.update(extra)
+    return schema
+
+
+SCHEMAS = {
+    "Error": _object(
+        {
+            "error": _object(
+                {
+                    "code": {
+                        **_STR,
+                        "description": "机器可读的错误码，如 not_found、forbidden、invalid_model",
+                    },
+                    "message": {**_STR, "description": "给人看的中文说明"},
+                    "details": {
+                        "description": "补充信息：部署校验失败时为 ValidationProblem 列表；"
+                        "字段错误时为 {field}；否则为 null",
+                    },
+                }
+            )
+        }
+    ),
+    "ValidationProblem": _object(
+        {
+            "file": {**_NSTR, "description": "出错的文件名"},
+            "element_id": {**_NSTR, "description": "出错的 BPMN 元素 id（如有）"},
+            "message": _STR,
+            "line": {**_NINT, "description": "行号（如有）"},
+        }
+    ),
+    "User": _object(
+        {
+            "username": _STR,
+            "display_name": _STR,
+            "department_code": _STR,
+            "roles": {"type": "array", "items": _STR},
+            "active": {"type": "boolean"},
+        }
+    ),
+    "Department": _object(
+        {
+            "code": _STR,
+            "name": _STR,
+            "kind": {**_STR, "description": "bureau、office、street 或 leadership"},
+            "parent_code": _NSTR,
+        }
+    ),
+    "Definition": _object(
+        {
+            "id": _INT,
+            "key": {**_STR, "description": "流程标识（BPMN process id）"},
+            "version": _INT,
+            "name": _STR,
+            "filename": _STR,
+            "checksum": _STR,
+            "deployed_by": _NSTR,
+            "deployed_at": _TIME,
+            "lanes": {
+                "type": "object",
+                "additionalProperties": _NSTR,
+                "description": "泳道名 → 泳道的 department 属性（null 表示泳道名即部门名）",
+            },
+            "files": {"type": "array", "items": _STR, "description": "随流程部署的 DMN / 表单文件"},
+            "warnings": {
+                "type": "array",
+                "items": _object({"element_id": _NSTR, "message": _STR}, required=["message"]),
+            },
+        }
+    ),
+    "DeployResult": {
+        "allOf": [
+            _ref("Definition"),
+            _object(
+                {
+                    "created": {
+                        "type": "boolean",
+                        "description": "true：新建了版本；false：内容未变化",
+                    }
+                }
+            ),
+        ]
+    },
+    "Task": _object(
+        {
+            "id": _STR,
+            "instance_id": _INT,
+            "process_key": _STR,
+            "element_id": _STR,
+            "name": _NSTR,
+            "lane": _NSTR,
+            "department_code": _NSTR,
+            "candidate_role": _NSTR,
+            "assignee": _NSTR,
+            "state": {"type": "string", "enum": ["ready", "claimed", "completed", "cancelled"]},
+            "created_at": _TIME,
+            "claimed_at": _NTIME,
+            "due_at": _NTIME,
+            "completed_at": _NTIME,
+            "completed_by": _NSTR,
+            "form_key": _NSTR,
+            "stage": _NSTR,
+            "business_key": _NSTR,
+            "title": _NSTR,
+            "data": _DATA,
+        }
+    ),
+    "Instance": _object(
+        {
+            "id": _INT,
+            "process_key": _STR,
+            "definition_version": {**_INT, "description": "实例所用的流程版本"},
+            "business_key": _NSTR,
+            "title": _NSTR,
+            "status": {"type": "string", "enum": list(STATUSES)},
+            "version": {**_INT, "description": "乐观锁版本号"},
+            "started_by": _NSTR,
+            "started_at": _TIME,
+            "updated_at": _TIME,
+            "ended_at": _NTIME,
+            "tasks": {
+                "type": "array",
+                "items": _ref("Task"),
+                "description": "未办结的任务（列表接口中为空）",
+            },
+            "data": _DATA,
+        }
+    ),
+    "Event": _object(
+        {
+            "id": _INT,
+            "instance_id": _NINT,
+            "task_id": _NSTR,
+            "actor": _NSTR,
+            "kind": {
+                **_STR,
+                "description": "instance_started、task_created、task_claimed、task_completed 等",
+            },
+            "at": _TIME,
+            "data": {"description": "该操作提交的数据（任意 JSON 或 null）"},
+        }
+    ),
+    "InstancePage": _object(
+        {
+            "items": {"type": "array", "items": _ref("Instance")},
+            "total": _INT,
+            "limit": _INT,
+            "offset": _INT,
+        }
+    ),
+    "TaskPage": _object(
+        {
+            "items": {"type": "array", "items": _ref("Task")},
+            "total": _INT,
+            "limit": _INT,
+            "offset": _INT,
+        }
+    ),
+    "DefinitionList": _object({"items": {"type": "array", "items": _ref("Definition")}}),
+    "EventList": _object({"items": {"type": "array", "items": _ref("Event")}}),
+    "DepartmentList": _object({"items": {"type": "array", "items": _ref("Department")}}),
+    "UserList": _object({"items": {"type": "array", "items": _ref("User")}}),
+    "Token": _object(
+        {
+            "token": {**_STR, "description": "放入 Authorization: Bearer <token>"},
+            "token_type": {"type": "string", "enum": ["Bearer"]},
+            "expires_at": _TIME,
+            "user": _ref("User"),
+        }
+    ),
+    "Login": _object({"user": _ref("User"), "csrf_token": _STR}),
+    "Csrf": _object(
+        {"csrf_token": {**_STR, "description": "会话 Cookie 的写请求放入 X-CSRF-Token 头"}}
+    ),
+    "Logout": _object({"logged_out": {"type": "boolean"}}),
+    # request bodies
+    "Credentials": _object(
+        {
+            "username": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 64,
+                "pattern": _NONBLANK,
+                "example": "invest-clerk",
+            },
+            "password": {"type": "string", "maxLength": 1024, "example": "demo"},
+        },
+        additionalProperties=False,
+    ),
+    "StartInstance": _object(
+        {
+            "process_key": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 200,
+                "pattern": _NONBLANK,
+            },
+            "business_key": _nullable({"type": "string", "maxLength": 200}),
+            "title": _nullable({"type": "string", "maxLength": 400}),
+            "data": {**_DATA, "description": "流程的初始数据"},
+        },
+        required=["process_key"],
+        additionalProperties=False,
+        example={
+            "process_key": "sample_review",
+            "business_key": "XM-2026-001",
+            "title": "某新材料项目联合预审",
+            "data": {},
+        },
+    ),
+    "Terminate": _object(
+        {"reason": _nullable({"type": "string", "maxLength": 2000})},
+        required=[],
+        additionalProperties=False,
+    ),
+    "Reassign": _object(
+        {"username": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": _NONBLANK}},
+        additionalProperties=False,
+    ),
+    "Complete": _object(
+        {"data": {**_DATA, "description": "表单提交的数据，并入流程数据"}},
+        required=[],
+        additionalProperties=False,
+        example={"data": {"approved": True}},
+    ),
+    "Empty": {"type": "object", "additionalProperties": False, "maxProperties": 0},
+    "Deploy": _object(
+        {
+            "file": {"type": "string", "format": "binary", "description": ".bpmn 文件"},
+            "files": {
+                "type": "array",
+                "items": {"type": "string", "format": "binary"},
+                "description": "附带的 .dmn / .form 文件（可多个）",
+            },
+        },
+        required=["file"],
+    ),
+}
+
+_ERRORS = {
+    400: "请求格式错误（不是 JSON、不是对象、Content-Type 不对）",
+    401: "未登录：缺少或无效的令牌 / 会话",
+    403: "无权操作（其他部门的任务、需要负责人或流程管理员角色），或会话请求缺少 CSRF 头",
+    404: "资源不存在",
+    409: "冲突：任务已被认领或已办结、实例状态不允许、并发修改",
+    413: "上传内容过大",
+    422: "数据无效：字段类型或取值不对，流程模型校验失败，或引擎拒绝",
+    429: "登录失败次数过多",
+}
+
+
+def _error_response(status: int) -> dict:
+    response = {
+        "description": _ERRORS[status],
+        "content": {"application/json": {"schema": _ref("Error")}},
+    }
+    if status == 401:
+        response["headers"] = {"WWW-Authenticate": {"schema": _STR}}
+    if status == 429:
+        response["headers"] = {"Retry-After": {"schema": _STR}}
+    return response
+
+
+def _json_ok(schema: str, description: str = "成功") -> dict:
+    return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
+
+
+def _op(
+    op_id,
+    summary,
+    tag,
+    ok,
+    *,
+    status=200,
+    errors=(),
+    params=(),
+    body=None,
+    body_required=True,
+    public=False,
+    description=None,
+) -> dict:
+    responses = {str(status): ok}
+    codes = set(errors) | {400}
+    if not public:
+        codes |= {401}
+    for code in sorted(codes):
+        responses[str(code)] = _error_response(code)
+    op = {"operationId": op_id, "summary": summary, "tags": [tag], "responses": responses}
+    if description:
+        op["description"] = description
+    if params:
+        op["parameters"] = list(params)
+    if body is not None:
+        op["requestBody"] = {
+            "required": body_required,
+            "content": {"application/json": {"schema": _ref(body)}},
+        }
+    if public:
+        op["security"] = []
+    return op
+
+
+def _query(name, schema, description) -> dict:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+def _path(name, schema, description) -> dict:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": schema,
+        "description": description,
+    }
+
+
+_LIMIT = _query(
+    "limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}, "每页条数"
+)
+_OFFSET = _query(
+    "offset", {"type": "integer", "minimum": 0, "maximum": MAX_ID, "default": 0}, "跳过条数"
+)
+_VERSION = _query(
+    "version", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "版本号（缺省为最新版本）"
+)
+_KEY = _path("key", {"type": "string", "minLength": 1, "example": "sample_review"}, "流程标识")
+_INSTANCE_ID = _path(
+    "instance_id", {"type": "integer", "minimum": 1, "maximum": MAX_ID}, "流程实例 id"
+)
+_TASK_ID = _path("task_id", {"type": "string", "minLength": 1}, "任务 id（UUID）")
+_TEXT = {"type": "string", "maxLength": 200}
+
+
+def _paths() -> dict:
+    instance_action = lambda op_id, summary, body: _op(  # noqa: E731
+        op_id,
+        summary,
+        "instances",
+        _json_ok("Instance"),
+        params=[_INSTANCE_ID],
+        body=body,
+        body_required=False,
+        errors=(403, 404, 409, 422),
+    )
+    deploy = _op(
+        "deployDefinition",
+        "部署流程（上传 .bpmn 及附带的 .dmn / .form）",
+        "definitions",
+        _json_ok("DeployResult", "已部署新版本"),
+        status=201,
+        errors=(403, 413, 422),
+        description="新建版本时返回 201；文件与最新版本相同时返回 200（同样的响应体）；"
+        "模型无效时返回 422，details 为 ValidationProblem 列表。只有流程管理员可以部署。",
+    )
+    deploy["responses"]["200"] = _json_ok("DeployResult", "内容未变化：返回现有最新版本")
+    deploy["requestBody"] = {
+        "required": True,
+        "content": {"multipart/form-data": {"schema": _ref("Deploy")}},
+    }
+    task_action = lambda op_id, summary, body, required=False: _op(  # noqa: E731
+        op_id,
+        summary,
+        "tasks",
+        _json_ok("Task"),
+        params=[_TASK_ID],
+        body=body,
+        body_required=required,
+        errors=(403, 404, 409, 422),
+    )
+    return {
+        "/api/v1/auth/token": {
+            "post": _op(
+                "issueToken",
+                "用户名和密码换取令牌",
+                "auth",
+                _json_ok("Token"),
+                body="Credentials",
+                public=True,
+                errors=(401, 422, 429),
+                description="令牌有效期见 TOKEN_TTL_HOURS；非演示模式下密码 demo 被拒绝。",
+            ),
+        },
+        "/api/v1/auth/login": {
+            "post": _op(
+                "login",
+                "登录（会话 Cookie）",
+                "auth",
+                _json_ok("Login"),
+                body="Credentials",
+                public=True,
+                errors=(401, 422, 429),
+                description="设置会话 Cookie；之后的写请求须带 X-CSRF-Token 头。",
+            ),
+        },
+        "/api/v1/auth/logout": {
+            "post": _op(
+                "logout",
+                "退出登录（清除会话）",
+                "auth",
+                _json_ok("Logout"),
+                public=True,
+                errors=(401, 403),
+            ),
+        },
+        "/api/v1/auth/csrf": {
+            "get": _op(
+                "getCsrfToken", "获取会话的 CSRF 令牌", "auth", _json_ok("Csrf"), public=True
+            ),
+        },
+        "/api/v1/me": {
+            "get": _op("getMe", "当前用户", "org", _json_ok("User")),
+        },
+        "/api/v1/departments": {
+            "get": _op("listDepartments", "部门列表", "org", _json_ok("DepartmentList")),
+        },
+        "/api/v1/users": {
+            "get": _op(
+                "listUsers",
+                "用户列表",
+                "org",
+                _json_ok("UserList"),
+                params=[_query("department", {"type": "string", "maxLength": 64}, "部门代码")],
+                errors=(422,),
+            ),
+        },
+        "/api/v1/definitions": {
+            "get": _op(
+                "listDefinitions",
+                "流程定义（每个流程的最新版本）",
+                "definitions",
+                _json_ok("DefinitionList"),
+            ),
+            "post": deploy,
+        },
+        "/api/v1/definitions/{key}": {
+            "get": _op(
+                "getDefinition",
+                "流程定义（缺省最新版本）",
+                "definitions",
+                _json_ok("Definition"),
+                params=[_KEY, _VERSION],
+                errors=(404, 422),
+            ),
+        },
+        "/api/v1/definitions/{key}/versions": {
+            "get": _op(
+                "listDefinitionVersions",
+                "流程的全部版本",
+                "definitions",
+                _json_ok("DefinitionList"),
+                params=[_KEY],
+                errors=(404,),
+            ),
+        },
+        "/api/v1/definitions/{key}/xml": {
+            "get": _op(
+                "getDefinitionXml",
+                "流程的 BPMN XML",
+                "definitions",
+                {"description": "BPMN 2.0 XML", "content": {"application/xml": {"schema": _STR}}},
+                params=[_KEY, _VERSION],
+                errors=(404, 422),
+            ),
+        },
+        "/api/v1/instances": {
+            "get": _op(
+                "listInstances",
+                "流程实例列表",
+                "instances",
+                _json_ok("InstancePage"),
+                params=[
+                    _query("status", {"type": "string", "enum": list(STATUSES)}, "实例状态"),
+                    _query("process_key", _TEXT, "流程标识"),
+                    _query("business_key", _TEXT, "业务编号"),
+                    _query("started_by", {"type": "string", "maxLength": 64}, "发起人用户名"),
+                    _LIMIT,
+                    _OFFSET,
+                ],
+                errors=(422,),
+                description="督查室、区领导、管理员看到全部；其他人看到本部门参与过或本人发起的实例。",
+            ),
+            "post": _op(
+                "startInstance",
+                "发起流程（最新版本）",
+                "instances",
+                _json_ok("Instance", "已发起"),
+                status=201,
+                body="StartInstance",
+                errors=(403, 404, 422),
+            ),
+        },
+        "/api/v1/instances/{instance_id}": {
+            "get": _op(
+                "getInstance",
+                "流程实例（含未办结任务和流程数据）",
+                "instances",
+                _json_ok("Instance"),
+                params=[_INSTANCE_ID],
+                errors=(403, 404),
+            ),
+        },
+        "/api/v1/instances/{instance_id}/suspend": {
+            "post": instance_action("suspendInstance", "挂起（流程管理员）", "Empty"),
+        },
+        "/api/v1/instances/{instance_id}/resume": {
+            "post": instance_action("resumeInstance", "恢复（流程管理员）", "Empty"),
+        },
+        "/api/v1/instances/{instance_id}/terminate": {
+            "post": instance_action("terminateInstance", "终止（流程管理员）", "Terminate"),
+        },
+        "/api/v1/instances/{instance_id}/events": {
+            "get": _op(
+                "listInstanceEvents",
+                "实例的操作日志",
+                "instances",
+                _json_ok("EventList"),
+                params=[_INSTANCE_ID],
+                errors=(403, 404),
+            ),
+        },
+        "/api/v1/tasks": {
+            "get": _op(
+                "listTasks",
+                "任务列表",
+                "tasks",
+                _json_ok("TaskPage"),
+                params=[
+                    _query(
+                        "scope",
+                        {"type": "string", "enum": list(SCOPES), "default": "department"},
+                        "mine：我认领的；department：本部门的；done：我办结的；all：全部（督查室、领导、管理员）",
+                    ),
+                    _query(
+                        "state",
+                        {"type": "string", "enum": list(STATES)},
+                        "缺省：mine/department 只列未办结（open）的任务",
+                    ),
+                    _query("process_key", _TEXT, "流程标识"),
+                    _query(
+                        "instance_id",
+                        {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                        "流程实例 id",
+                    ),
+                    _LIMIT,
+                    _OFFSET,
+                ],
+                errors=(403, 422),
+            ),
+        },
+        "/api/v1/tasks/{task_id}": {
+            "get": _op(
+                "getTask",
+                "任务（含流程数据）",
+                "tasks",
+                _json_ok("Task"),
+                params=[_TASK_ID],
+                errors=(403, 404),
+            ),
+        },
+        "/api/v1/tasks/{task_id}/claim": {
+            "post": task_action("claimTask", "认领", "Empty"),
+        },
+        "/api/v1/tasks/{task_id}/unclaim": {
+            "post": task_action("unclaimTask", "退回部门待办", "Empty"),
+        },
+        "/api/v1/tasks/{task_id}/reassign": {
+            "post": task_action(
+                "reassignTask", "转派给本部门其他人（负责人）", "Reassign", required=True
+            ),
+        },
+        "/api/v1/tasks/{task_id}/complete": {
+            "post": task_action("completeTask", "办结任务", "Complete"),
+        },
+        "/api/v1/openapi.json": {
+            "get": {
+                "operationId": "getOpenApi",
+                "summary": "本文档",
+                "tags": ["meta"],
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3.0 文档",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
+            },
+        },
+    }
+
+
+@cache
+def document() -> dict:
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "昆都仑区工作流平台 kunflow API",
+            "version": "1",
+            "description": "BPMN 流程的部署、发起、待办与办理。认证：POST /api/v1/auth/token 换取令牌，"
+            "之后每个请求带 Authorization: Bearer <令牌>；或 POST /api/v1/auth/login 使用会话 Cookie，"
+            '写请求带 X-CSRF-Token 头。错误一律为 JSON：{"error": {"code", "message", "details"}}。',
+        },
+        "tags": [
+            {"name": "auth", "description": "认证"},
+            {"name": "org", "description": "部门与用户"},
+            {"name": "definitions", "description": "流程定义"},
+            {"name": "instances", "description": "流程实例"},
+            {"name": "tasks", "description": "任务"},
+            {"name": "meta", "description": "接口文档"},
+        ],
+        "paths": _paths(),
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "POST /api/v1/auth/token 获取的令牌",
+                },
+                "cookieAuth": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "session",
+                    "description": "POST /api/v1/auth/login 设置的会话；写请求另须 X-CSRF-Token 头",
+                },
+            },
+        },
+        "security": [{"bearerAuth": []}, {"cookieAuth": []}],
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    return jsonify(document())

@@ -1,0 +1,71 @@
+"""Human tasks: queues, read, claim, unclaim, reassign, complete."""
+
+from __future__ import annotations
+
+from flask import g, jsonify
+
+from ..auth.identity import current_engine
+from ..inputs import (
+    MAX_ID,
+    json_body,
+    object_field,
+    only_fields,
+    query_choice,
+    query_int,
+    query_text,
+    text_field,
+)
+from ..serialize import page_json, task_json
+from . import bp
+
+SCOPES = ("mine", "department", "done", "all")
+STATES = ("ready", "claimed", "completed", "cancelled", "open")
+MAX_PAGE = 500
+
+
+@bp.get("/tasks")
+def list_tasks():
+    page = current_engine().list_tasks(
+        g.actor,
+        scope=query_choice("scope", SCOPES, default="department"),
+        state=query_choice("state", STATES),
+        process_key=query_text("process_key"),
+        instance_id=query_int("instance_id", None, minimum=1, maximum=MAX_ID),
+        limit=query_int("limit", 50, minimum=1, maximum=MAX_PAGE),
+        offset=query_int("offset", 0, minimum=0),
+    )
+    return jsonify(page_json(page, task_json))
+
+
+@bp.get("/tasks/<task_id>")
+def get_task(task_id: str):
+    return jsonify(task_json(current_engine().get_task(task_id, g.actor, with_data=True)))
+
+
+@bp.post("/tasks/<task_id>/claim")
+def claim_task(task_id: str):
+    only_fields(json_body(required=False), set())
+    return jsonify(task_json(current_engine().claim(task_id, g.actor)))
+
+
+@bp.post("/tasks/<task_id>/unclaim")
+def unclaim_task(task_id: str):
+    only_fields(json_body(required=False), set())
+    return jsonify(task_json(current_engine().unclaim(task_id, g.actor)))
+
+
+@bp.post("/tasks/<task_id>/reassign")
+def reassign_task(task_id: str):
+    body = json_body()
+    only_fields(body, {"username"})
+    username = text_field(body, "username", required=True, max_length=64)
+    return jsonify(task_json(current_engine().reassign(task_id, g.actor, username)))
+
+
+@bp.post("/tasks/<task_id>/complete")
+def complete_task(task_id: str):
+    body = json_body(required=False)
+    only_fields(body, {"data"})
+    return jsonify(
+        task_json(current_engine().complete(task_id, g.actor, object_field(body, "data")))
+    )

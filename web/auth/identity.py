@@ -1,0 +1,105 @@
+"""Who is calling: a bearer token or the session cookie (which then needs a CSRF header)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from flask import current_app, g, request, session
+
+from engine import Actor, Engine, UserInfo
+
+from ..errors import ApiError
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "X-CSRF-Token"
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="kunflow"'}
+
+
+def current_engine() -> Engine:
+    return current_app.extensions["kunflow"]
+
+
+def current_settings() -> dict:
+    return current_app.extensions["kunflow.settings"]
+
+
+def token_hash(token: str) -> str:
+    """Tokens are stored only as this digest."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def unauthorized(message: str) -> ApiError:
+    return ApiError(401, message, "unauthorized", headers=_CHALLENGE)
+
+
+def bearer_token() -> str | None:
+    """The token of an ``Authorization: Bearer`` header; None when there is no header."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthorized("Authorization 头格式应为：Bearer <令牌>")
+    return token.strip()
+
+
+def authenticate() -> UserInfo:
+    """The calling user, or ApiError 401; checks CSRF on cookie-authenticated unsafe calls."""
+    token = bearer_token()
+    if token is not None:
+        user = current_engine().user_for_token(token_hash(token))
+        if user is None:
+            raise unauthorized("令牌无效或已过期，请重新获取")
+        return user
+    username = session.get("username")
+    if isinstance(username, str) and username:
+        user = current_engine().get_user(username)
+        if user is None or not user.active:
+            session.clear()
+            raise unauthorized("会话已失效，请重新登录")
+        if request.method not in SAFE_METHODS:
+            check_csrf()
+        return user
+    raise unauthorized(
+        "需要登录：请使用 Authorization: Bearer <令牌>，令牌由 POST /api/v1/auth/token 获取"
+    )
+
+
+def load_user() -> None:
+    """``before_request`` of authenticated blueprints: sets ``g.user`` and ``g.actor``."""
+    user = authenticate()
+    g.user = user
+    g.actor = user.actor()
+
+
+def current_actor() -> Actor:
+    return g.actor
+
+
+def csrf_token() -> str:
+    token = session.get("csrf")
+    if not isinstance(token, str) or not token:
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return token
+
+
+def check_csrf() -> None:
+    expected = session.get("csrf")
+    given = request.headers.get(CSRF_HEADER, "")
+    if (
+        not isinstance(expected, str)
+        or not expected
+        or not hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
+    ):
+        raise ApiError(
+            403,
+            f"使用会话 Cookie 的写请求须带 {CSRF_HEADER} 头（由 GET /api/v1/auth/csrf 获取）",
+            "csrf_failed",
+        )

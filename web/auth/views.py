@@ -1,0 +1,99 @@
+"""``/api/v1/auth``: bearer tokens, session login/logout, CSRF token."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app, jsonify, request, session
+
+from engine import UserInfo
+
+from ..errors import ApiError
+from ..inputs import json_body, only_fields, text_field
+from ..serialize import iso, user_json
+from . import bp
+from .identity import (
+    bearer_token,
+    check_csrf,
+    csrf_token,
+    current_engine,
+    current_settings,
+    new_token,
+    token_hash,
+)
+from .passwords import DEMO_PASSWORD, verify_password
+
+
+def _credentials() -> tuple[str, str]:
+    body = json_body()
+    only_fields(body, {"username", "password"})
+    username = text_field(body, "username", required=True, max_length=64)
+    password = text_field(body, "password", required=True, max_length=1024, allow_empty=True)
+    return username, password
+
+
+def check_credentials(username: str, password: str) -> UserInfo:
+    """The user when the password is right; 401 (same message for unknown user and wrong
+    password), 401 for the demo password outside demo mode, 429 after too many failures."""
+    throttle = current_app.extensions["kunflow.login_throttle"]
+    address = request.remote_addr or "-"
+    wait = throttle.retry_after(username, address)
+    if wait:
+        raise ApiError(
+            429,
+            f"登录失败次数过多，请 {wait} 秒后再试",
+            "too_many_requests",
+            headers={"Retry-After": str(wait)},
+        )
+    if password == DEMO_PASSWORD and not current_settings()["DEMO"]:
+        throttle.failed(username, address)
+        raise ApiError(
+            401,
+            "演示密码已停用：当前未启用演示模式，请使用管理员设置的密码",
+            "demo_password_disabled",
+        )
+    user = current_engine().get_user(username)
+    ok = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.active:
+        throttle.failed(username, address)
+        raise ApiError(401, "用户名或密码错误", "invalid_credentials")
+    throttle.succeeded(username, address)
+    return user
+
+
+@bp.post("/token")
+def issue_token():
+    user = check_credentials(*_credentials())
+    token = new_token()
+    ttl = timedelta(hours=current_settings()["TOKEN_TTL_HOURS"])
+    expires_at = current_engine().store_token(token_hash(token), user.username, ttl)
+    return jsonify(
+        {
+            "token": token,
+            "token_type": "Bearer",
+            "expires_at": iso(expires_at),
+            "user": user_json(user),
+        }
+    )
+
+
+@bp.post("/login")
+def login():
+    user = check_credentials(*_credentials())
+    session.clear()  # a fresh session on login: no fixation of an earlier one
+    session["username"] = user.username
+    return jsonify({"user": user_json(user), "csrf_token": csrf_token()})
+
+
+@bp.post("/logout")
+def logout():
+    # Bearer calls need no CSRF token; a cookie session must prove it is the page's own call.
+    if bearer_token() is None and session.get("username"):
+        check_csrf()
+    session.clear()
+    return jsonify({"logged_out": True})
+
+
+@bp.get("/csrf")
+def get_csrf():
+    return jsonify({"csrf_token": csrf_token()})

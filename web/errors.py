@@ -1,0 +1,97 @@
+"""Every error leaves the app as JSON ``{"error": {"code", "message", "details"}}``."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, jsonify
+from werkzeug.exceptions import HTTPException
+
+from engine import Conflict, EngineError, Forbidden, InvalidInput, InvalidModel, NotFound
+
+# Engine error class -> HTTP status; any other EngineError is a 422.
+_ENGINE_STATUS = (
+    (NotFound, 404),
+    (Forbidden, 403),
+    (Conflict, 409),
+    (InvalidModel, 422),
+    (InvalidInput, 422),
+)
+
+_HTTP_MESSAGES = {
+    400: ("bad_request", "请求格式错误"),
+    401: ("unauthorized", "需要登录"),
+    403: ("forbidden", "无权访问"),
+    404: ("not_found", "请求的资源不存在"),
+    405: ("method_not_allowed", "不支持该请求方法"),
+    409: ("conflict", "请求与当前状态冲突"),
+    413: ("payload_too_large", "请求体过大"),
+    415: ("unsupported_media_type", "不支持的请求内容类型"),
+    422: ("invalid_input", "请求数据无效"),
+    429: ("too_many_requests", "请求过于频繁，请稍后再试"),
+    500: ("internal_error", "服务器内部错误"),
+}
+
+
+class ApiError(Exception):
+    """An error the web layer raises itself (bad request, missing auth, ...)."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: str | None = None,
+        details: object | None = None,
+        headers: dict | None = None,
+    ):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code or _HTTP_MESSAGES.get(status, ("error", ""))[0]
+        self.details = details
+        self.headers = headers or {}
+
+
+def error_response(
+    status: int, code: str, message: str, details: object | None = None, headers: dict | None = None
+):
+    response = jsonify({"error": {"code": code, "message": message, "details": details}})
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def engine_status(exc: EngineError) -> int:
+    for cls, status in _ENGINE_STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 422
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+    @app.errorhandler(EngineError)
+    def _engine_error(exc: EngineError):
+        status = engine_status(exc)
+        code = exc.code if exc.code != "error" else "engine_error"
+        return error_response(status, code, exc.message, exc.details)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        status = exc.code or 500
+        code, message = _HTTP_MESSAGES.get(status, ("http_error", exc.name))
+        # Keep headers such as Allow (405) but not the HTML body's type and length.
+        headers = {
+            k: v
+            for k, v in exc.get_headers()
+            if k.lower() not in ("content-type", "content-length")
+        }
+        return error_response(status, code, message, None, headers)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        current_app.logger.exception("unhandled error")
+        code, message = _HTTP_MESSAGES[500]
+        return error_response(500, code, message)

@@ -1,0 +1,142 @@
+"""Engine DTOs as JSON-ready dicts: one small function per type, datetimes as ISO 8601 (UTC)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from flask.json.provider import DefaultJSONProvider
+
+from engine import (
+    DefinitionInfo,
+    DepartmentInfo,
+    DeployResult,
+    EventInfo,
+    InstanceInfo,
+    Page,
+    TaskInfo,
+    UserInfo,
+)
+
+
+def iso(value: datetime | None) -> str | None:
+    """The engine keeps naive UTC; say so in the string."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat().replace("+00:00", "Z")
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Chinese text unescaped; datetimes inside process data as ISO 8601 too."""
+
+    ensure_ascii = False
+    sort_keys = False
+
+    @staticmethod
+    def default(o):
+        if isinstance(o, datetime):
+            return iso(o)
+        if isinstance(o, date):
+            return o.isoformat()
+        if isinstance(o, (set, frozenset, tuple)):
+            return list(o)
+        return str(o)  # process data may hold values JSON cannot; never fail a response on them
+
+
+def user_json(u: UserInfo) -> dict:
+    return {
+        "username": u.username,
+        "display_name": u.display_name,
+        "department_code": u.department_code,
+        "roles": list(u.roles),
+        "active": u.active,
+    }
+
+
+def department_json(d: DepartmentInfo) -> dict:
+    return {"code": d.code, "name": d.name, "kind": d.kind, "parent_code": d.parent_code}
+
+
+def definition_json(d: DefinitionInfo) -> dict:
+    return {
+        "id": d.id,
+        "key": d.key,
+        "version": d.version,
+        "name": d.name,
+        "filename": d.filename,
+        "checksum": d.checksum,
+        "deployed_by": d.deployed_by,
+        "deployed_at": iso(d.deployed_at),
+        "lanes": dict(d.lanes),
+        "files": list(d.files),
+        "warnings": [dict(w) for w in d.warnings],
+    }
+
+
+def deploy_json(r: DeployResult) -> dict:
+    return {**definition_json(r.definition), "created": r.created}
+
+
+def task_json(t: TaskInfo) -> dict:
+    return {
+        "id": t.id,
+        "instance_id": t.instance_id,
+        "process_key": t.process_key,
+        "element_id": t.element_id,
+        "name": t.name,
+        "lane": t.lane,
+        "department_code": t.department_code,
+        "candidate_role": t.candidate_role,
+        "assignee": t.assignee,
+        "state": t.state,
+        "created_at": iso(t.created_at),
+        "claimed_at": iso(t.claimed_at),
+        "due_at": iso(t.due_at),
+        "completed_at": iso(t.completed_at),
+        "completed_by": t.completed_by,
+        "form_key": t.form_key,
+        "stage": t.stage,
+        "business_key": t.business_key,
+        "title": t.title,
+        "data": t.data,
+    }
+
+
+def instance_json(i: InstanceInfo) -> dict:
+    return {
+        "id": i.id,
+        "process_key": i.process_key,
+        "definition_version": i.definition_version,
+        "business_key": i.business_key,
+        "title": i.title,
+        "status": i.status,
+        "version": i.version,
+        "started_by": i.started_by,
+        "started_at": iso(i.started_at),
+        "updated_at": iso(i.updated_at),
+        "ended_at": iso(i.ended_at),
+        "tasks": [task_json(t) for t in i.tasks],
+        "data": i.data,
+    }
+
+
+def event_json(e: EventInfo) -> dict:
+    return {
+        "id": e.id,
+        "instance_id": e.instance_id,
+        "task_id": e.task_id,
+        "actor": e.actor,
+        "kind": e.kind,
+        "at": iso(e.at),
+        "data": e.data,
+    }
+
+
+def page_json(page: Page, item) -> dict:
+    return {
+        "items": [item(x) for x in page.items],
+        "total": page.total,
+        "limit": page.limit,
+        "offset": page.offset,
+    }

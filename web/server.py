@@ -1,0 +1,53 @@
+"""``kunflow run``'s server: gunicorn with one worker and eight threads, so the engine's
+in-process caches are shared by every request, and the scheduler runs inside that worker."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from gunicorn.app.base import BaseApplication
+
+from . import create_app
+from .scheduler import start_background
+
+log = logging.getLogger("kunflow.server")
+
+
+class Server(BaseApplication):
+    def __init__(self, settings: dict):
+        self.settings = settings
+        self.scheduler = None
+        super().__init__()
+
+    def load_config(self) -> None:
+        options = {
+            "bind": f"{self.settings['HOST']}:{self.settings['PORT']}",
+            "workers": 1,
+            "worker_class": "gthread",
+            "threads": 8,
+            "timeout": 120,
+            "graceful_timeout": 30,
+            "accesslog": "-",
+            "worker_exit": self._worker_exit,
+            # gunicorn's control socket sits at one path per OS user; two kunflow servers on a
+            # machine would fight over it, and nothing here uses it.
+            "control_socket_disable": True,
+        }
+        for name, value in options.items():
+            self.cfg.set(name, value)
+
+    def load(self):
+        # Runs in the worker process (preload is off): the app, its database pool and the
+        # scheduler's threads all belong to the process that serves requests.
+        app = create_app(self.settings)
+        if self.settings["SCHEDULER"]:
+            self.scheduler = start_background(
+                app.extensions["kunflow"], app.extensions["kunflow.login_throttle"]
+            )
+            log.info("scheduler started in worker %d", os.getpid())
+        return app
+
+    def _worker_exit(self, server, worker) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
