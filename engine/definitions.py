@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser import VALIDATOR
 
 from .errors import InvalidModel
+from .specs import KunflowBpmnParser
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -234,7 +235,7 @@ def parse(
             [_error("根元素应为 bpmn:definitions", None, filename)],
         )
     errors = _static_checks(root, filename)
-    parser = SpiffBpmnParser(validator=VALIDATOR if validate else None)
+    parser = KunflowBpmnParser(validator=VALIDATOR if validate else None)
     try:
         for name, content in files.items():
             if name.endswith(".dmn"):

@@ -1,0 +1,102 @@
+"""Task specs kunflow uses in place of SpiffWorkflow's defaults, and the parser that uses them.
+
+Only runtime behaviour differs; kunflow serializes state without specs, so no serializer
+configuration is involved.
+"""
+
+from __future__ import annotations
+
+from copy import deepcopy
+
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser, GatewayParser
+from SpiffWorkflow.bpmn.parser.util import full_tag
+from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway
+from SpiffWorkflow.spiff.parser import SpiffBpmnParser
+from SpiffWorkflow.util.task import TaskState
+
+
+def merge_branch_data(join_spec, my_task) -> None:
+    """Merge the data of parallel branches by what each branch *changed*.
+
+    SpiffWorkflow merges every branch's whole data dict, the last arrival winning. When a field
+    existed before the split (a form started with blank fields), the last branch's untouched
+    blank overwrites what the other departments filled in. Here each branch contributes only
+    the keys it changed relative to the task where the branches split (the lowest common
+    ancestor of the arrivals), in arrival order.
+    """
+    # In a loop, arrivals from earlier rounds hang off an earlier firing of this join (an
+    # ancestor of my_task): those were consumed then and must not count again.
+    previous = my_task.parent.find_ancestor(join_spec.name) if my_task.parent else None
+    arrivals = [
+        t
+        for t in my_task.workflow.tasks.values()
+        if t.task_spec == join_spec
+        and t is not my_task
+        and t.has_state(TaskState.FINISHED_MASK)
+        and not my_task.is_descendant_of(t)
+        and (previous is None or t.is_descendant_of(previous))
+    ]
+    arrivals.sort(key=lambda t: t.last_state_change)
+    parents = [t.parent for t in arrivals if t.parent is not None] + [my_task.parent]
+    base = _common_ancestor(parents)
+    base_data = base.data if base is not None else {}
+    merged = deepcopy(base_data)
+    for parent in parents:
+        data = parent.data
+        for key, value in data.items():
+            if key not in base_data or base_data[key] != value:
+                merged[key] = deepcopy(value)
+        for key in base_data:
+            if key not in data:
+                merged.pop(key, None)
+    # SpiffWorkflow drops the children of completed earlier arrivals (a branch reset case).
+    for task in arrivals:
+        if task.has_state(TaskState.COMPLETED):
+            task._drop_children(force=True)
+    my_task.data = merged
+
+
+def _common_ancestor(tasks):
+    first, rest = tasks[0], tasks[1:]
+    chain = []
+    node = first
+    while node is not None:
+        chain.append(node)
+        node = node.parent
+    common = {t.id: i for i, t in enumerate(chain)}
+    lowest = 0
+    for task in rest:
+        node = task
+        while node is not None and node.id not in common:
+            node = node.parent
+        if node is None:
+            return None
+        lowest = max(lowest, common[node.id])
+    return chain[lowest]
+
+
+class BranchMergeParallelGateway(ParallelGateway):
+    def _run_hook(self, my_task):
+        merge_branch_data(self, my_task)
+        return True
+
+
+class BranchMergeInclusiveGateway(InclusiveGateway):
+    def _run_hook(self, my_task):
+        merge_branch_data(self, my_task)
+        matches, defaults = self._get_matching_outputs(my_task)
+        if len(matches + defaults) == 0:
+            raise WorkflowTaskException("No conditions satisfied on gateway", task=my_task)
+        my_task._sync_children(matches or defaults, TaskState.FUTURE)
+        for child in my_task.children:
+            child.task_spec._predict(child, mask=TaskState.FUTURE | TaskState.PREDICTED_MASK)
+        return True
+
+
+class KunflowBpmnParser(SpiffBpmnParser):
+    OVERRIDE_PARSER_CLASSES = {
+        **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("parallelGateway"): (GatewayParser, BranchMergeParallelGateway),
+        full_tag("inclusiveGateway"): (ConditionalGatewayParser, BranchMergeInclusiveGateway),
+    }
