@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 
 def _department_task(user, element_id, instance_id):
     r = user.get(f"/api/v1/tasks?scope=department&instance_id={instance_id}")
@@ -204,3 +207,28 @@ def test_org_routes(as_user):
     users = clerk.get("/api/v1/users?department=invest").get_json()["items"]
     assert [u["username"] for u in users] == ["invest-clerk", "invest-head"]
     assert all("password_hash" not in u for u in users)
+
+
+def test_concurrent_completions_one_wins_other_409(app, token):
+    """Through HTTP: two clients complete the same task at once; one 200, one 409."""
+    headers = {"Authorization": f"Bearer {token('invest-clerk')}"}
+    admin = {"Authorization": f"Bearer {token('admin')}"}
+    client = app.test_client()
+
+    def complete(task_id: str, barrier: threading.Barrier) -> int:
+        c = app.test_client()
+        barrier.wait()
+        return c.post(f"/api/v1/tasks/{task_id}/complete", headers=headers).status_code
+
+    for _ in range(10):
+        inst = client.post(
+            "/api/v1/instances", headers=headers, json={"process_key": "sample_review"}
+        ).get_json()
+        task_id, barrier = inst["tasks"][0]["id"], threading.Barrier(2)
+        with ThreadPoolExecutor(2) as pool:
+            statuses = sorted(pool.map(complete, [task_id] * 2, [barrier] * 2))
+        assert statuses == [200, 409], statuses
+        opinions = client.get(
+            f"/api/v1/tasks?scope=all&instance_id={inst['id']}&state=open", headers=admin
+        ).get_json()
+        assert opinions["total"] == 3  # the parallel split happened exactly once
