@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -204,6 +205,22 @@ class Engine:
             uow.commit()
         return now + ttl
 
+    def revoke_token(self, token_hash: str) -> bool:
+        with self._uow() as uow:
+            n = uow.conn.execute(
+                auth_token.delete().where(auth_token.c.token_hash == token_hash)
+            ).rowcount
+            uow.commit()
+        return n > 0
+
+    def purge_expired_tokens(self) -> int:
+        with self._uow() as uow:
+            n = uow.conn.execute(
+                auth_token.delete().where(auth_token.c.expires_at <= utcnow())
+            ).rowcount
+            uow.commit()
+        return n
+
     def user_for_token(self, token_hash: str) -> UserInfo | None:
         stmt = (
             sa.select(app_user)
@@ -242,8 +259,10 @@ class Engine:
         """
         if actor is not None and not actor.is_admin:
             raise Forbidden("只有流程管理员可以部署流程")
+        _text(filename, "文件名", 400, required=True)
         files = dict(files or {})
         for name in files:
+            _text(name, "文件名", 400, required=True)
             if not name.endswith((".dmn", ".form", ".json")):
                 raise InvalidInput(f"不支持的附带文件类型：{name}（仅支持 .dmn / .form）")
         parsed, loaded = parse(filename, bpmn, files)
@@ -329,6 +348,7 @@ class Engine:
             return self._definition_info(uow.conn, self._definition_row(uow.conn, key, version))
 
     def list_definition_versions(self, key: str) -> list[DefinitionInfo]:
+        _text(key, "流程标识", 200, required=True)
         with self._uow(readonly=True) as uow:
             rows = uow.conn.execute(
                 sa.select(definition).where(definition.c.key == key).order_by(definition.c.version)
@@ -342,6 +362,11 @@ class Engine:
             return self._definition_row(uow.conn, key, version).bpmn_xml
 
     def _definition_row(self, conn, key: str, version: int | None):
+        _text(key, "流程标识", 200, required=True)
+        if version is not None and (
+            isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= _MAX_ID
+        ):
+            raise NotFound(f"流程 {key} 版本 {version} 不存在")
         stmt = sa.select(definition).where(definition.c.key == key)
         if version is None:
             stmt = stmt.order_by(definition.c.version.desc()).limit(1)
@@ -409,6 +434,10 @@ class Engine:
         """Start the newest version of ``process_key`` and run it to its first wait state."""
         if data is not None and not isinstance(data, dict):
             raise InvalidInput("data 必须是 JSON 对象")
+        _text(process_key, "process_key", 200, required=True)
+        _text(business_key, "business_key", 200)
+        _text(title, "title", 400)
+        _check_data(data or {})
         with self._uow() as uow:
             conn = uow.conn
             drow = self._definition_row(conn, process_key, None)
@@ -457,6 +486,7 @@ class Engine:
         return info
 
     def get_instance(self, instance_id: int, actor: Actor, with_data: bool = False) -> InstanceInfo:
+        instance_id = _instance_id(instance_id)
         with self._uow(readonly=True) as uow:
             self._check_instance_access(uow.conn, instance_id, actor)
             info = self._instance_info(uow.conn, instance_id)
@@ -489,6 +519,10 @@ class Engine:
         """Instances the actor may see: all for supervisors/leaders/admins, else those their
         department has tasks in or that they started."""
         limit, offset = _page(limit, offset)
+        for name, value, max_len in (("status", status, 16), ("process_key", process_key, 200),
+                                     ("business_key", business_key, 200),
+                                     ("started_by", started_by, 64)):
+            _text(value, name, max_len)
         where = []
         if status:
             where.append(instance.c.status == status)
@@ -518,11 +552,11 @@ class Engine:
             ).all()
         return Page(tuple(_instance(r) for r in rows), total, limit, offset)
 
-    def suspend(self, instance_id: int, actor: Actor) -> InstanceInfo:
-        return self._set_status(instance_id, actor, "suspended", ("running",))
+    def suspend(self, instance_id: int, actor: Actor, reason: str | None = None) -> InstanceInfo:
+        return self._set_status(instance_id, actor, "suspended", ("running",), reason=reason)
 
-    def resume(self, instance_id: int, actor: Actor) -> InstanceInfo:
-        return self._set_status(instance_id, actor, "running", ("suspended",))
+    def resume(self, instance_id: int, actor: Actor, reason: str | None = None) -> InstanceInfo:
+        return self._set_status(instance_id, actor, "running", ("suspended",), reason=reason)
 
     def terminate(self, instance_id: int, actor: Actor, reason: str | None = None) -> InstanceInfo:
         return self._set_status(
@@ -530,6 +564,8 @@ class Engine:
         )
 
     def _set_status(self, instance_id, actor, new_status, allowed_from, reason=None):
+        instance_id = _instance_id(instance_id)
+        _text(reason, "reason", 2000)
         if not actor.is_admin:
             raise Forbidden("只有流程管理员可以挂起、恢复或终止流程实例")
         with self._uow() as uow:
@@ -567,6 +603,7 @@ class Engine:
         return info
 
     def list_events(self, instance_id: int, actor: Actor) -> list[EventInfo]:
+        instance_id = _instance_id(instance_id)
         with self._uow(readonly=True) as uow:
             self._check_instance_access(uow.conn, instance_id, actor)
             rows = uow.conn.execute(
@@ -613,8 +650,13 @@ class Engine:
         elif scope in ("mine", "department"):
             where.append(task.c.state.in_(OPEN_STATES))
         if process_key:
+            _text(process_key, "process_key", 200)
             where.append(task.c.process_key == process_key)
         if instance_id is not None:
+            if isinstance(instance_id, bool) or not isinstance(instance_id, int):
+                raise InvalidInput("instance_id 必须是整数")
+            if not 1 <= instance_id <= _MAX_ID:
+                return Page((), 0, limit, offset)
             where.append(task.c.instance_id == instance_id)
         order = task.c.completed_at.desc() if scope == "done" else task.c.created_at.desc()
         stmt = (
@@ -722,6 +764,7 @@ class Engine:
         """Complete a ready human task with the submitted data and run the engine on."""
         if data is not None and not isinstance(data, dict):
             raise InvalidInput("data 必须是 JSON 对象")
+        _check_data(data or {})
         with self._uow() as uow:
             conn = uow.conn
             row, head = self._task_and_head(conn, task_id, actor)
@@ -769,8 +812,9 @@ class Engine:
         return row, head
 
     def _task_row(self, conn, task_id: str, actor: Actor, stmt=None):
+        task_id = _task_id(task_id)
         row = conn.execute(stmt if stmt is not None else self._stmt_task_by_id,
-                           {"id": str(task_id)}).first()
+                           {"id": task_id}).first()
         if row is None:
             raise NotFound(f"任务 {task_id} 不存在")
         if not routing.can_view_task(actor, row.department_code):
@@ -910,7 +954,9 @@ class Engine:
             .where(task.c.instance_id == instance_id, task.c.state.in_(OPEN_STATES))
             .order_by(task.c.created_at, task.c.id)
         ).all()
-        return _instance(row, tuple(_task(t) for t in tasks))
+        return _instance(
+            row, tuple(_task(t, business_key=row.business_key, title=row.title) for t in tasks)
+        )
 
 
 @dataclass(frozen=True)
@@ -934,6 +980,68 @@ def _ev(iid, task_id, actor, kind, at, data) -> dict:
         "at": at,
         "data_json": _json(data),
     }
+
+
+_MAX_ID = 2**31 - 1
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def _instance_id(value) -> int:
+    """Ids outside the column's range cannot exist: NotFound, not a database error."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= _MAX_ID:
+        raise NotFound(f"流程实例 {value} 不存在")
+    return value
+
+
+def _task_id(value) -> str:
+    value = str(value).lower()
+    if not _UUID.match(value):
+        raise NotFound("任务不存在（任务编号格式不正确）")
+    return value
+
+
+def _text(value, name: str, max_len: int, required: bool = False) -> str | None:
+    """Reject text a database column cannot hold (too long, NUL, lone surrogates)."""
+    if value is None:
+        if required:
+            raise InvalidInput(f"{name} 不能为空")
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} 必须是字符串")
+    if required and not value.strip():
+        raise InvalidInput(f"{name} 不能为空")
+    if len(value) > max_len:
+        raise InvalidInput(f"{name} 最长 {max_len} 个字符")
+    _check_string(value, name)
+    return value
+
+
+def _check_string(value: str, name: str) -> None:
+    if "\x00" in value:
+        raise InvalidInput(f"{name} 含有不允许的字符（NUL）")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{name} 含有无效的 Unicode 字符") from None
+
+
+def _check_data(data, name: str = "data", depth: int = 0) -> None:
+    """Submitted data must be storable as JSON text on every backend."""
+    if depth > 32:
+        raise InvalidInput(f"{name} 嵌套层数过深")
+    if isinstance(data, str):
+        _check_string(data.replace("\x00", ""), name)
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            if not isinstance(key, str):
+                raise InvalidInput(f"{name} 的键必须是字符串")
+            _check_string(key, name)
+            _check_data(value, f"{name}.{key}", depth + 1)
+    elif isinstance(data, list | tuple):
+        for item in data:
+            _check_data(item, name, depth + 1)
+    elif isinstance(data, float) and data != data or data in (float("inf"), float("-inf")):
+        raise InvalidInput(f"{name} 不能是 NaN 或无穷大")
 
 
 def _page(limit, offset) -> tuple[int, int]:

@@ -21,20 +21,24 @@ TIMEZONE = ZoneInfo("Asia/Shanghai")  # district deadlines and monthly cycles ar
 
 
 def housekeeping(engine: Engine, login_throttle=None) -> dict:
-    """Every ten minutes: forget stale login failures and log the state of the work."""
+    """Every ten minutes: forget stale login failures, purge expired tokens, log the work."""
     dropped = login_throttle.prune() if login_throttle is not None else 0
+    tokens = engine.purge_expired_tokens()
     running = engine.list_instances(SYSTEM, status="running", limit=1).total
     open_tasks = engine.list_tasks(SYSTEM, scope="all", state="open", limit=1).total
     log.info(
-        "housekeeping: %d running instances, %d open tasks, %d stale login records dropped",
+        "housekeeping: %d running instances, %d open tasks, %d stale login records dropped, "
+        "%d expired tokens purged",
         running,
         open_tasks,
         dropped,
+        tokens,
     )
     return {
         "running_instances": running,
         "open_tasks": open_tasks,
         "login_records_dropped": dropped,
+        "tokens_purged": tokens,
     }
 
 

@@ -150,3 +150,13 @@ def test_session_of_deactivated_user_ends(client, app):
     assert client.get("/api/v1/me").status_code == 401
     r = client.post("/api/v1/auth/token", json={"username": "kunbei-clerk", "password": "demo"})
     assert r.status_code == 401
+
+
+def test_logout_revokes_the_bearer_token(client, token):
+    bearer = {"Authorization": f"Bearer {token('drc-clerk')}"}
+    assert client.get("/api/v1/me", headers=bearer).status_code == 200
+    r = client.post("/api/v1/auth/logout", headers=bearer)
+    assert r.status_code == 200
+    r = client.get("/api/v1/me", headers=bearer)
+    assert r.status_code == 401
+    assert r.get_json()["error"]["code"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from click.testing import CliRunner
 
@@ -80,8 +82,17 @@ def test_housekeeping_job(app, as_user):
     as_user("invest-clerk").post("/api/v1/instances", json={"process_key": "sample_review"})
     throttle = LoginThrottle(max_failures=2, window_seconds=0)
     throttle.failed("x", "127.0.0.1")
-    summary = scheduler.housekeeping(app.extensions["kunflow"], throttle)
-    assert summary == {"running_instances": 1, "open_tasks": 1, "login_records_dropped": 1}
+    engine = app.extensions["kunflow"]
+    engine.store_token("0" * 64, "invest-clerk", timedelta(seconds=-1))  # already expired
+    engine.store_token("1" * 64, "invest-clerk", timedelta(hours=1))
+    summary = scheduler.housekeeping(engine, throttle)
+    assert summary == {
+        "running_instances": 1,
+        "open_tasks": 1,
+        "login_records_dropped": 1,
+        "tokens_purged": 1,
+    }
+    assert engine.user_for_token("1" * 64).username == "invest-clerk"
 
 
 def test_scheduler_registers_housekeeping(app):

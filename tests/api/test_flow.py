@@ -154,7 +154,7 @@ def test_admin_suspends_resumes_terminates(as_user):
 
     r = invest.post(f"/api/v1/instances/{iid}/suspend")
     assert r.status_code == 403
-    r = admin.post(f"/api/v1/instances/{iid}/suspend")
+    r = admin.post(f"/api/v1/instances/{iid}/suspend", json={"reason": "等待专家评审"})
     assert r.status_code == 200 and r.get_json()["status"] == "suspended"
     r = invest.post(f"/api/v1/tasks/{task_id}/complete")
     assert r.status_code == 409
@@ -166,6 +166,9 @@ def test_admin_suspends_resumes_terminates(as_user):
     assert r.status_code == 200 and r.get_json()["status"] == "terminated"
     assert r.get_json()["tasks"] == []
     events = admin.get(f"/api/v1/instances/{iid}/events").get_json()["items"]
+    assert {"reason": "等待专家评审"} in [
+        e["data"] for e in events if e["kind"] == "instance_suspended"
+    ]
     assert {"reason": "企业撤回申请"} in [
         e["data"] for e in events if e["kind"] == "instance_terminated"
     ]

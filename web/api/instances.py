@@ -59,14 +59,18 @@ def get_instance(instance_id: int):
 
 @bp.post(f"/instances/<int(max={MAX_ID}):instance_id>/suspend")
 def suspend_instance(instance_id: int):
-    only_fields(json_body(required=False), set())
-    return jsonify(instance_json(current_engine().suspend(instance_id, g.actor)))
+    body = json_body(required=False)
+    only_fields(body, {"reason"})
+    reason = text_field(body, "reason", max_length=2000)
+    return jsonify(instance_json(current_engine().suspend(instance_id, g.actor, reason)))
 
 
 @bp.post(f"/instances/<int(max={MAX_ID}):instance_id>/resume")
 def resume_instance(instance_id: int):
-    only_fields(json_body(required=False), set())
-    return jsonify(instance_json(current_engine().resume(instance_id, g.actor)))
+    body = json_body(required=False)
+    only_fields(body, {"reason"})
+    reason = text_field(body, "reason", max_length=2000)
+    return jsonify(instance_json(current_engine().resume(instance_id, g.actor, reason)))
 
 
 @bp.post(f"/instances/<int(max={MAX_ID}):instance_id>/terminate")

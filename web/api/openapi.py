@@ -553,10 +553,10 @@ def _paths() -> dict:
             ),
         },
         "/api/v1/instances/{instance_id}/suspend": {
-            "post": instance_action("suspendInstance", "挂起（流程管理员）", "Empty"),
+            "post": instance_action("suspendInstance", "挂起（流程管理员）", "Terminate"),
         },
         "/api/v1/instances/{instance_id}/resume": {
-            "post": instance_action("resumeInstance", "恢复（流程管理员）", "Empty"),
+            "post": instance_action("resumeInstance", "恢复（流程管理员）", "Terminate"),
         },
         "/api/v1/instances/{instance_id}/terminate": {
             "post": instance_action("terminateInstance", "终止（流程管理员）", "Terminate"),

@@ -88,8 +88,11 @@ def login():
 @bp.post("/logout")
 def logout():
     # Bearer calls need no CSRF token; a cookie session must prove it is the page's own call.
-    if bearer_token() is None and session.get("username"):
+    token = bearer_token()
+    if token is None and session.get("username"):
         check_csrf()
+    if token is not None:
+        current_engine().revoke_token(token_hash(token))
     session.clear()
     return jsonify({"logged_out": True})
 
