@@ -6,7 +6,7 @@ import json
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -127,6 +127,14 @@ class Engine:
                 completed_by=sa.bindparam("completed_by"),
             )
         )
+        self._stmt_user_for_token = (
+            sa.select(app_user)
+            .join(auth_token, auth_token.c.username == app_user.c.username)
+            .where(
+                auth_token.c.token_hash == sa.bindparam("h"),
+                auth_token.c.expires_at > sa.bindparam("now"),
+            )
+        )
         self._stmt_insert_event = event.insert()
         self._stmt_insert_task = task.insert()
 
@@ -222,13 +230,10 @@ class Engine:
         return n
 
     def user_for_token(self, token_hash: str) -> UserInfo | None:
-        stmt = (
-            sa.select(app_user)
-            .join(auth_token, auth_token.c.username == app_user.c.username)
-            .where(auth_token.c.token_hash == token_hash, auth_token.c.expires_at > utcnow())
-        )
-        with self._uow(readonly=True) as uow:
-            row = uow.conn.execute(stmt).first()
+        with self.db.connect().execution_options(kunflow_readonly=True) as conn:
+            row = conn.execute(
+                self._stmt_user_for_token, {"h": token_hash, "now": utcnow()}
+            ).first()
         return _user(row) if row is not None and row.active else None
 
     def directory(self) -> dict[str, str]:
@@ -790,9 +795,9 @@ class Engine:
             self._run_engine(wf)
             events = [_ev(head.id, task_id, actor, "task_completed", now, data or {})]
             self._save(conn, uow, head, wf, loaded, now, {task_id: actor.username}, events, 1)
-            out = conn.execute(self._stmt_task_by_id, {"id": task_id}).one()
             uow.commit()
-        return _task(out)
+        return replace(_task(row), state="completed", completed_at=now,
+                       completed_by=actor.username)
 
     # ------------------------------------------------------------------ internals
 

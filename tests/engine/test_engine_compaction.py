@@ -23,7 +23,8 @@ from engine.serialization import SERIALIZER_VERSION, dump_state, load_state
 
 TESTS = Path(__file__).resolve().parent.parent
 # The reference model beside the repository (../shared), as bench/engine.py uses it.
-LIFECYCLE = TESTS.parent.parent / "shared" / "reference" / "models" / "lifecycle.bpmn"
+# A copy of ../shared/reference/models/lifecycle.bpmn (the benchmark reference model).
+LIFECYCLE = TESTS / "fixtures" / "bpmn" / "reference_lifecycle.bpmn"
 PARALLEL_LOOP = TESTS / "fixtures" / "bpmn" / "parallel_loop.bpmn"
 QUOTED_TIMER = TESTS / "fixtures" / "bpmn" / "quoted_timer.bpmn"
 START = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)
