@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -96,6 +96,9 @@ class Instance(Base):
     ended_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     next_due_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     completed_tasks: Mapped[int] = mapped_column(sa.Integer, default=0)
+    # A called process (call activity) runs as its own instance linked to its caller.
+    parent_instance_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)
+    parent_task_id: Mapped[str | None] = mapped_column(sa.String(36))
 
 
 class Task(Base):
@@ -126,6 +129,12 @@ class Task(Base):
     completed_by: Mapped[str | None] = mapped_column(sa.String(64))
     form_key: Mapped[str | None] = mapped_column(sa.String(200))
     stage: Mapped[str | None] = mapped_column(sa.String(200))
+    # The deadline's clock is stopped (expert review, hearing, public notice) since this time.
+    paused_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    # The deadline was computed over a year without official holiday data.
+    due_provisional: Mapped[bool] = mapped_column(
+        sa.Boolean, default=False, server_default=sa.false()
+    )
 
 
 class Event(Base):
@@ -142,6 +151,83 @@ class Event(Base):
     data_json: Mapped[str | None] = mapped_column(sa.Text)
 
 
+class TaskPause(Base):
+    """One stop of a task's deadline clock; the due time moves by the working time stopped."""
+
+    __tablename__ = "task_pause"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    task_id: Mapped[str] = mapped_column(sa.String(36), index=True)
+    paused_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    paused_by: Mapped[str | None] = mapped_column(sa.String(64))
+    reason: Mapped[str | None] = mapped_column(sa.String(2000))
+    resumed_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    resumed_by: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class CalendarDay(Base):
+    """Days that differ from the Monday–Friday default: holidays and make-up workdays."""
+
+    __tablename__ = "calendar_day"
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    is_workday: Mapped[bool] = mapped_column(sa.Boolean)
+    name: Mapped[str | None] = mapped_column(sa.String(200))
+    # official (chinesecalendar / imported), estimated (statutory rules), manual (admin edit)
+    source: Mapped[str] = mapped_column(sa.String(16))
+    year: Mapped[int] = mapped_column(sa.Integer, index=True)
+
+
+class CalendarYear(Base):
+    """Which years the calendar table covers, and whether their data is official."""
+
+    __tablename__ = "calendar_year"
+    year: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(sa.String(16))
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime)
+
+
+class Incident(Base):
+    """A script, service task or expression failed; the instance waits for a fix and a retry."""
+
+    __tablename__ = "incident"
+    __table_args__ = (sa.Index("ix_incident_open", "resolved_at", "instance_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    instance_id: Mapped[int] = mapped_column(sa.ForeignKey("instance.id"), index=True)
+    task_id: Mapped[str | None] = mapped_column(sa.String(36))
+    element_id: Mapped[str | None] = mapped_column(sa.String(200))
+    message: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    resolved_by: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class Message(Base):
+    """A message thrown or posted that no catcher has taken yet (or the record of delivery)."""
+
+    __tablename__ = "message"
+    __table_args__ = (sa.Index("ix_message_pending", "name", "correlation_key", "delivered_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    correlation_key: Mapped[str | None] = mapped_column(sa.String(200))
+    payload_json: Mapped[str | None] = mapped_column(sa.Text)
+    source_instance_id: Mapped[int | None] = mapped_column(sa.Integer)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    delivered_to: Mapped[int | None] = mapped_column(sa.Integer)
+
+
+class MessageSubscription(Base):
+    """An instance waiting for a message (catch event or receive task), by name and key."""
+
+    __tablename__ = "message_subscription"
+    __table_args__ = (sa.Index("ix_subscription_lookup", "name", "correlation_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    instance_id: Mapped[int] = mapped_column(sa.ForeignKey("instance.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    correlation_key: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime)
+
+
 department = Department.__table__
 app_user = User.__table__
 auth_token = AuthToken.__table__
@@ -150,4 +236,10 @@ definition_file = DefinitionFile.__table__
 instance = Instance.__table__
 task = Task.__table__
 event = Event.__table__
+task_pause = TaskPause.__table__
+calendar_day = CalendarDay.__table__
+calendar_year = CalendarYear.__table__
+incident = Incident.__table__
+message = Message.__table__
+message_subscription = MessageSubscription.__table__
 metadata = Base.metadata
