@@ -12,7 +12,6 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
@@ -44,8 +43,13 @@ from .model import (
     metadata,
     task,
 )
+from .model import (
+    incident as incident_table,
+)
 from .projections import ready_human_tasks
+from .scripting import ServiceRegistry, make_script_engine
 from .serialization import SERIALIZER_VERSION, dump_state, load_state
+from .timers import next_timer_due
 from .unit_of_work import UnitOfWork
 
 OPEN_STATES = ("ready", "claimed")
@@ -67,12 +71,20 @@ def _json(value) -> str | None:
 class Engine:
     """The kunflow runtime around SpiffWorkflow. Thread-safe; one per process."""
 
-    def __init__(self, database_url: str, *, live_cache_size: int = 2000, sa_engine=None):
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        live_cache_size: int = 2000,
+        sa_engine=None,
+        services: ServiceRegistry | None = None,
+    ):
         self.database_url = normalize_url(database_url)
         self.db = sa_engine or make_engine(self.database_url)
         self.specs = SpecCache()
         self.live = LiveCache(live_cache_size)
-        self.script_engine = PythonScriptEngine()
+        self.services = services or ServiceRegistry()
+        self.script_engine = make_script_engine(self._script_helpers(), self.services)
         self._directory: dict[str, str] | None = None
         self._directory_at = 0.0
         self._directory_lock = threading.Lock()
@@ -116,6 +128,7 @@ class Engine:
                 updated_at=sa.bindparam("updated_at"),
                 ended_at=sa.bindparam("ended_at"),
                 completed_tasks=sa.bindparam("completed_tasks"),
+                next_due_at=sa.bindparam("next_due_at"),
             )
         )
         self._stmt_close_task = (
@@ -455,40 +468,40 @@ class Engine:
                 loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine
             )
             wf.task_tree.data.update(data or {})
-            self._run_engine(wf)
             now = utcnow()
-            status = "completed" if wf.is_completed() else "running"
-            compact_workflow(wf)
-            iid = conn.execute(
-                instance.insert().values(
-                    definition_id=drow.id,
-                    process_key=process_key,
-                    business_key=business_key,
-                    title=title,
-                    status=status,
-                    version=1,
-                    serializer_version=SERIALIZER_VERSION,
-                    state_json=dump_state(wf),
-                    started_by=actor.username,
-                    started_at=now,
-                    updated_at=now,
-                    ended_at=now if status == "completed" else None,
-                    completed_tasks=0,
-                )
-            ).inserted_primary_key[0]
+            head = self._insert_instance(conn, drow, business_key, title, actor.username, now)
             events = [
-                _ev(iid, None, actor, "instance_started", now,
+                _ev(head.id, None, actor, "instance_started", now,
                     {"process_key": process_key, "version": drow.version,
                      "business_key": business_key, "title": title, "data": data or {}})
             ]
-            self._sync_tasks(conn, iid, process_key, wf, loaded, now, {}, events)
-            if status == "completed":
-                events.append(_ev(iid, None, actor, "instance_completed", now, None))
-            self._log(conn, events)
-            uow.after_commit(lambda: self.live.checkin(iid, 1, wf))
-            info = self._instance_info(conn, iid)
+            incident = self._advance(wf, None)
+            self._save(conn, uow, head, wf, loaded, now, {}, events, 0, incident)
+            info = self._instance_info(conn, head.id)
             uow.commit()
         return info
+
+    def _insert_instance(self, conn, drow, business_key, title, started_by, now, parent=None):
+        """The instance row, before its first save (version 0, no state yet)."""
+        iid = conn.execute(
+            instance.insert().values(
+                definition_id=drow.id,
+                process_key=drow.key,
+                business_key=business_key,
+                title=title,
+                status="running",
+                version=0,
+                serializer_version=SERIALIZER_VERSION,
+                state_json="{}",
+                started_by=started_by,
+                started_at=now,
+                updated_at=now,
+                completed_tasks=0,
+                parent_instance_id=parent[0] if parent else None,
+                parent_task_id=parent[1] if parent else None,
+            )
+        ).inserted_primary_key[0]
+        return _Head(iid, drow.id, drow.key, "running", 0, 0)
 
     def get_instance(self, instance_id: int, actor: Actor, with_data: bool = False) -> InstanceInfo:
         instance_id = _instance_id(instance_id)
@@ -791,23 +804,175 @@ class Engine:
             now = utcnow()
             if data:
                 stask.data.update(data)
-            stask.run()
-            self._run_engine(wf)
+            incident = self._advance(wf, stask.run)
             events = [_ev(head.id, task_id, actor, "task_completed", now, data or {})]
-            self._save(conn, uow, head, wf, loaded, now, {task_id: actor.username}, events, 1)
+            self._save(conn, uow, head, wf, loaded, now, {task_id: actor.username}, events, 1,
+                       incident)
             uow.commit()
         return replace(_task(row), state="completed", completed_at=now,
                        completed_by=actor.username)
 
+    # ------------------------------------------------------------------ timers, incidents
+
+    def fire_due_timers(self, limit: int = 200) -> int:
+        """Advance instances whose next timer is due; one unit of work per instance.
+
+        On PostgreSQL the due row is claimed with ``FOR UPDATE SKIP LOCKED``, so several
+        scheduler processes share the work without firing a timer twice; on SQLite the
+        writer lock serializes them. Returns the number of instances advanced.
+        """
+        fired = 0
+        while fired < limit:
+            with self._uow() as uow:
+                conn = uow.conn
+                now = utcnow()
+                stmt = (
+                    sa.select(
+                        instance.c.id, instance.c.definition_id, instance.c.process_key,
+                        instance.c.status, instance.c.version, instance.c.completed_tasks,
+                        instance.c.next_due_at,
+                    )
+                    .where(instance.c.next_due_at <= now, instance.c.status == "running")
+                    .order_by(instance.c.next_due_at)
+                    .limit(1)
+                )
+                if conn.dialect.name == "postgresql":
+                    stmt = stmt.with_for_update(skip_locked=True)
+                row = conn.execute(stmt).first()
+                if row is None:
+                    return fired
+                head = _Head(row.id, row.definition_id, row.process_key, row.status,
+                             row.version, row.completed_tasks)
+                loaded = self._spec(head.definition_id)
+                try:
+                    wf = self._workflow(conn, head)
+                except EngineError as exc:
+                    # A state that cannot load must not block every other timer.
+                    self._park(conn, head, now, str(exc))
+                    uow.commit()
+                    fired += 1
+                    continue
+                incident = self._advance(wf, wf.refresh_timers)
+                events = [_ev(head.id, None, None, "timer_fired", now,
+                              {"due_at": row.next_due_at.isoformat()})]
+                self._save(conn, uow, head, wf, loaded, now, {}, events, 0, incident)
+                # A timer the library does not consider due yet (clock skew) is retried a
+                # minute later instead of being picked again at once.
+                conn.execute(
+                    instance.update()
+                    .where(instance.c.id == head.id, instance.c.next_due_at <= now)
+                    .values(next_due_at=now + timedelta(minutes=1))
+                )
+                uow.commit()
+                fired += 1
+        return fired
+
+    def _park(self, conn, head, now, message: str) -> None:
+        conn.execute(instance.update().where(instance.c.id == head.id).values(
+            status="incident", version=head.version + 1, next_due_at=None, updated_at=now))
+        conn.execute(incident_table.insert().values(
+            instance_id=head.id, message=message[:4000], created_at=now))
+        self.live.discard(head.id)
+
+    def list_incidents(self, actor: Actor, *, instance_id: int | None = None,
+                       open_only: bool = True) -> list[dict]:
+        """Incidents (newest first) for process admins, supervisors and leaders."""
+        if not actor.reads_all:
+            raise Forbidden("无权查看故障列表")
+        stmt = sa.select(incident_table, instance.c.process_key, instance.c.business_key).join(
+            instance, instance.c.id == incident_table.c.instance_id)
+        if instance_id is not None:
+            stmt = stmt.where(incident_table.c.instance_id == _instance_id(instance_id))
+        if open_only:
+            stmt = stmt.where(incident_table.c.resolved_at.is_(None))
+        with self._uow(readonly=True) as uow:
+            rows = uow.conn.execute(stmt.order_by(incident_table.c.id.desc()).limit(500))
+            return [dict(r._mapping) for r in rows]
+
+    def retry_incident(self, instance_id: int, actor: Actor, data: dict | None = None):
+        """Run the failed step again, after merging ``data`` (the fix) into its task data."""
+        instance_id = _instance_id(instance_id)
+        if not actor.is_admin:
+            raise Forbidden("只有流程管理员可以重试故障")
+        if data is not None and not isinstance(data, dict):
+            raise InvalidInput("data 必须是 JSON 对象")
+        _check_data(data or {})
+        with self._uow() as uow:
+            conn = uow.conn
+            head = self._instance_head(conn, instance_id)
+            if head.status != "incident":
+                raise Conflict("该实例没有待处理的故障")
+            loaded = self._spec(head.definition_id)
+            wf = self._workflow(conn, head)
+            now = utcnow()
+            failed = wf.get_tasks(state=TaskState.ERROR)
+
+            def rerun():
+                for task in failed:
+                    if data:
+                        task.data.update(data)
+                    task._set_state(TaskState.READY)
+
+            incident = self._advance(wf, rerun)
+            conn.execute(
+                incident_table.update()
+                .where(incident_table.c.instance_id == instance_id,
+                       incident_table.c.resolved_at.is_(None))
+                .values(resolved_at=now, resolved_by=actor.username)
+            )
+            events = [_ev(instance_id, None, actor, "incident_retried", now, {"data": data or {}})]
+            self._save(conn, uow, _Head(head.id, head.definition_id, head.process_key,
+                                        head.status, head.version, head.completed_tasks),
+                       wf, loaded, now, {}, events, 0, incident)
+            info = self._instance_info(conn, instance_id)
+            uow.commit()
+        return info
+
+    def _script_helpers(self) -> dict:
+        """Functions diagram code may call besides its task data."""
+        engine = self
+
+        def now():
+            return utcnow().isoformat() + "Z"
+
+        def department_code(name):
+            return engine.directory().get(name)
+
+        helpers = {"now": now, "department_code": department_code}
+        helpers.update(self._calendar_helpers())
+        return helpers
+
+    def _calendar_helpers(self) -> dict:
+        return {}
+
     # ------------------------------------------------------------------ internals
 
-    def _run_engine(self, wf) -> None:
+    def _advance(self, wf, action) -> dict | None:
+        """Run ``action`` (if any) and the engine steps; a failure becomes an incident.
+
+        SpiffWorkflow marks the failing task ERROR and leaves every other task as it was, so the
+        state saved with the incident is the last good state; ``retry_incident`` runs the failed
+        task again.
+        """
         try:
+            if action is not None:
+                action()
             wf.do_engine_steps()
-        except SpiffWorkflowException as exc:
-            # Incidents (issue 3) will keep the instance at its last good state; until then the
-            # command fails as a whole and nothing is stored.
-            raise EngineError(f"流程执行出错：{exc}") from None
+            return None
+        except Exception as exc:  # scripts, handlers and expressions may raise anything
+            failed = getattr(exc, "task", None)
+            if failed is None:
+                errored = wf.get_tasks(state=TaskState.ERROR)
+                failed = errored[0] if errored else None
+            element = None
+            if failed is not None:
+                element = getattr(failed.task_spec, "bpmn_id", None) or failed.task_spec.name
+            message = getattr(exc, "error_msg", None) or str(exc) or type(exc).__name__
+            return {
+                "task_id": str(failed.id) if failed is not None else None,
+                "element_id": element,
+                "message": f"{type(exc).__name__}: {message}"[:4000],
+            }
 
     def _task_and_head(self, conn, task_id: str, actor: Actor):
         """The task row and the head of its instance, read together (see the statement)."""
@@ -867,11 +1032,20 @@ class Engine:
         except Exception as exc:  # a state that cannot be loaded must never crash a list page
             raise EngineError(f"流程实例 {head.id} 的状态无法加载：{exc}") from None
 
-    def _save(self, conn, uow, head, wf, loaded, now, done, events, completed_delta):
+    def _save(self, conn, uow, head, wf, loaded, now, done, events, completed_delta,
+              incident=None):
         compact_workflow(wf)
-        completed = wf.is_completed()
-        status = "completed" if completed else head.status
+        completed = incident is None and wf.is_completed()
+        if completed:
+            status = "completed"
+        elif incident is not None:
+            status = "incident"
+        elif head.status == "incident":
+            status = "running"
+        else:
+            status = head.status
         new_version = head.version + 1
+        next_due = next_timer_due(wf) if status == "running" else None
         res = conn.execute(
             self._stmt_save_instance,
             {
@@ -883,11 +1057,17 @@ class Engine:
                 "updated_at": now,
                 "ended_at": now if completed else None,
                 "completed_tasks": head.completed_tasks + completed_delta,
+                "next_due_at": next_due,
             },
         )
         if res.rowcount != 1:
             raise Conflict("实例已被其他操作修改，请刷新后重试")
         self._sync_tasks(conn, head.id, head.process_key, wf, loaded, now, done, events)
+        if incident is not None:
+            conn.execute(incident_table.insert().values(
+                instance_id=head.id, task_id=incident["task_id"],
+                element_id=incident["element_id"], message=incident["message"], created_at=now))
+            events.append(_ev(head.id, incident["task_id"], None, "incident_raised", now, incident))
         if completed:
             events.append(_ev(head.id, None, None, "instance_completed", now, None))
         self._log(conn, events)

@@ -84,3 +84,19 @@ def engine(db_url):
 
 def actor(engine: Engine, username: str):
     return engine.get_user(username).actor()
+
+
+@pytest.fixture
+def rebuild(db_url):
+    """``rebuild()`` gives a new Engine on the same database (cold caches, as after a restart);
+    every engine it made is disposed of at the end of the test."""
+    made = []
+
+    def make() -> Engine:
+        eng = Engine(db_url)
+        made.append(eng)
+        return eng
+
+    yield make
+    for eng in made:
+        eng.db.dispose()

@@ -1,0 +1,93 @@
+"""Where diagram code runs: a restricted Python environment with explicit helpers, and the
+registry of service-task handlers.
+
+Scripts, conditions, timer and assignee expressions see the task's data plus the helpers given
+here, and only a small set of builtins: no imports, no dunder attributes, no file or process
+access. Service tasks call Python handlers that ``workflows/`` registers by operation name.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import json
+from collections.abc import Callable
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+
+_SAFE_BUILTIN_NAMES = (
+    "abs all any bool dict divmod enumerate filter float format frozenset int isinstance "
+    "issubclass len list map max min next pow range repr reversed round set slice sorted str "
+    "sum tuple zip ValueError KeyError TypeError Exception True False None"
+).split()
+SAFE_BUILTINS = {name: getattr(builtins, name) for name in _SAFE_BUILTIN_NAMES}
+
+
+class ScriptRejected(ValueError):
+    """Code that uses what the restricted environment does not allow."""
+
+
+def check_code(source: str, mode: str = "exec") -> None:
+    """Reject imports and dunder names/attributes (the usual ways out of a sandbox)."""
+    tree = ast.parse(source, mode=mode)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            raise ScriptRejected("脚本中不允许 import")
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+            raise ScriptRejected(f"脚本中不允许访问以下划线开头的属性：{node.attr}")
+        if isinstance(node, ast.Name) and node.id.startswith("__"):
+            raise ScriptRejected(f"脚本中不允许使用名称：{node.id}")
+        if isinstance(node, ast.Global | ast.Nonlocal):
+            raise ScriptRejected("脚本中不允许 global / nonlocal")
+
+
+class RestrictedEnvironment(TaskDataEnvironment):
+    """TaskDataEnvironment with checked code, limited builtins and service dispatch."""
+
+    def __init__(self, helpers: dict[str, Callable], services: ServiceRegistry):
+        super().__init__({"__builtins__": SAFE_BUILTINS, **helpers})
+        self.services = services
+        self._checked: set[tuple[str, str]] = set()
+
+    def _check(self, source: str, mode: str) -> None:
+        key = (mode, source)
+        if key not in self._checked:
+            check_code(source, mode)
+            if len(self._checked) < 10_000:
+                self._checked.add(key)
+
+    def evaluate(self, expression, context, external_context=None):
+        self._check(expression, "eval")
+        return super().evaluate(expression, context, external_context)
+
+    def execute(self, script, context, external_context=None):
+        self._check(script, "exec")
+        return super().execute(script, context, external_context)
+
+    def call_service(self, context, operation_name=None, operation_params=None, **kwargs):
+        params = {name: p["value"] for name, p in (operation_params or {}).items()}
+        result = self.services.call(operation_name, dict(context), params)
+        return json.dumps(result, ensure_ascii=False, default=str)
+
+
+class ServiceRegistry:
+    """Service-task handlers by operation name: ``handler(data: dict, **params) -> JSON value``."""
+
+    def __init__(self):
+        self._handlers: dict[str, Callable] = {}
+
+    def register(self, name: str, handler: Callable) -> None:
+        self._handlers[name] = handler
+
+    def names(self) -> list[str]:
+        return sorted(self._handlers)
+
+    def call(self, name: str | None, data: dict, params: dict):
+        handler = self._handlers.get(name or "")
+        if handler is None:
+            raise LookupError(f"没有注册名为 “{name}” 的服务任务处理程序")
+        return handler(data, **params)
+
+
+def make_script_engine(helpers: dict[str, Callable], services: ServiceRegistry):
+    return PythonScriptEngine(environment=RestrictedEnvironment(helpers, services))
