@@ -17,6 +17,7 @@ from engine import SYSTEM, Engine
 log = logging.getLogger("kunflow.scheduler")
 
 HOUSEKEEPING_MINUTES = 10
+TIMER_SECONDS = 30
 TIMEZONE = ZoneInfo("Asia/Shanghai")  # district deadlines and monthly cycles are local time
 
 
@@ -42,13 +43,33 @@ def housekeeping(engine: Engine, login_throttle=None) -> dict:
     }
 
 
+def fire_timers(engine: Engine) -> int:
+    """Advance every instance whose timer is due (boundary, intermediate, event-gateway)."""
+    fired = engine.fire_due_timers()
+    if fired:
+        log.info("timers: %d instances advanced", fired)
+    return fired
+
+
 def register_jobs(scheduler, engine: Engine, login_throttle=None) -> None:
     """Every job of a kunflow process; each runs once at start, then on its interval.
 
-    Timers (a later issue) add theirs here: a job that claims due instances (``FOR UPDATE SKIP
-    LOCKED`` on PostgreSQL) and advances them; running it at start fires what fell due while
-    the service was down.
+    The timer job claims due instances (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so every node
+    may run it) and advances them; running it at start fires what fell due while the service
+    was down.
     """
+    scheduler.add_job(
+        _logged(fire_timers),
+        "interval",
+        seconds=TIMER_SECONDS,
+        next_run_time=datetime.now(TIMEZONE),
+        args=[engine],
+        id="timers",
+        name="timers",
+        coalesce=True,
+        max_instances=1,
+        replace_existing=True,
+    )
     scheduler.add_job(
         _logged(housekeeping),
         "interval",

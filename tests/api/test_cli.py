@@ -102,3 +102,6 @@ def test_scheduler_registers_housekeeping(app):
     scheduler.register_jobs(sched, app.extensions["kunflow"])
     job = sched.get_job("housekeeping")
     assert job is not None and job.trigger.interval.total_seconds() == 600
+    timers = sched.get_job("timers")
+    assert timers is not None and timers.trigger.interval.total_seconds() == 30
+    assert timers.next_run_time is not None  # runs at start: catches up after downtime
