@@ -6,6 +6,7 @@ import json
 import re
 import threading
 import time
+from copy import deepcopy
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -32,6 +33,13 @@ from .dto import (
 )
 from .errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
 from .live_cache import LiveCache
+from .messages import (
+    message_event,
+    message_start_names,
+    requested_calls,
+    thrown_messages,
+    waiting_message_names,
+)
 from .model import (
     app_user,
     auth_token,
@@ -40,19 +48,25 @@ from .model import (
     department,
     event,
     instance,
+    message_subscription,
     metadata,
     task,
 )
 from .model import (
     incident as incident_table,
 )
+from .model import (
+    message as message_table,
+)
 from .projections import ready_human_tasks
 from .scripting import ServiceRegistry, make_script_engine
 from .serialization import SERIALIZER_VERSION, dump_state, load_state
+from .specs import CALL_STATE
 from .timers import next_timer_due
 from .unit_of_work import UnitOfWork
 
 OPEN_STATES = ("ready", "claimed")
+_MAX_CASCADE = 20  # instances one command may move through calls and messages
 _TASK_COLUMNS = [c for c in task.c]
 _MAX_PAGE = 500
 
@@ -1033,7 +1047,9 @@ class Engine:
             raise EngineError(f"流程实例 {head.id} 的状态无法加载：{exc}") from None
 
     def _save(self, conn, uow, head, wf, loaded, now, done, events, completed_delta,
-              incident=None):
+              incident=None, depth=0):
+        """Store the workflow and its read models, then carry its effects to other instances
+        (called processes, messages, the caller of a finished child) in the same transaction."""
         compact_workflow(wf)
         completed = incident is None and wf.is_completed()
         if completed:
@@ -1044,6 +1060,10 @@ class Engine:
             status = "running"
         else:
             status = head.status
+        calls = requested_calls(wf) if status == "running" else []
+        for call_task in calls:
+            call_task.internal_data[CALL_STATE]["state"] = "started"
+        outbound = thrown_messages(wf)
         new_version = head.version + 1
         next_due = next_timer_due(wf) if status == "running" else None
         res = conn.execute(
@@ -1072,6 +1092,213 @@ class Engine:
             events.append(_ev(head.id, None, None, "instance_completed", now, None))
         self._log(conn, events)
         uow.after_commit(lambda: self.live.checkin(head.id, new_version, wf))
+
+        # Effects on other instances: only once this instance's own row is consistent.
+        if depth >= _MAX_CASCADE:
+            if calls or outbound:
+                raise EngineError("流程之间的调用或消息嵌套过深（超过 20 层），已停止")
+            return
+        key = None
+        if outbound or calls or completed or wf.event_manager.tasks:
+            key = self._business_key(conn, head.id)
+        new_names = self._sync_subscriptions(conn, head.id, wf, status, key, now)
+        for call_task in calls:
+            self._start_child(conn, uow, head, key, call_task, now, depth + 1)
+        for name, payload in outbound:
+            msg_key = key
+            if isinstance(payload, dict) and isinstance(payload.get("correlation_key"), str):
+                msg_key = payload["correlation_key"]
+            self._route_message(conn, uow, name, msg_key, payload, head.id, now, depth + 1)
+        for name in new_names:
+            self._deliver_pending(conn, uow, head.id, name, key, now, depth + 1)
+        if completed:
+            self._resume_parent(conn, uow, head.id, wf, now, depth + 1)
+
+    # ------------------------------------------------------------------ messages, calls
+
+    def correlate_message(self, name: str, correlation_key: str | None, payload=None,
+                          actor: Actor | None = None, ttl_days: int | None = 30) -> dict:
+        """Deliver a message from outside (an external system, an API client).
+
+        Delivered to the oldest instance waiting for ``name`` with that correlation key, or
+        it starts a process with a matching message start event, or it waits (until
+        ``ttl_days``) for a catcher to appear.
+        """
+        _text(name, "name", 200, required=True)
+        _text(correlation_key, "correlation_key", 200)
+        _check_data(payload)
+        with self._uow() as uow:
+            now = utcnow()
+            outcome = self._route_message(uow.conn, uow, name, correlation_key, payload, None,
+                                          now, 1, ttl_days=ttl_days,
+                                          actor=actor.username if actor else None)
+            uow.commit()
+        return outcome
+
+    def _business_key(self, conn, iid: int) -> str | None:
+        return conn.execute(
+            sa.select(instance.c.business_key).where(instance.c.id == iid)
+        ).scalar_one_or_none()
+
+    def _sync_subscriptions(self, conn, iid, wf, status, key, now) -> frozenset:
+        wanted = waiting_message_names(wf) if status == "running" else frozenset()
+        known = getattr(wf, "_kunflow_subscriptions", None)
+        if known is None:
+            known = frozenset(
+                r.name for r in conn.execute(
+                    sa.select(message_subscription.c.name)
+                    .where(message_subscription.c.instance_id == iid))
+            )
+        if wanted != known:
+            conn.execute(message_subscription.delete()
+                         .where(message_subscription.c.instance_id == iid))
+            if wanted:
+                conn.execute(message_subscription.insert(), [
+                    {"instance_id": iid, "name": n, "correlation_key": key, "created_at": now}
+                    for n in sorted(wanted)
+                ])
+        wf._kunflow_subscriptions = wanted
+        return wanted - known
+
+    def _route_message(self, conn, uow, name, key, payload, source, now, depth,
+                       ttl_days=30, actor=None) -> dict:
+        key_match = (message_subscription.c.correlation_key == key if key is not None
+                     else message_subscription.c.correlation_key.is_(None))
+        stmt = (sa.select(message_subscription.c.instance_id)
+                .where(message_subscription.c.name == name, key_match)
+                .order_by(message_subscription.c.id))
+        if source is not None:
+            stmt = stmt.where(message_subscription.c.instance_id != source)
+        record = {"name": name, "correlation_key": key, "payload_json": _json(payload),
+                  "source_instance_id": source, "created_at": now}
+        for (target,) in conn.execute(stmt).all():
+            if self._deliver_to(conn, uow, target, name, payload, now, depth, actor):
+                conn.execute(message_table.insert().values(
+                    **record, delivered_at=now, delivered_to=target))
+                return {"status": "delivered", "instance_id": target}
+        starter = self._message_start_definition(conn, name)
+        if starter is not None:
+            iid = self._start_by_message(conn, uow, starter, name, key, payload, now, depth)
+            conn.execute(message_table.insert().values(**record, delivered_at=now,
+                                                       delivered_to=iid))
+            return {"status": "started", "instance_id": iid}
+        expires = now + timedelta(days=ttl_days) if ttl_days else None
+        mid = conn.execute(message_table.insert().values(**record, expires_at=expires)
+                           ).inserted_primary_key[0]
+        return {"status": "waiting", "message_id": mid}
+
+    def _deliver_to(self, conn, uow, iid, name, payload, now, depth, actor=None) -> bool:
+        head = conn.execute(self._stmt_instance_head, {"id": iid}).first()
+        if head is None or head.status != "running":
+            return False
+        wf = self._workflow(conn, head)
+        if name not in waiting_message_names(wf):
+            self.live.discard(iid)
+            return False
+        loaded = self._spec(head.definition_id)
+        incident = self._advance(wf, lambda: wf.send_event(message_event(name, payload)))
+        events = [_ev(iid, None, actor, "message_received", now, {"name": name,
+                                                                  "payload": payload})]
+        self._save(conn, uow, head, wf, loaded, now, {}, events, 0, incident, depth)
+        return True
+
+    def _deliver_pending(self, conn, uow, iid, name, key, now, depth) -> None:
+        key_match = (message_table.c.correlation_key == key if key is not None
+                     else message_table.c.correlation_key.is_(None))
+        row = conn.execute(
+            sa.select(message_table.c.id, message_table.c.payload_json)
+            .where(message_table.c.name == name, key_match,
+                   message_table.c.delivered_at.is_(None),
+                   sa.or_(message_table.c.expires_at.is_(None),
+                          message_table.c.expires_at > now))
+            .order_by(message_table.c.id).limit(1)
+        ).first()
+        if row is None:
+            return
+        payload = json.loads(row.payload_json) if row.payload_json else None
+        if self._deliver_to(conn, uow, iid, name, payload, now, depth):
+            conn.execute(message_table.update().where(message_table.c.id == row.id)
+                         .values(delivered_at=now, delivered_to=iid))
+
+    def _message_start_definition(self, conn, name):
+        newest = (sa.select(definition.c.key, sa.func.max(definition.c.version).label("v"))
+                  .group_by(definition.c.key).subquery())
+        rows = conn.execute(
+            sa.select(definition).join(
+                newest, (definition.c.key == newest.c.key) & (definition.c.version == newest.c.v))
+        ).all()
+        for drow in rows:
+            if name in message_start_names(self._spec(drow.id).spec):
+                return drow
+        return None
+
+    def _start_by_message(self, conn, uow, drow, name, key, payload, now, depth) -> int:
+        loaded = self._spec(drow.id)
+        wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine)
+        head = self._insert_instance(conn, drow, key, None, None, now)
+        events = [_ev(head.id, None, None, "instance_started", now,
+                      {"process_key": drow.key, "version": drow.version, "message": name})]
+
+        def receive():
+            wf.do_engine_steps()
+            wf.send_event(message_event(name, payload))
+
+        incident = self._advance(wf, receive)
+        self._save(conn, uow, head, wf, loaded, now, {}, events, 0, incident, depth)
+        return head.id
+
+    def _start_child(self, conn, uow, parent, key, task, now, depth) -> None:
+        process_key = task.internal_data[CALL_STATE]["process_key"]
+        drow = conn.execute(
+            sa.select(definition).where(definition.c.key == process_key)
+            .order_by(definition.c.version.desc()).limit(1)
+        ).first()
+        if drow is None:
+            raise EngineError(f"调用活动所调用的流程 {process_key} 尚未部署")
+        loaded = self._spec(drow.id)
+        wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine)
+        wf.task_tree.data.update(deepcopy(task.data))
+        title = conn.execute(sa.select(instance.c.title).where(instance.c.id == parent.id)
+                             ).scalar_one_or_none()
+        head = self._insert_instance(conn, drow, key, title, None, now,
+                                     parent=(parent.id, str(task.id)))
+        events = [_ev(head.id, None, None, "instance_started", now,
+                      {"process_key": drow.key, "version": drow.version,
+                       "parent_instance_id": parent.id, "parent_task_id": str(task.id)})]
+        incident = self._advance(wf, None)
+        self._save(conn, uow, head, wf, loaded, now, {}, events, 0, incident, depth)
+
+    def _resume_parent(self, conn, uow, child_id, child_wf, now, depth) -> None:
+        link = conn.execute(
+            sa.select(instance.c.parent_instance_id, instance.c.parent_task_id)
+            .where(instance.c.id == child_id)
+        ).first()
+        if link is None or link.parent_instance_id is None:
+            return
+        head = conn.execute(self._stmt_instance_head, {"id": link.parent_instance_id}).first()
+        if head is None or head.status != "running":
+            return
+        wf = self._workflow(conn, head)
+        try:
+            task = wf.get_task_from_id(UUID(link.parent_task_id))
+        except Exception:
+            task = None
+        call = task.internal_data.get(CALL_STATE) if task is not None else None
+        if call is None or call.get("state") != "started":
+            self.live.discard(head.id)
+            return
+        loaded = self._spec(head.definition_id)
+        result = {k: v for k, v in child_wf.data.items() if k != "data_objects"}
+
+        def resume():
+            call["state"] = "done"
+            task.data = deepcopy(result)
+            task.task_spec._update(task)
+
+        incident = self._advance(wf, resume)
+        events = [_ev(head.id, link.parent_task_id, None, "call_completed", now,
+                      {"child_instance_id": child_id})]
+        self._save(conn, uow, head, wf, loaded, now, {}, events, 0, incident, depth)
 
     def _sync_tasks(self, conn, iid, process_key, wf, loaded, now, done, events) -> None:
         ready = ready_human_tasks(wf)

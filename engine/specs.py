@@ -13,6 +13,8 @@ from SpiffWorkflow.bpmn.parser.task_parsers import ConditionalGatewayParser, Gat
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.task_spec import CallActivityParser
+from SpiffWorkflow.spiff.specs.defaults import CallActivity
 from SpiffWorkflow.util.task import TaskState
 
 
@@ -94,9 +96,37 @@ class BranchMergeInclusiveGateway(InclusiveGateway):
         return True
 
 
+CALL_STATE = "kunflow_call"
+
+
+class SeparateCallActivity(CallActivity):
+    """A call activity whose called process runs as its own instance (its own row).
+
+    The task asks for a child when it is reached (internal data ``kunflow_call`` =
+    ``requested``) and waits STARTED; the engine starts the child instance in the same
+    transaction (``started``). When the child ends, the engine copies the child's data back,
+    marks the call ``done`` and updates the task, which then completes like any task.
+    """
+
+    def _update_hook(self, my_task):
+        call = my_task.internal_data.get(CALL_STATE)
+        if call is None:
+            my_task._inherit_data()
+            my_task.internal_data[CALL_STATE] = {"process_key": self.spec, "state": "requested"}
+            my_task._set_state(TaskState.STARTED)
+            return False
+        return call.get("state") == "done"
+
+    def _on_cancel(self, my_task):
+        call = my_task.internal_data.get(CALL_STATE)
+        if call is not None and call.get("state") != "done":
+            call["state"] = "cancelled"
+
+
 class KunflowBpmnParser(SpiffBpmnParser):
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("callActivity"): (CallActivityParser, SeparateCallActivity),
         full_tag("parallelGateway"): (GatewayParser, BranchMergeParallelGateway),
         full_tag("inclusiveGateway"): (ConditionalGatewayParser, BranchMergeInclusiveGateway),
     }
