@@ -56,6 +56,18 @@ def _compact_tree(wf, owners: set) -> int:
             depth += 1
             node = tasks.get(node._parent) if node._parent is not None else None
     protected.update(o for o in owners if o in tasks)
+    # Earlier user tasks that an open task may send the case back to (退回) stay in the tree.
+    for task in list(tasks.values()):
+        if task.has_state(TaskState.FINISHED_MASK):
+            continue
+        targets = send_back_targets(task.task_spec)
+        node = task.parent
+        while targets and node is not None:
+            if getattr(node.task_spec, "bpmn_id", None) in targets:
+                protected.add(node.id)
+                if node._parent is not None:
+                    protected.add(node._parent)
+            node = node.parent
 
     # Post-order over the tree without recursion (legacy trees can be very deep).
     order = []
@@ -87,6 +99,13 @@ def _compact_tree(wf, owners: set) -> int:
     if removed and wf.last_task is not None and wf.last_task.id not in tasks:
         wf.last_task = None
     return removed
+
+
+def send_back_targets(task_spec) -> tuple[str, ...]:
+    """Element ids the diagram lets this task send the case back to (``send_back_targets``)."""
+    props = (getattr(task_spec, "extensions", None) or {}).get("properties") or {}
+    raw = props.get("send_back_targets") or ""
+    return tuple(t.strip() for t in raw.replace("，", ",").split(",") if t.strip())
 
 
 def _pending_arrivals(tasks) -> set:

@@ -8,7 +8,7 @@ import threading
 import time
 from copy import deepcopy
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -17,7 +17,8 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from . import routing
-from .compaction import compact_workflow, raise_iterator_depth
+from .calendar import CalendarService
+from .compaction import compact_workflow, raise_iterator_depth, send_back_targets
 from .db import make_engine, normalize_url
 from .definitions import LoadedSpec, ParsedDefinition, SpecCache, checksum, parse
 from .dto import (
@@ -51,6 +52,7 @@ from .model import (
     message_subscription,
     metadata,
     task,
+    task_pause,
 )
 from .model import (
     incident as incident_table,
@@ -98,6 +100,7 @@ class Engine:
         self.specs = SpecCache()
         self.live = LiveCache(live_cache_size)
         self.services = services or ServiceRegistry()
+        self.calendar = CalendarService(self.db)
         self.script_engine = make_script_engine(self._script_helpers(), self.services)
         self._directory: dict[str, str] | None = None
         self._directory_at = 0.0
@@ -826,6 +829,144 @@ class Engine:
         return replace(_task(row), state="completed", completed_at=now,
                        completed_by=actor.username)
 
+    # ------------------------------------------------------------------ clock, send-back
+
+    def pause_task(self, task_id: str, actor: Actor, reason: str | None = None) -> TaskInfo:
+        """Stop a task's deadline clock (expert review, hearing, public notice).
+
+        Only where the diagram allows it: the task's ``pausable`` property is true.
+        """
+        _text(reason, "reason", 2000)
+        with self._uow() as uow:
+            conn = uow.conn
+            row, head = self._task_and_head(conn, task_id, actor)
+            self._check_clock_change(row, head, actor)
+            if row.paused_at is not None:
+                raise Conflict("任务的办理时限已经暂停")
+            now = utcnow()
+            self._bump(conn, head, now)
+            conn.execute(task.update().where(task.c.id == row.id).values(paused_at=now))
+            conn.execute(task_pause.insert().values(task_id=row.id, paused_at=now,
+                                                    paused_by=actor.username, reason=reason))
+            self._log(conn, [_ev(head.id, row.id, actor, "task_paused", now,
+                                 {"reason": reason} if reason else None)])
+            out = conn.execute(self._stmt_task_by_id, {"id": row.id}).one()
+            uow.after_commit(lambda: self.live.rebase(head.id, head.version, head.version + 1))
+            uow.commit()
+        return _task(out)
+
+    def resume_task(self, task_id: str, actor: Actor) -> TaskInfo:
+        """Restart the clock; the due time moves by the working days it stood still."""
+        with self._uow() as uow:
+            conn = uow.conn
+            row, head = self._task_and_head(conn, task_id, actor)
+            self._check_clock_change(row, head, actor)
+            if row.paused_at is None:
+                raise Conflict("任务的办理时限没有暂停")
+            now = utcnow()
+            cal = self.calendar.current()
+            paused = cal.working_days_between(_local_day(row.paused_at), _local_day(now))
+            due, provisional = row.due_at, row.due_provisional
+            if due is not None and paused > 0:
+                moved = cal.add_working_days(_local_day(due), paused)
+                due = due + (moved - _local_day(due))
+                provisional = provisional or cal.is_provisional(_local_day(row.due_at), moved)
+            self._bump(conn, head, now)
+            conn.execute(task.update().where(task.c.id == row.id).values(
+                paused_at=None, due_at=due, due_provisional=provisional))
+            conn.execute(task_pause.update().where(
+                task_pause.c.task_id == row.id, task_pause.c.resumed_at.is_(None)
+            ).values(resumed_at=now, resumed_by=actor.username))
+            self._log(conn, [_ev(head.id, row.id, actor, "task_resumed", now,
+                                 {"paused_working_days": paused,
+                                  "due_at": due.isoformat() if due else None})])
+            out = conn.execute(self._stmt_task_by_id, {"id": row.id}).one()
+            uow.after_commit(lambda: self.live.rebase(head.id, head.version, head.version + 1))
+            uow.commit()
+        return _task(out)
+
+    def list_task_pauses(self, task_id: str, actor: Actor) -> list[dict]:
+        with self._uow(readonly=True) as uow:
+            row = self._task_row(uow.conn, task_id, actor)
+            rows = uow.conn.execute(sa.select(task_pause).where(task_pause.c.task_id == row.id)
+                                    .order_by(task_pause.c.id))
+            return [dict(r._mapping) for r in rows]
+
+    def _check_clock_change(self, row, head, actor) -> None:
+        if not routing.can_work_task(actor, row.department_code, row.candidate_role):
+            raise Forbidden("无权办理该任务")
+        if row.state not in OPEN_STATES:
+            raise Conflict("任务已办结或已取消")
+        self._require_running(head)
+        loaded = self._spec(head.definition_id)
+        props = loaded.parsed.tasks.get(row.element_id)
+        if props is None or str(props.properties.get("pausable", "")).lower() not in (
+            "true", "1", "yes"
+        ):
+            raise Conflict("流程图未允许该环节暂停计时")
+
+    def _bump(self, conn, head, now) -> None:
+        res = conn.execute(
+            instance.update()
+            .where(instance.c.id == head.id, instance.c.version == head.version)
+            .values(version=head.version + 1, updated_at=now)
+        )
+        if res.rowcount != 1:
+            raise Conflict("实例已被其他操作修改，请刷新后重试")
+
+    def send_back(self, task_id: str, actor: Actor, target: str, reason: str) -> TaskInfo:
+        """Return the case to an earlier user task that the diagram allows (退回).
+
+        The task's ``send_back_targets`` property lists the allowed element ids. The earlier
+        task opens again with the data it was completed with, plus ``send_back_reason``.
+        """
+        _text(target, "target", 200, required=True)
+        _text(reason, "reason", 2000, required=True)
+        with self._uow() as uow:
+            conn = uow.conn
+            row, head = self._task_and_head(conn, task_id, actor)
+            if not routing.can_work_task(actor, row.department_code, row.candidate_role):
+                raise Forbidden("无权办理该任务")
+            if row.state not in OPEN_STATES:
+                raise Conflict("任务已办结或已取消")
+            if row.assignee not in (None, actor.username):
+                raise Conflict(f"任务已被 {row.assignee} 认领")
+            self._require_running(head)
+            loaded = self._spec(head.definition_id)
+            wf = self._workflow(conn, head)
+            try:
+                current = wf.get_task_from_id(UUID(row.id))
+            except Exception:
+                raise Conflict("任务已不在当前流程中") from None
+            allowed = send_back_targets(current.task_spec)
+            if target not in allowed:
+                self.live.discard(head.id)
+                raise InvalidInput(
+                    f"该环节不能退回到 {target}；可退回：{'、'.join(allowed) or '（无）'}")
+            earlier = current.parent
+            while earlier is not None and (
+                getattr(earlier.task_spec, "bpmn_id", None) != target
+                or earlier.state != TaskState.COMPLETED
+            ):
+                earlier = earlier.parent
+            if earlier is None:
+                self.live.discard(head.id)
+                raise Conflict(f"本案件尚未办理过 {target}，不能退回")
+            now = utcnow()
+            data = dict(earlier.data)
+            data["send_back_reason"] = reason
+            data["sent_back_by"] = actor.username
+            incident = self._advance(wf, lambda: wf.reset_from_task_id(earlier.id, data))
+            # The reopened task keeps its id: its row is reopened rather than inserted.
+            reopened = str(earlier.id)
+            events = [_ev(head.id, row.id, actor, "task_sent_back", now,
+                          {"target": target, "reason": reason})]
+            self._save(conn, uow, head, wf, loaded, now, {}, events, 0, incident,
+                       reopened=reopened)
+            out = conn.execute(self._stmt_task_by_id, {"id": row.id}).one()
+            uow.commit()
+        return _task(out)
+
     # ------------------------------------------------------------------ timers, incidents
 
     def fire_due_timers(self, limit: int = 200) -> int:
@@ -957,7 +1098,31 @@ class Engine:
         return helpers
 
     def _calendar_helpers(self) -> dict:
-        return {}
+        calendar = self.calendar
+
+        def add_working_days(start, days):
+            """The date ``days`` working days after ``start`` (ISO date), as an ISO date."""
+            return calendar.current().add_working_days(date.fromisoformat(str(start)[:10]),
+                                                       int(days)).isoformat()
+
+        def working_days_between(start, end):
+            return calendar.current().working_days_between(
+                date.fromisoformat(str(start)[:10]), date.fromisoformat(str(end)[:10]))
+
+        def due_in_working_days(days):
+            """For timers: the end of the ``days``-th working day from now, ISO 8601 UTC."""
+            due = calendar.current().due_at(utcnow(), int(days))
+            return due.isoformat() + "+00:00"
+
+        def is_workday(day):
+            return calendar.current().is_workday(date.fromisoformat(str(day)[:10]))
+
+        return {
+            "add_working_days": add_working_days,
+            "working_days_between": working_days_between,
+            "due_in_working_days": due_in_working_days,
+            "is_workday": is_workday,
+        }
 
     # ------------------------------------------------------------------ internals
 
@@ -1047,7 +1212,7 @@ class Engine:
             raise EngineError(f"流程实例 {head.id} 的状态无法加载：{exc}") from None
 
     def _save(self, conn, uow, head, wf, loaded, now, done, events, completed_delta,
-              incident=None, depth=0):
+              incident=None, depth=0, reopened=None):
         """Store the workflow and its read models, then carry its effects to other instances
         (called processes, messages, the caller of a finished child) in the same transaction."""
         compact_workflow(wf)
@@ -1082,6 +1247,8 @@ class Engine:
         )
         if res.rowcount != 1:
             raise Conflict("实例已被其他操作修改，请刷新后重试")
+        if reopened is not None:
+            conn.execute(task.delete().where(task.c.id == reopened))
         self._sync_tasks(conn, head.id, head.process_key, wf, loaded, now, done, events)
         if incident is not None:
             conn.execute(incident_table.insert().values(
@@ -1322,21 +1489,66 @@ class Engine:
         directory = self.directory()
         rows = []
         for t in new:
-            dept = routing.department_for(t.lane, loaded.parsed.lanes, t.properties, directory)
+            props = t.properties
+            expr = props.get("department_expression")
+            if expr:
+                value = self._evaluate(wf, t, expr)
+                if isinstance(value, str) and value:
+                    props = {**props, "department": value}
+            dept = routing.department_for(t.lane, loaded.parsed.lanes, props, directory)
             assignee = self._assignee(wf, t)
+            due_at, provisional = self._deadline(wf, t, now)
             rows.append({
                 "id": t.id, "instance_id": iid, "process_key": process_key,
                 "element_id": t.element_id, "name": t.name, "lane": t.lane,
                 "department_code": dept, "candidate_role": t.properties.get("candidate_role"),
                 "assignee": assignee, "state": "claimed" if assignee else "ready",
-                "created_at": now, "claimed_at": now if assignee else None, "due_at": None,
+                "created_at": now, "claimed_at": now if assignee else None, "due_at": due_at,
                 "completed_at": None, "completed_by": None,
                 "form_key": t.properties.get("form_key"), "stage": t.properties.get("stage"),
+                "paused_at": None, "due_provisional": provisional,
             })
             events.append(_ev(iid, t.id, None, "task_created", now,
                               {"element_id": t.element_id, "department": dept,
                                "assignee": assignee}))
         conn.execute(self._stmt_insert_task, rows)
+
+    def _evaluate(self, wf, ready_task, expr):
+        try:
+            return wf.script_engine.evaluate(ready_task.spiff_task, expr)
+        except Exception:  # a failing routing/deadline expression leaves the default
+            return None
+
+    def _deadline(self, wf, ready_task, now) -> tuple[datetime | None, bool]:
+        """A human task's due time from its properties: ``due_working_days`` (working days,
+        due at the end of that day, China's calendar), ``due_hours`` (clock hours) or
+        ``due_expression`` (a number of working days, or a date/time)."""
+        props = ready_task.properties
+        value = None
+        if props.get("due_expression"):
+            value = self._evaluate(wf, ready_task, props["due_expression"])
+        elif props.get("due_working_days"):
+            value = props["due_working_days"]
+        elif props.get("due_hours"):
+            try:
+                return now + timedelta(hours=float(props["due_hours"])), False
+            except ValueError:
+                return None, False
+        if value is None or isinstance(value, bool):
+            return None, False
+        if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
+            deadline = self.calendar.current().deadline(now, int(value))
+            return deadline.due_at, deadline.provisional
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                return None, False
+        if isinstance(value, datetime):
+            if value.tzinfo is not None:
+                value = value.astimezone(UTC).replace(tzinfo=None)
+            return value, False
+        return None, False
 
     def _assignee(self, wf, ready_task) -> str | None:
         expr = ready_task.properties.get("assignee")
@@ -1381,6 +1593,11 @@ class _Head:
     status: str
     version: int
     completed_tasks: int
+
+
+def _local_day(moment: datetime) -> date:
+    """The calendar day in China of a naive UTC time."""
+    return (moment + timedelta(hours=8)).date()
 
 
 def _ev(iid, task_id, actor, kind, at, data) -> dict:
