@@ -1117,11 +1117,21 @@ class Engine:
         def is_workday(day):
             return calendar.current().is_workday(date.fromisoformat(str(day)[:10]))
 
+        def next_month_day(day=1, hour=0):
+            """For monthly timers (督查 reports from the 1st): ``day`` of next month at ``hour``
+            o'clock China time, ISO 8601 UTC. ISO cycles (``R/…/P1M``) cannot do this: the
+            library turns P1M into a fixed number of days and drifts off the 1st."""
+            local = utcnow() + timedelta(hours=8)
+            year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
+            target = datetime(year, month, int(day), int(hour)) - timedelta(hours=8)
+            return target.isoformat() + "+00:00"
+
         return {
             "add_working_days": add_working_days,
             "working_days_between": working_days_between,
             "due_in_working_days": due_in_working_days,
             "is_workday": is_workday,
+            "next_month_day": next_month_day,
         }
 
     # ------------------------------------------------------------------ internals

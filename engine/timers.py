@@ -6,6 +6,14 @@ from datetime import UTC, datetime
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+# PendingBpmnEvent.event_type is the event definition's class name.
+TIMER_EVENT_TYPES = frozenset({
+    "TimerEventDefinition",
+    "TimeDateEventDefinition",
+    "DurationTimerEventDefinition",
+    "CycleTimerEventDefinition",
+})
+
 
 def _as_naive_utc(value) -> datetime | None:
     if value is None:
@@ -27,7 +35,7 @@ def next_timer_due(workflow) -> datetime | None:
     """Earliest due time (naive UTC) over the workflow's waiting timer events, or None."""
     due = None
     for pending in workflow.waiting_events():
-        if "Timer" not in pending.event_type:
+        if pending.event_type not in TIMER_EVENT_TYPES:
             continue
         when = _as_naive_utc(pending.value)
         if when is not None and (due is None or when < due):

@@ -161,3 +161,29 @@ def test_script_sandbox_refuses_imports_and_dunders(engine):
             continue
         raise AssertionError(f"accepted: {bad}")
     check_code("share = round(amount / total, 2)")
+
+
+def test_monthly_cycle_fires_on_the_first_of_each_month(engine, rebuild):
+    """A report round opens on the 1st of every month, China time, for 12 months (no drift)."""
+    _deploy(engine, "monthly_cycle")
+    sup = actor(engine, "supervision-clerk")
+    start = datetime(2026, 2, 15, 2, 0)  # Feb 15, 10:00 Beijing
+    with time_machine.travel(start, tick=False) as clock:
+        inst = engine.start("monthly_cycle", sup)
+        opened = []
+        for month in range(12):
+            with engine.db.connect() as conn:
+                due = conn.execute(sa.select(instance.c.next_due_at)
+                                   .where(instance.c.id == inst.id)).scalar_one()
+            local = due + timedelta(hours=8)
+            assert (local.day, local.hour, local.minute) == (1, 0, 0), local
+            clock.move_to(due + timedelta(seconds=1))
+            node = rebuild() if month % 3 == 0 else engine
+            assert node.fire_due_timers() == 1
+            assert node.fire_due_timers() == 0
+            rounds = [t for t in _open(node, inst.id).values()
+                      if t.element_id == "open_monthly_round"]
+            assert len(rounds) == 1  # last month's was completed below
+            node.complete(rounds[0].id, sup, {"month": local.strftime("%Y-%m")})
+            opened.append(local.strftime("%Y-%m"))
+        assert opened == [f"{2026 + (m + 2) // 12}-{(m + 2) % 12 + 1:02d}" for m in range(12)]
