@@ -1,4 +1,5 @@
-"""What ``kunflow init`` does: migrate, sync the org chart, deploy the process library.
+"""What ``kunflow init`` does: migrate, sync the org chart, seed the working-day calendar,
+deploy the process library.
 
 Idempotent: rerunning changes nothing that is already in place.
 """
@@ -12,6 +13,7 @@ from lxml import etree
 
 from config.org import load_org
 from engine import SYSTEM, DeployResult, Engine, EngineError
+from engine.calendar import calendar_service
 
 from .auth.passwords import DEMO_PASSWORD, hash_password
 
@@ -125,8 +127,11 @@ def _references(bpmn: bytes) -> tuple[set[str], set[str]]:
 
 
 def initialize(engine: Engine, settings: dict):
-    """``kunflow init``: schema, org chart, process library. Returns what was done."""
+    """``kunflow init``: schema, org chart, calendar, process library. Returns what was done."""
     engine.migrate()
     org = sync_org(engine, settings["ORG_FILE"], demo=bool(settings["DEMO"]))
+    # Official years from chinesecalendar, estimates up to the year after next; keeps imported
+    # and manual data, writes nothing when already in place.
+    calendar_service(engine).seed()
     deployed = deploy_library(engine, settings["BPMN_DIR"])
     return org, deployed

@@ -20,4 +20,4 @@ def _authenticate() -> None:
         load_user()
 
 
-from . import definitions, directory, instances, openapi, tasks  # noqa: E402,F401
+from . import calendar, definitions, directory, instances, openapi, tasks  # noqa: E402,F401

@@ -32,6 +32,11 @@ _TIME = {"type": "string", "format": "date-time"}
 _NTIME = _nullable(_TIME)
 _INT = {"type": "integer"}
 _NINT = _nullable(_INT)
+_DATE = {"type": "string", "format": "date", "example": "2026-09-18"}
+_PROVISIONAL = {
+    "type": "boolean",
+    "description": "true：涉及尚无官方放假安排的年份，按规则估算，结果为暂定",
+}
 _DATA = {
     "type": "object",
     "nullable": True,
@@ -271,6 +276,104 @@ SCHEMAS = {
         example={"data": {"approved": True}},
     ),
     "Empty": {"type": "object", "additionalProperties": False, "maxProperties": 0},
+    "CalendarAdd": _object(
+        {
+            "start": _DATE,
+            "days": _INT,
+            "date": {**_DATE, "description": "start 之后第 days 个工作日（start 当天不计）"},
+            "provisional": _PROVISIONAL,
+        }
+    ),
+    "CalendarBetween": _object(
+        {
+            "start": _DATE,
+            "end": _DATE,
+            "working_days": {
+                **_INT,
+                "description": "start 之后至 end（含）的工作日数；end 早于 start 时为负数",
+            },
+            "provisional": _PROVISIONAL,
+        }
+    ),
+    "CalendarDay": _object(
+        {
+            "date": _DATE,
+            "is_workday": {"type": "boolean", "description": "true：调休上班；false：放假"},
+            "name": _NSTR,
+            "source": {"type": "string", "enum": ["official", "estimated", "manual"]},
+        }
+    ),
+    "CalendarYear": _object(
+        {
+            "year": _INT,
+            "source": {
+                "type": "string",
+                "enum": ["official", "imported", "estimated"],
+                "description": "official：chinesecalendar 的官方数据；imported：导入的官方安排；"
+                "estimated：按法定节假日规则估算（无调休上班日）",
+            },
+            "official": {"type": "boolean", "description": "false：该年的计算结果为暂定"},
+            "stored": {
+                "type": "boolean",
+                "description": "false：数据库中没有该年，按数据包即时计算",
+            },
+            "updated_at": _NTIME,
+            "days": {
+                "type": "array",
+                "items": _ref("CalendarDay"),
+                "description": "与“周一至周五上班”不同的日子：工作日放假、周末调休上班",
+            },
+        }
+    ),
+    "CalendarImport": _object(
+        {
+            "year": {"type": "integer", "minimum": 2000, "maximum": 2100, "example": 2027},
+            "holidays": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 366,
+                "items": _object(
+                    {
+                        "date": _DATE,
+                        "name": _nullable({"type": "string", "maxLength": 200}),
+                    },
+                    required=["date"],
+                    additionalProperties=False,
+                ),
+                "description": "放假的日子（周末的可列可不列）",
+            },
+            "workdays": {
+                "type": "array",
+                "maxItems": 366,
+                "items": _DATE,
+                "description": "周末调休上班的日子",
+            },
+        },
+        required=["year", "holidays"],
+        additionalProperties=False,
+        example={
+            "year": 2027,
+            "holidays": [
+                {"date": "2027-01-01", "name": "元旦"},
+                {"date": "2027-02-05", "name": "春节"},
+            ],
+            "workdays": ["2027-02-20"],
+        },
+    ),
+    "CalendarImportResult": _object(
+        {
+            "year": _INT,
+            "source": {"type": "string", "enum": ["imported"]},
+            "official": {"type": "boolean"},
+            "holidays": {**_INT, "description": "存入的工作日放假天数"},
+            "weekend_holidays": {**_INT, "description": "落在周末的放假天数（本就休息，不存）"},
+            "workdays": {**_INT, "description": "调休上班天数"},
+            "replaced": {**_INT, "description": "被替换的该年原有记录数"},
+            "previous_source": _nullable(
+                {"type": "string", "enum": ["official", "imported", "estimated"]}
+            ),
+        }
+    ),
     "Deploy": _object(
         {
             "file": {"type": "string", "format": "binary", "description": ".bpmn 文件"},
@@ -355,6 +458,10 @@ def _query(name, schema, description) -> dict:
         "schema": schema,
         "description": description,
     }
+
+
+def _required_query(name, schema, description) -> dict:
+    return {**_query(name, schema, description), "required": True}
 
 
 def _path(name, schema, description) -> dict:
@@ -624,6 +731,65 @@ def _paths() -> dict:
         "/api/v1/tasks/{task_id}/complete": {
             "post": task_action("completeTask", "办结任务", "Complete"),
         },
+        "/api/v1/calendar/add": {
+            "get": _op(
+                "calendarAdd",
+                "加若干个工作日",
+                "calendar",
+                _json_ok("CalendarAdd"),
+                params=[
+                    _required_query("start", _DATE, "起始日期（当天不计）"),
+                    _required_query(
+                        "days",
+                        {"type": "integer", "minimum": -3650, "maximum": 3650, "example": 20},
+                        "工作日数；0 表示起始日（非工作日则顺延到下一个工作日）；负数往前数",
+                    ),
+                ],
+                errors=(422,),
+            ),
+        },
+        "/api/v1/calendar/between": {
+            "get": _op(
+                "calendarBetween",
+                "两个日期之间的工作日数",
+                "calendar",
+                _json_ok("CalendarBetween"),
+                params=[
+                    _required_query("start", _DATE, "起始日期（不计）"),
+                    _required_query("end", {**_DATE, "example": "2026-10-22"}, "结束日期（计入）"),
+                ],
+                errors=(422,),
+            ),
+        },
+        "/api/v1/calendar/days": {
+            "get": _op(
+                "calendarDays",
+                "某年的节假日与调休上班日",
+                "calendar",
+                _json_ok("CalendarYear"),
+                params=[
+                    _query(
+                        "year",
+                        {"type": "integer", "minimum": 1, "maximum": 9999, "example": 2026},
+                        "年份（缺省为今年）",
+                    )
+                ],
+                errors=(422,),
+            ),
+        },
+        "/api/v1/calendar/import": {
+            "post": _op(
+                "calendarImport",
+                "导入一年的官方放假安排（管理员）",
+                "calendar",
+                _json_ok("CalendarImportResult"),
+                body="CalendarImport",
+                errors=(403, 422),
+                description="替换该年的全部记录（含手工修改）并标为官方数据，该年的计算结果不再是暂定。"
+                "有误时返回 422，details.problems 列出每处错误（field、message），不做任何修改。"
+                "只有流程管理员或系统管理员可以导入。",
+            ),
+        },
         "/api/v1/openapi.json": {
             "get": {
                 "operationId": "getOpenApi",
@@ -658,6 +824,7 @@ def document() -> dict:
             {"name": "definitions", "description": "流程定义"},
             {"name": "instances", "description": "流程实例"},
             {"name": "tasks", "description": "任务"},
+            {"name": "calendar", "description": "工作日历（法定节假日与调休）"},
             {"name": "meta", "description": "接口文档"},
         ],
         "paths": _paths(),
