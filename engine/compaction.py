@@ -56,6 +56,15 @@ def _compact_tree(wf, owners: set) -> int:
             depth += 1
             node = tasks.get(node._parent) if node._parent is not None else None
     protected.update(o for o in owners if o in tasks)
+    # A task that is still running with finished children (a multi-instance or loop task
+    # counting its instances) reads those children: keep them.
+    for task in list(tasks.values()):
+        if task._children and not task.has_state(TaskState.FINISHED_MASK):
+            for child_id in task._children:
+                child = tasks.get(child_id)
+                if child is not None and child.has_state(TaskState.FINISHED_MASK):
+                    protected.add(child_id)
+                    live.add(child_id)
     # Earlier user tasks that an open task may send the case back to (退回) stay in the tree.
     for task in list(tasks.values()):
         if task.has_state(TaskState.FINISHED_MASK):

@@ -275,7 +275,26 @@ def parse(
         raise InvalidModel(_summary(filename, errors), errors) from None
 
     parsed = describe(root, key, spec)
+    for process_spec in (spec, *subprocess_specs.values()):
+        connect_loop_handlers(process_spec)
     return parsed, LoadedSpec(spec, subprocess_specs, parsed)
+
+
+def connect_loop_handlers(process_spec) -> None:
+    """Connect each multi-instance/loop task to its inner task's completion, up front.
+
+    SpiffWorkflow connects these handlers only when a loop creates its first child, on the
+    spec object. A spec parsed after a restart (or in another process) never had that happen,
+    so a restored instance's loop would never notice its children completing.
+    """
+    for ts in process_spec.task_specs.values():
+        inner_name = getattr(ts, "task_spec", None)
+        merge = getattr(ts, "merge_child", None)
+        if not isinstance(inner_name, str) or merge is None:
+            continue
+        inner = process_spec.task_specs.get(inner_name)
+        if inner is not None and not inner.completed_event.is_connected(merge):
+            inner.completed_event.connect(merge)
 
 
 def _summary(filename: str, errors: list[dict]) -> str:

@@ -99,6 +99,10 @@ class TaskInfo:
     business_key: str | None = None
     title: str | None = None
     data: dict | None = None
+    # The deadline clock is stopped since this time (None: running).
+    paused_at: datetime | None = None
+    # due_at was computed over a year without official holiday data.
+    due_provisional: bool = False
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,15 @@ from .specs import CALL_STATE
 
 
 def waiting_message_names(workflow) -> frozenset[str]:
-    """Names of the messages the workflow's catch events / receive tasks wait for."""
-    return frozenset(
-        pending.name
-        for pending in workflow.waiting_events()
-        if "Message" in pending.event_type and pending.name
-    )
+    """Names of the messages the workflow's catch events / receive tasks / event-based
+    gateways wait for."""
+    names = set()
+    for task in list(workflow.event_manager.tasks.values()):
+        definition = getattr(task.task_spec, "event_definition", None)
+        for d in (definition, *(getattr(definition, "event_definitions", None) or ())):
+            if d is not None and "Message" in type(d).__name__ and getattr(d, "name", None):
+                names.add(d.name)
+    return frozenset(names)
 
 
 def thrown_messages(workflow) -> list[tuple[str, object]]:

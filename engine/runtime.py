@@ -481,6 +481,7 @@ class Engine:
             starters = {directory.get(lane) for lane in loaded.parsed.start_lanes} - {None}
             if not routing.can_start(actor, starters):
                 raise Forbidden("本部门不能发起该流程")
+            self.calendar.current(conn)
             wf = BpmnWorkflow(
                 loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine
             )
@@ -864,7 +865,7 @@ class Engine:
             if row.paused_at is None:
                 raise Conflict("任务的办理时限没有暂停")
             now = utcnow()
-            cal = self.calendar.current()
+            cal = self.calendar.current(conn)
             paused = cal.working_days_between(_local_day(row.paused_at), _local_day(now))
             due, provisional = row.due_at, row.due_provisional
             if due is not None and paused > 0:
@@ -1208,6 +1209,9 @@ class Engine:
             raise Forbidden("无权查看该流程实例")
 
     def _workflow(self, conn, head):
+        # Diagram code may call calendar helpers: (re)load the calendar through this command's
+        # connection first, never through a second one inside the transaction.
+        self.calendar.current(conn)
         wf = self.live.checkout(head.id, head.version)
         if wf is not None:
             return wf
@@ -1507,7 +1511,7 @@ class Engine:
                     props = {**props, "department": value}
             dept = routing.department_for(t.lane, loaded.parsed.lanes, props, directory)
             assignee = self._assignee(wf, t)
-            due_at, provisional = self._deadline(wf, t, now)
+            due_at, provisional = self._deadline(wf, t, now, conn)
             rows.append({
                 "id": t.id, "instance_id": iid, "process_key": process_key,
                 "element_id": t.element_id, "name": t.name, "lane": t.lane,
@@ -1529,7 +1533,7 @@ class Engine:
         except Exception:  # a failing routing/deadline expression leaves the default
             return None
 
-    def _deadline(self, wf, ready_task, now) -> tuple[datetime | None, bool]:
+    def _deadline(self, wf, ready_task, now, conn) -> tuple[datetime | None, bool]:
         """A human task's due time from its properties: ``due_working_days`` (working days,
         due at the end of that day, China's calendar), ``due_hours`` (clock hours) or
         ``due_expression`` (a number of working days, or a date/time)."""
@@ -1547,7 +1551,7 @@ class Engine:
         if value is None or isinstance(value, bool):
             return None, False
         if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
-            deadline = self.calendar.current().deadline(now, int(value))
+            deadline = self.calendar.current(conn).deadline(now, int(value))
             return deadline.due_at, deadline.provisional
         if isinstance(value, str):
             try:
@@ -1714,6 +1718,7 @@ def _task(row, business_key=None, title=None, data=None) -> TaskInfo:
         claimed_at=row.claimed_at, due_at=row.due_at, completed_at=row.completed_at,
         completed_by=row.completed_by, form_key=row.form_key, stage=row.stage,
         business_key=m.get("business_key", business_key), title=m.get("title", title), data=data,
+        paused_at=m.get("paused_at"), due_provisional=bool(m.get("due_provisional") or False),
     )
 
 

@@ -34,10 +34,26 @@ def _as_naive_utc(value) -> datetime | None:
 def next_timer_due(workflow) -> datetime | None:
     """Earliest due time (naive UTC) over the workflow's waiting timer events, or None."""
     due = None
-    for pending in workflow.waiting_events():
-        if pending.event_type not in TIMER_EVENT_TYPES:
+    for task in list(workflow.event_manager.tasks.values()):
+        definition = getattr(task.task_spec, "event_definition", None)
+        # An event-based gateway waits as one task with a MultipleEventDefinition; its timer
+        # keeps the due time on that task.
+        for sub in getattr(definition, "event_definitions", None) or ():
+            if type(sub).__name__ in TIMER_EVENT_TYPES:
+                definition = sub
+                break
+        if type(definition).__name__ not in TIMER_EVENT_TYPES:
             continue
-        when = _as_naive_utc(pending.value)
+        value = task.internal_data.get("event_value")
+        if value is None and hasattr(definition, "has_fired"):
+            # Timers behind an event-based gateway are only evaluated when first refreshed;
+            # evaluating now stores the due time in the task as the library itself would.
+            try:
+                definition.has_fired(task)
+            except Exception:  # a failing expression surfaces when the timer is refreshed
+                continue
+            value = task.internal_data.get("event_value")
+        when = _as_naive_utc(value)
         if when is not None and (due is None or when < due):
             due = when
     return due
