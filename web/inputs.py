@@ -107,6 +107,20 @@ def _checked_text(name, value, max_length, allow_empty, required) -> str | None:
     return value
 
 
+def int_field(
+    body: dict, name: str, default: int | None, *, minimum: int, maximum: int
+) -> int | None:
+    """An integer field (not a boolean, not a float); null or absent is ``default``."""
+    value = body.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid(f"字段 {name} 必须是整数", name)
+    if value < minimum or value > maximum:
+        raise invalid(f"字段 {name} 取值范围 {minimum}–{maximum}", name)
+    return value
+
+
 def object_field(body: dict, name: str) -> dict | None:
     value = body.get(name)
     if value is None:

@@ -93,6 +93,8 @@ def task_json(t: TaskInfo) -> dict:
         "created_at": iso(t.created_at),
         "claimed_at": iso(t.claimed_at),
         "due_at": iso(t.due_at),
+        "due_provisional": t.due_provisional,
+        "paused_at": iso(t.paused_at),
         "completed_at": iso(t.completed_at),
         "completed_by": t.completed_by,
         "form_key": t.form_key,
@@ -140,3 +142,36 @@ def page_json(page: Page, item) -> dict:
         "limit": page.limit,
         "offset": page.offset,
     }
+
+
+def incident_json(i: dict) -> dict:
+    return {
+        "id": i["id"],
+        "instance_id": i["instance_id"],
+        "process_key": i["process_key"],
+        "business_key": i["business_key"],
+        "task_id": i["task_id"],
+        "element_id": i["element_id"],
+        "message": i["message"],
+        "created_at": iso(i["created_at"]),
+        "resolved_at": iso(i["resolved_at"]),
+        "resolved_by": i["resolved_by"],
+    }
+
+
+def pause_json(p: dict) -> dict:
+    return {
+        "id": p["id"],
+        "task_id": p["task_id"],
+        "paused_at": iso(p["paused_at"]),
+        "paused_by": p["paused_by"],
+        "reason": p["reason"],
+        "resumed_at": iso(p["resumed_at"]),
+        "resumed_by": p["resumed_by"],
+    }
+
+
+def message_outcome_json(outcome: dict) -> dict:
+    """``status`` delivered / started (with ``instance_id``) or waiting (with ``message_id``)."""
+    keys = ("status", "instance_id", "message_id")
+    return {k: outcome[k] for k in keys if outcome.get(k) is not None}

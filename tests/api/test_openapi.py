@@ -149,5 +149,5 @@ def test_operations_on_real_objects_conform(app, token):
             failure = _fuzz(operation, mode, users[name], MAX_EXAMPLES, {name: value})
             if failure:
                 failures.append(failure)
-    assert covered == 13
+    assert covered == 18
     assert not failures, "\n\n".join(failures)

@@ -20,4 +20,13 @@ def _authenticate() -> None:
         load_user()
 
 
-from . import calendar, definitions, directory, instances, openapi, tasks  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    calendar,
+    definitions,
+    directory,
+    incidents,
+    instances,
+    messages,
+    openapi,
+    tasks,
+)

@@ -18,7 +18,7 @@ from ..inputs import (
 from ..serialize import event_json, instance_json, page_json
 from . import bp
 
-STATUSES = ("running", "suspended", "completed", "terminated")
+STATUSES = ("running", "suspended", "incident", "completed", "terminated")
 MAX_PAGE = 500
 
 

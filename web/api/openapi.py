@@ -12,7 +12,9 @@ from flask import jsonify
 
 from ..inputs import MAX_ID
 from . import bp
+from .incidents import BOOLEANS
 from .instances import STATUSES
+from .messages import DEFAULT_TTL_DAYS, MAX_TTL_DAYS
 from .tasks import SCOPES, STATES
 
 _NONBLANK = r"\S"  # strings that must say something: not empty, not only spaces
@@ -147,7 +149,15 @@ SCHEMAS = {
             "state": {"type": "string", "enum": ["ready", "claimed", "completed", "cancelled"]},
             "created_at": _TIME,
             "claimed_at": _NTIME,
-            "due_at": _NTIME,
+            "due_at": {
+                **_NTIME,
+                "description": "办理时限（按工作日计算）；暂停计时期间不变，恢复后顺延",
+            },
+            "due_provisional": {
+                "type": "boolean",
+                "description": "true：时限跨越尚无官方放假安排的年份，按规则估算，为暂定",
+            },
+            "paused_at": {**_NTIME, "description": "暂停计时的时间；null 表示正在计时"},
             "completed_at": _NTIME,
             "completed_by": _NSTR,
             "form_key": _NSTR,
@@ -276,6 +286,105 @@ SCHEMAS = {
         example={"data": {"approved": True}},
     ),
     "Empty": {"type": "object", "additionalProperties": False, "maxProperties": 0},
+    "Incident": _object(
+        {
+            "id": _INT,
+            "instance_id": _INT,
+            "process_key": _STR,
+            "business_key": _NSTR,
+            "task_id": {**_NSTR, "description": "出错的任务（引擎内部 id）"},
+            "element_id": {**_NSTR, "description": "出错的 BPMN 元素 id"},
+            "message": {**_STR, "description": "错误信息"},
+            "created_at": _TIME,
+            "resolved_at": {**_NTIME, "description": "重试的时间；null 表示尚未处理"},
+            "resolved_by": _NSTR,
+        }
+    ),
+    "IncidentList": _object({"items": {"type": "array", "items": _ref("Incident")}}),
+    "TaskPause": _object(
+        {
+            "id": _INT,
+            "task_id": _STR,
+            "paused_at": _TIME,
+            "paused_by": _NSTR,
+            "reason": _NSTR,
+            "resumed_at": {**_NTIME, "description": "null：仍在暂停"},
+            "resumed_by": _NSTR,
+        }
+    ),
+    "TaskPauseList": _object({"items": {"type": "array", "items": _ref("TaskPause")}}),
+    "MessageOutcome": _object(
+        {
+            "status": {
+                "type": "string",
+                "enum": ["delivered", "started", "waiting"],
+                "description": "delivered：送达等待中的实例；started：启动了以该消息开始的流程；"
+                "waiting：暂无接收方，消息保留至 ttl_days 天后过期",
+            },
+            "instance_id": {**_INT, "description": "送达或新启动的实例（delivered、started）"},
+            "message_id": {**_INT, "description": "保留的消息（waiting）"},
+        },
+        required=["status"],
+    ),
+    "Retry": _object(
+        {"data": {**_DATA, "description": "修正的数据，并入出错环节的流程数据"}},
+        required=[],
+        additionalProperties=False,
+        example={"data": {"total": 20}},
+    ),
+    "Pause": _object(
+        {"reason": _nullable({"type": "string", "maxLength": 2000})},
+        required=[],
+        additionalProperties=False,
+        example={"reason": "专家评审"},
+    ),
+    "SendBack": _object(
+        {
+            "target": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 200,
+                "pattern": _NONBLANK,
+                "description": "退回到的环节（BPMN 元素 id，须在该环节的 send_back_targets 中）",
+            },
+            "reason": {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": _NONBLANK},
+        },
+        additionalProperties=False,
+        example={"target": "submit_application", "reason": "材料不全，请补充环评批复"},
+    ),
+    "Message": _object(
+        {
+            "name": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 200,
+                "pattern": _NONBLANK,
+                "description": "消息名（BPMN message 的 name）",
+            },
+            "correlation_key": {
+                **_nullable({"type": "string", "maxLength": 200}),
+                "description": "关联键（通常为项目编号，即实例的 business_key）；"
+                "缺省或为空时只匹配没有关联键的接收方",
+            },
+            "payload": {**_DATA, "description": "消息内容（JSON 对象），存入接收方的消息变量"},
+            "ttl_days": _nullable(
+                {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": MAX_TTL_DAYS,
+                    "default": DEFAULT_TTL_DAYS,
+                    "description": "暂无接收方时消息保留的天数",
+                }
+            ),
+        },
+        required=["name"],
+        additionalProperties=False,
+        example={
+            "name": "mine_result",
+            "correlation_key": "XM-2026-001",
+            "payload": {"approved": True},
+        },
+    ),
     "CalendarAdd": _object(
         {
             "start": _DATE,
@@ -790,6 +899,102 @@ def _paths() -> dict:
                 "只有流程管理员或系统管理员可以导入。",
             ),
         },
+        "/api/v1/tasks/{task_id}/pause": {
+            "post": _op(
+                "pauseTask",
+                "暂停办理时限的计时（专家评审、听证、公示等）",
+                "tasks",
+                _json_ok("Task"),
+                params=[_TASK_ID],
+                body="Pause",
+                body_required=False,
+                errors=(403, 404, 409, 422),
+                description="只有流程图允许暂停（pausable）的环节可以暂停；已暂停、已办结时返回 409。",
+            ),
+        },
+        "/api/v1/tasks/{task_id}/resume": {
+            "post": _op(
+                "resumeTask",
+                "恢复计时（时限顺延暂停的工作日数）",
+                "tasks",
+                _json_ok("Task"),
+                params=[_TASK_ID],
+                body="Empty",
+                body_required=False,
+                errors=(403, 404, 409, 422),
+            ),
+        },
+        "/api/v1/tasks/{task_id}/pauses": {
+            "get": _op(
+                "listTaskPauses",
+                "任务的暂停计时记录",
+                "tasks",
+                _json_ok("TaskPauseList"),
+                params=[_TASK_ID],
+                errors=(403, 404),
+            ),
+        },
+        "/api/v1/tasks/{task_id}/send-back": {
+            "post": _op(
+                "sendBackTask",
+                "退回到此前办理过的环节",
+                "tasks",
+                _json_ok("Task", "已退回：返回本任务（已取消），被退回的环节重新打开"),
+                params=[_TASK_ID],
+                body="SendBack",
+                errors=(403, 404, 409, 422),
+                description="target 须在该环节的 send_back_targets 中（否则 422）；"
+                "本案件尚未办理过 target 或任务已被他人认领时返回 409。",
+            ),
+        },
+        "/api/v1/incidents": {
+            "get": _op(
+                "listIncidents",
+                "故障列表（督查室、区领导、管理员）",
+                "incidents",
+                _json_ok("IncidentList"),
+                params=[
+                    _query(
+                        "instance_id",
+                        {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                        "流程实例 id",
+                    ),
+                    _query(
+                        "open",
+                        {"type": "string", "enum": list(BOOLEANS), "default": "true"},
+                        "true：只列未处理的故障；false：全部（含已重试的）",
+                    ),
+                ],
+                errors=(403, 422),
+                description="最新的在前，最多 500 条。",
+            ),
+        },
+        "/api/v1/instances/{instance_id}/retry": {
+            "post": _op(
+                "retryInstance",
+                "修正数据后重试出错的环节（流程管理员）",
+                "incidents",
+                _json_ok("Instance"),
+                params=[_INSTANCE_ID],
+                body="Retry",
+                body_required=False,
+                errors=(403, 404, 409, 422),
+                description="data 并入出错环节的数据后重新执行；实例没有待处理的故障时返回 409。"
+                "再次出错时实例仍为 incident 状态，并记录新的故障。",
+            ),
+        },
+        "/api/v1/messages": {
+            "post": _op(
+                "correlateMessage",
+                "投递消息（外部系统；流程管理员或系统管理员）",
+                "messages",
+                _json_ok("MessageOutcome"),
+                body="Message",
+                errors=(403, 409, 422),
+                description="按消息名和关联键送达最早等待的实例；否则启动以该消息开始的流程；"
+                "都没有时消息保留，待接收方出现时送达，ttl_days 天后过期。",
+            ),
+        },
         "/api/v1/openapi.json": {
             "get": {
                 "operationId": "getOpenApi",
@@ -824,6 +1029,8 @@ def document() -> dict:
             {"name": "definitions", "description": "流程定义"},
             {"name": "instances", "description": "流程实例"},
             {"name": "tasks", "description": "任务"},
+            {"name": "incidents", "description": "故障与重试"},
+            {"name": "messages", "description": "外部系统的消息投递"},
             {"name": "calendar", "description": "工作日历（法定节假日与调休）"},
             {"name": "meta", "description": "接口文档"},
         ],

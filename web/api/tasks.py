@@ -1,4 +1,5 @@
-"""Human tasks: queues, read, claim, unclaim, reassign, complete."""
+"""Human tasks: queues, read, claim, unclaim, reassign, complete, pause/resume the deadline
+clock, send back to an earlier step."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from ..inputs import (
     query_text,
     text_field,
 )
-from ..serialize import page_json, task_json
+from ..serialize import page_json, pause_json, task_json
 from . import bp
 
 SCOPES = ("mine", "department", "done", "all")
@@ -69,3 +70,32 @@ def complete_task(task_id: str):
     return jsonify(
         task_json(current_engine().complete(task_id, g.actor, object_field(body, "data")))
     )
+
+
+@bp.post("/tasks/<task_id>/pause")
+def pause_task(task_id: str):
+    body = json_body(required=False)
+    only_fields(body, {"reason"})
+    reason = text_field(body, "reason", max_length=2000)
+    return jsonify(task_json(current_engine().pause_task(task_id, g.actor, reason)))
+
+
+@bp.post("/tasks/<task_id>/resume")
+def resume_task(task_id: str):
+    only_fields(json_body(required=False), set())
+    return jsonify(task_json(current_engine().resume_task(task_id, g.actor)))
+
+
+@bp.get("/tasks/<task_id>/pauses")
+def list_task_pauses(task_id: str):
+    pauses = current_engine().list_task_pauses(task_id, g.actor)
+    return jsonify({"items": [pause_json(p) for p in pauses]})
+
+
+@bp.post("/tasks/<task_id>/send-back")
+def send_back_task(task_id: str):
+    body = json_body()
+    only_fields(body, {"target", "reason"})
+    target = text_field(body, "target", required=True, max_length=200)
+    reason = text_field(body, "reason", required=True, max_length=2000)
+    return jsonify(task_json(current_engine().send_back(task_id, g.actor, target, reason)))
