@@ -16,6 +16,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import VALIDATOR
 
 from .errors import InvalidModel
+from .forms import parse_form
 from .specs import KunflowBpmnParser
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -88,6 +89,7 @@ class LoadedSpec:
     spec: object
     subprocess_specs: dict
     parsed: ParsedDefinition
+    forms: dict = field(default_factory=dict)  # form key (file stem) -> form-js schema
 
 
 def checksum(bpmn: bytes, files: dict[str, bytes]) -> str:
@@ -277,7 +279,16 @@ def parse(
     parsed = describe(root, key, spec)
     for process_spec in (spec, *subprocess_specs.values()):
         connect_loop_handlers(process_spec)
-    return parsed, LoadedSpec(spec, subprocess_specs, parsed)
+    forms = {}
+    for name, content in files.items():
+        if name.endswith((".form", ".json")):
+            try:
+                forms[name.rsplit("/", 1)[-1].rsplit(".", 1)[0]] = parse_form(content, name)
+            except ValueError as exc:
+                errors.append(_error(str(exc), None, name))
+    if errors:
+        raise InvalidModel(_summary(filename, errors), errors)
+    return parsed, LoadedSpec(spec, subprocess_specs, parsed, forms)
 
 
 def connect_loop_handlers(process_spec) -> None:

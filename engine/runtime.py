@@ -33,6 +33,7 @@ from .dto import (
     UserInfo,
 )
 from .errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
+from .forms import validate as validate_form
 from .live_cache import LiveCache
 from .messages import (
     message_event,
@@ -447,7 +448,6 @@ class Engine:
                 for r in uow.conn.execute(
                     sa.select(definition_file.c.filename, definition_file.c.content).where(
                         definition_file.c.definition_id == definition_id,
-                        definition_file.c.kind == "dmn",
                     )
                 )
             }
@@ -819,6 +819,13 @@ class Engine:
                 raise Conflict("任务已不在当前流程中") from None
             if stask.state != TaskState.READY:
                 raise Conflict("任务当前不可办理")
+            form = loaded.forms.get(row.form_key) if row.form_key else None
+            if form is not None:
+                problems = validate_form(form, data or {}, stask.data)
+                if problems:
+                    self.live.checkin(head.id, head.version, wf)  # untouched: keep it cached
+                    raise InvalidInput("表单校验未通过：" + "；".join(problems.values()),
+                                       problems)
             now = utcnow()
             if data:
                 stask.data.update(data)

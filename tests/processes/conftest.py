@@ -1,0 +1,62 @@
+"""Fixtures for driving the shipped process library (bpmn/) through the engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import Engine, TaskInfo
+from tests.conftest import BPMN, actor
+
+
+def library_deploy(engine: Engine, stem: str):
+    """Deploy ``bpmn/<stem>.bpmn`` as ``kunflow init`` does: with every DMN file of bpmn/ and
+    the ``bpmn/forms/<form_key>.form`` files that exist (the engine stores only what the
+    diagram uses)."""
+    from web.provision import library_files
+
+    for path, extra in library_files(BPMN):
+        if path.stem == stem:
+            return engine.deploy(path.name, path.read_bytes(), extra, actor=actor(engine, "admin"))
+    raise AssertionError(f"bpmn/{stem}.bpmn not found")
+
+
+class Driver:
+    """Drives instances as the users of the departments the tasks route to.
+
+    ``cold=True`` builds a new Engine before every step (save/restore between steps)."""
+
+    def __init__(self, engine: Engine, rebuild, cold: bool):
+        self._engine, self._rebuild, self.cold = engine, rebuild, cold
+
+    @property
+    def engine(self) -> Engine:
+        return self._rebuild() if self.cold else self._engine
+
+    def user(self, username: str):
+        return actor(self._engine, username)
+
+    def open_tasks(self, iid: int) -> dict[str, TaskInfo]:
+        return {t.element_id: t for t in
+                self.engine.get_instance(iid, actor(self._engine, "admin")).tasks}
+
+    def clerk_for(self, task: TaskInfo) -> str:
+        """The department's caseworker, or its head when the task needs the head role."""
+        assert task.department_code, f"{task.element_id} routes to no department"
+        role = "head" if task.candidate_role == "head" else "clerk"
+        return f"{task.department_code}-{role}"
+
+    def complete(self, iid: int, element_id: str, data: dict | None = None,
+                 expect_department: str | None = None) -> TaskInfo:
+        tasks = self.open_tasks(iid)
+        assert element_id in tasks, f"{element_id} not open; open: {sorted(tasks)}"
+        task = tasks[element_id]
+        if expect_department is not None:
+            assert task.department_code == expect_department, (
+                f"{element_id} routed to {task.department_code}, expected {expect_department}")
+        who = self.user(self.clerk_for(task))
+        return self.engine.complete(task.id, who, data or {})
+
+
+@pytest.fixture(params=["warm", "cold"])
+def driver(request, engine, rebuild) -> Driver:
+    return Driver(engine, rebuild, request.param == "cold")
