@@ -120,6 +120,9 @@ class InstanceInfo:
     ended_at: datetime | None
     tasks: tuple = ()
     data: dict | None = None
+    stage: str | None = None
+    phase: str | None = None
+    parent_instance_id: int | None = None
 
 
 @dataclass(frozen=True)

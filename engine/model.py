@@ -79,6 +79,7 @@ class Instance(Base):
     __table_args__ = (
         sa.Index("ix_instance_status_started", "status", "started_at"),
         sa.Index("ix_instance_next_due", "next_due_at"),
+        sa.Index("ix_instance_phase_stage", "process_key", "phase", "stage"),
     )
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     definition_id: Mapped[int] = mapped_column(sa.ForeignKey("definition.id"), index=True)
@@ -99,6 +100,9 @@ class Instance(Base):
     # A called process (call activity) runs as its own instance linked to its caller.
     parent_instance_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)
     parent_task_id: Mapped[str | None] = mapped_column(sa.String(36))
+    # Where the case stands, from the `stage` / `phase` properties of its newest open task.
+    stage: Mapped[str | None] = mapped_column(sa.String(200))
+    phase: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 class Task(Base):

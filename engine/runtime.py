@@ -147,6 +147,8 @@ class Engine:
                 ended_at=sa.bindparam("ended_at"),
                 completed_tasks=sa.bindparam("completed_tasks"),
                 next_due_at=sa.bindparam("next_due_at"),
+                stage=sa.func.coalesce(sa.bindparam("stage", type_=sa.String), instance.c.stage),
+                phase=sa.func.coalesce(sa.bindparam("phase", type_=sa.String), instance.c.phase),
             )
         )
         self._stmt_close_task = (
@@ -1252,6 +1254,11 @@ class Engine:
         outbound = thrown_messages(wf)
         new_version = head.version + 1
         next_due = next_timer_due(wf) if status == "running" else None
+        ready = ready_human_tasks(wf)
+        stage = phase = None
+        for t in ready.values():  # the newest open task that names a stage
+            stage = t.properties.get("stage") or stage
+            phase = t.properties.get("phase") or phase
         res = conn.execute(
             self._stmt_save_instance,
             {
@@ -1264,13 +1271,15 @@ class Engine:
                 "ended_at": now if completed else None,
                 "completed_tasks": head.completed_tasks + completed_delta,
                 "next_due_at": next_due,
+                "stage": stage,
+                "phase": phase,
             },
         )
         if res.rowcount != 1:
             raise Conflict("实例已被其他操作修改，请刷新后重试")
         if reopened is not None:
             conn.execute(task.delete().where(task.c.id == reopened))
-        self._sync_tasks(conn, head.id, head.process_key, wf, loaded, now, done, events)
+        self._sync_tasks(conn, head.id, head.process_key, wf, loaded, now, done, events, ready)
         if incident is not None:
             conn.execute(incident_table.insert().values(
                 instance_id=head.id, task_id=incident["task_id"],
@@ -1488,8 +1497,7 @@ class Engine:
                       {"child_instance_id": child_id})]
         self._save(conn, uow, head, wf, loaded, now, {}, events, 0, incident, depth)
 
-    def _sync_tasks(self, conn, iid, process_key, wf, loaded, now, done, events) -> None:
-        ready = ready_human_tasks(wf)
+    def _sync_tasks(self, conn, iid, process_key, wf, loaded, now, done, events, ready) -> None:
         open_rows = {r.id: r.state for r in conn.execute(self._stmt_open_tasks, {"iid": iid})}
         closes = []
         for tid in open_rows:
@@ -1734,5 +1742,6 @@ def _instance(row, tasks=()) -> InstanceInfo:
         id=row.id, process_key=row.process_key, definition_version=row.def_version,
         business_key=row.business_key, title=row.title, status=row.status, version=row.version,
         started_by=row.started_by, started_at=row.started_at, updated_at=row.updated_at,
-        ended_at=row.ended_at, tasks=tasks,
+        ended_at=row.ended_at, tasks=tasks, stage=row.stage, phase=row.phase,
+        parent_instance_id=row.parent_instance_id,
     )

@@ -120,6 +120,9 @@ def instance_json(i: InstanceInfo) -> dict:
         "ended_at": iso(i.ended_at),
         "tasks": [task_json(t) for t in i.tasks],
         "data": i.data,
+        "stage": i.stage,
+        "phase": i.phase,
+        "parent_instance_id": i.parent_instance_id,
     }
 
 

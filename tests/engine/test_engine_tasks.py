@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from engine import Conflict, Forbidden, InvalidInput, NotFound
+from tests.conftest import actor
 
 OPINIONS = {"opinion_drc": "drc", "opinion_natres": "natres", "opinion_eco": "eco"}
 
@@ -364,3 +365,14 @@ def test_event_log_records_every_command_in_order(engine, people, open_tasks):
         (made(e, d) for e, d in OPINIONS.items()), key=lambda g: g[2]
     )
     assert got[:split] + got[split + 3 :] == expected[:split] + expected[split + 1 :]
+
+
+def test_instance_stage_and_phase_follow_the_open_task(engine):
+    invest, drc = actor(engine, "invest-clerk"), actor(engine, "drc-clerk")
+    inst = engine.start("sample_review", invest)
+    assert (inst.stage, inst.phase) == ("线索登记", "引得来")
+    engine.complete(inst.tasks[0].id, invest, {})
+    now = engine.get_instance(inst.id, drc)
+    assert (now.stage, now.phase) == ("项目研判", "引得来")
+    page = engine.list_instances(actor(engine, "leader"))
+    assert page.items[0].stage == "项目研判"

@@ -186,6 +186,9 @@ SCHEMAS = {
                 "description": "未办结的任务（列表接口中为空）",
             },
             "data": _DATA,
+            "stage": {**_NSTR, "description": "当前阶段（最新待办任务的 stage 属性）"},
+            "phase": {**_NSTR, "description": "当前阶段所属的环节，如 引得来/落得快/建得好/运营稳"},
+            "parent_instance_id": {**_NINT, "description": "调用本流程的上级实例"},
         }
     ),
     "Event": _object(
