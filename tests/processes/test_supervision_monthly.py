@@ -1,0 +1,459 @@
+"""supervision_monthly — 督查督办月报 (昆府发〔2026〕10号), driven through the engine with frozen time.
+
+One instance cycles month by month: on the 1st (China time) the 督查室 builds the ledger (建账),
+every responsible unit reports last month's progress by the 6th (the next working day when the
+6th is not one), signed by its head or explained with evidence; late units are urged (催办) and
+escalated (督办单 → 约谈 → 通报 → 未报送); the 督查室 reconciles (对账), audits (查账, may visit),
+lights every row by DMN progress_light, closes finished rows with evidence (销账) and rolls the
+rest over. Every scenario runs warm (one engine) and cold (a new Engine before every step).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+import time_machine
+from lxml import etree
+
+from engine import Forbidden, InvalidInput, TaskInfo
+from tests.conftest import BPMN
+from tests.processes.conftest import Driver, library_deploy
+
+PROCESS = "supervision_monthly"
+CN = timezone(timedelta(hours=8))
+NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+      "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
+
+
+def cn(y, m, d, h=0, mi=0, s=0) -> datetime:
+    """A moment in China time."""
+    return datetime(y, m, d, h, mi, s, tzinfo=CN)
+
+
+def naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def row(row_id, unit, planned, months_behind=0, task="重点任务"):
+    return {"row_id": row_id, "task": f"{task}{row_id}", "unit": unit, "owner": f"{unit}责任人",
+            "deadline": "2026-12-31", "planned_pct": planned, "months_behind": months_behind}
+
+
+def report(row_id, actual, head_available="yes"):
+    return {"report_summary": "上月重点任务推进情况：按计划完成各项工作。",
+            "row_progress": [{"row_id": row_id, "actual_pct": actual, "progress_note": "推进中"}],
+            "head_available": head_available}
+
+
+class Round:
+    """One supervision instance, driven as the users of the departments its tasks route to.
+
+    Each action (start, timer run, completion) is one step; cold drivers get a brand-new Engine
+    for every step (the previous step's engine is disposed, so PostgreSQL connections do not
+    pile up)."""
+
+    def __init__(self, driver: Driver, rebuild, clock):
+        self.d, self.rebuild, self.clock, self.iid = driver, rebuild, clock, None
+        self.eng = driver.engine
+        self.admin = driver.user("admin")
+
+    def step(self):
+        if self.d.cold:
+            previous, self.eng = self.eng, self.rebuild()
+            previous.db.dispose()
+        return self.eng
+
+    def start(self, when: datetime, data: dict | None = None) -> None:
+        self.clock.move_to(when)
+        inst = self.step().start(PROCESS, self.d.user("supervision-clerk"), title="2026年督查督办",
+                                 data=data)
+        self.iid = inst.id
+        self.running()
+
+    def at(self, when: datetime) -> int:
+        """Move the clock and run the scheduler's timer job once."""
+        self.clock.move_to(when)
+        fired = self.step().fire_due_timers()
+        self.running()
+        return fired
+
+    def status(self) -> str:
+        return self.eng.get_instance(self.iid, self.admin).status
+
+    def running(self) -> None:
+        if self.status() == "incident":
+            msgs = [i["message"] for i in self.eng.list_incidents(self.admin, instance_id=self.iid)]
+            pytest.fail(f"incident: {msgs}")
+
+    def open(self) -> list[TaskInfo]:
+        page = self.eng.list_tasks(self.admin, scope="all", state="open", instance_id=self.iid,
+                                   limit=500)
+        return [self.eng.get_task(t.id, self.admin) for t in page.items]
+
+    def routes(self) -> list[tuple[str, str]]:
+        """(element id, department code) of every open task, sorted."""
+        return sorted((t.element_id, t.department_code) for t in self.open())
+
+    def task(self, element_id: str, dept: str, unit: str | None = None) -> TaskInfo:
+        """The open task of that element routed to ``dept`` (for a unit's task: of that unit)."""
+        found = [t for t in self.open() if t.element_id == element_id and t.department_code == dept
+                 and (unit is None or (t.data or {}).get("unit") == unit)]
+        assert len(found) == 1, f"{element_id}@{dept}/{unit}: {self.routes()}"
+        return found[0]
+
+    def do(self, element_id: str, dept: str, data: dict | None = None, unit: str | None = None):
+        """Complete the open task routed to ``dept`` as that department's clerk, or its head
+        when the task needs one (expect_department)."""
+        eng = self.step()
+        task = self.task(element_id, dept, unit)
+        eng.complete(task.id, self.d.user(self.d.clerk_for(task)), data or {})
+        self.running()
+
+    def refused(self, element_id: str, dept: str, data: dict, unit: str | None = None) -> dict:
+        """The submission is refused with field errors; the task stays open."""
+        eng = self.step()
+        task = self.task(element_id, dept, unit)
+        with pytest.raises(InvalidInput) as caught:
+            eng.complete(task.id, self.d.user(self.d.clerk_for(task)), data)
+        assert self.task(element_id, dept, unit).state == "ready"
+        return caught.value.details
+
+    def data(self) -> dict:
+        return self.eng.get_instance(self.iid, self.admin, with_data=True).data
+
+    def ledger(self) -> dict[str, dict]:
+        return {r["row_id"]: r for r in self.data()["ledger"]}
+
+    def reconcile_and_audit(self, visit=None):
+        self.do("reconcile_ledger", "supervision", {"reconcile_result": "match" if visit is None
+                                                    else "mismatch"})
+        if visit is None:
+            self.do("audit_ledger", "supervision", {"site_visit": "no", "audit_notes": "无异常"})
+        else:
+            self.do("audit_ledger", "supervision", {"site_visit": "yes"})
+            assert self.routes() == [("visit_site", "supervision")]
+            details = self.refused("visit_site", "supervision",
+                                   {"visit_date": "2026-03-12", "visit_findings": "现场核查"})
+            assert set(details) == {"visit_evidence"}
+            self.do("visit_site", "supervision", {"visit_date": "2026-03-12",
+                                                  "visit_findings": "现场核查，部分进度需更正",
+                                                  "visit_evidence": ["att-visit-1"],
+                                                  "verified_progress": visit})
+        assert self.routes() == [("compile_supervision_report", "supervision")]
+
+    def end_with_empty_ledger(self, next_first: datetime) -> None:
+        """Next 1st: the 督查室 empties the ledger at 建账, which ends the supervision."""
+        assert self.at(next_first) >= 1
+        assert self.routes() == [("build_ledger", "supervision")]
+        self.do("build_ledger", "supervision", {"ledger": []})
+        assert self.routes() == []
+        assert self.status() == "completed"
+
+
+@pytest.fixture
+def deployed(engine):
+    result = library_deploy(engine, PROCESS)
+    assert result.definition.warnings == ()
+    return result
+
+
+# ---------------------------------------------------------------- the diagram itself
+
+
+def test_deploys_with_its_decisions_and_a_form_for_every_user_task(deployed):
+    files = set(deployed.definition.files)
+    assert {"progress_light.dmn", "supervision_schedule.dmn"} <= files
+    root = etree.parse(str(BPMN / f"{PROCESS}.bpmn")).getroot()
+    lanes = {lane.get("name") for lane in root.iterfind(".//bpmn:lane", NS)}
+    assert lanes == {"区政府督查室", "区发改委", "区领导"}
+    user_tasks = root.findall(".//bpmn:userTask", NS)
+    assert len(user_tasks) == 14
+    for ut in user_tasks:
+        props = {p.get("name"): p.get("value")
+                 for p in ut.iterfind(".//spiffworkflow:property", NS)}
+        assert props["form_key"] == ut.get("id") and props["stage"] and props["phase"], ut.get("id")
+        assert f"{props['form_key']}.form" in files
+        form = json.loads((BPMN / "forms" / f"{props['form_key']}.form").read_text("utf-8"))
+        assert form["schemaVersion"] == 16 and form["components"]
+        assert any(k in props for k in ("due_working_days", "due_expression")), ut.get("id")
+    sign = root.find(".//bpmn:userTask[@id='sign_monthly_report']", NS)
+    assert 'name="candidate_role" value="head"' in etree.tostring(sign, encoding="unicode")
+    # time limits come from the tables, not from the scripts
+    scripts = " ".join(s.text for s in root.iterfind(".//bpmn:script", NS))
+    assert not re.search(r"report_day\s*=|working_days\s*=", scripts)
+
+
+# ---------------------------------------------------------------- report on time, signed; 销账
+
+
+def test_report_on_time_signed_lights_green_then_closed_and_rolled_over(deployed, driver, rebuild):
+    with time_machine.travel(cn(2026, 2, 20, 10), tick=False) as clock:
+        r = Round(driver, rebuild, clock)
+        r.start(cn(2026, 2, 20, 10))
+        assert r.routes() == []
+        assert r.at(cn(2026, 2, 28, 23, 59)) == 0
+        # March 1st, 00:00 China time: the round opens with 建账
+        assert r.at(cn(2026, 3, 1, 0, 0, 1)) == 1
+        assert r.routes() == [("build_ledger", "supervision")]
+        r.do("build_ledger", "supervision",
+             {"ledger": [row("R1", "drc", 100), row("R2", "区住建局", 40)]})
+        assert r.routes() == [("prepare_monthly_report", "drc"),
+                              ("prepare_monthly_report", "housing")]
+        d = r.data()
+        assert (d["round_month"], d["report_period"]) == ("2026-03", "2026-02")
+        assert d["report_deadline_day"] == "2026-03-06"  # a Friday: no move
+        for t in r.open():
+            assert t.due_at == naive_utc(cn(2026, 3, 6))  # due before the 6th begins
+            assert t.stage == "月报报送"
+
+        # reminder two working days before the deadline (non-interrupting)
+        assert r.at(cn(2026, 3, 4, 8, 59)) == 0
+        assert r.at(cn(2026, 3, 4, 9, 0, 1)) == 1
+        assert r.routes() == [("prepare_monthly_report", "drc"),
+                              ("prepare_monthly_report", "housing")]
+
+        r.clock.move_to(cn(2026, 3, 5, 10))
+        r.do("prepare_monthly_report", "drc", report("R1", 100), unit="drc")
+        sign = r.task("sign_monthly_report", "drc")
+        assert sign.candidate_role == "head" and sign.due_at == naive_utc(cn(2026, 3, 6))
+        with pytest.raises(Forbidden):  # a caseworker cannot sign for the head
+            r.eng.complete(sign.id, driver.user("drc-clerk"), {"sign_decision": "approve"})
+        r.do("sign_monthly_report", "drc", {"sign_decision": "approve", "sign_opinion": "同意报送"})
+        r.do("prepare_monthly_report", "housing", report("R2", 40))
+        r.do("sign_monthly_report", "housing", {"sign_decision": "approve"})
+        assert r.routes() == [("reconcile_ledger", "supervision")]
+        assert r.at(cn(2026, 3, 6, 0, 0, 1)) == 0  # nobody is urged
+
+        r.reconcile_and_audit()
+        ledger = r.ledger()
+        assert {k: v["light"] for k, v in ledger.items()} == {"R1": "green", "R2": "green"}
+        assert ledger["R1"]["report_signed"] and not ledger["R1"]["report_late"]
+        r.do("compile_supervision_report", "supervision", {"supervision_report": "3月督查报告"})
+        assert r.routes() == [("close_ledger_rows", "supervision")]
+        assert r.data()["finished_row_ids"] == ["R1"]
+        # 销账 needs its evidence
+        details = r.refused("close_ledger_rows", "supervision", {"closed_row_ids": ["R1"]})
+        assert set(details) == {"closure_evidence"}
+        r.do("close_ledger_rows", "supervision",
+             {"closed_row_ids": ["R1"], "closure_evidence": ["att-close-r1"]})
+        assert r.routes() == []
+        d = r.data()
+        assert [c["row_id"] for c in d["closed_ledger"]] == ["R1"]
+        assert d["closed_ledger"][0]["closure_evidence"] == ["att-close-r1"]
+        assert d["closed_ledger"][0]["closed_in"] == "2026-03"
+        assert [x["row_id"] for x in d["ledger"]] == ["R2"]  # rolled over to April
+        assert d["ledger"][0]["rolled_over_from"] == "2026-03"
+        assert d["round_month"] == "2026-04"
+        assert d["round_history"][0]["closed"] == ["R1"]
+        assert d["round_history"][0]["rolled_over"] == ["R2"]
+
+        # April: the rolled-over row is reported again; 4/6 is 清明 → deadline 4/7
+        assert r.at(cn(2026, 3, 31, 23, 59)) == 0
+        assert r.at(cn(2026, 4, 1, 0, 0, 1)) == 1
+        r.do("build_ledger", "supervision", {"ledger_note": "结转事项R2"})
+        assert r.routes() == [("prepare_monthly_report", "housing")]
+        assert r.task("prepare_monthly_report", "housing").due_at == naive_utc(cn(2026, 4, 7))
+        r.clock.move_to(cn(2026, 4, 3, 15))
+        r.do("prepare_monthly_report", "housing", report("R2", 100))
+        r.do("sign_monthly_report", "housing", {"sign_decision": "approve"})
+        r.reconcile_and_audit()
+        r.do("compile_supervision_report", "supervision", {"supervision_report": "4月督查报告"})
+        r.do("close_ledger_rows", "supervision",
+             {"closed_row_ids": ["R2"], "closure_evidence": ["att-close-r2"]})
+        d = r.data()
+        assert d["ledger"] == [] and [c["row_id"] for c in d["closed_ledger"]] == ["R1", "R2"]
+        # May 1st: nothing left on the ledger, the supervision ends
+        assert r.at(cn(2026, 5, 1, 0, 0, 1)) == 1
+        r.do("build_ledger", "supervision", {})
+        assert r.status() == "completed"
+
+
+# ---------------------------------------------------------------- unsigned: explanation + evidence
+
+
+def test_unsigned_report_needs_an_explanation_with_an_attachment(deployed, driver, rebuild):
+    with time_machine.travel(cn(2026, 2, 25, 9), tick=False) as clock:
+        r = Round(driver, rebuild, clock)
+        r.start(cn(2026, 2, 25, 9))
+        r.at(cn(2026, 3, 1, 0, 0, 1))
+        r.do("build_ledger", "supervision", {"ledger": [row("R1", "drc", 30),
+                                                        row("R2", "housing", 50),
+                                                        row("R3", "kunbei", 60)]})
+        r.clock.move_to(cn(2026, 3, 3, 10))
+        # 区发改委: the head sends the report back once, then signs
+        r.do("prepare_monthly_report", "drc", report("R1", 25), unit="drc")
+        r.do("sign_monthly_report", "drc", {"sign_decision": "revise", "sign_opinion": "数据有误"})
+        assert r.task("revise_monthly_report", "drc").candidate_role is None
+        r.do("revise_monthly_report", "drc",
+             {"row_progress": [{"row_id": "R1", "actual_pct": 30}], "revise_note": "已更正"})
+        sign = r.task("sign_monthly_report", "drc")
+        assert sign.data["sign_decision"] is None  # a fresh decision is required
+        assert set(r.refused("sign_monthly_report", "drc", {})) == {"sign_decision"}
+        r.do("sign_monthly_report", "drc", {"sign_decision": "approve"})
+
+        # 区住建局: the head cannot sign in time → explanation with evidence (attachment required)
+        r.do("prepare_monthly_report", "housing", report("R2", 45, head_available="no"),
+             unit="housing")
+        assert ("explain_unsigned_report", "housing") in r.routes()
+        assert ("sign_monthly_report", "housing") not in r.routes()
+        explanation = {"explanation": "主要负责人在外参加培训，已通过微信审核同意。",
+                       "head_approval_channel": "wechat"}
+        details = r.refused("explain_unsigned_report", "housing", explanation)
+        assert set(details) == {"explanation_files"}
+        details = r.refused("explain_unsigned_report", "housing",
+                            {**explanation, "head_approval_channel": "fax",
+                             "explanation_files": ["att-wechat-1"]})
+        assert set(details) == {"head_approval_channel"}
+        r.do("explain_unsigned_report", "housing", {**explanation,
+                                                    "explanation_files": ["att-wechat-1"]})
+
+        # 昆北街道办事处: the head does not sign before the deadline → explanation
+        r.clock.move_to(cn(2026, 3, 5, 17))
+        r.do("prepare_monthly_report", "kunbei", report("R3", 60), unit="kunbei")
+        assert r.task("sign_monthly_report", "kunbei").due_at == naive_utc(cn(2026, 3, 6))
+        assert r.at(cn(2026, 3, 6, 0, 0, 1)) == 1
+        assert r.routes() == [("explain_unsigned_report", "kunbei")]
+        assert set(r.refused("explain_unsigned_report", "kunbei",
+                             {"explanation": "负责人出差，短信确认", "head_approval_channel": "sms"})
+                   ) == {"explanation_files"}
+        r.do("explain_unsigned_report", "kunbei",
+             {"explanation": "负责人出差，短信确认", "head_approval_channel": "sms",
+              "explanation_files": ["att-sms-1"]})
+
+        # 对账 finds a difference; 查账 visits the site and corrects R2
+        r.reconcile_and_audit(visit=[{"row_id": "R2", "actual_pct": 42}])
+        reports = {x["unit"]: x for x in r.data()["reports"]}
+        assert reports["drc"]["signed"] and not reports["drc"]["explained"]
+        assert not reports["housing"]["signed"] and reports["housing"]["explained"]
+        assert reports["housing"]["explanation_files"] == ["att-wechat-1"]
+        assert reports["kunbei"]["explanation_files"] == ["att-sms-1"]
+        assert not any(x["late"] for x in reports.values())  # explained on time is not late
+        ledger = r.ledger()
+        assert ledger["R2"]["actual_pct"] == 42 and ledger["R2"]["behind_pct"] == 8
+        assert {k: (v["light"], v["light_reason"]) for k, v in ledger.items()} == {
+            "R1": ("green", "按计划推进"),
+            "R2": ("yellow", "进度滞后"),
+            "R3": ("green", "按计划推进"),
+        }
+        # nothing finished: no 销账, every row rolls over
+        r.do("compile_supervision_report", "supervision", {"supervision_report": "3月督查报告"})
+        assert r.routes() == []
+        d = r.data()
+        assert [x["row_id"] for x in d["ledger"]] == ["R1", "R2", "R3"]
+        assert d["ledger"][1]["months_behind"] == 1 and d["closed_ledger"] == []
+        r.end_with_empty_ledger(cn(2026, 4, 1, 0, 0, 1))
+
+
+# ---------------------------------------------------------------- late: 催办 → 督办单 → 约谈 → 通报
+
+
+def test_late_report_is_urged_on_the_6th_and_escalated_to_circular(deployed, driver, rebuild):
+    with time_machine.travel(cn(2026, 2, 26, 9), tick=False) as clock:
+        r = Round(driver, rebuild, clock)
+        r.start(cn(2026, 2, 26, 9))
+        r.at(cn(2026, 3, 1, 0, 0, 1))
+        r.do("build_ledger", "supervision", {"ledger": [row("R1", "drc", 50),
+                                                        row("R2", "housing", 20, months_behind=2),
+                                                        row("R3", "kunbei", 80)]})
+        r.at(cn(2026, 3, 4, 9, 0, 1))  # reminder
+        r.clock.move_to(cn(2026, 3, 4, 15))
+        r.do("prepare_monthly_report", "kunbei", report("R3", 40), unit="kunbei")
+        r.do("sign_monthly_report", "kunbei", {"sign_decision": "approve"})
+
+        # the 6th, 00:00: the units without a report are urged by the 督查室
+        assert r.at(cn(2026, 3, 6, 0, 0, 1)) == 1
+        assert r.routes() == [("prepare_monthly_report", "drc"),
+                              ("prepare_monthly_report", "housing"),
+                              ("urge_report", "supervision"), ("urge_report", "supervision")]
+        r.do("urge_report", "supervision", {"urge_method": "phone", "urge_contact": "住建局办公室"},
+             unit="housing")
+        # 区发改委 reports late (before the 督办单): its open 催办 and later steps are cancelled
+        r.clock.move_to(cn(2026, 3, 9, 10))
+        r.do("prepare_monthly_report", "drc", report("R1", 50), unit="drc")
+        sign = r.task("sign_monthly_report", "drc")
+        assert sign.due_at == naive_utc(cn(2026, 3, 10, 23, 59, 59))  # 1 working day to sign
+        assert [t.data["unit"] for t in r.open() if t.element_id == "urge_report"] == []
+        r.do("sign_monthly_report", "drc", {"sign_decision": "approve"})
+
+        # 2nd working day after the deadline: 督办单 (only 区住建局 is still missing)
+        assert r.at(cn(2026, 3, 9, 23, 59)) == 0
+        assert r.at(cn(2026, 3, 10, 0, 0, 1)) == 1
+        assert r.routes() == [("issue_supervision_notice", "supervision"),
+                              ("prepare_monthly_report", "housing")]
+        notice = {"notice_number": "督办第3号", "notice_deadline": "2026-03-12",
+                  "notice_file": ["att-notice-3"]}
+        details = r.refused("issue_supervision_notice", "supervision", notice)
+        assert set(details) == {"notice_number"}
+        r.do("issue_supervision_notice", "supervision", {**notice, "notice_number": "督办〔2026〕3号"})
+        # 5th working day: 约谈 by a district leader
+        assert r.at(cn(2026, 3, 13, 0, 0, 1)) == 1
+        assert r.routes() == [("interview_unit_head", "leaders"),
+                              ("prepare_monthly_report", "housing")]
+        r.do("interview_unit_head", "leaders", {"interview_date": "2026-03-13",
+                                                "interviewer": "分管副区长",
+                                                "interview_record": "约谈区住建局主要负责人"})
+        # 10th working day: 通报 to the 区长 and 副区长
+        assert r.at(cn(2026, 3, 20, 0, 0, 1)) == 1
+        assert r.routes() == [("issue_circular", "leaders"), ("prepare_monthly_report", "housing")]
+        r.do("issue_circular", "leaders", {"circular_number": "昆督通〔2026〕1号",
+                                           "circular_content": "区住建局未按时报送月报，予以通报。"})
+        assert r.routes() == [("prepare_monthly_report", "housing")]
+        # 15th working day: still nothing → recorded as not submitted, the round goes on
+        assert r.at(cn(2026, 3, 27, 0, 0, 1)) == 1
+        assert r.routes() == [("reconcile_ledger", "supervision")]
+        reports = {x["unit"]: x for x in r.data()["reports"]}
+        assert reports["housing"]["status"] == "missing" and reports["housing"]["late"]
+        assert reports["drc"]["late"] and reports["drc"]["signed"]
+        assert not reports["kunbei"]["late"]
+
+        r.reconcile_and_audit()
+        ledger = r.ledger()
+        assert {k: (v["light"], v["light_reason"]) for k, v in ledger.items()} == {
+            "R1": ("yellow", "月报逾期或未报送"),        # on plan, reported late
+            "R2": ("red", "连续滞后3个月及以上"),        # third month behind
+            "R3": ("red", "落后计划进度超过30%"),        # 40 points behind
+        }
+        assert ledger["R2"]["months_behind"] == 3
+        r.do("compile_supervision_report", "supervision", {"supervision_report": "3月督查报告"})
+        r.end_with_empty_ledger(cn(2026, 4, 1, 0, 0, 1))
+
+
+# ---------------------------------------------------------------- the 6th on a weekend
+
+
+def test_deadline_on_a_saturday_moves_to_monday(deployed, driver, rebuild):
+    # 2026-06-06 is a Saturday: the deadline moves to Monday 2026-06-08
+    assert datetime(2026, 6, 6).weekday() == 5
+    with time_machine.travel(cn(2026, 6, 1, 10), tick=False) as clock:
+        r = Round(driver, rebuild, clock)
+        # started on June 1st for the June round: its 1st has passed, the round opens at once
+        r.start(cn(2026, 6, 1, 10), {"first_round_month": "2026-06"})
+        assert r.routes() == [("build_ledger", "supervision")]
+        r.do("build_ledger", "supervision", {"ledger": [row("R1", "drc", 50),
+                                                        row("R2", "housing", 50)]})
+        d = r.data()
+        assert d["report_deadline_day"] == "2026-06-08"
+        assert d["remind_at"] == "2026-06-04T09:00:00+08:00"  # two working days before
+        assert {t.due_at for t in r.open()} == {naive_utc(cn(2026, 6, 8))}
+        assert r.at(cn(2026, 6, 4, 9, 0, 1)) == 1  # reminder, Thursday
+        assert r.at(cn(2026, 6, 6, 0, 0, 1)) == 0  # Saturday the 6th: nobody is urged
+        # a report on Sunday the 7th is on time
+        r.clock.move_to(cn(2026, 6, 7, 10))
+        r.do("prepare_monthly_report", "drc", report("R1", 50), unit="drc")
+        r.do("sign_monthly_report", "drc", {"sign_decision": "approve"})
+        # Monday the 8th, 00:00: 区住建局 is urged
+        assert r.at(cn(2026, 6, 8, 0, 0, 1)) == 1
+        assert r.routes() == [("prepare_monthly_report", "housing"), ("urge_report", "supervision")]
+        r.clock.move_to(cn(2026, 6, 8, 11))
+        r.do("prepare_monthly_report", "housing", report("R2", 50))
+        assert r.routes() == [("sign_monthly_report", "housing")]  # its 催办 is withdrawn
+        r.do("sign_monthly_report", "housing", {"sign_decision": "approve"})
+        r.reconcile_and_audit()
+        ledger = r.ledger()
+        assert (ledger["R1"]["light"], ledger["R1"]["report_late"]) == ("green", False)
+        assert (ledger["R2"]["light"], ledger["R2"]["report_late"]) == ("yellow", True)
+        r.do("compile_supervision_report", "supervision", {"supervision_report": "6月督查报告"})
+        r.end_with_empty_ledger(cn(2026, 7, 1, 0, 0, 1))
