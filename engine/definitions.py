@@ -198,7 +198,7 @@ def _properties(node) -> dict:
     return props
 
 
-def describe(root, process_id: str, spec) -> ParsedDefinition:
+def describe(root, process_id: str, spec, subprocess_specs=None) -> ParsedDefinition:
     """What routing and the read models need, from the XML and the parsed spec."""
     lanes = {}
     process = root.find(f".//bpmn:process[@id='{process_id}']", NS)
@@ -210,9 +210,12 @@ def describe(root, process_id: str, spec) -> ParsedDefinition:
     for ts in spec.task_specs.values():
         if type(ts).__name__ == "StartEvent" and ts.lane and ts.lane not in start_lanes:
             start_lanes.append(ts.lane)
+    all_specs = [spec, *(subprocess_specs or {}).values()]
+    for ts in (t for s in all_specs for t in s.task_specs.values()):
         if getattr(ts, "manual", False):
             props = (getattr(ts, "extensions", None) or {}).get("properties", {}) or {}
-            tasks[ts.name] = TaskSpecInfo(ts.name, ts.bpmn_name, ts.lane, dict(props))
+            element = getattr(ts, "bpmn_id", None) or ts.name
+            tasks[element] = TaskSpecInfo(element, ts.bpmn_name, ts.lane, dict(props))
     return ParsedDefinition(
         key=process_id,
         name=process.get("name") or process_id,
@@ -276,7 +279,8 @@ def parse(
         errors.append(_error(f"流程无法解析：{exc}", None, filename))
         raise InvalidModel(_summary(filename, errors), errors) from None
 
-    parsed = describe(root, key, spec)
+    _apply_own_lanes(root, (spec, *subprocess_specs.values()))
+    parsed = describe(root, key, spec, subprocess_specs)
     for process_spec in (spec, *subprocess_specs.values()):
         connect_loop_handlers(process_spec)
     forms = {}
@@ -289,6 +293,26 @@ def parse(
     if errors:
         raise InvalidModel(_summary(filename, errors), errors)
     return parsed, LoadedSpec(spec, subprocess_specs, parsed, forms)
+
+
+def _apply_own_lanes(root, specs) -> None:
+    """A task inside an embedded sub-process sits in the lane that references it.
+
+    SpiffWorkflow gives every task of an embedded sub-process the lane of the sub-process
+    itself; BPMN (and the modeller) put each flow node in the lane whose flowNodeRef names it.
+    """
+    own = {}
+    for lane in root.iterfind(".//bpmn:lane", NS):
+        depth = sum(1 for _ in lane.iterancestors())
+        for ref in lane.iterfind("bpmn:flowNodeRef", NS):
+            node_id = (ref.text or "").strip()
+            if node_id and (node_id not in own or own[node_id][1] <= depth):
+                own[node_id] = (lane.get("name") or lane.get("id"), depth)
+    for process_spec in specs:
+        for ts in process_spec.task_specs.values():
+            element = getattr(ts, "bpmn_id", None)
+            if element in own and own[element][0] != ts.lane:
+                ts.lane = own[element][0]
 
 
 def connect_loop_handlers(process_spec) -> None:

@@ -35,6 +35,8 @@ def fields(schema: dict) -> list[dict]:
             continue
         if comp.get("key"):
             out.append(comp)
+        if comp.get("type") == "dynamiclist":
+            continue  # rows of a repeating list: their fields are not top-level data keys
         stack.extend(reversed(comp.get("components") or []))
     return out
 

@@ -25,12 +25,23 @@ class Driver:
 
     ``cold=True`` builds a new Engine before every step (save/restore between steps)."""
 
-    def __init__(self, engine: Engine, rebuild, cold: bool):
-        self._engine, self._rebuild, self.cold = engine, rebuild, cold
+    def __init__(self, engine: Engine, cold: bool):
+        self._engine, self.cold = engine, cold
+        self._current: Engine | None = None
 
     @property
     def engine(self) -> Engine:
-        return self._rebuild() if self.cold else self._engine
+        if not self.cold:
+            return self._engine
+        if self._current is not None:  # one restarted engine at a time: dispose the last one
+            self._current.db.dispose()
+        self._current = Engine(self._engine.database_url)
+        return self._current
+
+    def close(self) -> None:
+        if self._current is not None:
+            self._current.db.dispose()
+            self._current = None
 
     def user(self, username: str):
         return actor(self._engine, username)
@@ -58,5 +69,7 @@ class Driver:
 
 
 @pytest.fixture(params=["warm", "cold"])
-def driver(request, engine, rebuild) -> Driver:
-    return Driver(engine, rebuild, request.param == "cold")
+def driver(request, engine):
+    drv = Driver(engine, request.param == "cold")
+    yield drv
+    drv.close()
