@@ -3,8 +3,8 @@
 Every path to an end state, as the users of the departments the tasks route to: each dispatch
 category of the DMN ``whistle_dispatch`` (mine issues to the coordination office 区自然资源分局,
 construction dust to two departments at once), the head's sign-off (signed, withdrawn, sent
-back), satisfied at once, unsatisfied once and twice then satisfied, unsatisfied a third time
-then escalated to 会商研判 or to the 包联 leader, and the timer of each urgency class of the DMN
+back), satisfied at once, unsatisfied once then satisfied, unsatisfied twice (two reworks) and
+a third time then escalated to 会商研判 or to the 包联 leader, and the timer of each urgency class of the DMN
 ``whistle_limits`` (urgent: arrival within 2 hours; ordinary: acceptance within 1 working day;
 hard: closing within 10 working days) with frozen time. Each test runs warm (one engine) and
 cold (a new Engine before every step).
