@@ -1,0 +1,635 @@
+"""mine_approval (DOMAIN.md §2, the gazette's 非煤矿山行业管理工作制度) driven through the engine
+as the departments' users, on one engine (warm) and with a new engine before every step (cold).
+
+Every path ends: refused at 会商研判, 核准 refused, 源头管控 failed, 采矿登记 refused (不予设立);
+each rule of the DMN mine_permits, and the parallel permits it requires (all six, none, and
+环评/水保/林草/安全设施设计); safety-design rejection, send-back and a failed completion acceptance; the licence renewal reminder and the
+yearly 生态修复 plan with frozen time; 日常监管 (joint inspection, 问题线索, major issues raised by
+message or by a verified clue); 关闭退出 from supervision and after a licence not renewed. The step's
+department is asserted at every task.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+import sqlalchemy as sa
+import time_machine
+
+from engine import InvalidInput
+from engine.model import message
+from tests.conftest import FIXTURES
+from tests.processes.conftest import library_deploy
+
+T0 = datetime(2026, 6, 1, 1, 0)  # naive UTC: Monday 2026-06-01 09:00 China time
+
+# A valid submission for each task's form (tests override what the path needs).
+FORM_DATA = {
+    "give_consultation_opinion": {"opinion": "agree", "opinion_note": "不涉及禁止开采区，无重叠"},
+    "decide_mining_allowed": {
+        "mining_allowed": "yes",
+        "fits_spatial_plan": True,
+        "mining_decision_reason": "符合国土空间规划",
+    },
+    "accept_approval_application": {
+        "approval_application_no": "KZ-2026-01",
+        "forwarded_on": "2026-06-02",
+        "materials_complete": True,
+    },
+    "drc_approval_opinion": {"cooperation_opinion": "agree", "cooperation_note": "符合产业政策"},
+    "miit_approval_opinion": {"cooperation_opinion": "agree", "cooperation_note": "符合行业规划"},
+    "record_approval_decision": {
+        "project_approved": "yes",
+        "approval_doc_no": "包发改核〔2026〕8号",
+        "approval_decided_on": "2026-06-20",
+    },
+    "file_project_record": {"filing_no": "BA-2026-031", "filed_on": "2026-06-02"},
+    "check_source_control": {
+        "source_control_passed": "yes",
+        "outside_prohibited_zone": True,
+        "exploration_sufficient": True,
+        "no_vertical_overlap": True,
+        "source_control_note": "已核实",
+    },
+    "review_development_plans": {
+        "development_plan_conclusion": "pass",
+        "restoration_plan_conclusion_initial": "pass_revised",
+    },
+    "record_mining_registration": {"mining_registered": "yes", "mining_licence_no": "C1502002026"},
+    "review_land_use": {"land_use_conclusion": "approved"},
+    "review_eia": {"eia_conclusion": "approved", "eia_approval_no": "包环审〔2026〕3号"},
+    "review_water_intake": {"water_intake_conclusion": "approved"},
+    "review_soil_conservation": {"soil_conservation_conclusion": "approved"},
+    "review_forest_grass_use": {
+        "forest_grass_conclusion": "approved",
+        "avoids_protected_areas": True,
+    },
+    "accept_safety_design": {
+        "safety_design_materials": "accepted",
+        "has_approval_or_filing": True,
+        "has_safety_pre_evaluation": True,
+    },
+    "review_safety_design": {
+        "safety_design_conclusion": "approved",
+        "safety_design_opinion": "同意",
+        "adjacent_distance_ok": True,
+    },
+    "supervise_construction_safety": {
+        "construction_completed_on": "2026-12-01",
+        "built_per_safety_design": True,
+    },
+    "supervise_environmental_facilities": {"environment_supervision_note": "三同时落实"},
+    "supervise_soil_facilities": {"soil_supervision_note": "水保设施同步建设"},
+    "check_completion_acceptance": {"acceptance_passed": "yes", "acceptance_note": "合格"},
+    "acceptance_rectification": {"rectification_note": "已整改"},
+    "issue_safety_licence": {
+        "licence_no": "(蒙)FM安许证字〔2026〕001",
+        "licence_issued_on": "2026-06-01",
+    },
+    "assign_supervision_body": {
+        "supervising_body": "区应急局非煤矿山监管股",
+        "risk_level": "high",
+        "announced_to_public": True,
+        "posted_at_entrance": True,
+    },
+    "supervise_mine": {"supervision_action": "joint_inspection", "supervision_note": "季度检查"},
+    "joint_inspection": {"inspection_finding": "no_issue"},
+    "town_site_supervision": {"town_patrol_result": "normal"},
+    "verify_issue_clue": {
+        "clue_verified": "confirmed",
+        "clue_handling": "已立案查处",
+        "clue_is_major": "no",
+    },
+    "review_restoration_plan": {
+        "restoration_year": 2027,
+        "restoration_plan_conclusion": "approved",
+    },
+    "remind_licence_renewal": {"renewal_notified_on": "2029-03-02", "renewal_applied": "yes"},
+    "renew_safety_licence": {
+        "licence_no": "(蒙)FM安许证字〔2029〕017",
+        "licence_issued_on": "2029-03-20",
+    },
+    "confirm_mine_closure": {"closure_reason": "government_decision", "closure_note": "依法关闭"},
+    "cancel_mining_licence": {"mining_licence_cancelled_on": "2030-01-10"},
+    "cancel_safety_licence": {"safety_licence_cancelled_on": "2030-01-10"},
+    "cancel_discharge_permit": {"discharge_permit_cancelled_on": "2030-01-10"},
+    "give_issue_opinion": {"issue_opinion": "joint_enforcement"},
+    "decide_major_issue": {
+        "issue_decision": "joint_enforcement",
+        "issue_measures": "区应急局牵头联合执法",
+    },
+}
+
+CONSULTED = ["agri", "buerhantu", "eco", "emergency"]  # 生态环境、农牧、应急和街镇
+PERMIT_FLAGS = (
+    "needs_eia",
+    "needs_water_permit",
+    "needs_soil_conservation",
+    "needs_forest_grass",
+    "needs_land",
+    "needs_safety_design",
+)
+PERMIT_DEPARTMENT = {
+    "review_land_use": "natres",
+    "review_eia": "eco",
+    "review_water_intake": "agri",
+    "review_soil_conservation": "agri",
+    "review_forest_grass_use": "agri",
+    "accept_safety_design": "emergency",
+}
+
+
+@pytest.fixture
+def mine(engine, driver):
+    """mine_approval deployed with its DMN and forms, a stand-in for the waiting project, and the
+    clock frozen at T0. Checks read through ``driver.reader`` (the first engine): only the steps
+    themselves run on the restarted engines of a cold driver."""
+    driver.reader = engine
+    result = library_deploy(engine, "mine_approval")
+    assert result.definition.warnings == ()
+    engine.deploy(
+        "mine_result_wait.bpmn",
+        (FIXTURES / "bpmn" / "mine_result_wait.bpmn").read_bytes(),
+        actor=engine.get_user("admin").actor(),
+    )
+    with time_machine.travel(T0, tick=False) as clock:
+        yield clock
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _admin(driver):
+    return driver.user("admin")
+
+
+def _tasks(driver, iid):
+    return driver.reader.get_instance(iid, _admin(driver)).tasks
+
+
+def open_ids(driver, iid) -> set[str]:
+    return {t.element_id for t in _tasks(driver, iid)}
+
+
+def step(driver, iid, element_id, department, **data):
+    """Complete the task as its department's caseworker (or head), asserting the department."""
+    return driver.complete(
+        iid, element_id, {**FORM_DATA.get(element_id, {}), **data}, expect_department=department
+    )
+
+
+def each(driver, iid, element_id, departments, **data):
+    """Complete every instance of a multi-instance task: one per department, as that department."""
+    tasks = [t for t in _tasks(driver, iid) if t.element_id == element_id]
+    assert sorted(t.department_code for t in tasks) == sorted(departments)
+    for t in tasks:
+        driver.engine.complete(
+            t.id, driver.user(driver.clerk_for(t)), {**FORM_DATA.get(element_id, {}), **data}
+        )
+
+
+def status(driver, iid) -> str:
+    return driver.reader.get_instance(iid, _admin(driver)).status
+
+
+def data_of(driver, iid) -> dict:
+    return driver.reader.get_instance(iid, _admin(driver), with_data=True).data
+
+
+def waiting_project(driver, code: str) -> int:
+    """An instance standing in for project_lifecycle, waiting for this project's result."""
+    inst = driver.engine.start("mine_result_wait", driver.user("invest-clerk"), business_key=code)
+    assert open_ids(driver, inst.id) == set()
+    return inst.id
+
+
+def project_result(driver, project_iid) -> dict:
+    tasks = {t.element_id: t for t in _tasks(driver, project_iid)}
+    assert set(tasks) == {"continue_project"}, "the project did not resume"
+    return driver.reader.get_task(tasks["continue_project"].id, _admin(driver)).data["mine_result"]
+
+
+def notices(driver, code: str) -> list[str]:
+    """Subjects of the 相互通报 messages this case threw."""
+    with driver.reader.db.connect() as conn:
+        rows = conn.execute(
+            sa.select(message.c.payload_json)
+            .where(message.c.name == "mine_notice", message.c.correlation_key == code)
+            .order_by(message.c.id)
+        ).all()
+    return [json.loads(r.payload_json)["subject"] for r in rows]
+
+
+def assert_due(driver, iid, element_id, working_days):
+    task = next(t for t in _tasks(driver, iid) if t.element_id == element_id)
+    expected = driver.reader.calendar.current().due_at(task.created_at, working_days)
+    assert task.due_at == expected, (element_id, task.due_at, expected)
+
+
+def register(driver, code, *, town=None, **facts):
+    """Start the case (区自然资源分局) and register it; 会商研判 opinions open."""
+    inst = driver.engine.start(
+        "mine_approval", driver.user("natres-clerk"), business_key=code, title=f"{code} 非煤矿山"
+    )
+    assert open_ids(driver, inst.id) == {"register_mine_case"}
+    case = {
+        "project_code": code,
+        "mine_name": f"{code} 矿山",
+        "applicant": "包头某矿业有限公司",
+        "mineral": "rare_earth",
+        "project_kind": "new",
+        "cross_county": False,
+        "capacity_change": False,
+        "water_use": False,
+        "forest_land": False,
+        "new_land": False,
+        **facts,
+    }
+    if town:
+        case["town"] = town
+    step(driver, inst.id, "register_mine_case", "natres", **case)
+    assert open_ids(driver, inst.id) == {"give_consultation_opinion"}
+    assert_due(driver, inst.id, "give_consultation_opinion", 5)
+    return inst.id
+
+
+def consult(driver, iid, *, allowed=True, town="buerhantu"):
+    each(driver, iid, "give_consultation_opinion", ["agri", "eco", "emergency", town])
+    assert open_ids(driver, iid) == {"decide_mining_allowed"}
+    step(driver, iid, "decide_mining_allowed", "natres", mining_allowed="yes" if allowed else "no")
+
+
+def approve(driver, iid, *, approved=True):
+    """核准: 区政数局 accepts and forwards, 区发改委 and 区工信局 cooperate, the city decides."""
+    assert open_ids(driver, iid) == {"accept_approval_application"}
+    step(driver, iid, "accept_approval_application", "gov-data")
+    assert open_ids(driver, iid) == {"drc_approval_opinion", "miit_approval_opinion"}
+    step(driver, iid, "drc_approval_opinion", "drc")
+    step(driver, iid, "miit_approval_opinion", "miit")
+    assert_due(driver, iid, "record_approval_decision", 20)
+    step(
+        driver,
+        iid,
+        "record_approval_decision",
+        "gov-data",
+        project_approved="yes" if approved else "no",
+    )
+
+
+def file_record(driver, iid, department):
+    """备案 by the department the DMN names (技术改造: 区工信局; 非金属新建: 区发改委)."""
+    assert open_ids(driver, iid) == {"file_project_record"}
+    assert_due(driver, iid, "file_project_record", 1)
+    step(driver, iid, "file_project_record", department)
+
+
+def source_control(driver, iid, *, passed=True, registered=True):
+    assert open_ids(driver, iid) == {"check_source_control"}
+    step(
+        driver,
+        iid,
+        "check_source_control",
+        "natres",
+        source_control_passed="yes" if passed else "no",
+    )
+    if not passed:
+        return
+    step(driver, iid, "review_development_plans", "natres")
+    assert_due(driver, iid, "record_mining_registration", 40)
+    step(
+        driver,
+        iid,
+        "record_mining_registration",
+        "natres",
+        mining_registered="yes" if registered else "no",
+    )
+
+
+def permits(driver, iid, expected: set[str]):
+    """The parallel permits the DMN requires, each as its department; then 安全设施设计审查
+    (受理 5, 审查 20 working days)."""
+    opened = open_ids(driver, iid)
+    assert opened == expected, f"DMN opened {opened}, expected {expected}"
+    for element in sorted(expected):
+        if element == "accept_safety_design":
+            assert_due(driver, iid, "accept_safety_design", 5)
+            step(driver, iid, "accept_safety_design", "emergency")
+            review = next(t for t in _tasks(driver, iid) if t.element_id == "review_safety_design")
+            assert (review.name, review.lane, review.form_key) == (
+                "安全设施设计审查",
+                "区应急局",
+                "review_safety_design",
+            )
+            assert_due(driver, iid, "review_safety_design", 20)
+            step(driver, iid, "review_safety_design", "emergency")
+        else:
+            step(driver, iid, element, PERMIT_DEPARTMENT[element])
+
+
+def build_and_license(driver, iid, *, fail_acceptance_once=False):
+    """建设 (三同时: 应急, 生态环境, 农牧) → 安全设施竣工验收核查 → 安全生产许可 (45 days, head)."""
+    assert open_ids(driver, iid) == {
+        "supervise_construction_safety",
+        "supervise_environmental_facilities",
+        "supervise_soil_facilities",
+    }
+    step(driver, iid, "supervise_construction_safety", "emergency")
+    step(driver, iid, "supervise_environmental_facilities", "eco")
+    step(driver, iid, "supervise_soil_facilities", "agri")
+    if fail_acceptance_once:
+        step(driver, iid, "check_completion_acceptance", "emergency", acceptance_passed="no")
+        assert open_ids(driver, iid) == {"acceptance_rectification"}
+        step(driver, iid, "acceptance_rectification", "emergency")
+    step(driver, iid, "check_completion_acceptance", "emergency")
+    assert_due(driver, iid, "issue_safety_licence", 45)
+    licence = next(t for t in _tasks(driver, iid) if t.element_id == "issue_safety_licence")
+    assert licence.candidate_role == "head"
+    step(driver, iid, "issue_safety_licence", "emergency")
+    assert open_ids(driver, iid) == {"assign_supervision_body"}
+    step(driver, iid, "assign_supervision_body", "emergency")
+    assert open_ids(driver, iid) == {"supervise_mine"}
+
+
+def close_down(driver, iid, code):
+    """关闭退出: 区自然资源分局 (head) confirms; parallel 注销 of 采矿证, 安许, 排污许可."""
+    assert open_ids(driver, iid) == {"confirm_mine_closure"}
+    step(driver, iid, "confirm_mine_closure", "natres")
+    assert open_ids(driver, iid) == {
+        "cancel_mining_licence",
+        "cancel_safety_licence",
+        "cancel_discharge_permit",
+    }
+    step(driver, iid, "cancel_safety_licence", "emergency")
+    step(driver, iid, "cancel_discharge_permit", "eco")
+    step(driver, iid, "cancel_mining_licence", "natres")
+    assert open_ids(driver, iid) == set()
+    assert status(driver, iid) == "completed"  # the major-issue listener ends with it
+    assert notices(driver, code)[-1] == "关闭退出"
+
+
+def fire_until(driver, iid, clock, when, element_id):
+    """Move the frozen clock to ``when`` and fire due timers until ``element_id`` opens; yearly
+    生态修复 plans that fall due on the way are reviewed by 区自然资源分局."""
+    clock.move_to(when)
+    for _ in range(6):
+        driver.engine.fire_due_timers()
+        opened = open_ids(driver, iid)
+        if element_id in opened:
+            return
+        if "review_restoration_plan" in opened:
+            step(driver, iid, "review_restoration_plan", "natres")
+            continue
+    raise AssertionError(f"{element_id} did not open; open: {open_ids(driver, iid)}")
+
+
+# ---------------------------------------------------------------- refused (不予设立)
+
+
+def test_every_refusal_ends_not_established_and_reports_to_the_project(driver, mine):
+    """不予设立 at 会商研判, when the city refuses the 核准, when 源头管控 fails and when the
+    region refuses the 采矿登记: each ends the case and tells the waiting project."""
+    for where in ("consultation", "approval", "source_control", "registration"):
+        code = f"XM-2026-R-{where}"
+        project = waiting_project(driver, code)
+        if where == "consultation":  # no 街镇 given: 卜尔汉图镇 by default
+            iid = register(driver, code)
+            consult(driver, iid, allowed=False)
+        elif where == "approval":  # 稀土新建 → 核准, the city refuses
+            iid = register(driver, code, mineral="rare_earth", project_kind="new")
+            consult(driver, iid)
+            approve(driver, iid, approved=False)
+        elif where == "source_control":  # 砂石新建 → 备案 (区发改委); prohibited zone found
+            iid = register(driver, code, mineral="sand_gravel", project_kind="new")
+            consult(driver, iid)
+            file_record(driver, iid, "drc")
+            source_control(driver, iid, passed=False)
+        else:  # 黄金矿技改, expanding on new land → 备案 (区工信局); 采矿登记 refused
+            iid = register(
+                driver,
+                code,
+                mineral="gold",
+                project_kind="tech_upgrade",
+                capacity_change=True,
+                new_land=True,
+            )
+            consult(driver, iid)
+            file_record(driver, iid, "miit")
+            source_control(driver, iid, registered=False)
+            facts = data_of(driver, iid)
+            assert facts["approval_basis"] == "矿山技术改造项目备案"
+            assert (facts["eia_document"], facts["eia_due_days"]) == ("报告表", 30)
+            assert {k: facts[k] for k in PERMIT_FLAGS} == {
+                "needs_eia": True,
+                "needs_water_permit": False,
+                "needs_soil_conservation": True,
+                "needs_forest_grass": False,
+                "needs_land": True,
+                "needs_safety_design": True,
+            }
+        assert open_ids(driver, iid) == set(), where  # the major-issue listener ends too
+        assert status(driver, iid) == "completed", where
+        assert project_result(driver, project) == {"approved": False, "project_code": code}
+        assert notices(driver, code) == ["不予设立"], where
+
+
+# ---------------------------------------------------------------- approved: each DMN rule
+
+
+def test_approval_with_every_permit_then_supervision_renewal_and_closure(driver, mine):
+    """稀土新建 (核准) using water, forest land and new land: all six permits. Then 日常监管 with
+    a joint inspection, 问题线索, major issues (by message and by a verified clue), the yearly
+    生态修复 plan and the licence renewal reminder, and closure from supervision."""
+    clock = mine
+    code = "XM-2026-M10"
+    project = waiting_project(driver, code)
+    iid = register(
+        driver,
+        code,
+        mineral="rare_earth",
+        project_kind="new",
+        water_use=True,
+        forest_land=True,
+        new_land=True,
+    )
+
+    # Any department raises a major issue to 会商研判 (the coordination office) at any time.
+    outcome = driver.engine.correlate_message(
+        "mine_major_issue",
+        code,
+        {"raised_by": "eco", "summary": "拟设矿区疑似涉及水源地"},
+        actor=_admin(driver),
+    )
+    assert outcome["status"] == "delivered"
+    assert open_ids(driver, iid) == {"give_consultation_opinion", "give_issue_opinion"}
+    each(driver, iid, "give_issue_opinion", CONSULTED)
+    step(driver, iid, "decide_major_issue", "natres")
+    assert notices(driver, code) == ["重大问题会商研判"]
+
+    consult(driver, iid)
+    approve(driver, iid)
+    source_control(driver, iid)
+    assert data_of(driver, iid)["eia_due_days"] == 60
+    assert_due(driver, iid, "review_eia", 60)  # 报告书
+    assert_due(driver, iid, "review_soil_conservation", 10)
+    # 水保 expert review does not count: the clock pauses and resumes.
+    soil = next(t for t in _tasks(driver, iid) if t.element_id == "review_soil_conservation")
+    agri = driver.user("agri-clerk")
+    assert driver.engine.pause_task(soil.id, agri, "专家评审").paused_at is not None
+    assert driver.engine.resume_task(soil.id, agri).paused_at is None
+    permits(
+        driver,
+        iid,
+        {
+            "review_land_use",
+            "review_eia",
+            "review_water_intake",
+            "review_soil_conservation",
+            "review_forest_grass_use",
+            "accept_safety_design",
+        },
+    )
+    assert project_result(driver, project) == {"approved": True, "project_code": code}
+    assert notices(driver, code)[-1] == "审批结果"
+
+    build_and_license(driver, iid)
+    assert notices(driver, code)[-1] == "安全生产许可"
+    facts = data_of(driver, iid)
+    assert facts["licence_expires_on"] == "2029-06-01"
+    assert facts["renewal_reminder_at"] == "2029-03-01T09:00:00+08:00"
+    assert facts["restoration_plan_due_at"] == "2027-01-15T09:00:00+08:00"
+
+    # 联合检查: the departments and the 街镇 (属地监管), results notified.
+    step(driver, iid, "supervise_mine", "emergency", supervision_action="joint_inspection")
+    assert open_ids(driver, iid) == {"joint_inspection", "town_site_supervision"}
+    each(driver, iid, "joint_inspection", ["agri", "eco", "emergency", "natres"])
+    step(driver, iid, "town_site_supervision", "buerhantu")
+    assert notices(driver, code)[-1] == "联合检查结果"
+    assert open_ids(driver, iid) == {"supervise_mine"}
+
+    # 问题线索 for 区农牧局: verified, major → raised to 会商研判 inside the case.
+    step(
+        driver,
+        iid,
+        "supervise_mine",
+        "emergency",
+        supervision_action="issue_clue",
+        clue_department="agri",
+        supervision_note="疑似超范围取水",
+    )
+    assert open_ids(driver, iid) == {"verify_issue_clue"}
+    step(driver, iid, "verify_issue_clue", "agri", clue_is_major="yes")
+    assert open_ids(driver, iid) == {"supervise_mine", "give_issue_opinion"}
+    each(driver, iid, "give_issue_opinion", CONSULTED, issue_opinion="rectification")
+    step(driver, iid, "decide_major_issue", "natres", issue_decision="rectification")
+    # A minor clue for 区生态环境分局 is only verified.
+    step(
+        driver,
+        iid,
+        "supervise_mine",
+        "emergency",
+        supervision_action="issue_clue",
+        clue_department="eco",
+        supervision_note="扬尘防治不到位",
+    )
+    step(driver, iid, "verify_issue_clue", "eco", clue_is_major="no")
+    assert open_ids(driver, iid) == {"supervise_mine"}
+
+    # Yearly 生态修复 plan (interrupts the supervision task, which opens again afterwards).
+    clock.move_to(datetime(2027, 1, 14, 12, 0))
+    assert driver.engine.fire_due_timers() == 0
+    fire_until(driver, iid, clock, datetime(2027, 1, 15, 2, 0), "review_restoration_plan")
+    assert open_ids(driver, iid) == {"review_restoration_plan"}
+    step(driver, iid, "review_restoration_plan", "natres")
+    assert open_ids(driver, iid) == {"supervise_mine"}
+    assert data_of(driver, iid)["restoration_plan_due_at"] == "2028-01-15T09:00:00+08:00"
+
+    # Renewal reminder 3 months before expiry (2029-03-01 09:00 China time), not before.
+    fire_until(driver, iid, clock, datetime(2029, 2, 28, 0, 0), "supervise_mine")
+    assert driver.engine.fire_due_timers() == 0
+    assert open_ids(driver, iid) == {"supervise_mine"}
+    fire_until(driver, iid, clock, datetime(2029, 3, 1, 1, 30), "remind_licence_renewal")
+    assert open_ids(driver, iid) == {"remind_licence_renewal"}
+    step(driver, iid, "remind_licence_renewal", "emergency", renewal_applied="yes")
+    assert_due(driver, iid, "renew_safety_licence", 45)
+    step(driver, iid, "renew_safety_licence", "emergency")
+    assert open_ids(driver, iid) == {"supervise_mine"}
+    facts = data_of(driver, iid)
+    assert facts["licence_expires_on"] == "2032-03-20"
+    assert facts["renewal_reminder_at"] == "2031-12-20T09:00:00+08:00"
+
+    step(driver, iid, "supervise_mine", "emergency", supervision_action="closure")
+    close_down(driver, iid, code)
+
+
+def test_filing_cross_county_nonmetal_upgrade_needs_no_permit_and_closes_when_not_renewed(
+    driver, mine
+):
+    """跨旗县区非金属矿技术改造 (备案 by 区工信局) without expansion or new land: no permit.
+    The enterprise does not apply for renewal: 关闭退出."""
+    clock = mine
+    code = "XM-2026-M12"
+    project = waiting_project(driver, code)
+    iid = register(driver, code, mineral="nonmetal", project_kind="tech_upgrade", cross_county=True)
+    consult(driver, iid)
+    file_record(driver, iid, "miit")
+    source_control(driver, iid)
+    facts = data_of(driver, iid)
+    assert facts["approval_basis"] == "跨旗县区非金属矿技术改造项目备案"
+    assert not any(facts[k] for k in PERMIT_FLAGS)
+    # No permit needed: straight on to construction.
+    assert project_result(driver, project) == {"approved": True, "project_code": code}
+    build_and_license(driver, iid)
+    fire_until(driver, iid, clock, datetime(2029, 3, 1, 1, 30), "remind_licence_renewal")
+    step(driver, iid, "remind_licence_renewal", "emergency", renewal_applied="no")
+    close_down(driver, iid, code)
+
+
+def test_filing_sand_gravel_with_forest_land_safety_design_returned(driver, mine):
+    """普通建筑用砂石新建 in 昆北街道 (备案 by 区发改委) on forest land: 环评, 水保, 林草,
+    安全设施设计 — returned once for correction (send-back), rejected once; acceptance failed once."""
+    code = "XM-2026-M14"
+    iid = register(
+        driver, code, mineral="sand_gravel", project_kind="new", forest_land=True, town="kunbei"
+    )
+    consult(driver, iid, town="kunbei")
+    file_record(driver, iid, "drc")
+    source_control(driver, iid)
+    assert open_ids(driver, iid) == {
+        "review_eia",
+        "review_soil_conservation",
+        "review_forest_grass_use",
+        "accept_safety_design",
+    }
+    assert_due(driver, iid, "review_eia", 30)  # 报告表
+    step(driver, iid, "accept_safety_design", "emergency")
+    review = next(t for t in _tasks(driver, iid) if t.element_id == "review_safety_design")
+    with pytest.raises(InvalidInput) as err:  # the form needs a conclusion and an opinion
+        driver.engine.complete(review.id, driver.user("emergency-clerk"), {})
+    assert set(err.value.details) >= {"safety_design_conclusion", "safety_design_opinion"}
+    driver.engine.send_back(
+        review.id, driver.user("emergency-clerk"), "accept_safety_design", "缺少安全预评价报告"
+    )
+    step(
+        driver,
+        iid,
+        "accept_safety_design",
+        "emergency",
+        safety_design_materials="accepted_after_correction",
+    )
+    step(
+        driver,
+        iid,
+        "review_safety_design",
+        "emergency",
+        safety_design_conclusion="rejected",
+        safety_design_opinion="排土场设计不符合规范",
+    )
+    assert "accept_safety_design" in open_ids(driver, iid)
+    step(driver, iid, "accept_safety_design", "emergency")
+    step(driver, iid, "review_safety_design", "emergency")
+    permits(driver, iid, {"review_eia", "review_soil_conservation", "review_forest_grass_use"})
+    build_and_license(driver, iid, fail_acceptance_once=True)
+    step(driver, iid, "supervise_mine", "emergency", supervision_action="closure")
+    close_down(driver, iid, code)
