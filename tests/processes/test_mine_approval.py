@@ -146,7 +146,8 @@ def mine(engine, driver):
     """mine_approval deployed with its DMN and forms, a stand-in for the waiting project, and the
     clock frozen at T0. Checks read through ``driver.reader`` (the first engine): only the steps
     themselves run on the restarted engines of a cold driver."""
-    driver.reader = engine
+    if not hasattr(type(driver), "reader"):
+        driver.reader = engine
     result = library_deploy(engine, "mine_approval")
     assert result.definition.warnings == ()
     engine.deploy(
@@ -228,10 +229,15 @@ def assert_due(driver, iid, element_id, working_days):
     assert task.due_at == expected, (element_id, task.due_at, expected)
 
 
-def register(driver, code, *, town=None, **facts):
-    """Start the case (区自然资源分局) and register it; 会商研判 opinions open."""
+def register(driver, code, *, town=None, street=None, **facts):
+    """Start the case (区自然资源分局) and register it; 会商研判 opinions open. ``street`` is
+    what a calling project_lifecycle passes as the project's 街镇."""
     inst = driver.engine.start(
-        "mine_approval", driver.user("natres-clerk"), business_key=code, title=f"{code} 非煤矿山"
+        "mine_approval",
+        driver.user("natres-clerk"),
+        business_key=code,
+        title=f"{code} 非煤矿山",
+        data={"street": street} if street else None,
     )
     assert open_ids(driver, inst.id) == {"register_mine_case"}
     case = {
@@ -396,9 +402,9 @@ def test_every_refusal_ends_not_established_and_reports_to_the_project(driver, m
         if where == "consultation":  # no 街镇 given: 卜尔汉图镇 by default
             iid = register(driver, code)
             consult(driver, iid, allowed=False)
-        elif where == "approval":  # 稀土新建 → 核准, the city refuses
-            iid = register(driver, code, mineral="rare_earth", project_kind="new")
-            consult(driver, iid)
+        elif where == "approval":  # 稀土新建 in 昆北街道 → 核准, the city refuses
+            iid = register(driver, code, mineral="rare_earth", project_kind="new", town="kunbei")
+            consult(driver, iid, town="kunbei")
             approve(driver, iid, approved=False)
         elif where == "source_control":  # 砂石新建 → 备案 (区发改委); prohibited zone found
             iid = register(driver, code, mineral="sand_gravel", project_kind="new")
@@ -587,11 +593,12 @@ def test_filing_cross_county_nonmetal_upgrade_needs_no_permit_and_closes_when_no
 
 
 def test_filing_sand_gravel_with_forest_land_safety_design_returned(driver, mine):
-    """普通建筑用砂石新建 in 昆北街道 (备案 by 区发改委) on forest land: 环评, 水保, 林草,
-    安全设施设计 — returned once for correction (send-back), rejected once; acceptance failed once."""
+    """普通建筑用砂石新建 in 昆北街道 (passed by the calling project as ``street``; 备案 by
+    区发改委) on forest land: 环评, 水保, 林草, 安全设施设计 — returned once for correction
+    (send-back), rejected once; the completion acceptance fails once."""
     code = "XM-2026-M14"
     iid = register(
-        driver, code, mineral="sand_gravel", project_kind="new", forest_land=True, town="kunbei"
+        driver, code, mineral="sand_gravel", project_kind="new", forest_land=True, street="kunbei"
     )
     consult(driver, iid, town="kunbei")
     file_record(driver, iid, "drc")
