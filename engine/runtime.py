@@ -805,20 +805,7 @@ class Engine:
         _check_data(data or {})
         with self._uow() as uow:
             conn = uow.conn
-            row, head = self._task_and_head(conn, task_id, actor)
-            if not routing.can_work_task(actor, row.department_code, row.candidate_role):
-                raise Forbidden("无权办理该任务")
-            if row.state not in OPEN_STATES:
-                raise Conflict("任务已办结或已取消")
-            if row.assignee not in (None, actor.username):
-                raise Conflict(f"任务已被 {row.assignee} 认领")
-            self._require_running(head)
-            loaded = self._spec(head.definition_id)
-            wf = self._workflow(conn, head)
-            try:
-                stask = wf.get_task_from_id(UUID(task_id))
-            except Exception:
-                raise Conflict("任务已不在当前流程中") from None
+            row, head, loaded, wf, stask = self._task_to_work(conn, task_id, actor)
             if stask.state != TaskState.READY:
                 raise Conflict("任务当前不可办理")
             form = loaded.forms.get(row.form_key) if row.form_key else None
@@ -934,20 +921,7 @@ class Engine:
         _text(reason, "reason", 2000, required=True)
         with self._uow() as uow:
             conn = uow.conn
-            row, head = self._task_and_head(conn, task_id, actor)
-            if not routing.can_work_task(actor, row.department_code, row.candidate_role):
-                raise Forbidden("无权办理该任务")
-            if row.state not in OPEN_STATES:
-                raise Conflict("任务已办结或已取消")
-            if row.assignee not in (None, actor.username):
-                raise Conflict(f"任务已被 {row.assignee} 认领")
-            self._require_running(head)
-            loaded = self._spec(head.definition_id)
-            wf = self._workflow(conn, head)
-            try:
-                current = wf.get_task_from_id(UUID(row.id))
-            except Exception:
-                raise Conflict("任务已不在当前流程中") from None
+            row, head, loaded, wf, current = self._task_to_work(conn, task_id, actor)
             allowed = send_back_targets(current.task_spec)
             if target not in allowed:
                 self.live.discard(head.id)
@@ -1172,6 +1146,25 @@ class Engine:
                 "element_id": element,
                 "message": f"{type(exc).__name__}: {message}"[:4000],
             }
+
+    def _task_to_work(self, conn, task_id: str, actor: Actor):
+        """An open task the actor may work on, with its instance head, spec, workflow and the
+        workflow's task: the checks every command that acts on a task's workflow shares."""
+        row, head = self._task_and_head(conn, task_id, actor)
+        if not routing.can_work_task(actor, row.department_code, row.candidate_role):
+            raise Forbidden("无权办理该任务")
+        if row.state not in OPEN_STATES:
+            raise Conflict("任务已办结或已取消")
+        if row.assignee not in (None, actor.username):
+            raise Conflict(f"任务已被 {row.assignee} 认领")
+        self._require_running(head)
+        loaded = self._spec(head.definition_id)
+        wf = self._workflow(conn, head)
+        try:
+            spiff_task = wf.get_task_from_id(UUID(row.id))
+        except Exception:
+            raise Conflict("任务已不在当前流程中") from None
+        return row, head, loaded, wf, spiff_task
 
     def _task_and_head(self, conn, task_id: str, actor: Actor):
         """The task row and the head of its instance, read together (see the statement)."""

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import pytest
 import time_machine
 
-from engine import Engine, InvalidInput, TaskInfo
+from engine import InvalidInput, TaskInfo
 from tests.processes.conftest import Driver, library_deploy
 
 PROCESS = "hazard_rectification"
@@ -26,26 +26,6 @@ T0 = datetime(2026, 9, 1, 2, 0, 0)
 def end_of_day_utc(y: int, m: int, d: int) -> datetime:
     """23:59:59 China time of that day, as naive UTC."""
     return datetime(y, m, d, 23, 59, 59) - timedelta(hours=8)
-
-
-class ReadingDriver(Driver):
-    """The conftest driver; what a test only reads to assert (open tasks, data, status) goes
-    through the fixture's engine (``reader``), so that in cold mode only the commands pay for a
-    brand-new Engine."""
-
-    @property
-    def reader(self) -> Engine:
-        return self._engine
-
-    def open_tasks(self, iid: int) -> dict[str, TaskInfo]:
-        return {t.element_id: t for t in self.reader.get_instance(iid, self.user("admin")).tasks}
-
-
-@pytest.fixture(params=["warm", "cold"])
-def driver(request, engine):
-    drv = ReadingDriver(engine, request.param == "cold")
-    yield drv
-    drv.close()
 
 
 # ---------------------------------------------------------------- form data
@@ -109,14 +89,14 @@ def admin(driver: Driver):
     return driver.user("admin")
 
 
-def open_elements(driver: ReadingDriver, iid: int) -> list[tuple[str, str | None]]:
+def open_elements(driver: Driver, iid: int) -> list[tuple[str, str | None]]:
     page = driver.reader.list_tasks(
         admin(driver), scope="all", state="open", instance_id=iid, limit=500
     )
     return sorted((t.element_id, t.department_code) for t in page.items)
 
 
-def status(driver: ReadingDriver, iid: int) -> str:
+def status(driver: Driver, iid: int) -> str:
     info = driver.reader.get_instance(iid, admin(driver))
     if info.status == "incident":
         messages = [
@@ -126,13 +106,13 @@ def status(driver: ReadingDriver, iid: int) -> str:
     return info.status
 
 
-def finished(driver: ReadingDriver, iid: int) -> dict:
+def finished(driver: Driver, iid: int) -> dict:
     assert open_elements(driver, iid) == []
     assert status(driver, iid) == "completed"
     return driver.reader.get_instance(iid, admin(driver), with_data=True).data
 
 
-def opened(driver: ReadingDriver, iid: int, element_id: str) -> TaskInfo:
+def opened(driver: Driver, iid: int, element_id: str) -> TaskInfo:
     """The open task of the element, with its data."""
     task = driver.open_tasks(iid)[element_id]
     return driver.reader.get_task(task.id, admin(driver))

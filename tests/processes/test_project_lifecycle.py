@@ -13,9 +13,8 @@ import pytest
 import time_machine
 from lxml import etree
 
-from engine import Engine, TaskInfo
 from tests.conftest import BPMN, FIXTURES
-from tests.processes.conftest import Driver, library_deploy
+from tests.processes.conftest import library_deploy
 
 T0 = datetime(2026, 3, 2, 1, 0)  # Monday 2 March 2026, 09:00 China time (naive UTC)
 PREREVIEW_DEPARTMENTS = ["drc", "eco", "emergency", "gov-data", "miit", "natres"]
@@ -99,25 +98,6 @@ EXITS = {  # exit_mode -> task, department, form data
     ),
 }
 ESCALATION = {"supervision_method": "meeting", "supervision_measures": "召开现场调度会，限期办结。"}
-
-
-class ReadingDriver(Driver):
-    """The conftest driver; what a test only reads to assert goes through the fixture's engine,
-    so that in cold mode only the commands pay for a brand-new Engine."""
-
-    @property
-    def reader(self) -> Engine:
-        return self._engine
-
-    def open_tasks(self, iid: int) -> dict[str, TaskInfo]:
-        return {t.element_id: t for t in self.reader.get_instance(iid, self.user("admin")).tasks}
-
-
-@pytest.fixture(params=["warm", "cold"])
-def driver(request, engine):
-    drv = ReadingDriver(engine, request.param == "cold")
-    yield drv
-    drv.close()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 import pytest
 import time_machine
 
-from engine import Engine, InvalidInput, TaskInfo
+from engine import InvalidInput, TaskInfo
 from tests.processes.conftest import Driver, library_deploy
 
 PROCESS = "whistle_referral"
@@ -39,26 +39,6 @@ DISPATCH = {  # category -> (departments, escalation route), as in bpmn/whistle_
 def end_of_day_utc(y: int, m: int, d: int) -> datetime:
     """23:59:59 China time of that day, as naive UTC."""
     return datetime(y, m, d, 23, 59, 59) - timedelta(hours=8)
-
-
-class ReadingDriver(Driver):
-    """The conftest driver; what a test only reads to assert (open tasks, data, status) goes
-    through the fixture's engine (``reader``), so that in cold mode only the commands pay for a
-    brand-new Engine."""
-
-    @property
-    def reader(self) -> Engine:
-        return self._engine
-
-    def open_tasks(self, iid: int) -> dict[str, TaskInfo]:
-        return {t.element_id: t for t in self.reader.get_instance(iid, self.user("admin")).tasks}
-
-
-@pytest.fixture(params=["warm", "cold"])
-def driver(request, engine):
-    drv = ReadingDriver(engine, request.param == "cold")
-    yield drv
-    drv.close()
 
 
 # ---------------------------------------------------------------- form data
@@ -113,7 +93,7 @@ def admin(driver: Driver):
     return driver.user("admin")
 
 
-def open_list(driver: ReadingDriver, iid: int) -> list[TaskInfo]:
+def open_list(driver: Driver, iid: int) -> list[TaskInfo]:
     page = driver.reader.list_tasks(
         admin(driver), scope="all", state="open", instance_id=iid, limit=500
     )
