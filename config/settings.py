@@ -20,6 +20,8 @@ DEFAULTS = {
     "TOKEN_TTL_HOURS": 12,
     "SCHEDULER": True,
     "LIVE_CACHE_SIZE": 2000,
+    "ATTACHMENT_DIR": str(VAR / "attachments"),
+    "ATTACHMENT_MAX_MB": 15,
 }
 
 _BOOL = {"1": True, "true": True, "yes": True, "on": True,

@@ -114,6 +114,8 @@ class Task(Base):
         sa.Index("ix_task_assignee_state", "assignee", "state", "created_at"),
         sa.Index("ix_task_completed_by", "completed_by", "completed_at"),
         sa.Index("ix_task_instance_state", "instance_id", "state"),
+        sa.Index("ix_task_department_state_due", "department_code", "state", "due_at"),
+        sa.Index("ix_task_process_stage", "process_key", "stage"),
     )
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
     instance_id: Mapped[int] = mapped_column(sa.ForeignKey("instance.id"))
@@ -232,6 +234,35 @@ class MessageSubscription(Base):
     created_at: Mapped[datetime] = mapped_column(sa.DateTime)
 
 
+
+class Attachment(Base):
+    """A file attached to a case (optionally to one task and form field); the bytes live in the
+    content-addressed file store under their SHA-256, this row says who attached what where."""
+
+    __tablename__ = "attachment"
+    __table_args__ = (sa.Index("ix_attachment_instance", "instance_id", "uploaded_at"),)
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(sa.ForeignKey("instance.id"))
+    task_id: Mapped[str | None] = mapped_column(sa.String(36), index=True)
+    field: Mapped[str | None] = mapped_column(sa.String(200))
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    content_type: Mapped[str] = mapped_column(sa.String(120))
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    uploaded_by: Mapped[str | None] = mapped_column(sa.String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(sa.DateTime)
+
+
+class TaskDraft(Base):
+    """The form data a user saved on an open task without submitting it (one per task+user)."""
+
+    __tablename__ = "task_draft"
+    task_id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    data_json: Mapped[str] = mapped_column(sa.Text)
+    saved_at: Mapped[datetime] = mapped_column(sa.DateTime)
+
+
 department = Department.__table__
 app_user = User.__table__
 auth_token = AuthToken.__table__
@@ -247,3 +278,5 @@ incident = Incident.__table__
 message = Message.__table__
 message_subscription = MessageSubscription.__table__
 metadata = Base.metadata
+attachment = Attachment.__table__
+task_draft = TaskDraft.__table__
