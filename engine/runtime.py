@@ -551,11 +551,13 @@ class Engine:
         process_key: str | None = None,
         business_key: str | None = None,
         started_by: str | None = None,
+        stage: str | None = None,
+        q: str | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> Page:
         """Instances the actor may see: all for supervisors/leaders/admins, else those their
-        department has tasks in or that they started."""
+        department has tasks in or that they started. ``q``: text in title or business key."""
         limit, offset = _page(limit, offset)
         for name, value, max_len in (("status", status, 16), ("process_key", process_key, 200),
                                      ("business_key", business_key, 200),
@@ -570,6 +572,14 @@ class Engine:
             where.append(instance.c.business_key == business_key)
         if started_by:
             where.append(instance.c.started_by == started_by)
+        if stage:
+            _text(stage, "stage", 200)
+            where.append(instance.c.stage == stage)
+        if q:
+            _text(q, "q", 200)
+            pattern = _like_pattern(q)
+            where.append(sa.or_(instance.c.title.like(pattern, escape="\\"),
+                                instance.c.business_key.like(pattern, escape="\\")))
         if not actor.reads_all:
             touched = sa.select(task.c.instance_id).where(
                 task.c.department_code == actor.department_code
@@ -663,13 +673,22 @@ class Engine:
         state: str | None = None,
         process_key: str | None = None,
         instance_id: int | None = None,
+        stage: str | None = None,
+        light: str | None = None,
+        q: str | None = None,
+        sort: str | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> Page:
         """Task rows: ``mine`` (assigned to me), ``department`` (my department's),
-        ``done`` (completed by me), ``all`` (supervisors, leaders, admins)."""
+        ``done`` (completed by me), ``all`` (supervisors, leaders, admins).
+
+        Filters: ``stage``; ``light`` red (overdue) / yellow (due within one working day) /
+        green (on time or no deadline); ``q`` a text in the case's title or business key.
+        ``sort``: ``created`` / ``-created`` / ``due`` / ``-due`` (default: newest first)."""
         limit, offset = _page(limit, offset)
         where = []
+        join_instance = False
         if scope == "mine":
             where.append(task.c.assignee == actor.username)
         elif scope == "department":
@@ -696,21 +715,51 @@ class Engine:
             if not 1 <= instance_id <= _MAX_ID:
                 return Page((), 0, limit, offset)
             where.append(task.c.instance_id == instance_id)
-        order = task.c.completed_at.desc() if scope == "done" else task.c.created_at.desc()
+        if stage:
+            _text(stage, "stage", 200)
+            where.append(task.c.stage == stage)
+        if light:
+            where.append(self._light_clause(light))
+        if q:
+            _text(q, "q", 200)
+            pattern = _like_pattern(q)
+            where.append(sa.or_(instance.c.title.like(pattern, escape="\\"),
+                                instance.c.business_key.like(pattern, escape="\\")))
+            join_instance = True
+        order = _task_order(scope, sort)
         stmt = (
             sa.select(*_TASK_COLUMNS, instance.c.business_key, instance.c.title)
             .join(instance, instance.c.id == task.c.instance_id)
             .where(*where)
-            .order_by(order, task.c.id)
+            .order_by(*order, task.c.id)
             .limit(limit)
             .offset(offset)
         )
+        counted = task.join(instance, instance.c.id == task.c.instance_id) if join_instance else task
         with self._uow(readonly=True) as uow:
             total = uow.conn.execute(
-                sa.select(sa.func.count()).select_from(task).where(*where)
+                sa.select(sa.func.count()).select_from(counted).where(*where)
             ).scalar_one()
             rows = uow.conn.execute(stmt).all()
         return Page(tuple(_task(r) for r in rows), total, limit, offset)
+
+    def light_bounds(self) -> tuple[datetime, datetime]:
+        """(now, end of the next working day's window): a task due before ``now`` is red,
+        before the second bound yellow, else green."""
+        now = utcnow()
+        with self._uow(readonly=True) as uow:
+            cal = self.calendar.current(uow.conn)
+        return now, cal.due_at(now, 1)
+
+    def _light_clause(self, light: str):
+        if light not in ("red", "yellow", "green"):
+            raise InvalidInput("light 只能是 red、yellow 或 green")
+        now, soon = self.light_bounds()
+        if light == "red":
+            return task.c.due_at < now
+        if light == "yellow":
+            return sa.and_(task.c.due_at >= now, task.c.due_at < soon)
+        return sa.or_(task.c.due_at.is_(None), task.c.due_at >= soon)
 
     def get_task(self, task_id: str, actor: Actor, with_data: bool = True) -> TaskInfo:
         with self._uow(readonly=True) as uow:
@@ -1714,6 +1763,29 @@ def _user(row) -> UserInfo:
         active=row.active,
         password_hash=row.password_hash,
     )
+
+
+def _like_pattern(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, its wildcards escaped with a backslash."""
+    escaped = text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _task_order(scope: str, sort: str | None) -> list:
+    if sort in (None, ""):
+        return [task.c.completed_at.desc() if scope == "done" else task.c.created_at.desc()]
+    orders = {
+        "created": [task.c.created_at.asc()],
+        "-created": [task.c.created_at.desc()],
+        # Tasks without a deadline sort after every dated one either way.
+        "due": [task.c.due_at.is_(None), task.c.due_at.asc()],
+        "-due": [task.c.due_at.is_(None), task.c.due_at.desc()],
+        "completed": [task.c.completed_at.asc()],
+        "-completed": [task.c.completed_at.desc()],
+    }
+    if sort not in orders:
+        raise InvalidInput("sort 只能是 created、-created、due、-due、completed 或 -completed")
+    return orders[sort]
 
 
 def _task(row, business_key=None, title=None, data=None) -> TaskInfo:
