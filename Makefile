@@ -8,7 +8,7 @@ PORT ?= 5000
 KUNFLOW_TEST_PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export KUNFLOW_TEST_PG_URL
 
-.PHONY: run test setup lint bench clean
+.PHONY: run test setup lint bench clean bundle
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "需要 Python 3.11（$(PYTHON)）"; exit 1; }
@@ -21,14 +21,31 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 setup: $(VENV)/.installed
 
-run: setup
+# Browser bundle web/static/dist/kunflow.{js,css} (docs/frontend.md): `npm ci` again only when the
+# lock file changes (stamp in node_modules), esbuild again only when a source changes; then the
+# node tests of the bundle's sources (translations checked against the installed form-js).
+NPM_STAMP := node_modules/.kunflow-npm-ci
+BUNDLE_SOURCES := $(wildcard web/static/src/*.js web/static/src/*.css) web/static/build.mjs package-lock.json
+
+$(NPM_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "需要 Node.js 20 与 npm（构建浏览器端脚本）"; exit 1; }
+	npm ci --no-audit --no-fund
+	touch $@
+
+web/static/dist/kunflow.js web/static/dist/kunflow.css &: $(BUNDLE_SOURCES) $(NPM_STAMP)
+	npm run --silent build
+	npm test --silent || { rm -f web/static/dist/kunflow.js web/static/dist/kunflow.css; exit 1; }
+
+bundle: web/static/dist/kunflow.js web/static/dist/kunflow.css
+
+run: setup bundle
 	PORT=$(PORT) $(BIN)/kunflow run
 
 lint: setup
 	$(BIN)/ruff check engine web workflows config tests bench
 	$(BIN)/lint-imports
 
-test: setup lint
+test: setup lint bundle
 	@if $(BIN)/python -c "import sys, psycopg; psycopg.connect('$(KUNFLOW_TEST_PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "PostgreSQL 可用（$(KUNFLOW_TEST_PG_URL)）：engine 与 API 测试在 SQLite 和 PostgreSQL 上各跑一遍"; \
 	else \
