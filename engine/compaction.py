@@ -13,12 +13,19 @@ silently (the library's iterators stop descending there). kunflow keeps its own 
 Kept untouched: the root and its direct children (SpiffWorkflow's start task), every unfinished
 task with its parent and grandparent (joins read their inputs from parents, boundary-event joins
 find their split two levels up), arrivals at a parallel/inclusive join that the join has not
-consumed yet, and tasks that own a running sub-process. Ancestry between the
-remaining tasks is preserved, which is all that joins and loops compare.
+consumed yet, tasks that own a running sub-process, and the direct children of every kept
+boundary-event split (a send-back to the task resets each child of its split: without its
+boundary events the reopened task would have no timers, and a spliced-in successor of a fired
+event would be reset in its place). Ancestry between the remaining tasks is preserved, which is
+all that joins and loops compare.
+
+The library leaves tasks that a reset removes from the tree in the workflow's event manager;
+``prune_event_manager`` forgets them (they would be refreshed as timers without a parent).
 """
 
 from __future__ import annotations
 
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.util.task import TaskState
 
@@ -27,6 +34,7 @@ _KEEP_ANCESTORS = 2
 
 def compact_workflow(workflow) -> int:
     """Compact the top workflow and its sub-processes in place; returns tasks removed."""
+    prune_event_manager(workflow)
     if workflow.completed:
         return 0
     owners = set(workflow.subprocesses)
@@ -77,6 +85,11 @@ def _compact_tree(wf, owners: set) -> int:
                 if node._parent is not None:
                     protected.add(node._parent)
             node = node.parent
+    # The boundary events of a kept split: a reset of its task resets each of them.
+    for tid in list(protected):
+        task = tasks.get(tid)
+        if task is not None and isinstance(task.task_spec, BoundaryEventSplit):
+            protected.update(task._children)
 
     # Post-order over the tree without recursion (legacy trees can be very deep).
     order = []
@@ -108,6 +121,44 @@ def _compact_tree(wf, owners: set) -> int:
     if removed and wf.last_task is not None and wf.last_task.id not in tasks:
         wf.last_task = None
     return removed
+
+
+def prune_event_manager(workflow) -> int:
+    """Forget event-manager entries whose task is no longer in its workflow's tree (removed by
+    a reset) or has finished; returns how many were dropped."""
+    manager = workflow.event_manager
+    live_workflows = {id(workflow), *(id(sp) for sp in workflow.subprocesses.values())}
+    stale = [
+        tid
+        for tid, task in manager.tasks.items()
+        if id(task.workflow) not in live_workflows
+        or task.workflow.tasks.get(tid) is not task
+        or task.has_state(TaskState.FINISHED_MASK)
+    ]
+    for tid in stale:
+        del manager.tasks[tid]
+    return len(stale)
+
+
+def restore_boundary_events(task) -> None:
+    """Make the split of ``task`` hold exactly its main task and its boundary events again.
+
+    Trees compacted before the split's children were kept may have lost finished boundary
+    events (the reopened task would get no timer) or have the successor of a fired one spliced
+    in its place (a reset would reopen that successor under its old id). Such successors are
+    removed, as the reset would remove them, and each missing boundary event is added back.
+    """
+    split = task.parent
+    if split is None or not isinstance(split.task_spec, BoundaryEventSplit):
+        return
+    outputs = split.task_spec.outputs
+    for child in list(split.children):
+        if child.task_spec not in outputs:
+            split.workflow._remove_task(child.id)
+    present = {child.task_spec for child in split.children}
+    for spec in outputs:
+        if spec not in present:
+            split._add_child(spec, TaskState.CANCELLED)
 
 
 def send_back_targets(task_spec) -> tuple[str, ...]:

@@ -18,7 +18,13 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import routing
 from .calendar import CalendarService
-from .compaction import compact_workflow, raise_iterator_depth, send_back_targets
+from .compaction import (
+    compact_workflow,
+    prune_event_manager,
+    raise_iterator_depth,
+    restore_boundary_events,
+    send_back_targets,
+)
 from .db import make_engine, normalize_url
 from .definitions import LoadedSpec, ParsedDefinition, SpecCache, checksum, parse
 from .dto import (
@@ -989,7 +995,15 @@ class Engine:
             data = dict(earlier.data)
             data["send_back_reason"] = reason
             data["sent_back_by"] = actor.username
-            incident = self._advance(wf, lambda: wf.reset_from_task_id(earlier.id, data))
+
+            def reset():
+                restore_boundary_events(earlier)
+                wf.reset_from_task_id(earlier.id, data)
+                # The reset removed the later tasks from the tree but not from the event
+                # manager: a dropped timer would otherwise still be refreshed (and fail).
+                prune_event_manager(wf)
+
+            incident = self._advance(wf, reset)
             # The reopened task keeps its id: its row is reopened rather than inserted.
             reopened = str(earlier.id)
             events = [_ev(head.id, row.id, actor, "task_sent_back", now,

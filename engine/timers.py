@@ -31,6 +31,11 @@ def _as_naive_utc(value) -> datetime | None:
     return when
 
 
+def timer_due(task) -> datetime | None:
+    """The due time (naive UTC) of a waiting timer task, once the library evaluated it."""
+    return _as_naive_utc(task.internal_data.get("event_value"))
+
+
 def next_timer_due(workflow) -> datetime | None:
     """Earliest due time (naive UTC) over the workflow's waiting timer events, or None."""
     due = None
