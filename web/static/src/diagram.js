@@ -53,7 +53,7 @@ function failureText(error) {
   return (error && error.message) || '未知错误';
 }
 
-export async function mountDiagram(container) {
+export async function mountDiagram(container, { onReady = () => {} } = {}) {
   const marks = readMarks(container);
   const links = marks.links && typeof marks.links === 'object' ? marks.links : {};
   const viewer = new NavigatedViewer({ container });
@@ -124,6 +124,7 @@ export async function mountDiagram(container) {
     }).observe(container);
   }
 
+  onReady(viewer);
   container.dataset.ready = '1';
   return viewer;
 }

@@ -172,7 +172,7 @@ function decorateFilePickers(form, container, attachments) {
   }
 }
 
-export async function mountForm(container) {
+export async function mountForm(container, { onReady = () => {} } = {}) {
   const status = new StatusLine(container);
   let schema;
   let prefill;
@@ -392,6 +392,7 @@ export async function mountForm(container) {
     });
   });
 
+  onReady(form); // window.kunflow.form is set before tests see data-ready
   container.dataset.ready = '1';
   return form;
 }

@@ -45,21 +45,23 @@ function mountAll() {
   const formContainer = document.querySelector('.kf-form');
   if (formContainer && !formContainer.dataset.kfMounted) {
     formContainer.dataset.kfMounted = '1';
-    mountForm(formContainer).then((form) => {
-      kunflow.form = form;
-    }, report);
+    mountForm(formContainer, {
+      onReady: (form) => {
+        kunflow.form = form;
+      },
+    }).catch(report);
   }
   for (const container of document.querySelectorAll('.kf-diagram')) {
     if (container.dataset.kfMounted) {
       continue;
     }
     container.dataset.kfMounted = '1';
-    mountDiagram(container).then((viewer) => {
-      if (viewer) {
+    mountDiagram(container, {
+      onReady: (viewer) => {
         kunflow.viewers.push(viewer);
         kunflow.viewer = kunflow.viewer || viewer;
-      }
-    }, report);
+      },
+    }).catch(report);
   }
 }
 
