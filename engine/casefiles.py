@@ -89,8 +89,10 @@ class FileStore:
                         break
                     size += len(chunk)
                     if size > max_bytes:
+                        limit = (f"{max_bytes // (1024 * 1024)} MB" if max_bytes >= 1024 * 1024
+                                 else f"{max_bytes // 1024} KB")
                         raise InvalidInput(
-                            f"文件超过大小上限（{max_bytes // (1024 * 1024)} MB）",
+                            f"文件超过大小上限（{limit}）",
                             details={"file": "文件过大"},
                         )
                     digest.update(chunk)

@@ -6,6 +6,7 @@ from flask import Flask, request
 
 from config import settings as settings_module
 from engine import Engine
+from engine.casefiles import CaseFiles, FileStore
 
 from . import errors
 from .errors import ApiError
@@ -28,6 +29,11 @@ def create_app(settings: dict | None = None) -> Flask:
     engine = Engine(settings["DATABASE_URL"], live_cache_size=int(settings["LIVE_CACHE_SIZE"]))
     app.extensions["kunflow"] = engine
     app.extensions["kunflow.settings"] = settings
+    app.extensions["kunflow.casefiles"] = CaseFiles(
+        engine,
+        FileStore(settings["ATTACHMENT_DIR"]),
+        max_bytes=int(settings["ATTACHMENT_MAX_MB"]) * 1024 * 1024,
+    )
 
     errors.init_app(app)
 
@@ -37,9 +43,10 @@ def create_app(settings: dict | None = None) -> Flask:
         if "\x00" in request.path:
             raise ApiError(400, "请求路径含有无效字符")
 
-    from . import api, auth, home
+    from . import api, auth, caseworker, home
 
     auth.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(home.bp)
+    app.register_blueprint(caseworker.bp)
     return app

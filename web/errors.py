@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify
+from flask import Flask, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from engine import Conflict, EngineError, Forbidden, InvalidInput, InvalidModel, NotFound
@@ -50,9 +50,27 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+def wants_html() -> bool:
+    """Pages (not /api, not a script asking for JSON) get an HTML error page."""
+    if request.path.startswith("/api/") or request.is_json:
+        return False
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "text/html"
+
+
 def error_response(
     status: int, code: str, message: str, details: object | None = None, headers: dict | None = None
 ):
+    if wants_html():
+        try:
+            body = render_template("error.html", status=status, code=code, message=message)
+        except Exception:  # never let the error page hide the error
+            current_app.logger.exception("error page failed")
+            body = f"<h1>{status}</h1><p>{message}</p>"
+        response = current_app.response_class(body, status=status, mimetype="text/html")
+        for name, value in (headers or {}).items():
+            response.headers[name] = value
+        return response
     response = jsonify({"error": {"code": code, "message": message, "details": details}})
     response.status_code = status
     for name, value in (headers or {}).items():

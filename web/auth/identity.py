@@ -93,6 +93,9 @@ def csrf_token() -> str:
 def check_csrf() -> None:
     expected = session.get("csrf")
     given = request.headers.get(CSRF_HEADER, "")
+    if not given and request.mimetype in ("application/x-www-form-urlencoded",
+                                          "multipart/form-data"):
+        given = request.form.get("csrf_token", "")  # pages' own forms
     if (
         not isinstance(expected, str)
         or not expected

@@ -11,7 +11,7 @@ from engine import UserInfo
 from ..errors import ApiError
 from ..inputs import json_body, only_fields, text_field
 from ..serialize import iso, user_json
-from . import bp
+from . import bp, login_session, logout_session
 from .identity import (
     bearer_token,
     check_csrf,
@@ -80,8 +80,7 @@ def issue_token():
 @bp.post("/login")
 def login():
     user = check_credentials(*_credentials())
-    session.clear()  # a fresh session on login: no fixation of an earlier one
-    session["username"] = user.username
+    login_session(user)  # a fresh session on login: no fixation of an earlier one
     return jsonify({"user": user_json(user), "csrf_token": csrf_token()})
 
 
@@ -93,7 +92,7 @@ def logout():
         check_csrf()
     if token is not None:
         current_engine().revoke_token(token_hash(token))
-    session.clear()
+    logout_session()
     return jsonify({"logged_out": True})
 
 
