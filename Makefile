@@ -8,7 +8,7 @@ PORT ?= 5000
 KUNFLOW_TEST_PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export KUNFLOW_TEST_PG_URL
 
-.PHONY: run test setup lint bench clean bundle
+.PHONY: run test setup lint bench clean bundle browser-deps
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "需要 Python 3.11（$(PYTHON)）"; exit 1; }
@@ -38,6 +38,19 @@ web/static/dist/kunflow.js web/static/dist/kunflow.css &: $(BUNDLE_SOURCES) $(NP
 
 bundle: web/static/dist/kunflow.js web/static/dist/kunflow.css
 
+# Browser tests drive Debian's chromium (never a downloaded one) and need a CJK font to render
+# the Chinese pages; install both from Debian's packages when missing.
+CHROMIUM ?= /usr/bin/chromium
+APT_GET := $(if $(filter 0,$(shell id -u)),apt-get,sudo apt-get)
+
+browser-deps:
+	@if [ ! -x "$(CHROMIUM)" ] || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+		echo "安装 chromium 与中文字体（Debian 软件包）"; \
+		$(APT_GET) update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq chromium fonts-wqy-zenhei >/dev/null; \
+	fi
+	@[ -x "$(CHROMIUM)" ] || { echo "找不到 $(CHROMIUM)：浏览器测试需要 Debian 的 chromium"; exit 1; }
+
 run: setup bundle
 	PORT=$(PORT) $(BIN)/kunflow run
 
@@ -45,7 +58,7 @@ lint: setup
 	$(BIN)/ruff check engine web workflows config tests bench
 	$(BIN)/lint-imports
 
-test: setup lint bundle
+test: setup lint bundle browser-deps
 	@if $(BIN)/python -c "import sys, psycopg; psycopg.connect('$(KUNFLOW_TEST_PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "PostgreSQL 可用（$(KUNFLOW_TEST_PG_URL)）：engine 与 API 测试在 SQLite 和 PostgreSQL 上各跑一遍"; \
 	else \
