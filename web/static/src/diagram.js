@@ -53,6 +53,10 @@ function failureText(error) {
   return (error && error.message) || '未知错误';
 }
 
+// Below this scale labels are unreadable; focus shows the open steps at READABLE_SCALE.
+const MIN_READABLE_SCALE = 0.55;
+const READABLE_SCALE = 0.9;
+
 export async function mountDiagram(container, { onReady = () => {} } = {}) {
   const marks = readMarks(container);
   const links = marks.links && typeof marks.links === 'object' ? marks.links : {};
@@ -99,13 +103,62 @@ export async function mountDiagram(container, { onReady = () => {} } = {}) {
     }
   });
 
-  // fit on first show and whenever the container changes size, until the user pans or zooms
+  // Large diagrams fitted whole are too small to read: then show the current (or overdue, or
+  // else the last completed) steps at a readable scale; "全图" / "当前环节" buttons switch.
   let userMoved = false;
-  const fit = () => {
+  const present = (ids) => idList(ids).map((id) => registry.get(id)).filter(Boolean);
+  const focusElements = () => {
+    // open work first (waiting events such as listeners may sit anywhere in the diagram)
+    const open = [...present(marks.overdue), ...present(marks.current)];
+    const tasks = open.filter((e) => /Task$/.test(e.type || ''));
+    if (tasks.length) {
+      return tasks;
+    }
+    return open.length ? open : present(marks.completed).slice(-1);
+  };
+  const whole = () => {
     canvas.resized();
     canvas.zoom('fit-viewport', 'auto');
   };
+  const focus = () => {
+    const elements = focusElements();
+    if (!elements.length || !container.clientWidth) {
+      whole();
+      return;
+    }
+    canvas.resized();
+    const minX = Math.min(...elements.map((e) => e.x));
+    const minY = Math.min(...elements.map((e) => e.y));
+    const maxX = Math.max(...elements.map((e) => e.x + (e.width || 0)));
+    const maxY = Math.max(...elements.map((e) => e.y + (e.height || 0)));
+    const scale = Math.min(
+      READABLE_SCALE,
+      (container.clientWidth * 0.9) / Math.max(maxX - minX, 1),
+      (container.clientHeight * 0.9) / Math.max(maxY - minY, 1),
+    );
+    const width = container.clientWidth / scale;
+    const height = container.clientHeight / scale;
+    canvas.viewbox({
+      x: (minX + maxX) / 2 - width / 2,
+      y: (minY + maxY) / 2 - height / 2,
+      width,
+      height,
+    });
+  };
+  const fit = () => {
+    whole();
+    if (canvas.zoom() < MIN_READABLE_SCALE) {
+      focus();
+    }
+  };
   fit();
+  for (const button of document.querySelectorAll('[data-kf-diagram]')) {
+    button.addEventListener('click', () => {
+      userMoved = true;
+      (button.dataset.kfDiagram === 'whole' ? whole : focus)();
+    });
+  }
+  // fit on first show and whenever the container changes size, until the user pans or zooms
   for (const type of ['wheel', 'mousedown', 'touchstart', 'keydown']) {
     container.addEventListener(type, () => (userMoved = true), { passive: true, once: true });
   }
