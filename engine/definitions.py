@@ -11,13 +11,16 @@ import threading
 from dataclasses import dataclass, field
 
 from lxml import etree
+from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import VALIDATOR
+from SpiffWorkflow.spiff.parser.event_parsers import SpiffBoundaryEventParser
 
 from .errors import InvalidModel
 from .forms import parse_form
 from .specs import KunflowBpmnParser
+from .timers import BoundaryTimerEvent
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -35,6 +38,15 @@ _ISO_LITERAL = re.compile(
 )
 
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=False)
+
+
+class _Parser(KunflowBpmnParser):
+    """kunflow's parser with its boundary timers (``engine/timers.py``)."""
+
+    OVERRIDE_PARSER_CLASSES = {
+        **KunflowBpmnParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("boundaryEvent"): (SpiffBoundaryEventParser, BoundaryTimerEvent),
+    }
 
 
 @dataclass(frozen=True)
@@ -240,7 +252,7 @@ def parse(
             [_error("根元素应为 bpmn:definitions", None, filename)],
         )
     errors = _static_checks(root, filename)
-    parser = KunflowBpmnParser(validator=VALIDATOR if validate else None)
+    parser = _Parser(validator=VALIDATOR if validate else None)
     try:
         for name, content in files.items():
             if name.endswith(".dmn"):

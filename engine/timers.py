@@ -1,10 +1,22 @@
-"""When an instance next needs the scheduler: the earliest due time of its waiting timers."""
+"""Timers: when an instance next needs the scheduler, and the boundary timer kunflow uses.
+
+``next_timer_due`` gives the earliest due time of a workflow's waiting timers (the instance row
+keeps it for the scheduler). ``BoundaryTimerEvent`` replaces SpiffWorkflow's boundary event so
+that
+
+- of several interrupting boundary timers on one task that are due at the same refresh, only
+  the earliest due (on a tie, the first in document order) fires: SpiffWorkflow 3.2 fires every
+  due timer of the refresh before any of them runs, so each would take its own path;
+- a timer held while its task's deadline clock is paused (``HELD``) does not fire.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.util.task import TaskState
 
 # PendingBpmnEvent.event_type is the event definition's class name.
 TIMER_EVENT_TYPES = frozenset({
@@ -13,6 +25,9 @@ TIMER_EVENT_TYPES = frozenset({
     "DurationTimerEventDefinition",
     "CycleTimerEventDefinition",
 })
+
+# internal_data key of a boundary timer that waits without firing (its task's clock is paused)
+HELD = "kunflow_held"
 
 
 def _as_naive_utc(value) -> datetime | None:
@@ -36,10 +51,19 @@ def timer_due(task) -> datetime | None:
     return _as_naive_utc(task.internal_data.get("event_value"))
 
 
+def is_timer(task_spec) -> bool:
+    return isinstance(getattr(task_spec, "event_definition", None), TimerEventDefinition)
+
+
 def next_timer_due(workflow) -> datetime | None:
-    """Earliest due time (naive UTC) over the workflow's waiting timer events, or None."""
+    """Earliest due time (naive UTC) over the workflow's waiting timer events, or None.
+
+    Held timers (their task's clock is paused) are left out: they move when it resumes.
+    """
     due = None
     for task in list(workflow.event_manager.tasks.values()):
+        if task.internal_data.get(HELD):
+            continue
         definition = getattr(task.task_spec, "event_definition", None)
         # An event-based gateway waits as one task with a MultipleEventDefinition; its timer
         # keeps the due time on that task.
@@ -62,3 +86,46 @@ def next_timer_due(workflow) -> datetime | None:
         if when is not None and (due is None or when < due):
             due = when
     return due
+
+
+class BoundaryTimerEvent(BoundaryEvent):
+    """A boundary event whose timer yields to an earlier interrupting sibling, and waits while
+    held. Other boundary events (messages, errors, escalations) behave as the library's."""
+
+    def _update_hook(self, my_task):
+        if my_task.state == TaskState.WAITING and is_timer(self):
+            if my_task.internal_data.get(HELD):
+                my_task.workflow.top_workflow.event_manager.add_task(my_task)
+                return False
+            if self.cancel_activity and _yields_to_sibling(my_task):
+                return False
+        return super()._update_hook(my_task)
+
+
+def _document_order(task) -> int:
+    outputs = task.parent.task_spec.outputs if task.parent is not None else []
+    return outputs.index(task.task_spec) if task.task_spec in outputs else len(outputs)
+
+
+def _yields_to_sibling(my_task) -> bool:
+    """True when another interrupting timer on the same task is due (or has just fired) and
+    comes first: due earlier, or due at the same time and earlier in the document."""
+    mine = timer_due(my_task)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    if mine is None or mine >= now or my_task.parent is None:
+        return False  # not evaluated yet, or not due: nothing to decide
+    my_order = _document_order(my_task)
+    for other in my_task.parent.children:
+        spec = other.task_spec
+        if other is my_task or not getattr(spec, "cancel_activity", False) or not is_timer(spec):
+            continue
+        if not other.has_state(TaskState.WAITING | TaskState.READY):
+            continue
+        if other.internal_data.get(HELD):
+            continue
+        due = timer_due(other)
+        if due is None or due >= now:
+            continue
+        if due < mine or (due == mine and _document_order(other) < my_order):
+            return True
+    return False
