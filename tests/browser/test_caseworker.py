@@ -205,3 +205,24 @@ def test_server_side_field_errors_show_in_place(live_server, page):
     assert page.locator(".fjs-form-field").filter(has_text="审查意见").locator(
         "textarea").input_value() == "同意"
     assert _open_task(server, iid, "review_safety_design").state == "claimed"
+
+
+def test_start_a_project_lead_and_land_on_its_first_step(live_server, page):
+    server = live_server
+    login(page, server, "invest-clerk")
+    page.get_by_role("link", name="发起").first.click()
+    page.locator("ul[data-testid=start-list] a", has_text="项目全生命周期").click()
+    page.wait_for_selector(".kf-form[data-ready='1']")
+    page.get_by_test_id("submit").click()  # the name is required
+    page.locator(".fjs-form-field").filter(has_text="名称").locator(
+        ".fjs-form-field-error").first.wait_for()
+    page.locator(".fjs-form-field").filter(has_text="名称").locator("input").fill(
+        "年产 5 万吨高纯稀土金属项目")
+    page.locator(".fjs-form-field").filter(has_text="编号").locator("input").fill("XM-B-001")
+    page.get_by_test_id("submit").click()
+    page.wait_for_url("**/tasks/**")
+    assert "已发起" in page.locator(".flashes").inner_text()
+    assert "年产 5 万吨高纯稀土金属项目" in page.locator(".task-head").inner_text()
+    page.wait_for_selector(".kf-form[data-ready='1']")
+    page.goto(server.url + "/tasks?view=started")
+    assert page.locator("table[data-testid=case-list]").filter(has_text="XM-B-001").count() == 1

@@ -65,7 +65,23 @@ function mountAll() {
   }
 }
 
+// Plain upload forms: a Chinese "选择文件" button instead of the browser's own (its text follows
+// the browser's language) and the chosen file's name beside it.
+function mountFileInputs() {
+  for (const input of document.querySelectorAll('input[type=file][data-kf-file]')) {
+    const name = input.parentElement && input.parentElement.querySelector('.kf-file-name');
+    if (name && !input.dataset.kfMounted) {
+      input.dataset.kfMounted = '1';
+      input.addEventListener('change', () => {
+        const files = Array.from(input.files || []);
+        name.textContent = files.length ? files.map((f) => f.name).join('，') : '未选择文件';
+      });
+    }
+  }
+}
+
 kunflow.mount = mountAll;
+document.addEventListener('DOMContentLoaded', mountFileInputs);
 
 if (document.readyState === 'loading') {
   document.addEventListener('DOMContentLoaded', mountAll);
