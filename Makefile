@@ -52,6 +52,7 @@ browser-deps:
 	@[ -x "$(CHROMIUM)" ] || { echo "找不到 $(CHROMIUM)：浏览器测试需要 Debian 的 chromium"; exit 1; }
 
 run: setup bundle
+	PORT=$(PORT) $(BIN)/kunflow demo --if-empty
 	PORT=$(PORT) $(BIN)/kunflow run
 
 lint: setup

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 
+import workflows
 from config import settings as settings_module
 from engine import Engine
 from engine.casefiles import CaseFiles, FileStore
@@ -27,6 +28,7 @@ def create_app(settings: dict | None = None) -> Flask:
     app.json = JSONProvider(app)
 
     engine = Engine(settings["DATABASE_URL"], live_cache_size=int(settings["LIVE_CACHE_SIZE"]))
+    workflows.register(engine, settings["ORG_FILE"])  # the district's service-task handlers
     app.extensions["kunflow"] = engine
     app.extensions["kunflow.settings"] = settings
     app.extensions["kunflow.casefiles"] = CaseFiles(

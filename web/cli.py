@@ -15,6 +15,7 @@ import click
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+import workflows
 from config import settings as settings_module
 from engine import SYSTEM, Engine, EngineError, InvalidModel
 from engine.calendar import (
@@ -32,8 +33,10 @@ MIN_PASSWORD_LENGTH = 8  # outside demo mode
 _LOG_FORMAT = "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s"
 
 
-def _engine(settings: dict) -> Engine:
-    return Engine(settings["DATABASE_URL"], live_cache_size=0)
+def _engine(settings: dict, live_cache_size: int = 0) -> Engine:
+    engine = Engine(settings["DATABASE_URL"], live_cache_size=live_cache_size)
+    workflows.register(engine, settings["ORG_FILE"])  # the district's service-task handlers
+    return engine
 
 
 def _safe_url(url: str) -> str:
@@ -116,6 +119,70 @@ def run(host: str | None, port: int | None) -> None:
 
     logging.basicConfig(level=logging.INFO, format=_LOG_FORMAT)
     Server(settings).run()
+
+
+@main.command(help="加载演示数据：以各部门用户身份驱动流程引擎，模拟至 2026-11-28 的全年办理（docs/demo.md）")
+@click.option("--seed", default=2026, show_default=True, type=int,
+              help="随机种子：相同种子生成相同的案例")
+@click.option("--if-empty", "if_empty", is_flag=True,
+              help="数据库中已有流程实例时跳过（make run 每次调用）")
+def demo(seed: int, if_empty: bool) -> None:
+    from workflows.demo import SUPERVISION_KEY, DemoError, instance_count
+    from workflows.lifecycle import STAGES as LIFECYCLE_STAGES
+
+    settings = settings_module.load()
+    if not settings["DEMO"]:
+        click.echo("未启用演示模式（KUNFLOW_DEMO=0），不加载演示数据", err=not if_empty)
+        sys.exit(0 if if_empty else 1)
+    if not _run_init(settings):
+        click.echo("流程库未能全部部署，不能加载演示数据", err=True)
+        sys.exit(1)
+    engine = _engine(settings, live_cache_size=5000)
+    try:
+        existing = instance_count(engine)
+        if existing and if_empty:
+            click.echo(f"数据库中已有 {existing} 个流程实例，跳过演示数据")
+            return
+        if engine.list_instances(SYSTEM, business_key=SUPERVISION_KEY, limit=1).total:
+            click.echo("数据库中已有演示数据；重新加载请换用新的数据库（docs/demo.md）", err=True)
+            sys.exit(1)
+        summary = _load_demo(engine, seed)
+    except DemoError as exc:
+        click.echo(f"演示数据加载失败：{exc}", err=True)
+        sys.exit(1)
+    finally:
+        engine.db.dispose()
+    stages = "、".join(f"{name} {summary.stages.get(name, 0)}" for name in
+                      (s.name for s in LIFECYCLE_STAGES))
+    months = summary.supervision_months
+    click.echo(f"演示数据已加载（种子 {summary.seed}，用时 {summary.seconds:.1f} 秒，"
+               f"{summary.commands} 条引擎命令）：")
+    click.echo(f"  项目 {summary.projects} 个（其中非煤矿山项目 {summary.mine_cases} 个）：{stages}")
+    click.echo(f"  督查督办月报：{months[0] if months else '-'} 至 {months[-1] if months else '-'}，"
+               f"共 {len(months)} 轮")
+    click.echo(f"  街镇吹哨 {summary.whistles} 件，隐患整改 {summary.hazards} 件；"
+               f"流程实例共 {summary.instances} 个")
+    click.echo(f"  待办 {summary.open_tasks} 项，其中已超期 {summary.overdue_tasks} 项（截至 2026-11-28）")
+
+
+def _load_demo(engine: Engine, seed: int):
+    from workflows.demo import load_demo
+
+    state = {"shown": 0}
+
+    def shown(day) -> str | None:
+        return f"模拟至 {day:%Y-%m-%d}" if day else None
+
+    with click.progressbar(length=1000, label="正在生成演示数据", show_eta=False,
+                           item_show_func=shown) as bar:
+        def progress(start, now, end) -> None:
+            total = max(1.0, (end - start).total_seconds())
+            done = min(1000, int(1000 * (now - start).total_seconds() / total))
+            if done > state["shown"]:
+                bar.update(done - state["shown"], now)
+                state["shown"] = done
+
+        return load_demo(engine, seed, progress)
 
 
 @main.command(help="部署一个 BPMN 文件及其附带的 DMN / 表单文件")

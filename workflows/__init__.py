@@ -1,0 +1,51 @@
+"""Python glue of the district's processes: service-task handlers and the maps they read.
+
+``register(engine)`` puts the handlers on an engine's service registry; the web app and the
+``kunflow`` command call it wherever they build an Engine. A service task names its handler in
+``<spiffworkflow:serviceTaskOperator id="…" resultVariable="…">``; the handler gets the task's
+data and the operator's parameters and returns JSON, which lands in the result variable.
+
+| operation | what it returns |
+| --- | --- |
+| ``assign_package_leader`` | 包联 leader and lead department of a project (package_leaders.yaml) |
+| ``lifecycle_stage_phase`` | phase and number of a lifecycle stage |
+| ``notify_departments`` | the payload of a 相互通报 notice (recipients checked) |
+| ``ledger_open_rows`` / ``ledger_close_rows`` | 建账 / 销账 of the supervision ledger |
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from config.org import load_org
+from engine.scripting import ServiceRegistry
+
+from .ledger import Ledger
+from .lifecycle import stage_phase
+from .notices import Notifier
+from .package_leaders import RULES_FILE, PackageLeaders
+
+DEFAULT_ORG_FILE = Path(__file__).resolve().parent.parent / "config" / "org.yaml"
+
+
+def handlers(org_file: str | Path | None = None,
+             rules_file: str | Path = RULES_FILE) -> dict:
+    """The handlers by operation name, bound to the org chart (checked: raises ValueError)."""
+    departments, users = load_org(org_file or DEFAULT_ORG_FILE)
+    leaders = PackageLeaders.load(departments, users, rules_file)
+    ledger = Ledger(departments)
+    return {
+        "assign_package_leader": leaders.handler,
+        "lifecycle_stage_phase": stage_phase,
+        "notify_departments": Notifier(departments).handler,
+        "ledger_open_rows": ledger.open_rows,
+        "ledger_close_rows": ledger.close_rows,
+    }
+
+
+def register(target, org_file: str | Path | None = None) -> ServiceRegistry:
+    """Register the handlers on ``target``: an Engine (its ``services``) or a ServiceRegistry."""
+    registry = target.services if hasattr(target, "services") else target
+    for name, handler in handlers(org_file).items():
+        registry.register(name, handler)
+    return registry

@@ -1,0 +1,163 @@
+"""``kunflow demo``: the demo loaded once (seed 2026) into a temporary SQLite database through
+the command, then what it contains. Only on SQLite (it is the embedded default's demo)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from config.org import load_org
+from engine.model import app_user, event, incident, instance, task
+from tests.conftest import ROOT
+from web.cli import main
+from workflows.demo import MINE_STATES, TODAY, plan_demo
+from workflows.lifecycle import STAGES
+
+TODAY_UTC = TODAY - timedelta(hours=8)
+STREETS = [d.code for d in load_org(ROOT / "config" / "org.yaml")[0] if d.kind == "street"]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """(database engine, CLI environment, first run's output)."""
+    path = tmp_path_factory.mktemp("demo") / "kunflow.db"
+    env = {"KUNFLOW_DATABASE_URL": f"sqlite:///{path}", "KUNFLOW_SECRET_KEY": "demo-test",
+           "KUNFLOW_DEMO": "1"}
+    result = CliRunner().invoke(main, ["demo", "--seed", "2026"], env=env,
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    db = sa.create_engine(f"sqlite:///{path}")
+    yield db, env, result.output
+    db.dispose()
+
+
+def rows(db, stmt):
+    with db.connect() as conn:
+        return conn.execute(stmt).all()
+
+
+def data_of(db, iid: int) -> dict:
+    """The newest data a case's events carried is not enough: read it through the engine."""
+    from engine import Engine
+
+    eng = Engine(str(db.url))
+    try:
+        return eng.get_instance(iid, eng.get_user("admin").actor(), with_data=True).data
+    finally:
+        eng.db.dispose()
+
+
+def test_the_command_reports_what_it_loaded(demo):
+    _db, _env, output = demo
+    assert "演示数据已加载（种子 2026" in output
+    assert "督查督办月报：2026-03 至 2026-11，共 9 轮" in output
+    assert "项目 41 个（其中非煤矿山项目 6 个）" in output
+
+
+def test_every_lifecycle_stage_has_a_project(demo):
+    db = demo[0]
+    found = dict(rows(db, sa.select(instance.c.stage, sa.func.count())
+                      .where(instance.c.process_key == "project_lifecycle")
+                      .group_by(instance.c.stage)))
+    assert set(found) == {s.name for s in STAGES}
+    assert sum(found.values()) == 41
+    phases = dict(rows(db, sa.select(instance.c.stage, instance.c.phase)
+                       .where(instance.c.process_key == "project_lifecycle")))
+    assert all(phases[s.name] == s.phase for s in STAGES)
+    statuses = dict(rows(db, sa.select(instance.c.status, sa.func.count())
+                         .where(instance.c.process_key == "project_lifecycle")
+                         .group_by(instance.c.status)))
+    assert statuses["running"] > 30 and statuses["completed"] >= 3  # dropped, exited, 达产
+
+
+def test_six_mine_cases_each_in_another_major_state(demo):
+    db = demo[0]
+    cases = rows(db, sa.select(instance.c.business_key, instance.c.stage,
+                               instance.c.parent_instance_id)
+                 .where(instance.c.process_key == "mine_approval"))
+    assert sorted(c.stage for c in cases) == sorted(MINE_STATES)
+    parents = {r.id: r.business_key for r in rows(db, sa.select(instance.c.id,
+                                                                  instance.c.business_key))}
+    assert all(parents[c.parent_instance_id] == c.business_key for c in cases)  # called
+
+
+def test_supervision_every_month_with_late_and_unsigned_reports(demo):
+    db = demo[0]
+    cases = rows(db, sa.select(instance.c.id, instance.c.business_key, instance.c.status)
+                 .where(instance.c.process_key == "supervision_monthly")
+                 .order_by(instance.c.business_key))
+    assert [c.business_key for c in cases] == [f"DC-2026-{m:02d}" for m in range(3, 12)]
+    assert [c.status for c in cases] == ["completed"] * 8 + ["running"]
+    reports = []
+    for case in cases:
+        facts = data_of(db, case.id)
+        rounds = facts.get("round_history") or [{"round_month": facts["round_month"],
+                                                 "reports": facts["reports"]}]
+        assert rounds[0]["round_month"] == case.business_key.replace("DC-", "")
+        reports += rounds[0]["reports"]
+    late = [r for r in reports if r["late"]]
+    unsigned = [r for r in reports if not r["signed"] and r["explained"]]
+    assert late and unsigned
+    assert all(r["explanation"] and r["explanation_files"] for r in unsigned)
+    assert any(r["status"] == "missing" for r in reports)  # November: not reported at all
+
+
+def test_whistles_and_hazards_are_in_progress(demo):
+    db = demo[0]
+    counts = dict(rows(db, sa.select(instance.c.process_key + "/" + instance.c.status,
+                                     sa.func.count()).group_by(instance.c.process_key,
+                                                               instance.c.status)))
+    assert counts["whistle_referral/running"] >= 4 and counts["whistle_referral/completed"] >= 2
+    assert counts["hazard_rectification/running"] >= 4
+    assert counts["hazard_rectification/completed"] >= 2
+
+
+def test_a_year_of_work_done_by_the_departments_users(demo):
+    db = demo[0]
+    assert rows(db, sa.select(sa.func.count()).select_from(incident))[0][0] == 0
+    started = [r[0] for r in rows(db, sa.select(instance.c.started_at))]
+    assert min(started) < datetime(2025, 12, 31) and max(started) < TODAY_UTC
+    done = rows(db, sa.select(task.c.department_code, task.c.candidate_role, app_user.c.roles,
+                              app_user.c.department_code.label("user_department"))
+                .join(app_user, app_user.c.username == task.c.completed_by)
+                .where(task.c.state == "completed"))
+    assert len(done) > 1000
+    for t in done:  # every step completed by a user of the department it routed to
+        assert t.user_department == t.department_code
+        assert t.candidate_role is None or t.candidate_role in t.roles.split()
+    open_tasks = rows(db, sa.select(task.c.state, task.c.due_at, task.c.created_at)
+                      .where(task.c.state.in_(("ready", "claimed"))))
+    assert any(t.state == "claimed" for t in open_tasks)
+    assert any(t.state == "ready" for t in open_tasks)
+    assert any(t.due_at is not None and t.due_at < TODAY_UTC for t in open_tasks)  # overdue
+    assert all(t.created_at <= TODAY_UTC for t in open_tasks)
+    fired = rows(db, sa.select(sa.func.count()).select_from(event)
+                 .where(event.c.kind == "timer_fired"))[0][0]
+    assert fired > 100  # monthly rounds, reports, escalations came from the timers
+
+
+def test_loading_again_skips_or_refuses(demo):
+    db, env, _output = demo
+    before = rows(db, sa.select(sa.func.count()).select_from(instance))[0][0]
+    runner = CliRunner()
+    skipped = runner.invoke(main, ["demo", "--if-empty"], env=env, catch_exceptions=False)
+    assert skipped.exit_code == 0 and f"已有 {before} 个流程实例，跳过演示数据" in skipped.output
+    refused = runner.invoke(main, ["demo"], env=env, catch_exceptions=False)
+    assert refused.exit_code == 1 and "已有演示数据" in refused.output
+    assert rows(db, sa.select(sa.func.count()).select_from(instance))[0][0] == before
+
+
+def test_the_seed_decides_the_cases(demo):
+    db = demo[0]
+    loaded = {tuple(r) for r in rows(db, sa.select(instance.c.process_key,
+                                                    instance.c.business_key, instance.c.title))}
+    plan = plan_demo(2026, STREETS)
+    assert loaded == plan.cases()
+    assert plan_demo(2026, STREETS).cases() == plan.cases()
+    other = plan_demo(7, STREETS)
+    assert {c[1:] for c in other.cases()} != {c[1:] for c in plan.cases()}
+    assert json.dumps(sorted(plan.cases()), ensure_ascii=False)  # plain data

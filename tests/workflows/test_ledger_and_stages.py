@@ -1,0 +1,126 @@
+"""The lifecycle's stage → phase map against the shipped diagram, and the 建账/销账 handlers
+against what the shipped supervision_monthly does with the same ledger."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+import time_machine
+from lxml import etree
+
+from config.org import load_org
+from tests.conftest import BPMN, ROOT, actor
+from tests.processes.conftest import library_deploy
+from workflows.ledger import TABLE_COLUMNS, Ledger, ledger_table
+from workflows.lifecycle import PHASES, STAGES, furthest_stage, phase_of, stage_phase
+
+NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+      "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
+CN = timezone(timedelta(hours=8))
+
+
+def test_the_stage_map_is_the_diagrams_thirteen_stages_in_their_phases():
+    root = etree.parse(str(BPMN / "project_lifecycle.bpmn")).getroot()
+    seen = {}
+    for user_task in root.iterfind(".//bpmn:userTask", NS):
+        props = {p.get("name"): p.get("value")
+                 for p in user_task.iterfind(".//spiffworkflow:property", NS)}
+        seen[props["stage"]] = props["phase"]
+        assert phase_of(props["stage"]) == props["phase"], user_task.get("id")
+    assert set(seen) == {s.name for s in STAGES}
+    assert [s.number for s in STAGES] == list(range(1, 14))
+    # phases come in the plan's order: 引得来 → 落得快 → 建得好 → 运营稳
+    assert [PHASES.index(s.phase) for s in STAGES] == sorted(PHASES.index(s.phase) for s in STAGES)
+    codes = {d.code for d in load_org(ROOT / "config" / "org.yaml")[0]}
+    assert all(set(s.lead) <= codes for s in STAGES)
+
+
+def test_furthest_stage_and_the_handler():
+    assert furthest_stage(["运营/达产", "投产", None, "未知"]) == "运营/达产"
+    assert furthest_stage([None, "试运行"]) is None
+    assert stage_phase({"stage": "立项"})["phase"] == "落得快"
+    assert stage_phase({}, stage="退出")["stage_number"] == 13
+    with pytest.raises(ValueError, match="不是项目全生命周期的阶段"):
+        stage_phase({"stage": "试运行"})
+
+
+def _cn(*args) -> datetime:
+    return datetime(*args, tzinfo=CN).astimezone(UTC)
+
+
+def _open(engine, iid, element_id, department=None):
+    admin = actor(engine, "admin")
+    found = [t for t in engine.get_instance(iid, admin).tasks if t.element_id == element_id
+             and department in (None, t.department_code)]
+    assert len(found) == 1, (element_id, department,
+                             [t.element_id for t in engine.get_instance(iid, admin).tasks])
+    return found[0]
+
+
+def _do(engine, iid, element_id, data, department=None):
+    task = _open(engine, iid, element_id, department)
+    role = "head" if task.candidate_role == "head" else "clerk"
+    engine.complete(task.id, actor(engine, f"{task.department_code}-{role}"), data)
+
+
+def test_open_and_close_give_what_the_supervision_diagram_does(engine):
+    """One round of the shipped supervision_monthly: the rows after 建账 are what
+    ``ledger_open_rows`` makes of the input, the ledger after 销账 what ``ledger_close_rows``
+    makes of the data the 销账 task had, and ``ledger_table`` lists closed and open rows."""
+    ledger = Ledger(load_org(ROOT / "config" / "org.yaml")[0])
+    rows_in = [
+        {"row_id": "R1", "task": "一网通办", "unit": "区发改委", "owner": "张晓东",
+         "deadline": "2026-06-30", "planned_pct": 100},
+        {"row_id": "R2", "task": "老旧小区改造", "unit": "housing", "owner": "杨雪",
+         "deadline": "2026-10-31", "planned_pct": 30, "months_behind": 1},
+    ]
+    library_deploy(engine, "supervision_monthly")
+    with time_machine.travel(_cn(2026, 2, 25, 9), tick=False) as clock:
+        iid = engine.start("supervision_monthly", actor(engine, "supervision-clerk"),
+                           business_key="DC-TEST", data={"first_round_month": "2026-03"}).id
+        clock.move_to(_cn(2026, 3, 1, 0, 0, 1))
+        assert engine.fire_due_timers() == 1
+        clock.move_to(_cn(2026, 3, 2, 9))
+        _do(engine, iid, "build_ledger", {"ledger": rows_in})
+        prepared = engine.get_task(_open(engine, iid, "prepare_monthly_report", "drc").id,
+                                   actor(engine, "admin")).data
+        opened = ledger.open_rows({"ledger": rows_in})
+        assert prepared["ledger"] == opened["ledger"]
+        assert prepared["units"] == opened["units"] == ["drc", "housing"]
+
+        clock.move_to(_cn(2026, 3, 3, 10))
+        for unit, row, pct in (("drc", "R1", 100), ("housing", "R2", 35)):
+            _do(engine, iid, "prepare_monthly_report", {
+                "report_summary": "上月重点任务推进情况：按计划完成各项工作。", "head_available": "yes",
+                "row_progress": [{"row_id": row, "actual_pct": pct}]}, unit)
+            _do(engine, iid, "sign_monthly_report", {"sign_decision": "approve"}, unit)
+        _do(engine, iid, "reconcile_ledger", {"reconcile_result": "match"})
+        _do(engine, iid, "audit_ledger", {"site_visit": "no"})
+        _do(engine, iid, "compile_supervision_report", {"supervision_report": "3月督查报告"})
+        close = _open(engine, iid, "close_ledger_rows")
+        before = engine.get_task(close.id, actor(engine, "admin")).data
+        submitted = {"closed_row_ids": ["R1"], "closure_evidence": ["att-1"],
+                     "closure_note": "已完成"}
+        _do(engine, iid, "close_ledger_rows", submitted)
+        after = engine.get_instance(iid, actor(engine, "admin"), with_data=True).data
+
+    closed = ledger.close_rows({**before, **submitted})
+    assert closed["ledger"] == after["ledger"]
+    assert closed["closed_ledger"] == after["closed_ledger"]
+    assert (closed["closed"], closed["rolled_over"]) == (["R1"], ["R2"])
+    table = ledger_table(after)
+    assert [(r["row_id"], r["status"], r["unit"]) for r in table] == [
+        ("R1", "closed", "drc"), ("R2", "open", "housing")]
+    assert all(tuple(r) == TABLE_COLUMNS for r in table)
+    assert table[0]["closed_in"] == "2026-03" and table[1]["rolled_over_from"] == "2026-03"
+
+    # 销账 only for finished rows, and only with evidence
+    with pytest.raises(ValueError, match="尚未完成"):
+        ledger.close_rows({**before, "closed_row_ids": ["R2"], "closure_evidence": ["att"]})
+    with pytest.raises(ValueError, match="佐证"):
+        ledger.close_rows({**before, "closed_row_ids": ["R1"], "closure_evidence": []})
+    with pytest.raises(ValueError, match="不在组织架构中"):
+        ledger.open_rows({}, ledger=[{"row_id": "X", "unit": "区财政局"}])
+    with pytest.raises(ValueError, match="重复"):
+        ledger.open_rows({}, ledger=[{"row_id": "X", "unit": "drc"}, {"row_id": "X", "unit": "drc"}])
