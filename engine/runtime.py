@@ -68,7 +68,7 @@ from .model import (
     message as message_table,
 )
 from .projections import ready_human_tasks
-from .scripting import ServiceRegistry, make_script_engine
+from .scripting import ServiceRegistry, bind_business_key, make_script_engine
 from .serialization import SERIALIZER_VERSION, dump_state, load_state
 from .specs import CALL_STATE
 from .timers import next_timer_due
@@ -137,7 +137,7 @@ class Engine:
             instance.c.completed_tasks,
         ).where(instance.c.id == sa.bindparam("id"))
         self._stmt_instance_state = sa.select(
-            instance.c.state_json, instance.c.serializer_version
+            instance.c.state_json, instance.c.serializer_version, instance.c.business_key
         ).where(instance.c.id == sa.bindparam("id"))
         self._stmt_open_tasks = sa.select(task.c.id, task.c.state).where(
             task.c.instance_id == sa.bindparam("iid"), task.c.state.in_(OPEN_STATES)
@@ -481,6 +481,7 @@ class Engine:
         _text(business_key, "business_key", 200)
         _text(title, "title", 400)
         _check_data(data or {})
+        self._check_field_names(data)
         with self._uow() as uow:
             conn = uow.conn
             drow = self._definition_row(conn, process_key, None)
@@ -493,6 +494,7 @@ class Engine:
             wf = BpmnWorkflow(
                 loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine
             )
+            bind_business_key(wf, business_key)
             wf.task_tree.data.update(data or {})
             now = utcnow()
             head = self._insert_instance(conn, drow, business_key, title, actor.username, now)
@@ -506,6 +508,17 @@ class Engine:
             info = self._instance_info(conn, head.id)
             uow.commit()
         return info
+
+    def _check_field_names(self, data) -> None:
+        """Submitted fields may not take a helper's name (``business_key``, ``now``…): the field
+        would hide the helper from the diagram's code, and scripts would refuse to run."""
+        reserved = self.script_engine.environment.globals
+        clash = sorted(k for k in (data or {}) if k in reserved)
+        if clash:
+            raise InvalidInput(
+                "字段名与流程脚本的内置函数重名：" + "、".join(clash),
+                {k: f"“{k}”是流程脚本的内置函数名，不能用作字段名" for k in clash},
+            )
 
     def _insert_instance(self, conn, drow, business_key, title, started_by, now, parent=None):
         """The instance row, before its first save (version 0, no state yet)."""
@@ -858,6 +871,7 @@ class Engine:
         if data is not None and not isinstance(data, dict):
             raise InvalidInput("data 必须是 JSON 对象")
         _check_data(data or {})
+        self._check_field_names(data)
         with self._uow() as uow:
             conn = uow.conn
             row, head, loaded, wf, stask = self._task_to_work(conn, task_id, actor)
@@ -1099,6 +1113,7 @@ class Engine:
         if data is not None and not isinstance(data, dict):
             raise InvalidInput("data 必须是 JSON 对象")
         _check_data(data or {})
+        self._check_field_names(data)
         with self._uow() as uow:
             conn = uow.conn
             head = self._instance_head(conn, instance_id)
@@ -1283,12 +1298,14 @@ class Engine:
         loaded = self._spec(head.definition_id)
         st = conn.execute(self._stmt_instance_state, {"id": head.id}).one()
         try:
-            return load_state(
+            wf = load_state(
                 st.state_json, st.serializer_version, loaded.spec, loaded.subprocess_specs,
                 script_engine=self.script_engine,
             )
         except Exception as exc:  # a state that cannot be loaded must never crash a list page
             raise EngineError(f"流程实例 {head.id} 的状态无法加载：{exc}") from None
+        bind_business_key(wf, st.business_key)
+        return wf
 
     def _save(self, conn, uow, head, wf, loaded, now, done, events, completed_delta,
               incident=None, depth=0, reopened=None):
@@ -1488,6 +1505,7 @@ class Engine:
     def _start_by_message(self, conn, uow, drow, name, key, payload, now, depth) -> int:
         loaded = self._spec(drow.id)
         wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine)
+        bind_business_key(wf, key)
         head = self._insert_instance(conn, drow, key, None, None, now)
         events = [_ev(head.id, None, None, "instance_started", now,
                       {"process_key": drow.key, "version": drow.version, "message": name})]
@@ -1510,6 +1528,7 @@ class Engine:
             raise EngineError(f"调用活动所调用的流程 {process_key} 尚未部署")
         loaded = self._spec(drow.id)
         wf = BpmnWorkflow(loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine)
+        bind_business_key(wf, key)
         wf.task_tree.data.update(deepcopy(task.data))
         title = conn.execute(sa.select(instance.c.title).where(instance.c.id == parent.id)
                              ).scalar_one_or_none()

@@ -4,6 +4,11 @@ registry of service-task handlers.
 Scripts, conditions, timer and assignee expressions see the task's data plus the helpers given
 here, and only a small set of builtins: no imports, no dunder attributes, no file or process
 access. Service tasks call Python handlers that ``workflows/`` registers by operation name.
+
+Helpers that depend on the instance (``business_key()``) or on the task being evaluated
+(``task_due()``) read ``current_task()``: the script engine records the task for the duration of
+each evaluation. The business key is read-only: it lives on the workflow object, not in task
+data, and a script that assigns the name only shadows it until the script ends.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import ast
 import builtins
 import json
 from collections.abc import Callable
+from contextvars import ContextVar
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
@@ -21,6 +27,32 @@ _SAFE_BUILTIN_NAMES = (
     "sum tuple zip ValueError KeyError TypeError Exception True False None"
 ).split()
 SAFE_BUILTINS = {name: getattr(builtins, name) for name in _SAFE_BUILTIN_NAMES}
+
+
+# The workflow attribute that holds the instance's business key (set by the engine on every
+# workflow object it creates or loads; never serialized, never in task data).
+BUSINESS_KEY_ATTR = "kunflow_business_key"
+
+_CURRENT_TASK: ContextVar = ContextVar("kunflow_current_task", default=None)
+
+
+def current_task():
+    """The SpiffWorkflow task whose diagram code is being evaluated, or None."""
+    return _CURRENT_TASK.get()
+
+
+def bind_business_key(workflow, business_key: str | None) -> None:
+    """Make ``business_key()`` answer ``business_key`` for code evaluated in ``workflow``."""
+    setattr(workflow, BUSINESS_KEY_ATTR, business_key)
+
+
+def business_key() -> str | None:
+    """Helper: the business key (案件编号/项目代码) of the instance the code runs in."""
+    task = current_task()
+    if task is None:
+        return None
+    workflow = getattr(task.workflow, "top_workflow", None) or task.workflow
+    return getattr(workflow, BUSINESS_KEY_ATTR, None)
 
 
 class ScriptRejected(ValueError):
@@ -89,5 +121,32 @@ class ServiceRegistry:
         return handler(data, **params)
 
 
+class KunflowScriptEngine(PythonScriptEngine):
+    """Records the task being evaluated (``current_task()``) around each evaluation."""
+
+    def evaluate(self, task, expression, external_context=None):
+        token = _CURRENT_TASK.set(task)
+        try:
+            return super().evaluate(task, expression, external_context)
+        finally:
+            _CURRENT_TASK.reset(token)
+
+    def execute(self, task, script, external_context=None):
+        token = _CURRENT_TASK.set(task)
+        try:
+            return super().execute(task, script, external_context)
+        finally:
+            _CURRENT_TASK.reset(token)
+
+    def call_service(self, task, **kwargs):
+        token = _CURRENT_TASK.set(task)
+        try:
+            return super().call_service(task, **kwargs)
+        finally:
+            _CURRENT_TASK.reset(token)
+
+
 def make_script_engine(helpers: dict[str, Callable], services: ServiceRegistry):
-    return PythonScriptEngine(environment=RestrictedEnvironment(helpers, services))
+    """The script engine of an Engine: ``helpers`` plus ``business_key()``."""
+    helpers = {"business_key": business_key, **helpers}
+    return KunflowScriptEngine(environment=RestrictedEnvironment(helpers, services))
