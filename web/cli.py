@@ -127,6 +127,7 @@ def run(host: str | None, port: int | None) -> None:
 @click.option("--if-empty", "if_empty", is_flag=True,
               help="数据库中已有流程实例时跳过（make run 每次调用）")
 def demo(seed: int, if_empty: bool) -> None:
+    from engine.casefiles import CaseFiles, FileStore
     from workflows.demo import SUPERVISION_KEY, DemoError, instance_count
     from workflows.lifecycle import STAGES as LIFECYCLE_STAGES
 
@@ -146,7 +147,9 @@ def demo(seed: int, if_empty: bool) -> None:
         if engine.list_instances(SYSTEM, business_key=SUPERVISION_KEY, limit=1).total:
             click.echo("数据库中已有演示数据；重新加载请换用新的数据库（docs/demo.md）", err=True)
             sys.exit(1)
-        summary = _load_demo(engine, seed)
+        files = CaseFiles(engine, FileStore(settings["ATTACHMENT_DIR"]),
+                          max_bytes=int(settings["ATTACHMENT_MAX_MB"]) * 1024 * 1024)
+        summary = _load_demo(engine, seed, files)
     except DemoError as exc:
         click.echo(f"演示数据加载失败：{exc}", err=True)
         sys.exit(1)
@@ -161,11 +164,11 @@ def demo(seed: int, if_empty: bool) -> None:
     click.echo(f"  督查督办月报：{months[0] if months else '-'} 至 {months[-1] if months else '-'}，"
                f"共 {len(months)} 轮")
     click.echo(f"  街镇吹哨 {summary.whistles} 件，隐患整改 {summary.hazards} 件；"
-               f"流程实例共 {summary.instances} 个")
+               f"流程实例共 {summary.instances} 个，附件 {summary.attachments} 个")
     click.echo(f"  待办 {summary.open_tasks} 项，其中已超期 {summary.overdue_tasks} 项（截至 2026-11-28）")
 
 
-def _load_demo(engine: Engine, seed: int):
+def _load_demo(engine: Engine, seed: int, files):
     from workflows.demo import load_demo
 
     state = {"shown": 0}
@@ -182,7 +185,7 @@ def _load_demo(engine: Engine, seed: int):
                 bar.update(done - state["shown"], now)
                 state["shown"] = done
 
-        return load_demo(engine, seed, progress)
+        return load_demo(engine, seed, progress, files)
 
 
 @main.command(help="部署一个 BPMN 文件及其附带的 DMN / 表单文件")

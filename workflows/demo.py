@@ -16,8 +16,11 @@ durations: the same seed gives the same cases. What the demo contains: ``docs/de
 from __future__ import annotations
 
 import heapq
+import io
 import random
+import struct
 import time as wall
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,6 +30,7 @@ import sqlalchemy as sa
 import time_machine
 
 from engine import Engine, InvalidInput, TaskInfo, utcnow
+from engine.casefiles import CaseFiles
 from engine.model import instance
 from engine.model import task as task_table
 
@@ -66,6 +70,7 @@ class DemoSummary:
     open_tasks: int
     overdue_tasks: int
     commands: int
+    attachments: int
     seconds: float
     stages: dict = field(default_factory=dict)
 
@@ -79,11 +84,34 @@ def instance_count(engine: Engine) -> int:
 # ------------------------------------------------------------------------------ the world
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file a step attaches as evidence (named; made and uploaded when the step is done)."""
+
+    name: str
+
+
+def _photo(n: int) -> bytes:
+    """A small PNG (a flat colour that varies with ``n``) standing in for a site photo."""
+    width, height = 64, 48
+    colour = bytes(((60 + 37 * n) % 200 + 30, (90 + 53 * n) % 200 + 30, (120 + 71 * n) % 200 + 30))
+    raw = b"".join(b"\x00" + colour * width for _ in range(height))
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
+            + chunk(b"IEND", b""))
+
+
 class World:
     """The engine as the district's users act on it, with the clock under the demo's control."""
 
-    def __init__(self, engine: Engine, traveller, seed: int):
+    def __init__(self, engine: Engine, traveller, seed: int, files: CaseFiles | None = None):
         self.engine = engine
+        self.files = files
         self.traveller = traveller
         self.seed = seed
         self.admin = engine.get_user("admin").actor()
@@ -164,7 +192,9 @@ class World:
                                  title=title, data=data).id
 
     def open_tasks(self, iid: int) -> list[TaskInfo]:
-        return list(self.engine.get_instance(iid, self.admin).tasks)
+        """The case's open tasks in an order that does not depend on their (random) ids, so
+        that the same seed makes the same choices."""
+        return sorted(self.engine.get_instance(iid, self.admin).tasks, key=_task_order)
 
     def find(self, iid: int, element_id: str, department: str | None = None) -> TaskInfo | None:
         for t in self.open_tasks(iid):
@@ -190,6 +220,7 @@ class World:
     def complete(self, t: TaskInfo, data: dict, username: str | None = None) -> None:
         username = username or t.assignee or self.user_for(t)
         self.claim(t, username)
+        data = self._uploads(t, username, data)
         self.commands += 1
         try:
             self.engine.complete(t.id, self.actor(username), data)
@@ -218,13 +249,37 @@ class World:
             done += 1
         return done
 
-    def attach(self, *names: str) -> list[str]:
-        """Attachment ids for evidence fields (the demo's files are named, not uploaded)."""
-        ids = []
-        for name in names:
-            self.attachments += 1
-            ids.append(f"demo-{self.attachments:05d}-{name}")
-        return ids
+    def attach(self, *names: str) -> list[Upload]:
+        """Evidence for a form's file field: uploaded to the task when it is completed."""
+        return [Upload(name) for name in names]
+
+    def _uploads(self, t: TaskInfo, username: str, data: dict) -> dict:
+        """The data with each Upload replaced by the id of a file attached to the task (with
+        CaseFiles), or by a named id when the demo runs without a file store."""
+        result = {}
+        for key, value in data.items():
+            if isinstance(value, list) and value and all(isinstance(v, Upload) for v in value):
+                value = [self._upload(t, username, key, v.name) for v in value]
+            result[key] = value
+        return result
+
+    def _upload(self, t: TaskInfo, username: str, field_key: str, name: str) -> str:
+        self.attachments += 1
+        if self.files is None:
+            return f"demo-{self.attachments:05d}-{name}"
+        stem, _, ext = name.rpartition(".")
+        if ext in ("jpg", "jpeg", "png"):
+            filename, content_type, content = f"{stem}.png", "image/png", _photo(self.attachments)
+        else:
+            filename, content_type = f"{stem}（演示）.txt", "text/plain; charset=utf-8"
+            content = (f"昆都仑区工作流平台 · 演示附件\n文件：{stem}\n环节：{t.name}\n"
+                       f"案件：{t.business_key or ''} {t.title or ''}\n"
+                       f"上传：{china(self.now()):%Y-%m-%d %H:%M}\n"
+                       "（演示数据，由 kunflow demo 生成，并非真实文件）\n").encode()
+        self.commands += 1
+        return self.files.add_attachment(
+            self.actor(username), filename=filename, content_type=content_type,
+            stream=io.BytesIO(content), task_id=t.id, field=field_key).id
 
     def correlate(self, name: str, key: str, payload: dict, username: str) -> dict:
         self.commands += 1
@@ -251,6 +306,10 @@ class World:
         else:
             raise DemoError("定时器未能推进（同一时刻反复到期）")
         self.move_to(until)
+
+
+def _task_order(t: TaskInfo) -> tuple:
+    return (t.created_at, t.instance_id, t.element_id, t.department_code or "", t.name or "")
 
 
 class Simulation:
@@ -1546,7 +1605,7 @@ def caseworkers(w: World, rng: random.Random) -> Iterator[datetime]:
     while True:
         yield w.on(china(w.now()).date() + timedelta(days=1), rng)
         page = w.engine.list_tasks(w.admin, scope="all", state="ready", limit=500)
-        for t in sorted(page.items, key=lambda x: x.id):
+        for t in sorted(page.items, key=_task_order):
             if t.department_code and w.now() - t.created_at > timedelta(hours=4) and (
                 rng.random() < 0.12
             ):
@@ -1606,11 +1665,12 @@ def plan_demo(seed: int, streets: list[str]) -> DemoPlan:
 
 
 def load_demo(engine: Engine, seed: int = DEMO_SEED,
-              progress: Callable[[datetime, datetime, datetime], None] | None = None
-              ) -> DemoSummary:
+              progress: Callable[[datetime, datetime, datetime], None] | None = None,
+              files: CaseFiles | None = None) -> DemoSummary:
     """Drive the demo's cases through ``engine`` (migrated, org synced, library deployed) up to
     28 November 2026. ``progress(start, now, end)`` is called as the simulated clock moves
-    (China times). Raises DemoError when a case cannot go as planned."""
+    (China times); evidence is uploaded through ``files`` (without it, file fields hold named
+    ids that match no file). Raises DemoError when a case cannot go as planned."""
     began = wall.perf_counter()
     departments = engine.list_departments()
     leaders = PackageLeaders.load(departments, engine.list_users())
@@ -1618,7 +1678,7 @@ def load_demo(engine: Engine, seed: int = DEMO_SEED,
     end = utc(TODAY)
     first = min(p.start for p in plan.projects) - timedelta(days=1)
     with time_machine.travel(first.replace(tzinfo=UTC), tick=False) as traveller:
-        w = World(engine, traveller, seed)
+        w = World(engine, traveller, seed, files)
 
         def moved(now: datetime) -> None:
             if progress:
@@ -1662,5 +1722,5 @@ def _summary(w: World, plan: DemoPlan, supervision: Supervision,
         mine_cases=sum(1 for p in plan.projects if p.mine),
         supervision_months=months, whistles=len(plan.whistles), hazards=len(plan.hazards),
         instances=instance_count(engine), open_tasks=open_tasks, overdue_tasks=overdue,
-        commands=w.commands, seconds=seconds, stages=dict(stages),
+        commands=w.commands, attachments=w.attachments, seconds=seconds, stages=dict(stages),
     )

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from config.org import load_org
-from engine.model import app_user, event, incident, instance, task
+from engine.casefiles import FileStore
+from engine.model import app_user, attachment, event, incident, instance, task
 from tests.conftest import ROOT
 from web.cli import main
 from workflows.demo import MINE_STATES, TODAY, plan_demo
@@ -24,9 +25,10 @@ STREETS = [d.code for d in load_org(ROOT / "config" / "org.yaml")[0] if d.kind =
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     """(database engine, CLI environment, first run's output)."""
-    path = tmp_path_factory.mktemp("demo") / "kunflow.db"
+    root = tmp_path_factory.mktemp("demo")
+    path = root / "kunflow.db"
     env = {"KUNFLOW_DATABASE_URL": f"sqlite:///{path}", "KUNFLOW_SECRET_KEY": "demo-test",
-           "KUNFLOW_DEMO": "1"}
+           "KUNFLOW_DEMO": "1", "KUNFLOW_ATTACHMENT_DIR": str(root / "attachments")}
     result = CliRunner().invoke(main, ["demo", "--seed", "2026"], env=env,
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
@@ -138,6 +140,25 @@ def test_a_year_of_work_done_by_the_departments_users(demo):
     fired = rows(db, sa.select(sa.func.count()).select_from(event)
                  .where(event.c.kind == "timer_fired"))[0][0]
     assert fired > 100  # monthly rounds, reports, escalations came from the timers
+
+
+def test_evidence_is_uploaded_to_the_steps_that_cite_it(demo):
+    db, env, _output = demo
+    files = {r.id: r for r in rows(db, sa.select(attachment))}
+    assert len(files) > 300
+    store = FileStore(env["KUNFLOW_ATTACHMENT_DIR"])
+    assert all(store.path(f.sha256).is_file() and f.size > 0 for f in files.values())
+    assert {f.content_type for f in files.values()} == {"image/png", "text/plain; charset=utf-8"}
+    cited = 0
+    for (data_json,) in rows(db, sa.select(event.c.data_json)
+                             .where(event.c.kind == "task_completed")):
+        data = json.loads(data_json or "{}")
+        for key in ("site_photos", "agreement_file", "closure_evidence", "explanation_files",
+                    "rectification_evidence", "scene_photos"):
+            for att_id in data.get(key) or []:
+                assert files[att_id].field == key  # attached to the step, in that field
+                cited += 1
+    assert cited > 100
 
 
 def test_loading_again_skips_or_refuses(demo):
