@@ -119,7 +119,6 @@ class World:
         self._actors: dict = {}
         self.commands = 0
         self.attachments = 0
-        self.problems: list[str] = []
 
     # -- time
 
@@ -374,7 +373,6 @@ class Project:
     reach_by: datetime = TODAY
     iid: int | None = None
     mine_iid: int | None = None
-    extras: dict = field(default_factory=dict)
 
     def pace(self, wake: datetime, now: datetime) -> datetime:
         """Keep the case on schedule: a wait never takes more than half of what is left before
@@ -1125,6 +1123,16 @@ class Mine:
         self.step("verify_issue_clue", {"clue_verified": "confirmed",
                                         "clue_handling": "责令限期整改，已复查整改到位。",
                                         "clue_is_major": "no"})
+        # 区生态环境分局 raises a major issue to 会商研判 (a message, as the platform's API does)
+        yield self.later(rng.randint(5, 15))
+        w.correlate("mine_major_issue", p.code, {
+            "raised_by": "eco", "summary": "矿区排土场紧邻水源保护区，存在渗漏风险"}, "admin")
+        yield self.later(rng.randint(1, 4))
+        w.each(p.mine_iid, "give_issue_opinion", lambda t: {
+            "issue_opinion": "rectification", "issue_note": "建议限期整改并加强监测"})
+        yield self.later(rng.randint(1, 3))
+        self.step("decide_major_issue", {"issue_decision": "rectification",
+                                         "issue_measures": "责令企业限期完成排土场防渗改造，区生态环境分局跟踪监测。"})
         if self.state == "日常监管":
             return
         yield self.later(rng.randint(20, 40))

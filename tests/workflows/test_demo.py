@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from config.org import load_org
 from engine.casefiles import FileStore
-from engine.model import app_user, attachment, event, incident, instance, task
+from engine.model import app_user, attachment, event, incident, instance, message, task
 from tests.conftest import ROOT
 from web.cli import main
 from workflows.demo import MINE_STATES, TODAY, plan_demo
@@ -85,6 +85,12 @@ def test_six_mine_cases_each_in_another_major_state(demo):
     parents = {r.id: r.business_key for r in rows(db, sa.select(instance.c.id,
                                                                   instance.c.business_key))}
     assert all(parents[c.parent_instance_id] == c.business_key for c in cases)  # called
+    messages = rows(db, sa.select(message.c.name, message.c.delivered_to, message.c.payload_json))
+    # approved mines told their projects; a major issue was raised to 会商研判 from outside
+    assert any(m.name == "mine_approval_result" and m.delivered_to for m in messages)
+    assert any(m.name == "mine_major_issue" and m.delivered_to for m in messages)
+    notices = [json.loads(m.payload_json) for m in messages if m.name == "mine_notice"]
+    assert {"审批结果", "安全生产许可", "联合检查结果"} <= {n["subject"] for n in notices}
 
 
 def test_supervision_every_month_with_late_and_unsigned_reports(demo):
