@@ -68,10 +68,16 @@ from .model import (
     message as message_table,
 )
 from .projections import ready_human_tasks
-from .scripting import ServiceRegistry, bind_business_key, make_script_engine
+from .scripting import ServiceRegistry, bind_business_key, current_task, make_script_engine
 from .serialization import SERIALIZER_VERSION, dump_state, load_state
 from .specs import CALL_STATE
-from .timers import next_timer_due
+from .timers import (
+    DUE_OFFSET,
+    attached_task,
+    hold_deadline_timers,
+    next_timer_due,
+    release_deadline_timers,
+)
 from .unit_of_work import UnitOfWork
 
 OPEN_STATES = ("ready", "claimed")
@@ -900,7 +906,8 @@ class Engine:
     def pause_task(self, task_id: str, actor: Actor, reason: str | None = None) -> TaskInfo:
         """Stop a task's deadline clock (expert review, hearing, public notice).
 
-        Only where the diagram allows it: the task's ``pausable`` property is true.
+        Only where the diagram allows it: the task's ``pausable`` property is true. Boundary
+        timers that follow the task's deadline (``engine/timers.py``) are held meanwhile.
         """
         _text(reason, "reason", 2000)
         with self._uow() as uow:
@@ -910,19 +917,26 @@ class Engine:
             if row.paused_at is not None:
                 raise Conflict("任务的办理时限已经暂停")
             now = utcnow()
-            self._bump(conn, head, now)
+            loaded = self._spec(head.definition_id)
+            wf = self._workflow(conn, head)
+            stask = _spiff_task(wf, row.id)
+            held = hold_deadline_timers(stask, row.due_at) if stask is not None else []
             conn.execute(task.update().where(task.c.id == row.id).values(paused_at=now))
             conn.execute(task_pause.insert().values(task_id=row.id, paused_at=now,
                                                     paused_by=actor.username, reason=reason))
-            self._log(conn, [_ev(head.id, row.id, actor, "task_paused", now,
-                                 {"reason": reason} if reason else None)])
+            data = {"reason": reason} if reason else {}
+            if held:
+                data["held_timers"] = held
+            events = [_ev(head.id, row.id, actor, "task_paused", now, data or None)]
+            self._save(conn, uow, head, wf, loaded, now, {}, events, 0)
             out = conn.execute(self._stmt_task_by_id, {"id": row.id}).one()
-            uow.after_commit(lambda: self.live.rebase(head.id, head.version, head.version + 1))
             uow.commit()
         return _task(out)
 
     def resume_task(self, task_id: str, actor: Actor) -> TaskInfo:
-        """Restart the clock; the due time moves by the working days it stood still."""
+        """Restart the clock; the due time moves by the working days it stood still, and so do
+        the boundary timers held with it (a ``task_due(n)`` timer is recomputed from the new
+        due time)."""
         with self._uow() as uow:
             conn = uow.conn
             row, head = self._task_and_head(conn, task_id, actor)
@@ -934,20 +948,31 @@ class Engine:
             paused = cal.working_days_between(_local_day(row.paused_at), _local_day(now))
             due, provisional = row.due_at, row.due_provisional
             if due is not None and paused > 0:
-                moved = cal.add_working_days(_local_day(due), paused)
-                due = due + (moved - _local_day(due))
-                provisional = provisional or cal.is_provisional(_local_day(row.due_at), moved)
-            self._bump(conn, head, now)
+                due = _shift_working_days(cal, due, paused)
+                provisional = provisional or cal.is_provisional(_local_day(row.due_at),
+                                                                _local_day(due))
+            shift = due - row.due_at if due is not None else timedelta(0)
+
+            def moved(when, offset):
+                if offset is not None and due is not None:
+                    return _shift_working_days(cal, due, offset) if offset else due
+                return when + shift
+
+            loaded = self._spec(head.definition_id)
+            wf = self._workflow(conn, head)
+            stask = _spiff_task(wf, row.id)
+            timers = release_deadline_timers(stask, moved) if stask is not None else {}
             conn.execute(task.update().where(task.c.id == row.id).values(
                 paused_at=None, due_at=due, due_provisional=provisional))
             conn.execute(task_pause.update().where(
                 task_pause.c.task_id == row.id, task_pause.c.resumed_at.is_(None)
             ).values(resumed_at=now, resumed_by=actor.username))
-            self._log(conn, [_ev(head.id, row.id, actor, "task_resumed", now,
-                                 {"paused_working_days": paused,
-                                  "due_at": due.isoformat() if due else None})])
+            data = {"paused_working_days": paused, "due_at": due.isoformat() if due else None}
+            if timers:
+                data["timers"] = {k: v.isoformat() for k, v in timers.items()}
+            events = [_ev(head.id, row.id, actor, "task_resumed", now, data)]
+            self._save(conn, uow, head, wf, loaded, now, {}, events, 0)
             out = conn.execute(self._stmt_task_by_id, {"id": row.id}).one()
-            uow.after_commit(lambda: self.live.rebase(head.id, head.version, head.version + 1))
             uow.commit()
         return _task(out)
 
@@ -1155,7 +1180,27 @@ class Engine:
         def department_code(name):
             return engine.directory().get(name)
 
-        helpers = {"now": now, "department_code": department_code}
+        def task_due(working_days=0):
+            """For boundary timers: the due time of the task the timer is attached to (its
+            ``due_working_days`` / ``due_hours`` / ``due_expression``), moved by
+            ``working_days`` working days (negative: before), ISO 8601 UTC. Such a timer
+            follows the task's deadline when its clock is paused and resumed."""
+            timer = current_task()
+            target = attached_task(timer)
+            if target is None:
+                raise ValueError("task_due() 只能用于任务边界事件的定时器")
+            props = (getattr(target.task_spec, "extensions", None) or {}).get("properties") or {}
+            due, _ = engine._deadline_of(props, timer, utcnow(), None)
+            if due is None:
+                raise ValueError(f"任务 {target.task_spec.bpmn_id} 没有办理时限"
+                                 "（due_working_days / due_hours / due_expression）")
+            offset = int(working_days)
+            timer.internal_data[DUE_OFFSET] = offset
+            if offset:
+                due = _shift_working_days(engine.calendar.current(), due, offset)
+            return due.isoformat() + "+00:00"
+
+        helpers = {"now": now, "department_code": department_code, "task_due": task_due}
         helpers.update(self._calendar_helpers())
         return helpers
 
@@ -1627,10 +1672,17 @@ class Engine:
         """A human task's due time from its properties: ``due_working_days`` (working days,
         due at the end of that day, China's calendar), ``due_hours`` (clock hours) or
         ``due_expression`` (a number of working days, or a date/time)."""
-        props = ready_task.properties
+        return self._deadline_of(ready_task.properties, ready_task.spiff_task, now, conn)
+
+    def _deadline_of(self, props, spiff_task, now, conn) -> tuple[datetime | None, bool]:
+        """``_deadline`` from a task's properties; ``due_expression`` is evaluated in the data
+        of ``spiff_task`` (the task itself, or a boundary event of it: the same data)."""
         value = None
         if props.get("due_expression"):
-            value = self._evaluate(wf, ready_task, props["due_expression"])
+            try:
+                value = self.script_engine.evaluate(spiff_task, props["due_expression"])
+            except Exception:  # a failing deadline expression leaves the task without one
+                value = None
         elif props.get("due_working_days"):
             value = props["due_working_days"]
         elif props.get("due_hours"):
@@ -1702,6 +1754,20 @@ class _Head:
 def _local_day(moment: datetime) -> date:
     """The calendar day in China of a naive UTC time."""
     return (moment + timedelta(hours=8)).date()
+
+
+def _shift_working_days(cal, moment: datetime, days: int) -> datetime:
+    """``moment`` moved to the same time of day ``days`` working days later (earlier if
+    negative), counted on the China calendar day of ``moment``."""
+    day = _local_day(moment)
+    return moment + (cal.add_working_days(day, days) - day)
+
+
+def _spiff_task(wf, task_id: str):
+    try:
+        return wf.get_task_from_id(UUID(task_id))
+    except Exception:  # the row outlived its task (not expected): no timers to move
+        return None
 
 
 def _ev(iid, task_id, actor, kind, at, data) -> dict:

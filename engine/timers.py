@@ -8,12 +8,19 @@ that
   the earliest due (on a tie, the first in document order) fires: SpiffWorkflow 3.2 fires every
   due timer of the refresh before any of them runs, so each would take its own path;
 - a timer held while its task's deadline clock is paused (``HELD``) does not fire.
+
+Deadline timers: a boundary timer *follows its task's deadline* when its expression calls
+``task_due()`` (the due time of the task it is attached to, optionally shifted by working days)
+or when it falls due at the task's due time (within a minute: ``due_in_working_days(n)`` on a
+task with ``due_working_days = n``). While the task's clock is paused such timers are held; on
+resume they move with the due date (``docs/timers.md``).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
@@ -28,6 +35,10 @@ TIMER_EVENT_TYPES = frozenset({
 
 # internal_data key of a boundary timer that waits without firing (its task's clock is paused)
 HELD = "kunflow_held"
+# internal_data key: the working-day shift a ``task_due(n)`` timer was defined with
+DUE_OFFSET = "kunflow_due_offset"
+# a timer this close to the task's due time is taken to be the deadline itself
+_SAME_TIME = timedelta(seconds=60)
 
 
 def _as_naive_utc(value) -> datetime | None:
@@ -129,3 +140,63 @@ def _yields_to_sibling(my_task) -> bool:
         if due < mine or (due == mine and _document_order(other) < my_order):
             return True
     return False
+
+
+def attached_task(boundary_task):
+    """The task a boundary event task is attached to (its split's main child), or None."""
+    split = boundary_task.parent if boundary_task is not None else None
+    if split is None or not isinstance(split.task_spec, BoundaryEventSplit):
+        return None
+    if not isinstance(boundary_task.task_spec, BoundaryEvent):
+        return None
+    for child in split.children:
+        if not isinstance(child.task_spec, BoundaryEvent):
+            return child
+    return None
+
+
+def waiting_boundary_timers(task) -> list:
+    """The boundary timers attached to ``task`` that are waiting."""
+    split = task.parent
+    if split is None or not isinstance(split.task_spec, BoundaryEventSplit):
+        return []
+    return [
+        child for child in split.children
+        if child is not task and isinstance(child.task_spec, BoundaryEvent)
+        and is_timer(child.task_spec) and child.state == TaskState.WAITING
+    ]
+
+
+def follows_deadline(timer_task, due_at: datetime | None) -> bool:
+    """Whether a boundary timer is defined relative to its task's due time (see the module)."""
+    expression = getattr(timer_task.task_spec.event_definition, "expression", None) or ""
+    if DUE_OFFSET in timer_task.internal_data or "task_due(" in expression:
+        return True
+    when = timer_due(timer_task)
+    return when is not None and due_at is not None and abs(when - due_at) <= _SAME_TIME
+
+
+def hold_deadline_timers(task, due_at: datetime | None) -> list[str]:
+    """Hold the waiting boundary timers of ``task`` that follow its deadline; their ids."""
+    held = []
+    for timer in waiting_boundary_timers(task):
+        if not timer.internal_data.get(HELD) and follows_deadline(timer, due_at):
+            timer.internal_data[HELD] = True
+            held.append(timer.task_spec.bpmn_id)
+    return held
+
+
+def release_deadline_timers(task, moved) -> dict[str, datetime]:
+    """Release the held timers of ``task``; ``moved(due, offset)`` gives each one's new due time
+    (naive UTC) from its old one and its ``task_due`` offset (None if it has none)."""
+    out = {}
+    for timer in waiting_boundary_timers(task):
+        if not timer.internal_data.pop(HELD, None):
+            continue
+        when = timer_due(timer)
+        if when is None:
+            continue
+        new = moved(when, timer.internal_data.get(DUE_OFFSET))
+        timer.internal_data["event_value"] = new.replace(tzinfo=UTC).isoformat()
+        out[timer.task_spec.bpmn_id] = new
+    return out
