@@ -16,6 +16,7 @@ from engine import (
     TaskInfo,
     UserInfo,
 )
+from engine.casefiles import AttachmentInfo, DiagramMarks, DraftInfo
 
 
 def iso(value: datetime | None) -> str | None:
@@ -178,3 +179,66 @@ def message_outcome_json(outcome: dict) -> dict:
     """``status`` delivered / started (with ``instance_id``) or waiting (with ``message_id``)."""
     keys = ("status", "instance_id", "message_id")
     return {k: outcome[k] for k in keys if outcome.get(k) is not None}
+
+
+def attachment_json(a: AttachmentInfo) -> dict:
+    return {
+        "id": a.id,
+        "instance_id": a.instance_id,
+        "task_id": a.task_id,
+        "field": a.field,
+        "filename": a.filename,
+        "content_type": a.content_type,
+        "size": a.size,
+        "sha256": a.sha256,
+        "uploaded_by": a.uploaded_by,
+        "uploaded_at": iso(a.uploaded_at),
+    }
+
+
+def draft_json(d: DraftInfo, *, with_data: bool = True) -> dict:
+    out = {"task_id": d.task_id, "saved_at": iso(d.saved_at)}
+    if with_data:
+        out["data"] = d.data
+    return out
+
+
+def diagram_json(m: DiagramMarks) -> dict:
+    return {
+        "definition_key": m.definition_key,
+        "definition_version": m.definition_version,
+        "completed": list(m.completed),
+        "current": list(m.current),
+        "overdue": list(m.overdue),
+        "task_links": dict(m.task_links),
+    }
+
+
+def task_context_json(ctx: dict) -> dict:
+    """``CaseFiles.task_context``: what a task page shows besides the task."""
+    return {
+        "process_name": ctx["process_name"],
+        "form": ctx["form"],
+        "send_back_targets": [{"id": i, "name": n} for i, n in ctx["send_back_targets"]],
+        "pausable": ctx["pausable"],
+        "can_work": ctx["can_work"],
+        "instance_status": ctx["instance_status"],
+    }
+
+
+def case_ref_json(c: dict) -> dict:
+    return {
+        "id": c["id"],
+        "process_key": c["process_key"],
+        "business_key": c["business_key"],
+        "title": c["title"],
+        "status": c["status"],
+    }
+
+
+def related_json(related: dict) -> dict:
+    parent = related["parent"]
+    return {
+        "parent": case_ref_json(parent) if parent is not None else None,
+        "children": [case_ref_json(c) for c in related["children"]],
+    }

@@ -3,8 +3,10 @@ app against it (no 5xx, responses conform to the documented schemas, statuses an
 
 from __future__ import annotations
 
+import io
 import os
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
@@ -30,6 +32,12 @@ CHECKS = [
     response_headers_conformance,
     negative_data_rejection,
 ]
+
+
+@pytest.fixture
+def app(app_factory, tmp_path):
+    """Uploaded attachments in the test's directory, not in var/."""
+    return app_factory(ATTACHMENT_DIR=str(tmp_path / "attachments"))
 
 
 def test_document_lists_every_route(app, client):
@@ -113,9 +121,9 @@ def test_api_conforms_to_openapi(app, token):
 
 
 def test_operations_on_real_objects_conform(app, token):
-    """The same checks on an existing definition, instance and task, as users who may act on
-    them: the generated bodies then reach the engine (complete with random data, reassign,
-    terminate)."""
+    """The same checks on an existing definition, instance, task and attachment, as users who
+    may act on them: the generated bodies then reach the engine (complete with random data,
+    reassign, terminate, upload, draft, comment)."""
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     invest = {"Authorization": f"Bearer {token('invest-clerk')}"}
     admin = {"Authorization": f"Bearer {token('admin')}"}
@@ -123,6 +131,7 @@ def test_operations_on_real_objects_conform(app, token):
         "task_id": {"Authorization": f"Bearer {token('invest-head')}"},
         "instance_id": admin,
         "key": admin,
+        "attachment_id": admin,
     }
     client = app.test_client()
     failures, covered = [], 0
@@ -139,15 +148,25 @@ def test_operations_on_real_objects_conform(app, token):
         )
         assert started.status_code == 201
         inst = started.get_json()
-        value = {
+        values = {
             "task_id": inst["tasks"][0]["id"],
             "instance_id": inst["id"],
             "key": "sample_review",
-        }[name]
+        }
+        if name == "attachment_id":
+            uploaded = client.post(
+                f"/api/v1/tasks/{values['task_id']}/attachments",
+                headers=invest,
+                data={"file": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "evidence.pdf")},
+                content_type="multipart/form-data",
+            )
+            assert uploaded.status_code == 201, uploaded.get_json()
+            values["attachment_id"] = uploaded.get_json()["attachment"]["id"]
+        value = values[name]
         covered += 1
         for mode in _modes(operation):
             failure = _fuzz(operation, mode, users[name], MAX_EXAMPLES, {name: value})
             if failure:
                 failures.append(failure)
-    assert covered == 18
+    assert covered == 30
     assert not failures, "\n\n".join(failures)

@@ -22,6 +22,7 @@ def _authenticate() -> None:
 
 from . import (  # noqa: E402,F401
     calendar,
+    casefiles,
     definitions,
     directory,
     incidents,

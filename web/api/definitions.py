@@ -5,16 +5,23 @@ from __future__ import annotations
 from flask import Response, g, jsonify, request
 
 from ..auth.identity import current_engine
-from ..inputs import MAX_ID, bad_request, invalid, query_int
+from ..inputs import MAX_ID, bad_request, invalid, query_choice, query_int
 from ..serialize import definition_json, deploy_json
 from . import bp
+from .casefiles import current_casefiles
+from .incidents import BOOLEANS
 
 _MAX_FILENAME = 200
 
 
 @bp.get("/definitions")
 def list_definitions():
-    return jsonify({"items": [definition_json(d) for d in current_engine().list_definitions()]})
+    if query_choice("startable", BOOLEANS) == "true":
+        # What the caller's department may start by hand (the "start a case" page).
+        definitions = current_casefiles().startable(g.actor)
+    else:
+        definitions = current_engine().list_definitions()
+    return jsonify({"items": [definition_json(d) for d in definitions]})
 
 
 @bp.post("/definitions")

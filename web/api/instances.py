@@ -44,6 +44,8 @@ def list_instances():
         process_key=query_text("process_key"),
         business_key=query_text("business_key"),
         started_by=query_text("started_by", max_length=64),
+        stage=query_text("stage"),
+        q=query_text("q"),
         limit=query_int("limit", 50, minimum=1, maximum=MAX_PAGE),
         offset=query_int("offset", 0, minimum=0),
     )

@@ -10,12 +10,15 @@ from functools import cache
 
 from flask import jsonify
 
+from ..attachments import ALLOWED as UPLOAD_TYPES
+from ..attachments import ALLOWED_TEXT as UPLOAD_TYPES_TEXT
 from ..inputs import MAX_ID
 from . import bp
+from .casefiles import MAX_COMMENT, MAX_FIELD
 from .incidents import BOOLEANS
 from .instances import STATUSES
 from .messages import DEFAULT_TTL_DAYS, MAX_TTL_DAYS
-from .tasks import SCOPES, STATES
+from .tasks import LIGHTS, SCOPES, SORTS, STATES
 
 _NONBLANK = r"\S"  # strings that must say something: not empty, not only spaces
 
@@ -57,6 +60,14 @@ def _object(properties: dict, required: list | None = None, **extra) -> dict:
     return schema
 
 
+_CASE_REF = {
+    "id": _INT,
+    "process_key": _STR,
+    "business_key": _NSTR,
+    "title": _NSTR,
+    "status": {"type": "string", "enum": list(STATUSES)},
+}
+
 SCHEMAS = {
     "Error": _object(
         {
@@ -69,7 +80,8 @@ SCHEMAS = {
                     "message": {**_STR, "description": "给人看的中文说明"},
                     "details": {
                         "description": "补充信息：部署校验失败时为 ValidationProblem 列表；"
-                        "字段错误时为 {field}；否则为 null",
+                        "请求字段错误时为 {field}（出错的字段名）；表单数据或上传文件校验失败时为"
+                        ' {字段名: 说明}（如 {"file": "文件类型不允许"}）；否则为 null',
                     },
                 }
             )
@@ -486,6 +498,134 @@ SCHEMAS = {
             ),
         }
     ),
+    "Attachment": _object(
+        {
+            "id": {**_STR, "description": "附件 id（32 位十六进制）"},
+            "instance_id": _INT,
+            "task_id": {**_NSTR, "description": "上传时所在的任务"},
+            "field": {**_NSTR, "description": "对应的表单字段（filepicker 字段的 key）"},
+            "filename": _STR,
+            "content_type": {**_STR, "description": "保存并下载时使用的类型，由扩展名决定"},
+            "size": {**_INT, "description": "字节数"},
+            "sha256": {**_STR, "description": "内容的 SHA-256（十六进制）"},
+            "uploaded_by": _NSTR,
+            "uploaded_at": _TIME,
+            "content_url": {**_STR, "description": "下载文件内容的地址"},
+        }
+    ),
+    "AttachmentList": _object({"items": {"type": "array", "items": _ref("Attachment")}}),
+    "AttachmentCreated": _object({"attachment": _ref("Attachment")}),
+    "AttachmentUpload": _object(
+        {
+            "file": {
+                "type": "string",
+                "format": "binary",
+                "description": f"要上传的文件（带文件名）：{UPLOAD_TYPES_TEXT}",
+            },
+            "field": {
+                "type": "string",
+                "maxLength": MAX_FIELD,
+                "description": "对应的表单字段（filepicker 字段的 key），可不填",
+            },
+        },
+        required=["file"],
+        additionalProperties=False,
+    ),
+    "Draft": _object(
+        {
+            "task_id": _STR,
+            "data": {
+                "type": "object",
+                "additionalProperties": True,
+                "description": "保存的表单数据",
+            },
+            "saved_at": _TIME,
+        }
+    ),
+    "DraftSaved": _object({"task_id": _STR, "saved_at": _TIME}),
+    "SaveDraft": _object(
+        {
+            "data": {
+                "type": "object",
+                "additionalProperties": True,
+                "description": "表单数据（JSON 对象，序列化后不超过 1 MB）",
+            }
+        },
+        additionalProperties=False,
+        example={"data": {"safety_design_opinion": "初步同意"}},
+    ),
+    "Comment": _object(
+        {
+            "text": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_COMMENT,
+                "pattern": _NONBLANK,
+            },
+            "task_id": {
+                **_nullable({"type": "string", "maxLength": 64}),
+                "description": "针对的任务（须为该实例的任务）；缺省为针对整个案件",
+            },
+        },
+        required=["text"],
+        additionalProperties=False,
+        example={"text": "请补充专家意见"},
+    ),
+    "Diagram": _object(
+        {
+            "definition_key": {**_STR, "description": "流程标识"},
+            "definition_version": {**_INT, "description": "实例所用的流程版本"},
+            "completed": {"type": "array", "items": _STR, "description": "已完成的 BPMN 元素 id"},
+            "current": {
+                "type": "array",
+                "items": _STR,
+                "description": "当前的元素 id（待办任务、等待中的事件）；已办结的实例为空",
+            },
+            "overdue": {"type": "array", "items": _STR, "description": "已超期的待办任务的元素 id"},
+            "task_links": {
+                "type": "object",
+                "additionalProperties": _STR,
+                "description": "元素 id → 调用者可查看的待办任务 id",
+            },
+        }
+    ),
+    "TaskContext": _object(
+        {
+            "process_name": {**_NSTR, "description": "流程名称"},
+            "form": {
+                "type": "object",
+                "nullable": True,
+                "additionalProperties": True,
+                "description": "该环节的表单（form-js schema）；环节没有表单时为 null",
+            },
+            "send_back_targets": {
+                "type": "array",
+                "items": _object({"id": _STR, "name": _STR}),
+                "description": "可退回到的环节（POST /api/v1/tasks/{task_id}/send-back 的 target）",
+            },
+            "pausable": {"type": "boolean", "description": "该环节可以暂停计时"},
+            "can_work": {
+                "type": "boolean",
+                "description": "调用者可以办理（本部门，并有所需角色）",
+            },
+            "instance_status": {"type": "string", "enum": list(STATUSES)},
+        }
+    ),
+    "TaskList": _object({"items": {"type": "array", "items": _ref("Task")}}),
+    "CaseRef": _object(_CASE_REF),
+    "Related": _object(
+        {
+            "parent": {
+                **_nullable(_object(_CASE_REF)),
+                "description": "调用本案件的上级案件（没有或调用者看不到时为 null）",
+            },
+            "children": {
+                "type": "array",
+                "items": _ref("CaseRef"),
+                "description": "本案件调用的下级案件中调用者能看到的",
+            },
+        }
+    ),
     "Deploy": _object(
         {
             "file": {"type": "string", "format": "binary", "description": ".bpmn 文件"},
@@ -506,6 +646,7 @@ _ERRORS = {
     404: "资源不存在",
     409: "冲突：任务已被认领或已办结、实例状态不允许、并发修改",
     413: "上传内容过大",
+    416: "Range 超出文件长度",
     422: "数据无效：字段类型或取值不对，流程模型校验失败，或引擎拒绝",
     429: "登录失败次数过多",
 }
@@ -601,6 +742,55 @@ _INSTANCE_ID = _path(
 )
 _TASK_ID = _path("task_id", {"type": "string", "minLength": 1}, "任务 id（UUID）")
 _TEXT = {"type": "string", "maxLength": 200}
+_ATTACHMENT_ID = _path(
+    "attachment_id",
+    {"type": "string", "pattern": "^[0-9a-f]{32}$", "example": "0" * 32},
+    "附件 id（32 位十六进制）",
+)
+# Types a stored attachment is served with (the upload check's list; octet-stream otherwise).
+_CONTENT_TYPES = sorted({t for t, _ in UPLOAD_TYPES.values()} | {"application/octet-stream"})
+
+
+def _attachment_content_ok() -> dict:
+    fixed = lambda value, description: {  # noqa: E731
+        "required": True,
+        "schema": {"type": "string", "enum": [value]},
+        "description": description,
+    }
+    return {
+        "description": "文件内容：PDF 与图片在浏览器中显示（inline），其他类型下载（attachment）",
+        "headers": {
+            "X-Content-Type-Options": fixed("nosniff", "浏览器不得猜测类型"),
+            "Cache-Control": fixed("private, no-store", "不缓存"),
+            "Content-Security-Policy": fixed(
+                "default-src 'none'; sandbox", "文件在沙箱中打开，不能运行脚本"
+            ),
+            "Content-Disposition": {
+                "required": True,
+                "schema": {"type": "string", "pattern": "^(inline|attachment);"},
+                "description": "inline 或 attachment，带原文件名",
+            },
+        },
+        "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in _CONTENT_TYPES},
+    }
+
+
+def _attachment_content_op() -> dict:
+    op = _op(
+        "getAttachmentContent",
+        "下载附件",
+        "casefiles",
+        _attachment_content_ok(),
+        params=[_ATTACHMENT_ID],
+        errors=(403, 404, 416),
+        description="以上传时确定的类型返回，带 nosniff、no-store 和沙箱 CSP（与页面的下载相同）。"
+        "ETag 为内容的 SHA-256；支持 If-None-Match（304）和 Range（206）请求。",
+    )
+    partial = _attachment_content_ok()
+    partial["description"] = "Range 请求的部分内容（Content-Range 标明位置）"
+    op["responses"]["206"] = partial
+    op["responses"]["304"] = {"description": "If-None-Match 与 ETag 相同：内容未变"}
+    return op
 
 
 def _paths() -> dict:
@@ -701,6 +891,14 @@ def _paths() -> dict:
                 "流程定义（每个流程的最新版本）",
                 "definitions",
                 _json_ok("DefinitionList"),
+                params=[
+                    _query(
+                        "startable",
+                        {"type": "string", "enum": list(BOOLEANS), "default": "false"},
+                        "true：只列调用者所在部门可以手动发起的流程（“发起”页）",
+                    )
+                ],
+                errors=(422,),
             ),
             "post": deploy,
         },
@@ -745,6 +943,8 @@ def _paths() -> dict:
                     _query("process_key", _TEXT, "流程标识"),
                     _query("business_key", _TEXT, "业务编号"),
                     _query("started_by", {"type": "string", "maxLength": 64}, "发起人用户名"),
+                    _query("stage", _TEXT, "当前阶段（流程图中任务的 stage 属性）"),
+                    _query("q", _TEXT, "名称或业务编号中包含的文字"),
                     _LIMIT,
                     _OFFSET,
                 ],
@@ -812,6 +1012,19 @@ def _paths() -> dict:
                         "instance_id",
                         {"type": "integer", "minimum": 1, "maximum": MAX_ID},
                         "流程实例 id",
+                    ),
+                    _query("stage", _TEXT, "阶段（流程图中任务的 stage 属性）"),
+                    _query(
+                        "light",
+                        {"type": "string", "enum": list(LIGHTS)},
+                        "时限灯：red 已超期；yellow 一个工作日内到期；green 按期或无时限",
+                    ),
+                    _query("q", _TEXT, "案件名称或业务编号中包含的文字"),
+                    _query(
+                        "sort",
+                        {"type": "string", "enum": list(SORTS)},
+                        "排序：created 到达时间、due 时限、completed 办结时间，前加 - 为倒序"
+                        "（无时限的任务总在最后）；缺省为最新到达（done 为最新办结）在前",
                     ),
                     _LIMIT,
                     _OFFSET,
@@ -998,6 +1211,142 @@ def _paths() -> dict:
                 "都没有时消息保留，待接收方出现时送达，ttl_days 天后过期。",
             ),
         },
+        "/api/v1/tasks/{task_id}/attachments": {
+            "post": {
+                **_op(
+                    "uploadAttachment",
+                    "为任务上传附件（证明材料）",
+                    "casefiles",
+                    _json_ok("AttachmentCreated", "已上传"),
+                    status=201,
+                    params=[_TASK_ID],
+                    errors=(403, 404, 413, 422),
+                    description=f"multipart/form-data：file 为文件（{UPLOAD_TYPES_TEXT}；按扩展名和"
+                    "文件开头的内容检查类型，大小上限见 ATTACHMENT_MAX_MB），field 为对应的表单"
+                    "字段（可选）。任务须未办结，调用者须能办理该任务（本部门、所需角色）。"
+                    "内容按 SHA-256 存储，相同内容只存一份。类型、内容、大小不符时返回 422，"
+                    'details 为 {"file": 说明}。',
+                ),
+                "requestBody": {
+                    "required": True,
+                    "content": {"multipart/form-data": {"schema": _ref("AttachmentUpload")}},
+                },
+            },
+        },
+        "/api/v1/instances/{instance_id}/attachments": {
+            "get": _op(
+                "listInstanceAttachments",
+                "案件的附件（最早上传的在前）",
+                "casefiles",
+                _json_ok("AttachmentList"),
+                params=[_INSTANCE_ID],
+                errors=(403, 404),
+            ),
+        },
+        "/api/v1/attachments/{attachment_id}": {
+            "get": _op(
+                "getAttachment",
+                "附件信息",
+                "casefiles",
+                _json_ok("Attachment"),
+                params=[_ATTACHMENT_ID],
+                errors=(403, 404),
+                description="能查看该案件的用户可以读取；文件内容见 content_url。",
+            ),
+        },
+        "/api/v1/attachments/{attachment_id}/content": {
+            "get": _attachment_content_op(),
+        },
+        "/api/v1/tasks/{task_id}/draft": {
+            "get": _op(
+                "getDraft",
+                "调用者保存的表单草稿",
+                "casefiles",
+                _json_ok("Draft"),
+                params=[_TASK_ID],
+                errors=(403, 404),
+                description="草稿按用户保存，别人看不到；没有草稿或任务已办结时返回 404。",
+            ),
+            "put": _op(
+                "saveDraft",
+                "保存表单草稿（替换调用者此前的草稿）",
+                "casefiles",
+                _json_ok("DraftSaved", "已保存"),
+                params=[_TASK_ID],
+                body="SaveDraft",
+                errors=(403, 404, 422),
+                description="任务须未办结（否则 422）；办结任务时草稿被删除。",
+            ),
+        },
+        "/api/v1/instances/{instance_id}/comments": {
+            "post": _op(
+                "addComment",
+                "发表意见",
+                "casefiles",
+                _json_ok("Event", "已记录：返回 kind 为 comment 的操作日志"),
+                status=201,
+                params=[_INSTANCE_ID],
+                body="Comment",
+                errors=(403, 404, 422),
+                description="意见记入实例的操作日志（GET /api/v1/instances/{instance_id}/events，"
+                "kind 为 comment，data 为 {text}）；带 task_id 时针对该任务（须为该实例的任务，"
+                "否则 422）。",
+            ),
+        },
+        "/api/v1/instances/{instance_id}/diagram": {
+            "get": _op(
+                "getInstanceDiagram",
+                "案件在流程图上的位置：已完成、当前、超期的元素",
+                "casefiles",
+                _json_ok("Diagram"),
+                params=[_INSTANCE_ID],
+                errors=(403, 404),
+                description="流程图本身见 GET /api/v1/instances/{instance_id}/diagram.xml"
+                "（即 GET /api/v1/definitions/{definition_key}/xml?version={definition_version}）。",
+            ),
+        },
+        "/api/v1/instances/{instance_id}/diagram.xml": {
+            "get": _op(
+                "getInstanceDiagramXml",
+                "案件所用版本的 BPMN XML",
+                "casefiles",
+                {"description": "BPMN 2.0 XML", "content": {"application/xml": {"schema": _STR}}},
+                params=[_INSTANCE_ID],
+                errors=(403, 404),
+            ),
+        },
+        "/api/v1/tasks/{task_id}/context": {
+            "get": _op(
+                "getTaskContext",
+                "任务页所需：表单、可退回的环节、能否暂停计时、能否办理",
+                "casefiles",
+                _json_ok("TaskContext"),
+                params=[_TASK_ID],
+                errors=(403, 404),
+            ),
+        },
+        "/api/v1/instances/{instance_id}/tasks": {
+            "get": _op(
+                "listInstanceTasks",
+                "案件的全部环节（含已办结、已取消的，最早到达的在前）",
+                "casefiles",
+                _json_ok("TaskList"),
+                params=[_INSTANCE_ID],
+                errors=(403, 404),
+                description="能查看该案件的用户都能看到各部门的环节（办理仍只限本部门）。"
+                "列表中 business_key、title、data 为 null（见实例）。",
+            ),
+        },
+        "/api/v1/instances/{instance_id}/related": {
+            "get": _op(
+                "getRelatedInstances",
+                "关联案件：上级（调用本案件的）与下级（本案件调用的）",
+                "casefiles",
+                _json_ok("Related"),
+                params=[_INSTANCE_ID],
+                errors=(403, 404),
+            ),
+        },
         "/api/v1/openapi.json": {
             "get": {
                 "operationId": "getOpenApi",
@@ -1032,6 +1381,7 @@ def document() -> dict:
             {"name": "definitions", "description": "流程定义"},
             {"name": "instances", "description": "流程实例"},
             {"name": "tasks", "description": "任务"},
+            {"name": "casefiles", "description": "附件、草稿、意见与案件流程图"},
             {"name": "incidents", "description": "故障与重试"},
             {"name": "messages", "description": "外部系统的消息投递"},
             {"name": "calendar", "description": "工作日历（法定节假日与调休）"},

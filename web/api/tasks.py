@@ -18,9 +18,12 @@ from ..inputs import (
 )
 from ..serialize import page_json, pause_json, task_json
 from . import bp
+from .casefiles import current_casefiles
 
 SCOPES = ("mine", "department", "done", "all")
 STATES = ("ready", "claimed", "completed", "cancelled", "open")
+LIGHTS = ("red", "yellow", "green")
+SORTS = ("created", "-created", "due", "-due", "completed", "-completed")
 MAX_PAGE = 500
 
 
@@ -32,6 +35,10 @@ def list_tasks():
         state=query_choice("state", STATES),
         process_key=query_text("process_key"),
         instance_id=query_int("instance_id", None, minimum=1, maximum=MAX_ID),
+        stage=query_text("stage"),
+        light=query_choice("light", LIGHTS),
+        q=query_text("q"),
+        sort=query_choice("sort", SORTS),
         limit=query_int("limit", 50, minimum=1, maximum=MAX_PAGE),
         offset=query_int("offset", 0, minimum=0),
     )
@@ -67,9 +74,9 @@ def reassign_task(task_id: str):
 def complete_task(task_id: str):
     body = json_body(required=False)
     only_fields(body, {"data"})
-    return jsonify(
-        task_json(current_engine().complete(task_id, g.actor, object_field(body, "data")))
-    )
+    done = current_engine().complete(task_id, g.actor, object_field(body, "data"))
+    current_casefiles().discard_draft(done.id)  # as the page does
+    return jsonify(task_json(done))
 
 
 @bp.post("/tasks/<task_id>/pause")

@@ -25,12 +25,12 @@ from flask_login import current_user
 from engine import EngineError, Forbidden, InvalidInput
 from engine.forms import fields as form_fields
 
+from ..attachments import check_upload
 from ..auth import login_session, logout_session
 from ..auth.identity import check_csrf, csrf_token
 from ..auth.views import check_credentials
 from ..errors import ApiError
 from . import bp
-from .uploads import check_upload
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 PAGE_SIZE = 20
