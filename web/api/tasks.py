@@ -74,8 +74,8 @@ def reassign_task(task_id: str):
 def complete_task(task_id: str):
     body = json_body(required=False)
     only_fields(body, {"data"})
-    done = current_engine().complete(task_id, g.actor, object_field(body, "data"))
-    current_casefiles().discard_draft(done.id)  # as the page does
+    # file fields must cite this case's attachments; the task's drafts end with it
+    done = current_casefiles().complete(task_id, g.actor, object_field(body, "data"))
     return jsonify(task_json(done))
 
 

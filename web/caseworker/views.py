@@ -17,15 +17,13 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_login import current_user
 
 from engine import EngineError, Forbidden, InvalidInput
-from engine.forms import fields as form_fields
 
-from ..attachments import check_upload
+from ..attachments import attachment_response, check_upload
 from ..auth import login_session, logout_session
 from ..auth.identity import check_csrf, csrf_token
 from ..auth.views import check_credentials
@@ -327,40 +325,14 @@ def unclaim(task_id: str):
     return redirect(url_for("caseworker.tasks", view="department"))
 
 
-def _check_file_fields(instance_id: int, schema: dict | None, data: dict) -> None:
-    """Filepicker fields must hold ids of attachments of this case."""
-    if not schema:
-        return
-    problems = {}
-    for comp in form_fields(schema):
-        if comp.get("type") != "filepicker" or comp.get("key") not in data:
-            continue
-        value = data[comp["key"]]
-        ids = value if isinstance(value, list) else [value]
-        if value in (None, "", []):
-            continue
-        if not all(isinstance(i, str) for i in ids):
-            problems[comp["key"]] = f"“{comp.get('label') or comp['key']}”须为已上传的附件"
-            continue
-        unknown = _files().check_attachment_ids(instance_id, ids)
-        if unknown:
-            problems[comp["key"]] = f"“{comp.get('label') or comp['key']}”含有不属于本案的附件"
-    if problems:
-        raise InvalidInput("附件字段无效", details=problems)
-
-
 @bp.post("/tasks/<task_id>/submit")
 def submit(task_id: str):
-    eng, files, actor = _engine(), _files(), g.actor
+    files, actor = _files(), g.actor
     body = _json_body()
     data = body.get("data")
     if not isinstance(data, dict):
         raise InvalidInput("data 必须是 JSON 对象", details={"data": "须为对象"})
-    t = eng.get_task(task_id, actor, with_data=False)
-    ctx = files.task_context(task_id, actor)
-    _check_file_fields(t.instance_id, ctx["form"], data)
-    done = eng.complete(task_id, actor, data)
-    files.discard_draft(task_id)
+    done = files.complete(task_id, actor, data)
     flash(f"已提交：{done.name or done.element_id}（{done.title or done.business_key or ''}）")
     return jsonify({"redirect": url_for("caseworker.tasks", view="mine"), "task_id": done.id})
 
@@ -463,13 +435,7 @@ def comment(task_id: str):
 @bp.get("/attachments/<attachment_id>")
 def download(attachment_id: str):
     att, path = _files().get_attachment(attachment_id, g.actor)
-    inline = att.content_type in ("application/pdf", "image/png", "image/jpeg")
-    response = send_file(path, mimetype=att.content_type, as_attachment=not inline,
-                         download_name=att.filename, conditional=True, max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return attachment_response(att, path)
 
 
 # ---------------------------------------------------------------- case view
