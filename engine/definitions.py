@@ -67,6 +67,14 @@ class ParsedDefinition:
     tasks: dict  # element id -> TaskSpecInfo (human tasks)
     start_lanes: tuple = ()  # lanes of the process's start events: who may start it
     warnings: list = field(default_factory=list)
+    # A none start event at the top level: people can start the process (else only timers,
+    # messages or an administrator do).
+    manual_start: bool = True
+    # ``start_departments`` of the process and its none start events, as written: department
+    # codes or names, or ``kind:<kind>``; together with the start lanes they say who may start.
+    start_departments: tuple = ()
+    start_form_key: str | None = None  # ``form_key`` of the none start event: the start data
+    start_form_element: str | None = None  # the start event that names it
 
     def to_meta(self) -> dict:
         return {
@@ -74,6 +82,12 @@ class ParsedDefinition:
             "name": self.name,
             "lanes": self.lanes,
             "start_lanes": list(self.start_lanes),
+            "start": {
+                "manual": self.manual_start,
+                "departments": list(self.start_departments),
+                "form_key": self.start_form_key,
+                "form_element": self.start_form_element,
+            },
             "tasks": {
                 k: {"name": t.name, "lane": t.lane, "properties": t.properties}
                 for k, t in self.tasks.items()
@@ -93,6 +107,10 @@ class ParsedDefinition:
             },
             start_lanes=tuple(meta.get("start_lanes", ())),
             warnings=meta.get("warnings", []),
+            manual_start=meta.get("start", {}).get("manual", True),
+            start_departments=tuple(meta.get("start", {}).get("departments", ())),
+            start_form_key=meta.get("start", {}).get("form_key"),
+            start_form_element=meta.get("start", {}).get("form_element"),
         )
 
 
@@ -210,6 +228,43 @@ def _properties(node) -> dict:
     return props
 
 
+def _entries(value: str | None) -> list[str]:
+    return [e.strip() for e in (value or "").replace("，", ",").split(",") if e.strip()]
+
+
+def start_info(root, process_id: str) -> dict:
+    """How the process starts, from the XML alone (``ParsedDefinition.to_meta()["start"]``).
+
+    ``manual``: it has a none start event at its top level; ``departments``: the
+    ``start_departments`` entries of the process element and of its none start events;
+    ``form_key``: the first none start event's ``form_key`` (``form_element``: that event).
+    """
+    process = root.find(f".//bpmn:process[@id='{process_id}']", NS)
+    info = {"manual": False, "departments": [], "form_key": None, "form_element": None}
+    if process is None:
+        return info
+    entries = _entries(_properties(process).get("start_departments"))
+    for node in process.iterfind("bpmn:startEvent", NS):
+        if any(isinstance(c.tag, str) and c.tag.endswith("EventDefinition") for c in node):
+            continue  # timer, message, signal … start: not started by people
+        info["manual"] = True
+        props = _properties(node)
+        entries += _entries(props.get("start_departments"))
+        if props.get("form_key") and info["form_key"] is None:
+            info["form_key"], info["form_element"] = props["form_key"].strip(), node.get("id")
+    info["departments"] = list(dict.fromkeys(entries))
+    return info
+
+
+def start_info_from_xml(xml_text: str, process_id: str) -> dict:
+    """``start_info`` of a stored diagram (definitions deployed before it was recorded)."""
+    try:
+        root = etree.fromstring(xml_text.encode("utf-8"), _XML_PARSER)
+    except etree.XMLSyntaxError:
+        return {"manual": True, "departments": [], "form_key": None, "form_element": None}
+    return start_info(root, process_id)
+
+
 def describe(root, process_id: str, spec, subprocess_specs=None) -> ParsedDefinition:
     """What routing and the read models need, from the XML and the parsed spec."""
     lanes = {}
@@ -228,12 +283,17 @@ def describe(root, process_id: str, spec, subprocess_specs=None) -> ParsedDefini
             props = (getattr(ts, "extensions", None) or {}).get("properties", {}) or {}
             element = getattr(ts, "bpmn_id", None) or ts.name
             tasks[element] = TaskSpecInfo(element, ts.bpmn_name, ts.lane, dict(props))
+    start = start_info(root, process_id)
     return ParsedDefinition(
         key=process_id,
         name=process.get("name") or process_id,
         lanes=lanes,
         tasks=tasks,
         start_lanes=tuple(start_lanes),
+        manual_start=start["manual"],
+        start_departments=tuple(start["departments"]),
+        start_form_key=start["form_key"],
+        start_form_element=start["form_element"],
     )
 
 
@@ -302,6 +362,10 @@ def parse(
                 forms[name.rsplit("/", 1)[-1].rsplit(".", 1)[0]] = parse_form(content, name)
             except ValueError as exc:
                 errors.append(_error(str(exc), None, name))
+    if parsed.start_form_key and parsed.start_form_key not in forms and validate:
+        errors.append(_error(
+            f"开始事件的表单 {parsed.start_form_key}.form 没有随流程一起部署",
+            parsed.start_form_element, filename))
     if errors:
         raise InvalidModel(_summary(filename, errors), errors)
     return parsed, LoadedSpec(spec, subprocess_specs, parsed, forms)

@@ -69,6 +69,13 @@ class DefinitionInfo:
     lanes: dict
     files: tuple = ()
     warnings: tuple = ()
+    # People can start it: it has a none start event (processes started only by a timer or a
+    # message cannot be started from the "start a case" page; administrators still may).
+    manual_start: bool = True
+    # Codes of the departments that may start it (start lanes and ``start_departments``);
+    # None: the diagram names nobody, every department may.
+    start_departments: tuple | None = None
+    start_form_key: str | None = None  # the form of the start data (none start event)
 
 
 @dataclass(frozen=True)

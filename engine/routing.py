@@ -54,6 +54,52 @@ def can_reassign(actor: Actor, department_code: str | None) -> bool:
     )
 
 
-def can_start(actor: Actor, start_departments: set[str]) -> bool:
-    """A process whose start event sits in a lane may be started by that department."""
-    return actor.is_admin or not start_departments or actor.department_code in start_departments
+def start_departments(
+    start_lanes,
+    lane_departments: Mapping[str, str | None],
+    entries,
+    directory: Mapping[str, str],
+    kinds: Mapping[str, tuple[str, ...]],
+) -> tuple[frozenset[str], bool]:
+    """Who may start a process: (department codes, restricted).
+
+    The departments of the lanes its start events sit in, plus its ``start_departments``
+    entries: a department code or name, or ``kind:<kind>`` (every department of that kind, as
+    in the org chart: ``kind:street`` for the 街镇). ``restricted`` is False when the diagram
+    names nobody (no entries, no start lane of a known department: then every department may
+    start it). Entries that name no known department give nobody: a restriction never opens up
+    through a typo.
+    """
+    codes = set()
+    for lane in start_lanes:
+        code = department_for(lane, lane_departments, {}, directory)
+        if code:
+            codes.add(code)
+    restricted = bool(codes) or bool(entries)
+    for entry in entries:
+        entry = entry.strip()
+        if entry.startswith("kind:"):
+            codes.update(kinds.get(entry[len("kind:"):].strip(), ()))
+        elif directory.get(entry):
+            codes.add(directory[entry])
+    return frozenset(codes), restricted
+
+
+def unknown_start_entries(entries, directory: Mapping[str, str], kinds: Mapping) -> list[str]:
+    """``start_departments`` entries that name no department or department kind."""
+    out = []
+    for entry in entries:
+        entry = entry.strip()
+        known = (kinds.get(entry[len("kind:"):].strip()) if entry.startswith("kind:")
+                 else directory.get(entry))
+        if not known:
+            out.append(entry)
+    return out
+
+
+def can_start(actor: Actor, start_departments, restricted: bool | None = None) -> bool:
+    """Administrators always; otherwise a department the process names, or anyone when it
+    names none (``restricted`` defaults to "some department is named")."""
+    if restricted is None:
+        restricted = bool(start_departments)
+    return actor.is_admin or not restricted or actor.department_code in start_departments

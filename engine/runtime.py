@@ -26,7 +26,14 @@ from .compaction import (
     send_back_targets,
 )
 from .db import make_engine, normalize_url
-from .definitions import LoadedSpec, ParsedDefinition, SpecCache, checksum, parse
+from .definitions import (
+    LoadedSpec,
+    ParsedDefinition,
+    SpecCache,
+    checksum,
+    parse,
+    start_info_from_xml,
+)
 from .dto import (
     Actor,
     DefinitionInfo,
@@ -116,6 +123,7 @@ class Engine:
         self.calendar = CalendarService(self.db)
         self.script_engine = make_script_engine(self._script_helpers(), self.services)
         self._directory: dict[str, str] | None = None
+        self._kinds: dict[str, tuple[str, ...]] = {}
         self._directory_at = 0.0
         self._directory_lock = threading.Lock()
         raise_iterator_depth()
@@ -286,12 +294,21 @@ class Engine:
         d = self._directory
         if d is None or time.monotonic() - self._directory_at > 30:
             with self._directory_lock, self._uow(readonly=True) as uow:
-                d = {}
-                for r in uow.conn.execute(sa.select(department.c.code, department.c.name)):
+                d, kinds = {}, {}
+                for r in uow.conn.execute(sa.select(department.c.code, department.c.name,
+                                                    department.c.kind)
+                                          .order_by(department.c.code)):
                     d[r.code] = r.code
                     d[r.name] = r.code
+                    kinds.setdefault(r.kind, []).append(r.code)
+                self._kinds = {k: tuple(v) for k, v in kinds.items()}
                 self._directory, self._directory_at = d, time.monotonic()
         return d
+
+    def department_kinds(self) -> dict[str, tuple[str, ...]]:
+        """Department kind (``street``, ``bureau`` …) -> codes, refreshed with ``directory``."""
+        self.directory()
+        return self._kinds
 
     # ------------------------------------------------------------------ definitions
 
@@ -374,9 +391,14 @@ class Engine:
                         "任务只对管理员可见",
                     }
                 )
-        return ParsedDefinition(
-            parsed.key, parsed.name, parsed.lanes, parsed.tasks, parsed.start_lanes, warnings
-        )
+        for entry in routing.unknown_start_entries(parsed.start_departments, directory,
+                                                   self.department_kinds()):
+            warnings.append({
+                "element_id": parsed.key,
+                "message": f"发起部门（start_departments）中的“{entry}”不是已知的部门或部门类别，"
+                "不会让任何部门获得发起权限",
+            })
+        return replace(parsed, warnings=warnings)
 
     def list_definitions(self) -> list[DefinitionInfo]:
         """The newest version of every process key."""
@@ -448,7 +470,30 @@ class Engine:
             lanes=meta.get("lanes", {}),
             files=files,
             warnings=tuple(meta.get("warnings", ())),
+            **self._start_fields(row, meta),
         )
+
+    def _start_fields(self, row, meta: dict) -> dict:
+        """DefinitionInfo's start fields: who may start it by hand, with which form."""
+        start = meta.get("start") or start_info_from_xml(row.bpmn_xml, row.key)
+        codes, restricted = routing.start_departments(
+            meta.get("start_lanes", ()), meta.get("lanes", {}), start["departments"],
+            self.directory(), self.department_kinds())
+        return {
+            "manual_start": bool(start["manual"]),
+            "start_departments": tuple(sorted(codes)) if restricted else None,
+            "start_form_key": start["form_key"],
+        }
+
+    def startable_definitions(self, actor: Actor) -> list[DefinitionInfo]:
+        """The newest version of each process the actor may start by hand (a "start a case"
+        page): it has a none start event, and the actor's department is among those that may
+        start it (every process for administrators)."""
+        return [
+            d for d in self.list_definitions()
+            if d.manual_start and routing.can_start(
+                actor, d.start_departments or (), d.start_departments is not None)
+        ]
 
     def _load_definition_source(self, definition_id: int):
         with self._uow(readonly=True) as uow:
@@ -492,10 +537,20 @@ class Engine:
             conn = uow.conn
             drow = self._definition_row(conn, process_key, None)
             loaded = self._spec(drow.id)
-            directory = self.directory()
-            starters = {directory.get(lane) for lane in loaded.parsed.start_lanes} - {None}
-            if not routing.can_start(actor, starters):
+            parsed = loaded.parsed
+            starters, restricted = routing.start_departments(
+                parsed.start_lanes, parsed.lanes, parsed.start_departments, self.directory(),
+                self.department_kinds())
+            if not routing.can_start(actor, starters, restricted):
                 raise Forbidden("本部门不能发起该流程")
+            if not parsed.manual_start and not actor.is_admin:
+                raise Forbidden("该流程由定时器或消息启动，不能手工发起")
+            form = loaded.forms.get(parsed.start_form_key) if parsed.start_form_key else None
+            if form is not None:
+                problems = validate_form(form, data or {})
+                if problems:
+                    raise InvalidInput("表单校验未通过：" + "；".join(problems.values()),
+                                       problems)
             self.calendar.current(conn)
             wf = BpmnWorkflow(
                 loaded.spec, loaded.subprocess_specs, script_engine=self.script_engine
