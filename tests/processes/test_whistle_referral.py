@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 import pytest
 import time_machine
 
-from engine import InvalidInput, TaskInfo
+from engine import Forbidden, InvalidInput, TaskInfo
 from tests.processes.conftest import Driver, library_deploy
 
 PROCESS = "whistle_referral"
@@ -193,6 +193,28 @@ def test_deploys_without_warnings_with_its_decisions_and_forms(engine):
         "whistle_consult.form",
         "whistle_leader.form",
     } <= files
+
+
+def test_only_a_street_starts_a_referral(engine):
+    """start_departments = kind:street on the start event (it sits in no lane): 卜尔汉图镇 and
+    昆北街道办事处 may blow the whistle, a bureau may not; the start page lists it for them."""
+    info = library_deploy(engine, PROCESS).definition
+    assert info.manual_start is True
+    assert info.start_departments == ("buerhantu", "kunbei")
+
+    def user(name):
+        return engine.get_user(name).actor()
+
+    for street in ("buerhantu", "kunbei"):
+        iid = engine.start(PROCESS, user(f"{street}-clerk"), business_key=f"ST-{street}",
+                           data={"street": street}).id
+        (task,) = engine.get_instance(iid, user("admin")).tasks
+        assert task.element_id == f"blow_whistle_{street}" and task.department_code == street
+        assert PROCESS in {d.key for d in engine.startable_definitions(user(f"{street}-head"))}
+    for bureau in ("natres-clerk", "supervision-clerk", "drc-head"):
+        with pytest.raises(Forbidden):
+            engine.start(PROCESS, user(bureau), data={"street": "kunbei"})
+        assert PROCESS not in {d.key for d in engine.startable_definitions(user(bureau))}
 
 
 def test_forms_refuse_missing_and_invalid_fields(engine):
