@@ -70,5 +70,16 @@ test: setup lint bundle browser-deps
 bench: setup
 	$(BIN)/python bench/engine.py
 
+# Task lists with 100k tasks (docs/benchmarks.md): SQLite, then PostgreSQL when it answers at
+# KUNFLOW_TEST_PG_URL (in a schema of its own, dropped afterwards).
+.PHONY: bench-tasklist
+bench-tasklist: setup
+	$(BIN)/python bench/tasklist.py
+	@if $(BIN)/python -c "import psycopg; psycopg.connect('$(KUNFLOW_TEST_PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
+		$(BIN)/python bench/tasklist.py --pg $(KUNFLOW_TEST_PG_URL); \
+	else \
+		echo "PostgreSQL 不可用（$(KUNFLOW_TEST_PG_URL)）：只测了 SQLite"; \
+	fi
+
 clean:
 	rm -rf $(VENV) var .pytest_cache
