@@ -375,6 +375,26 @@ class CaseFiles:
                 "children": [dict(c._mapping) for c in children if visible(c)],
             }
 
+    def field_labels(self, instance_id: int) -> dict:
+        """For the timeline: form key -> field key -> (label, {value: option label}) of the
+        forms of the case's definition version."""
+        from .forms import fields as form_fields
+
+        with self.engine._uow(readonly=True) as uow:
+            head = self.engine._instance_head(uow.conn, instance_id)
+        out: dict = {}
+        for form_key, schema in self.engine._spec(head.definition_id).forms.items():
+            fields = {}
+            for comp in form_fields(schema or {}):
+                key = comp.get("key")
+                if not key:
+                    continue
+                options = {str(v.get("value")): v.get("label") for v in comp.get("values") or []
+                           if isinstance(v, dict)}
+                fields[key] = (comp.get("label") or key, options)
+            out[form_key] = fields
+        return out
+
     def stage_options(self, process_key: str | None = None) -> list[str]:
         """The stages the shipped diagrams name (newest versions), in diagram order."""
         out: list[str] = []

@@ -8,12 +8,14 @@ import hashlib
 import io
 import json
 import re
+from pathlib import Path
 
 import pytest
 
 from tests.browser.cases import mine_at_permits, mine_at_safety_design_review
 
 PDF = b"%PDF-1.4\n%%EOF\n"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -321,6 +323,12 @@ def test_case_view_shows_stage_steps_timeline_and_diagram(pages_app, engine):
     assert not set(marks["completed"]) & set(marks["current"])
     assert marks["overdue"] == []
     assert marks["links"]["review_safety_design"].startswith("/tasks/")
+    # The timeline reads submitted fields by their form labels and options by their labels.
+    form = json.loads((ROOT / "bpmn" / "forms" / "mine_accept_safety_design.form").read_text())
+    field = next(c for c in form["components"] if c.get("key") == "safety_design_materials")
+    option = next(v["label"] for v in field["values"] if v["value"] == "accepted")
+    assert f'<dt title="safety_design_materials">{field["label"]}</dt>' in page
+    assert option in page
     xml = b.get(f"/cases/{iid}/diagram.xml")
     assert xml.status_code == 200 and b"review_safety_design" in xml.data
     assert b.get("/cases/999999").status_code == 404

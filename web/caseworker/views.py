@@ -454,6 +454,9 @@ def case_page(instance_id: int):
     names = _names()
     attachment_names = {a.id: a for a in attachments}
     task_names = {t.id: (t.name or t.element_id) for t in task_rows}
+    # a submitted field reads as its form label, a chosen option as the option's label
+    labels = files.field_labels(instance_id)
+    task_fields = {t.id: labels.get(t.form_key, {}) for t in task_rows if t.form_key}
     links = {el: url_for("caseworker.task_page", task_id=tid)
              for el, tid in marks.task_links.items()}
     return render_template(
@@ -461,7 +464,7 @@ def case_page(instance_id: int):
         # "arrived" rows repeat the steps table; the timeline keeps what people and timers did
         events=[e for e in reversed(events) if e.kind != "task_created"], marks=marks, links=links,
         attachments=attachments, attachment_names=attachment_names, task_rows=task_rows,
-        task_names=task_names, names=names, event_names=EVENT_NAMES,
+        task_names=task_names, task_fields=task_fields, names=names, event_names=EVENT_NAMES,
         status_names=STATUS_NAMES, task_states=TASK_STATES, related=related,
         lights={t.id: _light(t.due_at, bounds) for t in task_rows
                 if t.state in ("ready", "claimed")},
