@@ -301,29 +301,30 @@ def _flash_engine_error(exc: EngineError) -> None:
     flash(f"{exc.message}{('：' + extra) if extra else ''}", "error")
 
 
+def _task_command(task_id: str, action, done, then=None):
+    """Run a page's command on a task: on success flash ``done`` (text, or a function of the
+    command's result) and go to ``then`` (default: back to the task); a refused command is
+    flashed on the task page, except Forbidden, which is the 403 page."""
+    try:
+        result = action()
+    except Forbidden:
+        raise
+    except EngineError as exc:
+        _flash_engine_error(exc)
+        return _back_to_task(task_id)
+    flash(done(result) if callable(done) else done)
+    return redirect(then) if then else _back_to_task(task_id)
+
+
 @bp.post("/tasks/<task_id>/claim")
 def claim(task_id: str):
-    try:
-        _engine().claim(task_id, g.actor)
-        flash("已认领，可以办理了")
-    except (InvalidInput, EngineError) as exc:
-        if isinstance(exc, Forbidden):
-            raise
-        _flash_engine_error(exc)
-    return _back_to_task(task_id)
+    return _task_command(task_id, lambda: _engine().claim(task_id, g.actor), "已认领，可以办理了")
 
 
 @bp.post("/tasks/<task_id>/unclaim")
 def unclaim(task_id: str):
-    try:
-        _engine().unclaim(task_id, g.actor)
-        flash("已放回部门待办")
-    except EngineError as exc:
-        if isinstance(exc, Forbidden):
-            raise
-        _flash_engine_error(exc)
-        return _back_to_task(task_id)
-    return redirect(url_for("caseworker.tasks", view="department"))
+    return _task_command(task_id, lambda: _engine().unclaim(task_id, g.actor), "已放回部门待办",
+                         then=url_for("caseworker.tasks", view="department"))
 
 
 @bp.post("/tasks/<task_id>/submit")
@@ -355,40 +356,22 @@ def send_back(task_id: str):
     if not target or not reason:
         flash("退回须选择环节并填写理由", "error")
         return _back_to_task(task_id)
-    try:
-        t = _engine().send_back(task_id, g.actor, target, reason[:2000])
-    except EngineError as exc:
-        if isinstance(exc, Forbidden):
-            raise
-        _flash_engine_error(exc)
-        return _back_to_task(task_id)
-    flash(f"已退回至“{t.name or target}”")
-    return redirect(url_for("caseworker.tasks", view="mine"))
+    return _task_command(
+        task_id, lambda: _engine().send_back(task_id, g.actor, target, reason[:2000]),
+        lambda t: f"已退回至“{t.name or target}”", then=url_for("caseworker.tasks", view="mine"))
 
 
 @bp.post("/tasks/<task_id>/pause")
 def pause(task_id: str):
     reason = (request.form.get("reason") or "").strip()[:2000] or None
-    try:
-        _engine().pause_task(task_id, g.actor, reason)
-        flash("已暂停计时")
-    except EngineError as exc:
-        if isinstance(exc, Forbidden):
-            raise
-        _flash_engine_error(exc)
-    return _back_to_task(task_id)
+    return _task_command(task_id, lambda: _engine().pause_task(task_id, g.actor, reason),
+                         "已暂停计时")
 
 
 @bp.post("/tasks/<task_id>/resume")
 def resume(task_id: str):
-    try:
-        _engine().resume_task(task_id, g.actor)
-        flash("已恢复计时，期限已顺延")
-    except EngineError as exc:
-        if isinstance(exc, Forbidden):
-            raise
-        _flash_engine_error(exc)
-    return _back_to_task(task_id)
+    return _task_command(task_id, lambda: _engine().resume_task(task_id, g.actor),
+                         "已恢复计时，期限已顺延")
 
 
 @bp.post("/tasks/<task_id>/attachments")
@@ -423,14 +406,8 @@ def upload(task_id: str):
 @bp.post("/tasks/<task_id>/comments")
 def comment(task_id: str):
     text = (request.form.get("text") or "").strip()
-    try:
-        _files().add_comment(0, g.actor, text, task_id=task_id)
-        flash("意见已记录")
-    except EngineError as exc:
-        if isinstance(exc, Forbidden):
-            raise
-        _flash_engine_error(exc)
-    return _back_to_task(task_id)
+    return _task_command(
+        task_id, lambda: _files().add_comment(0, g.actor, text, task_id=task_id), "意见已记录")
 
 
 @bp.get("/attachments/<attachment_id>")
