@@ -19,7 +19,9 @@ import json
 from collections.abc import Callable
 from contextvars import ContextVar
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 _SAFE_BUILTIN_NAMES = (
     "abs all any bool dict divmod enumerate filter float format frozenset int isinstance "
@@ -139,9 +141,22 @@ class KunflowScriptEngine(PythonScriptEngine):
             _CURRENT_TASK.reset(token)
 
     def call_service(self, task, **kwargs):
+        # Not the library's call_service: SpiffWorkflow 3.2 wraps a handler's error with an
+        # undefined name (``script``), so every failure read "NameError: name 'script' is not
+        # defined". The incident names the operation and the handler's own error instead.
         token = _CURRENT_TASK.set(task)
         try:
-            return super().call_service(task, **kwargs)
+            return self.environment.call_service(task.data, **kwargs)
+        except SpiffWorkflowException as err:
+            if getattr(err, "task", None) is None:
+                err.task = task
+            raise
+        except Exception as err:
+            operation = kwargs.get("operation_name") or "?"
+            detail = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+            raise WorkflowTaskException(
+                f"服务任务 {operation} 执行失败：{detail}", task=task, exception=err
+            ) from err
         finally:
             _CURRENT_TASK.reset(token)
 
