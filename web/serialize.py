@@ -72,6 +72,11 @@ def definition_json(d: DefinitionInfo) -> dict:
         "lanes": dict(d.lanes),
         "files": list(d.files),
         "warnings": [dict(w) for w in d.warnings],
+        "manual_start": d.manual_start,
+        "start_departments": (
+            None if d.start_departments is None else list(d.start_departments)
+        ),
+        "start_form_key": d.start_form_key,
     }
 
 

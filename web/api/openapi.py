@@ -132,6 +132,23 @@ SCHEMAS = {
                 "type": "array",
                 "items": _object({"element_id": _NSTR, "message": _STR}, required=["message"]),
             },
+            "manual_start": {
+                "type": "boolean",
+                "description": "true：有空白开始事件，可在“发起案件”页手工发起；"
+                "false：只由定时器或消息启动（流程管理员仍可发起）",
+            },
+            "start_departments": {
+                "type": "array",
+                "nullable": True,
+                "items": _STR,
+                "description": "可发起该流程的部门编码（开始事件所在泳道及 start_departments 属性）；"
+                "null 表示流程图未限定，各部门均可发起；流程管理员总可发起",
+            },
+            "start_form_key": {
+                **_NSTR,
+                "description": "发起表单（空白开始事件的 form_key）：发起数据按该表单校验；"
+                "null 表示无发起表单",
+            },
         }
     ),
     "DeployResult": {
