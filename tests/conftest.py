@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from pathlib import Path
@@ -9,12 +10,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+import workflows
 from config.org import load_org
 from engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 BPMN = ROOT / "bpmn"
 FIXTURES = ROOT / "tests" / "fixtures"
+ORG_FILE = ROOT / "config" / "org.yaml"
 PG_URL = os.environ.get("KUNFLOW_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -65,14 +68,31 @@ def db_url(request, tmp_path):
 
 
 def seed_org(engine: Engine) -> None:
-    departments, users = load_org(ROOT / "config" / "org.yaml")
+    departments, users = load_org(ORG_FILE)
     engine.sync_org(departments, users)
+
+
+@functools.cache
+def _district_handlers() -> dict:
+    # What workflows.register installs, made once per session: reading the org chart and the
+    # 包联 rules takes ~25 ms, and cold drivers build an Engine before every step.
+    return workflows.handlers(ORG_FILE)
+
+
+def district_engine(db_url: str, **options) -> Engine:
+    """An Engine with the district's service-task handlers registered, as the app and the
+    ``kunflow`` command build it (``workflows.register``): the shipped diagrams call them."""
+    eng = Engine(db_url, **options)
+    for name, handler in _district_handlers().items():
+        eng.services.register(name, handler)
+    return eng
 
 
 @pytest.fixture
 def engine(db_url):
-    """A migrated, org-seeded engine with the sample diagrams deployed."""
-    eng = Engine(db_url)
+    """A migrated, org-seeded engine (with the district's service-task handlers) with the
+    sample diagrams deployed."""
+    eng = district_engine(db_url)
     eng.migrate()
     seed_org(eng)
     admin = eng.get_user("admin").actor()
@@ -88,12 +108,13 @@ def actor(engine: Engine, username: str):
 
 @pytest.fixture
 def rebuild(db_url):
-    """``rebuild()`` gives a new Engine on the same database (cold caches, as after a restart);
-    every engine it made is disposed of at the end of the test."""
+    """``rebuild()`` gives a new Engine on the same database (cold caches, as after a restart,
+    the service-task handlers registered again); every engine it made is disposed of at the end
+    of the test."""
     made = []
 
     def make() -> Engine:
-        eng = Engine(db_url)
+        eng = district_engine(db_url)
         made.append(eng)
         return eng
 

@@ -5,12 +5,15 @@
 ``<spiffworkflow:serviceTaskOperator id="…" resultVariable="…">``; the handler gets the task's
 data and the operator's parameters and returns JSON, which lands in the result variable.
 
-| operation | what it returns |
-| --- | --- |
-| ``assign_package_leader`` | 包联 leader and lead department of a project (package_leaders.yaml) |
-| ``lifecycle_stage_phase`` | phase and number of a lifecycle stage |
-| ``notify_departments`` | the payload of a 相互通报 notice (recipients checked) |
-| ``ledger_open_rows`` / ``ledger_close_rows`` | 建账 / 销账 of the supervision ledger |
+| operation | what it returns | called by |
+| --- | --- | --- |
+| ``assign_package_leader`` | 包联 leader and lead department of a project (package_leaders.yaml) | project_lifecycle ``propose_package_leader`` (prefills 确定包联领导) |
+| ``lifecycle_stage_phase`` | phase and number of a lifecycle stage | — (the stage and phase are task properties) |
+| ``notify_departments`` | the payload of a 相互通报 notice (recipients checked) | — (mine_approval builds its notices in the throw events) |
+| ``ledger_open_rows`` / ``ledger_close_rows`` | 建账 / 销账 of the supervision ledger | supervision_monthly ``open_ledger_rows`` / ``settle_ledger_rows`` |
+
+An engine without them stops a case that reaches such a task at an incident (retryable once
+they are registered).
 """
 
 from __future__ import annotations

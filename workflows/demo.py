@@ -35,12 +35,13 @@ from engine.model import instance
 from engine.model import task as task_table
 
 from . import demo_catalog as catalog
-from .package_leaders import PackageLeaders
 
 DEMO_SEED = 2026
 CN = timedelta(hours=8)  # China time = UTC + 8, no daylight saving
 TODAY = datetime(2026, 11, 28, 10, 0)  # the demo's "now", China time
 SUPERVISION_KEY = "DC-2026-03"  # the first month's supervision instance
+# Service-task handlers the shipped diagrams call (workflows.register puts them on the engine)
+SERVICE_HANDLERS = ("assign_package_leader", "ledger_open_rows", "ledger_close_rows")
 _STEP = timedelta(minutes=20)  # the least a case waits between two of its own steps
 
 
@@ -209,6 +210,13 @@ class World:
 
     def data(self, iid: int) -> dict:
         return self.engine.get_instance(iid, self.admin, with_data=True).data or {}
+
+    def task_data(self, iid: int, element_id: str) -> dict:
+        """The data the open task of ``element_id`` shows its form (DemoError when not open)."""
+        t = self.find(iid, element_id)
+        if t is None:
+            raise DemoError(f"实例 #{iid} 的 {element_id} 未打开（状态 {self.status(iid)}）")
+        return self.engine.get_task(t.id, self.admin).data or {}
 
     def claim(self, t: TaskInfo, username: str | None = None) -> None:
         username = username or self.user_for(t)
@@ -545,8 +553,8 @@ def _lead(p: Project) -> dict:
 class Lifecycle:
     """Drives one project_lifecycle instance."""
 
-    def __init__(self, w: World, sim: Simulation, p: Project, leaders: PackageLeaders):
-        self.w, self.sim, self.p, self.leaders = w, sim, p, leaders
+    def __init__(self, w: World, sim: Simulation, p: Project):
+        self.w, self.sim, self.p = w, sim, p
         self.rng = p.rng
 
     # -- pacing
@@ -584,10 +592,13 @@ class Lifecycle:
         if self.stops_at("assign_package_leader"):
             return
         yield self.later(rng.choice([0, 1, 1, 2]))
-        assignment = self.leaders.assign(lead)
+        # the diagram's service task proposed leader and lead department (assign_package_leader,
+        # package_leaders.yaml) and prefilled the form: the 区领导 confirms the proposal
+        proposal = w.task_data(p.iid, "assign_package_leader").get("package_proposal")
+        if not proposal:
+            raise DemoError(f"{p.code}：确定包联领导没有系统提出的包联建议")
         self.step("assign_package_leader", {
-            **assignment,
-            "package_notes": f"按“{assignment['package_rule']}”确定包联领导和牵头部门。",
+            "package_notes": f"同意按“{proposal['package_rule']}”确定包联领导和牵头部门。",
         })
         if self.stops_at("first_negotiation"):
             return
@@ -1148,8 +1159,8 @@ class Mine:
         # 采矿证注销 waits for the region's decision: open "today"
 
 
-def mine_project(w: World, sim: Simulation, p: Project, leaders: PackageLeaders):
-    lifecycle = Lifecycle(w, sim, p, leaders)
+def mine_project(w: World, sim: Simulation, p: Project):
+    lifecycle = Lifecycle(w, sim, p)
     yield from lifecycle.run()
     yield from Mine(w, sim, p, lifecycle).run()
 
@@ -1675,13 +1686,16 @@ def plan_demo(seed: int, streets: list[str]) -> DemoPlan:
 def load_demo(engine: Engine, seed: int = DEMO_SEED,
               progress: Callable[[datetime, datetime, datetime], None] | None = None,
               files: CaseFiles | None = None) -> DemoSummary:
-    """Drive the demo's cases through ``engine`` (migrated, org synced, library deployed) up to
-    28 November 2026. ``progress(start, now, end)`` is called as the simulated clock moves
-    (China times); evidence is uploaded through ``files`` (without it, file fields hold named
-    ids that match no file). Raises DemoError when a case cannot go as planned."""
+    """Drive the demo's cases through ``engine`` (migrated, org synced, library deployed, the
+    service-task handlers registered with ``workflows.register``) up to 28 November 2026.
+    ``progress(start, now, end)`` is called as the simulated clock moves (China times);
+    evidence is uploaded through ``files`` (without it, file fields hold named ids that match
+    no file). Raises DemoError when a case cannot go as planned."""
     began = wall.perf_counter()
+    missing = sorted(set(SERVICE_HANDLERS) - set(engine.services.names()))
+    if missing:
+        raise DemoError(f"引擎未注册服务任务处理程序 {', '.join(missing)}（workflows.register）")
     departments = engine.list_departments()
-    leaders = PackageLeaders.load(departments, engine.list_users())
     plan = plan_demo(seed, [d.code for d in departments if d.kind == "street"])
     end = utc(TODAY)
     first = min(p.start for p in plan.projects) - timedelta(days=1)
@@ -1694,8 +1708,7 @@ def load_demo(engine: Engine, seed: int = DEMO_SEED,
 
         sim = Simulation(w, end, moved)
         for p in plan.projects:
-            case = (mine_project(w, sim, p, leaders) if p.mine
-                    else Lifecycle(w, sim, p, leaders).run())
+            case = mine_project(w, sim, p) if p.mine else Lifecycle(w, sim, p).run()
             sim.spawn(p.start, case)
         supervision = Supervision(w, seed)
         sim.spawn(utc(datetime(2026, 2, 24, 10, 0)), supervision.run())

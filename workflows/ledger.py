@@ -5,10 +5,12 @@ over month by month) and ``closed_ledger`` (rows closed with evidence). A row: `
 ``task``, ``unit`` (department code), ``owner``, ``deadline``, ``planned_pct``, and what each
 round adds (``actual_pct``, ``months_behind``, ``light`` …).
 
-``open_rows`` and ``close_rows`` are the service handlers for 建账 and 销账 (the same rules as
-the shipped diagram's script tasks ``open_round`` and ``roll_over_ledger``, for diagrams that
-call them as service tasks); ``ledger_table`` flattens an instance's ledger into the 台账 the
-supervision office exports.
+``open_rows`` and ``close_rows`` are the service handlers for 建账 and 销账: the shipped diagram
+calls them from its service tasks ``open_ledger_rows`` (after the 督查室's 建账 form) and
+``settle_ledger_rows`` (after 销账), and goes on with the ledger they return; a refusal
+(unknown unit, repeated row id, closing an unfinished row or without evidence) stops the case
+at an incident the process admin retries. ``ledger_table`` flattens an instance's ledger into
+the 台账 the supervision office exports.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine import Engine, TaskInfo
-from tests.conftest import BPMN, actor
+from tests.conftest import BPMN, actor, district_engine
 
 
 def library_deploy(engine: Engine, stem: str):
@@ -23,7 +23,8 @@ def library_deploy(engine: Engine, stem: str):
 class Driver:
     """Drives instances as the users of the departments the tasks route to.
 
-    ``cold=True`` builds a new Engine before every step (save/restore between steps)."""
+    ``cold=True`` builds a new Engine before every step (save/restore between steps), with the
+    district's service-task handlers registered as the app does."""
 
     def __init__(self, engine: Engine, cold: bool):
         self._engine, self.cold = engine, cold
@@ -35,7 +36,7 @@ class Driver:
             return self._engine
         if self._current is not None:  # one restarted engine at a time: dispose the last one
             self._current.db.dispose()
-        self._current = Engine(self._engine.database_url)
+        self._current = district_engine(self._engine.database_url)
         return self._current
 
     def close(self) -> None:

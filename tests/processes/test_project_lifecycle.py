@@ -98,6 +98,17 @@ EXITS = {  # exit_mode -> task, department, form data
     ),
 }
 ESCALATION = {"supervision_method": "meeting", "supervision_measures": "召开现场调度会，限期办结。"}
+# What the service task propose_package_leader (handler assign_package_leader) prefills in the
+# 区领导's form 确定包联领导
+PREFILLED = ("package_leader", "lead_department", "is_key_project", "package_rule")
+# LEAD invests 120000 万元: the rule for projects over 1 bn yuan; 区长 王志军 (user leader)
+OVER_1BN = {
+    "package_leader": "王志军",
+    "package_leader_username": "leader",
+    "lead_department": "invest",
+    "is_key_project": True,
+    "package_rule": "十亿元以上重大项目",
+}
 
 
 @pytest.fixture
@@ -174,14 +185,22 @@ class Project:
 # ------------------------------------------------------------------------------ steps
 
 
-def negotiate(p, result="continue"):
-    p.do(
-        "assign_package_leader",
-        "leaders",
-        package_leader="王志军",
-        lead_department="invest",
-        is_key_project=True,
-    )
+def proposal(p) -> dict:
+    """The 包联 proposal in the open 确定包联领导 task, checked to prefill its form."""
+    leader = p.driver.reader.get_task(p.task("assign_package_leader").id, p.admin)
+    proposed = leader.data["package_proposal"]
+    assert {k: leader.data[k] for k in PREFILLED} == {k: proposed[k] for k in PREFILLED}
+    return proposed
+
+
+def negotiate(p, result="continue", **change) -> dict:
+    """The 区领导 confirms the prefilled 包联 proposal (or changes it), then the first
+    negotiation; returns the proposal."""
+    proposed = proposal(p)
+    p.do("assign_package_leader", "leaders", package_notes="同意系统提出的包联安排。", **change)
+    facts = p.instance(with_data=True).data
+    assert {k: facts[k] for k in PREFILLED} == {k: proposed[k] for k in PREFILLED} | change
+    assert facts["package_proposal"] == proposed  # what the rules proposed stays on record
     p.do(
         "first_negotiation",
         "invest",
@@ -190,6 +209,7 @@ def negotiate(p, result="continue"):
         negotiation_summary="企业介绍产品与产能，包联区领导介绍昆区产业政策。",
         negotiation_result=result,
     )
+    return proposed
 
 
 def opinions(p, opinion="agree"):
@@ -228,12 +248,13 @@ def sign_and_register(p, **agreement):
     )
 
 
-def attract(p, **agreement):
-    """引得来 to 注册落地 without escalation."""
-    negotiate(p)
+def attract(p, **agreement) -> dict:
+    """引得来 to 注册落地 without escalation; returns the 包联 proposal."""
+    proposed = negotiate(p)
     opinions(p)
     conclude(p)
     sign_and_register(p, **agreement)
+    return proposed
 
 
 def approve(p, route):
@@ -411,7 +432,7 @@ def test_ratified_project_runs_to_full_production_with_escalations(driver, clock
     stage it passes."""
     library_deploy(driver.engine, "project_lifecycle")
     p = Project(driver, clock, "XM-2026-001")
-    negotiate(p)
+    assert negotiate(p) == OVER_1BN
     assert {t.due_at for t in p.tasks("joint_prereview")} == {end_of_day(2026, 3, 9)}
     assert p.instance().phase == "引得来"
     # 项目研判 overdue (5 working days): the 包联领导 supervises, the opinions stay open
@@ -517,7 +538,14 @@ def test_mine_projects_wait_for_the_mine_approval_result(driver, clock):
     # approved: 施工许可 (escalated when overdue), 昆北街道 progress, an acceptance without
     # the facility checks the mine chain carries (failed once), operation, exit by 违约追责
     p = Project(driver, clock, "XM-2026-006", is_mine=True, street="kunbei")
-    attract(p)
+    # a mine project: 区自然资源分局 leads (the mine coordination office), 邓志远 is its leader
+    assert attract(p) == {
+        "package_leader": "邓志远",
+        "package_leader_username": "leaders-head",
+        "lead_department": "natres",
+        "is_key_project": True,
+        "package_rule": "非煤矿山项目",
+    }
     assert p.open() == set()
     case = _mine_case(p)
     _mine_step(p, case, "decide_mine_case", mine_approved=True, project_code=p.code)
@@ -552,6 +580,54 @@ def test_mine_projects_wait_for_the_mine_approval_result(driver, clock):
     assert refused.finished()
 
 
+# Leads that the other 包联 rules of workflows/package_leaders.yaml fit (the first rule that
+# holds decides): facts of the lead -> the proposal
+PROPOSALS = [
+    (
+        {"industry_category": "manufacturing", "total_investment": 30000, "street": "buerhantu"},
+        ("邓志远", "leaders-head", "miit", False, "卜尔汉图镇工业项目"),
+    ),
+    (
+        {"industry_category": "services", "total_investment": 8000, "street": "kunbei"},
+        ("邓志远", "leaders-head", "invest", False, "商贸物流及服务业项目"),
+    ),
+    (
+        {"industry_category": "heavy_industry", "total_investment": 60000, "street": "kunbei"},
+        ("王志军", "leader", "invest", True, "其他项目"),
+    ),
+]
+
+
+def test_the_package_leader_proposal_prefills_the_leaders_form(driver, clock):
+    """Before 确定包联领导 the service task propose_package_leader (handler assign_package_leader)
+    proposes the 包联 leader, the lead department and whether the project is a key project
+    (50000 万元 and more) from the registered lead; the 区领导 confirms it as it stands or
+    changes it."""
+    library_deploy(driver.engine, "project_lifecycle")
+    projects = []
+    for n, (facts, (name, username, department, key, rule)) in enumerate(PROPOSALS):
+        p = Project(driver, clock, f"XM-2026-2{n:02d}", **facts)
+        assert p.open() == {"assign_package_leader"}
+        assert proposal(p) == {
+            "package_leader": name,
+            "package_leader_username": username,
+            "lead_department": department,
+            "is_key_project": key,
+            "package_rule": rule,
+        }
+        projects.append(p)
+    # confirmed without touching the form: the prefilled fields are its required values
+    first, second, third = projects
+    first.do("assign_package_leader", "leaders")
+    assert first.open() == {"first_negotiation"}
+    assert first.instance(with_data=True).data["lead_department"] == "miit"
+    # changed: 区发改委 leads instead
+    negotiate(second, lead_department="drc")
+    assert second.open() == {"joint_prereview"}
+    negotiate(third, result="drop")
+    assert third.finished()
+
+
 def test_early_ends_and_refused_approval(driver, clock):
     library_deploy(driver.engine, "project_lifecycle")
     # sent back from the 研判结论 to the negotiation, which ends the lead
@@ -568,7 +644,8 @@ def test_early_ends_and_refused_approval(driver, clock):
 
     # the joint pre-review does not pass
     failed = Project(driver, clock, "XM-2026-003")
-    negotiate(failed)
+    # the 区领导 changes the proposal: another leader, 区工信局 leads, not a key project
+    negotiate(failed, package_leader="邓志远", lead_department="miit", is_key_project=False)
     opinions(failed, opinion="disagree")
     conclude(failed, result="fail")
     assert failed.finished()

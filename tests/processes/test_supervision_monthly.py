@@ -18,14 +18,19 @@ import pytest
 import time_machine
 from lxml import etree
 
+from config.org import load_org
 from engine import Forbidden, InvalidInput, TaskInfo
-from tests.conftest import BPMN
+from tests.conftest import BPMN, ORG_FILE
 from tests.processes.conftest import Driver, library_deploy
+from workflows.ledger import Ledger
 
 PROCESS = "supervision_monthly"
 CN = timezone(timedelta(hours=8))
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
       "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
+# 建账 and 销账 are the service tasks open_ledger_rows and settle_ledger_rows, which call these
+# handlers (workflows/ledger.py): what the diagram's ledger must be
+LEDGER = Ledger(load_org(ORG_FILE)[0])
 
 
 def cn(y, m, d, h=0, mi=0, s=0) -> datetime:
@@ -198,11 +203,17 @@ def test_report_on_time_signed_lights_green_then_closed_and_rolled_over(deployed
         # March 1st, 00:00 China time: the round opens with 建账
         assert r.at(cn(2026, 3, 1, 0, 0, 1)) == 1
         assert r.routes() == [("build_ledger", "supervision")]
-        r.do("build_ledger", "supervision",
-             {"ledger": [row("R1", "drc", 100), row("R2", "区住建局", 40)]})
+        built = [row("R1", "drc", 100), row("R2", "区住建局", 40)]
+        r.do("build_ledger", "supervision", {"ledger": built})
         assert r.routes() == [("prepare_monthly_report", "drc"),
                               ("prepare_monthly_report", "housing")]
         d = r.data()
+        # 建账 by ledger_open_rows: 区住建局 written as its code, every row open
+        opened = LEDGER.open_rows({}, ledger=built)
+        assert d["ledger"] == opened["ledger"] and d["units"] == opened["units"]
+        assert [(x["unit"], x["status"]) for x in d["ledger"]] == [("drc", "open"),
+                                                                   ("housing", "open")]
+        assert "opened_ledger" not in d  # the handler's result is unpacked, not kept
         assert (d["round_month"], d["report_period"]) == ("2026-03", "2026-02")
         assert d["report_deadline_day"] == "2026-03-06"  # a Friday: no move
         for t in r.open():
@@ -237,10 +248,15 @@ def test_report_on_time_signed_lights_green_then_closed_and_rolled_over(deployed
         # 销账 needs its evidence
         details = r.refused("close_ledger_rows", "supervision", {"closed_row_ids": ["R1"]})
         assert set(details) == {"closure_evidence"}
-        r.do("close_ledger_rows", "supervision",
-             {"closed_row_ids": ["R1"], "closure_evidence": ["att-close-r1"]})
+        before_closing = r.data()
+        closing = {"closed_row_ids": ["R1"], "closure_evidence": ["att-close-r1"]}
+        r.do("close_ledger_rows", "supervision", closing)
         assert r.routes() == []
         d = r.data()
+        # 销账 by ledger_close_rows: the diagram's ledgers are the handler's
+        settled = LEDGER.close_rows({**before_closing, **closing})
+        assert (d["ledger"], d["closed_ledger"]) == (settled["ledger"], settled["closed_ledger"])
+        assert not {"settled_ledger", "closed_now"} & set(d)
         assert [c["row_id"] for c in d["closed_ledger"]] == ["R1"]
         assert d["closed_ledger"][0]["closure_evidence"] == ["att-close-r1"]
         assert d["closed_ledger"][0]["closed_in"] == "2026-03"
@@ -269,6 +285,37 @@ def test_report_on_time_signed_lights_green_then_closed_and_rolled_over(deployed
         assert r.at(cn(2026, 5, 1, 0, 0, 1)) == 1
         r.do("build_ledger", "supervision", {})
         assert r.status() == "completed"
+
+
+# ---------------------------------------------------------------- 建账 refused by the handler
+
+
+def test_a_row_whose_unit_is_not_in_the_org_chart_stops_at_an_incident(deployed, driver, rebuild):
+    """建账 is the handler ledger_open_rows: a row for a unit the org chart does not know (here
+    sent through the API, which does not check the rows of the form's list) is not entered;
+    the case stops at an incident on open_ledger_rows, and the process admin retries it with
+    the row corrected."""
+    with time_machine.travel(cn(2026, 2, 25, 9), tick=False) as clock:
+        r = Round(driver, rebuild, clock)
+        r.start(cn(2026, 2, 25, 9))
+        assert r.at(cn(2026, 3, 1, 0, 0, 1)) == 1
+        wrong = [row("R1", "drc", 30), row("R2", "区财政局", 50)]
+        eng = r.step()
+        eng.complete(r.task("build_ledger", "supervision").id, driver.user("supervision-clerk"),
+                     {"ledger": wrong})
+        assert r.status() == "incident"
+        (incident,) = r.eng.list_incidents(r.admin, instance_id=r.iid)
+        assert incident["element_id"] == "open_ledger_rows"
+        assert r.routes() == []
+        # why the handler refuses the row
+        with pytest.raises(ValueError, match="“区财政局”不在组织架构中"):
+            r.eng.services.call("ledger_open_rows", {}, {"ledger": wrong})
+        fixed = [row("R1", "drc", 30), row("R2", "区住建局", 50)]
+        info = r.step().retry_incident(r.iid, r.admin, {"ledger": fixed})
+        assert info.status == "running"
+        assert r.routes() == [("prepare_monthly_report", "drc"),
+                              ("prepare_monthly_report", "housing")]
+        assert r.data()["ledger"] == LEDGER.open_rows({}, ledger=fixed)["ledger"]
 
 
 # ---------------------------------------------------------------- unsigned: explanation + evidence

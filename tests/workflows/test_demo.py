@@ -11,11 +11,12 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from config.org import load_org
+from engine import Engine
 from engine.casefiles import FileStore
 from engine.model import app_user, attachment, event, incident, instance, message, task
 from tests.conftest import ROOT
 from web.cli import main
-from workflows.demo import MINE_STATES, TODAY, plan_demo
+from workflows.demo import MINE_STATES, TODAY, DemoError, load_demo, plan_demo
 from workflows.lifecycle import STAGES
 
 TODAY_UTC = TODAY - timedelta(hours=8)
@@ -44,8 +45,6 @@ def rows(db, stmt):
 
 def data_of(db, iid: int) -> dict:
     """The newest data a case's events carried is not enough: read it through the engine."""
-    from engine import Engine
-
     eng = Engine(str(db.url))
     try:
         return eng.get_instance(iid, eng.get_user("admin").actor(), with_data=True).data
@@ -112,6 +111,42 @@ def test_supervision_every_month_with_late_and_unsigned_reports(demo):
     assert late and unsigned
     assert all(r["explanation"] and r["explanation_files"] for r in unsigned)
     assert any(r["status"] == "missing" for r in reports)  # November: not reported at all
+
+
+def test_the_district_handlers_proposed_the_leaders_and_kept_the_ledgers(demo):
+    """The shipped diagrams' service tasks ran in the demo: every project's 包联 proposal came
+    from assign_package_leader (the 区领导 confirmed it), every supervision round's ledger
+    was opened and closed by ledger_open_rows / ledger_close_rows."""
+    db = demo[0]
+    projects = rows(db, sa.select(instance.c.id, instance.c.business_key)
+                    .where(instance.c.process_key == "project_lifecycle"))
+    mine_projects = {key for (key,) in rows(db, sa.select(instance.c.business_key)
+                                            .where(instance.c.process_key == "mine_approval"))}
+    leaders = {u.username: u.display_name for u in load_org(ROOT / "config" / "org.yaml")[1]}
+    confirmed = 0
+    for project in projects:
+        facts = data_of(db, project.id)
+        proposal = facts["package_proposal"]  # the service task ran after 线索登记
+        assert proposal["package_leader"] == leaders[proposal["package_leader_username"]]
+        assert (proposal["lead_department"] == "natres") == (project.business_key in mine_projects)
+        assert facts["package_leader"] == proposal["package_leader"]  # prefilled
+        if facts.get("package_notes"):  # the 区领导 confirmed it
+            assert facts["lead_department"] == proposal["lead_department"]
+            confirmed += 1
+    assert confirmed >= len(projects) - 2  # all but the lead still waiting for its leader
+
+    units = {d.code for d in load_org(ROOT / "config" / "org.yaml")[0]}
+    closed = 0
+    for (iid,) in rows(db, sa.select(instance.c.id)
+                       .where(instance.c.process_key == "supervision_monthly")):
+        facts = data_of(db, iid)
+        assert not {"opened_ledger", "settled_ledger"} & set(facts)  # unpacked, not kept
+        assert all(r["unit"] in units and r["status"] == "open" for r in facts["ledger"])
+        for r in facts.get("closed_ledger") or []:  # 销账 with evidence, in its month
+            assert r["status"] == "closed" and r["closure_evidence"] and r["closed_in"]
+            assert r["actual_pct"] >= 100
+            closed += 1
+    assert closed > 0
 
 
 def test_whistles_and_hazards_are_in_progress(demo):
@@ -188,3 +223,12 @@ def test_the_seed_decides_the_cases(demo):
     other = plan_demo(7, STREETS)
     assert {c[1:] for c in other.cases()} != {c[1:] for c in plan.cases()}
     assert json.dumps(sorted(plan.cases()), ensure_ascii=False)  # plain data
+
+
+def test_the_demo_needs_the_district_handlers(tmp_path):
+    bare = Engine(f"sqlite:///{tmp_path / 'bare.db'}")  # no workflows.register
+    try:
+        with pytest.raises(DemoError, match="assign_package_leader, ledger_close_rows"):
+            load_demo(bare)
+    finally:
+        bare.db.dispose()

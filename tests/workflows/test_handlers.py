@@ -6,16 +6,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 import workflows
 from config.org import load_org
 from engine import Engine
 from engine.scripting import ServiceRegistry
-from tests.conftest import ROOT, actor, seed_org
+from tests.conftest import BPMN, ROOT, actor, seed_org
+from workflows.demo import SERVICE_HANDLERS
 from workflows.notices import Notifier, notices_for
 from workflows.package_leaders import RULES_FILE, PackageLeaders
 
 FIXTURE = Path(__file__).parent / "fixtures" / "district_glue.bpmn"
+NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+      "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
 ORG = ROOT / "config" / "org.yaml"
 START = {
     "project_code": "XM-2026-901",
@@ -58,6 +62,27 @@ def test_register_puts_every_handler_on_the_engine_or_a_registry():
     ])
 
 
+def test_the_shipped_diagrams_call_registered_handlers():
+    """Every service task of bpmn/ names a handler that workflows.register installs (a
+    misspelt operation would only show as an incident when a case reaches it); the demo
+    checks for the ones the shipped diagrams call."""
+    registered = set(workflows.handlers(ORG))
+    called = {}
+    for path in sorted(BPMN.glob("*.bpmn")):
+        root = etree.parse(str(path)).getroot()
+        for task in root.iterfind(".//bpmn:serviceTask", NS):
+            operator = task.find(".//spiffworkflow:serviceTaskOperator", NS)
+            assert operator is not None, f"{path.name}: {task.get('id')} calls no handler"
+            called[(path.stem, task.get("id"))] = operator.get("id")
+    assert set(called.values()) <= registered, called
+    assert called.items() >= {
+        ("project_lifecycle", "propose_package_leader"): "assign_package_leader",
+        ("supervision_monthly", "open_ledger_rows"): "ledger_open_rows",
+        ("supervision_monthly", "settle_ledger_rows"): "ledger_close_rows",
+    }.items()
+    assert set(SERVICE_HANDLERS) == set(called.values())
+
+
 def test_a_diagram_calls_each_handler_and_throws_the_notice(glue, rebuild):
     inst = glue.start("district_glue", actor(glue, "invest-clerk"), business_key="XM-2026-901",
                       title="服务任务", data=START)
@@ -89,15 +114,18 @@ def test_a_diagram_calls_each_handler_and_throws_the_notice(glue, rebuild):
     assert notices_for(glue, "agri") == []
     assert [n.id for n in notices_for(glue, project_code="XM-2026-901")] == [seen.id]
 
-    # a restarted engine (with the handlers registered again) carries the case on
+    # a restarted engine (rebuild registers the handlers again) carries the case on
     again = rebuild()
-    workflows.register(again, ORG)
+    assert again.services.names() == glue.services.names()
     again.complete(task.id, actor(again, "supervision-clerk"), {})
     assert again.get_instance(inst.id, actor(again, "admin")).status == "completed"
 
 
-def test_an_engine_without_the_handlers_raises_an_incident_that_a_retry_resolves(glue, rebuild):
-    bare = rebuild()  # no workflows.register: the operation is unknown
+def test_an_engine_without_the_handlers_raises_an_incident_that_a_retry_resolves(
+    glue, rebuild, db_url
+):
+    bare = Engine(db_url)  # no workflows.register: the operation is unknown
+    assert bare.services.names() == []
     inst = bare.start("district_glue", actor(bare, "invest-clerk"), business_key="XM-2026-902",
                       data=START)
     assert inst.status == "incident"
@@ -109,8 +137,8 @@ def test_an_engine_without_the_handlers_raises_an_incident_that_a_retry_resolves
     # override call_service). The reason itself is raised by the registry:
     with pytest.raises(LookupError, match="assign_package_leader"):
         ServiceRegistry().call("assign_package_leader", {}, {})
-    fixed = rebuild()
-    workflows.register(fixed, ORG)
+    bare.db.dispose()
+    fixed = rebuild()  # with the handlers
     info = fixed.retry_incident(inst.id, actor(fixed, "admin"))
     assert info.status == "running"
     assert [t.element_id for t in info.tasks] == ["review_glue"]

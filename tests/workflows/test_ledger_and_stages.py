@@ -1,5 +1,5 @@
 """The lifecycle's stage → phase map against the shipped diagram, and the 建账/销账 handlers
-against what the shipped supervision_monthly does with the same ledger."""
+that the shipped supervision_monthly calls for its ledger."""
 
 from __future__ import annotations
 
@@ -64,11 +64,28 @@ def _do(engine, iid, element_id, data, department=None):
     engine.complete(task.id, actor(engine, f"{task.department_code}-{role}"), data)
 
 
-def test_open_and_close_give_what_the_supervision_diagram_does(engine):
-    """One round of the shipped supervision_monthly: the rows after 建账 are what
-    ``ledger_open_rows`` makes of the input, the ledger after 销账 what ``ledger_close_rows``
-    makes of the data the 销账 task had, and ``ledger_table`` lists closed and open rows."""
+class Recorded:
+    """A handler that records what the diagram gave it and what it returned (a fake around
+    the real handler)."""
+
+    def __init__(self, handler):
+        self.handler, self.calls = handler, []
+
+    def __call__(self, data, **params):
+        result = self.handler(data, **params)
+        self.calls.append((dict(data), dict(params), result))
+        return result
+
+
+def test_the_supervision_diagrams_ledger_is_what_the_handlers_produce(engine):
+    """One round of the shipped supervision_monthly: 建账 and 销账 are the service tasks
+    open_ledger_rows and settle_ledger_rows, each calling its handler once with what the
+    督查室 submitted; the ledger the round goes on with is the handlers' result, and
+    ``ledger_table`` lists the closed and open rows."""
     ledger = Ledger(load_org(ROOT / "config" / "org.yaml")[0])
+    opening, closing = Recorded(ledger.open_rows), Recorded(ledger.close_rows)
+    engine.services.register("ledger_open_rows", opening)
+    engine.services.register("ledger_close_rows", closing)
     rows_in = [
         {"row_id": "R1", "task": "一网通办", "unit": "区发改委", "owner": "张晓东",
          "deadline": "2026-06-30", "planned_pct": 100},
@@ -82,12 +99,18 @@ def test_open_and_close_give_what_the_supervision_diagram_does(engine):
         clock.move_to(_cn(2026, 3, 1, 0, 0, 1))
         assert engine.fire_due_timers() == 1
         clock.move_to(_cn(2026, 3, 2, 9))
+        assert opening.calls == [] and closing.calls == []
         _do(engine, iid, "build_ledger", {"ledger": rows_in})
+        (_data, params, opened), = opening.calls
+        assert params == {"ledger": rows_in}  # the rows the 督查室 entered
+        assert [(r["row_id"], r["unit"], r["planned_pct"], r["months_behind"], r["status"])
+                for r in opened["ledger"]] == [("R1", "drc", 100, 0, "open"),
+                                               ("R2", "housing", 30, 1, "open")]
         prepared = engine.get_task(_open(engine, iid, "prepare_monthly_report", "drc").id,
                                    actor(engine, "admin")).data
-        opened = ledger.open_rows({"ledger": rows_in})
         assert prepared["ledger"] == opened["ledger"]
         assert prepared["units"] == opened["units"] == ["drc", "housing"]
+        assert "opened_ledger" not in prepared
 
         clock.move_to(_cn(2026, 3, 3, 10))
         for unit, row, pct in (("drc", "R1", 100), ("housing", "R2", 35)):
@@ -102,18 +125,28 @@ def test_open_and_close_give_what_the_supervision_diagram_does(engine):
         before = engine.get_task(close.id, actor(engine, "admin")).data
         submitted = {"closed_row_ids": ["R1"], "closure_evidence": ["att-1"],
                      "closure_note": "已完成"}
+        assert closing.calls == []
         _do(engine, iid, "close_ledger_rows", submitted)
         after = engine.get_instance(iid, actor(engine, "admin"), with_data=True).data
 
-    closed = ledger.close_rows({**before, **submitted})
+    assert len(opening.calls) == 1
+    (data, params, closed), = closing.calls
+    assert params == submitted  # the 销账 form's rows, evidence and note
+    assert (data["round_month"], data["ledger"]) == ("2026-03", before["ledger"])
     assert closed["ledger"] == after["ledger"]
     assert closed["closed_ledger"] == after["closed_ledger"]
     assert (closed["closed"], closed["rolled_over"]) == (["R1"], ["R2"])
+    assert closed == ledger.close_rows({**before, **submitted})
+    assert after["round_history"][0]["closed"] == ["R1"]
+    assert after["round_history"][0]["rolled_over"] == ["R2"]
+    assert after["round_history"][0]["lights"] == {r["row_id"]: r["light"]
+                                                   for r in before["ledger"]}
     table = ledger_table(after)
     assert [(r["row_id"], r["status"], r["unit"]) for r in table] == [
         ("R1", "closed", "drc"), ("R2", "open", "housing")]
     assert all(tuple(r) == TABLE_COLUMNS for r in table)
     assert table[0]["closed_in"] == "2026-03" and table[1]["rolled_over_from"] == "2026-03"
+    assert table[0]["closure_evidence"] == ["att-1"]
 
     # 销账 only for finished rows, and only with evidence
     with pytest.raises(ValueError, match="尚未完成"):
