@@ -347,11 +347,33 @@ class WorkCalendar:
     def deadline(self, start: datetime, working_days: int) -> Deadline:
         local = _local_date(start)
         target = self.add_working_days(local, working_days)
+        return Deadline(end_of_local_day(target), self.is_provisional(local, target))
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def date_only(value) -> date | None:
+    """The day named by a value without a time of day: a ``date`` (not a datetime) or an ISO
+    string ``YYYY-MM-DD``; None for anything else (a time, a number, text)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value.strip()):
         try:
-            due = datetime.combine(target, END_OF_DAY, tzinfo=LOCAL_TZ).astimezone(UTC)
-        except OverflowError:
-            raise _out_of_range() from None
-        return Deadline(due.replace(tzinfo=None), self.is_provisional(local, target))
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def end_of_local_day(day: date) -> datetime:
+    """23:59:59 Asia/Shanghai of ``day`` as naive UTC: when a deadline given as a date falls
+    due, as a working-day deadline (``due_at``) does on its last day."""
+    try:
+        due = datetime.combine(day, END_OF_DAY, tzinfo=LOCAL_TZ).astimezone(UTC)
+    except OverflowError:
+        raise _out_of_range() from None
+    return due.replace(tzinfo=None)
 
 
 def _day(value) -> date:

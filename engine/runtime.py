@@ -17,7 +17,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from . import routing
-from .calendar import CalendarService
+from .calendar import CalendarService, date_only, end_of_local_day
 from .compaction import (
     compact_workflow,
     prune_event_manager,
@@ -1733,7 +1733,8 @@ class Engine:
     def _deadline(self, wf, ready_task, now, conn) -> tuple[datetime | None, bool]:
         """A human task's due time from its properties: ``due_working_days`` (working days,
         due at the end of that day, China's calendar), ``due_hours`` (clock hours) or
-        ``due_expression`` (a number of working days, or a date/time)."""
+        ``due_expression`` (a number of working days, a date/time, or a date: due at the end
+        of that day, 23:59:59 China time)."""
         return self._deadline_of(ready_task.properties, ready_task.spiff_task, now, conn)
 
     def _deadline_of(self, props, spiff_task, now, conn) -> tuple[datetime | None, bool]:
@@ -1757,6 +1758,9 @@ class Engine:
         if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
             deadline = self.calendar.current(conn).deadline(now, int(value))
             return deadline.due_at, deadline.provisional
+        day = date_only(value)
+        if day is not None:  # a date without a time: due at the end of that day, China time
+            return end_of_local_day(day), False
         if isinstance(value, str):
             try:
                 value = datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -21,7 +21,10 @@ from contextvars import ContextVar
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.specs.event_definitions import TimeDateEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from .calendar import date_only, end_of_local_day
 
 _SAFE_BUILTIN_NAMES = (
     "abs all any bool dict divmod enumerate filter float format frozenset int isinstance "
@@ -129,9 +132,10 @@ class KunflowScriptEngine(PythonScriptEngine):
     def evaluate(self, task, expression, external_context=None):
         token = _CURRENT_TASK.set(task)
         try:
-            return super().evaluate(task, expression, external_context)
+            value = super().evaluate(task, expression, external_context)
         finally:
             _CURRENT_TASK.reset(token)
+        return _timer_date(task, expression, value)
 
     def execute(self, task, script, external_context=None):
         token = _CURRENT_TASK.set(task)
@@ -159,6 +163,19 @@ class KunflowScriptEngine(PythonScriptEngine):
             ) from err
         finally:
             _CURRENT_TASK.reset(token)
+
+
+def _timer_date(task, expression, value):
+    """A timeDate timer whose expression gives a date without a time ("2026-12-01") falls due
+    at the end of that day in China (23:59:59 Asia/Shanghai), like a date-only deadline; the
+    library would read it as midnight in the server's time zone."""
+    definition = getattr(getattr(task, "task_spec", None), "event_definition", None)
+    if not isinstance(definition, TimeDateEventDefinition) or definition.expression != expression:
+        return value
+    day = date_only(value)
+    if day is None:
+        return value
+    return end_of_local_day(day).isoformat() + "+00:00"
 
 
 def make_script_engine(helpers: dict[str, Callable], services: ServiceRegistry):
