@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
+import workflows
 from config import settings as settings_module
 from engine import Engine
 from engine.casefiles import CaseFiles, FileStore
@@ -64,6 +65,7 @@ def live_server(tmp_path_factory):
         "SCHEDULER": False, "DEMO": True, "PORT": port,
     })
     engine = Engine(settings["DATABASE_URL"], live_cache_size=0)
+    workflows.register(engine, settings["ORG_FILE"])  # as the server's own engine has them
     initialize(engine, settings)
     files = CaseFiles(engine, FileStore(settings["ATTACHMENT_DIR"]),
                       max_bytes=int(settings["ATTACHMENT_MAX_MB"]) * 1024 * 1024)
