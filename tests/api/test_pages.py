@@ -244,6 +244,8 @@ def test_send_back_pause_resume_and_comments(pages_app, engine):
 
     iid2 = mine_at_permits(engine, "KS-P01")
     eia = open_task(engine, iid2, "review_eia")
+    supervision = Browser(pages_app, "supervision-clerk")
+    assert "/start/supervision_monthly" in supervision.get("/start").text
     eco = Browser(pages_app, "eco-clerk")
     eco.post(f"/tasks/{eia.id}/claim")
     assert "暂停计时" in eco.get(f"/tasks/{eia.id}").text
@@ -338,7 +340,7 @@ def test_start_lists_what_the_department_may_start_and_starts_it(pages_app, engi
     invest = Browser(pages_app, "invest-clerk")
     listing = invest.get("/start").text
     assert "/start/project_lifecycle" in listing
-    assert "/start/supervision_monthly" not in listing  # started by the calendar, not by hand
+    assert "/start/supervision_monthly" not in listing  # 督查室 starts it, not 区招商部门
     form = invest.get("/start/project_lifecycle").text
     assert "kf_title" in form
     missing = invest.post_json("/start/project_lifecycle", {"data": {}})
