@@ -13,11 +13,15 @@ silently (the library's iterators stop descending there). kunflow keeps its own 
 Kept untouched: the root and its direct children (SpiffWorkflow's start task), every unfinished
 task with its parent and grandparent (joins read their inputs from parents, boundary-event joins
 find their split two levels up), arrivals at a parallel/inclusive join that the join has not
-consumed yet, tasks that own a running sub-process, and the direct children of every kept
+consumed yet, tasks that own a sub-process still there, and the direct children of every kept
 boundary-event split (a send-back to the task resets each child of its split: without its
 boundary events the reopened task would have no timers, and a spliced-in successor of a fired
 event would be reset in its place). Ancestry between the remaining tasks is preserved, which is
 all that joins and loops compare.
+
+Finished embedded sub-processes (a process that passes through one every month, the instances
+of a multi-instance sub-process) are deleted once their owning task has finished and nothing
+reads them (``drop_finished_subprocesses``): their results are in the owning task's data.
 
 The library leaves tasks that a reset removes from the tree in the workflow's event manager;
 ``prune_event_manager`` forgets them (they would be refreshed as timers without a parent).
@@ -37,11 +41,82 @@ def compact_workflow(workflow) -> int:
     prune_event_manager(workflow)
     if workflow.completed:
         return 0
+    removed = drop_finished_subprocesses(workflow)
+    # Only the owners of the sub-processes still there (running ones, and finished ones that
+    # are still read) must stay in the tree.
     owners = set(workflow.subprocesses)
-    removed = _compact_tree(workflow, owners)
+    removed += _compact_tree(workflow, owners)
     for sub in list(workflow.subprocesses.values()):
         removed += _compact_tree(sub, owners)
+    if removed:
+        prune_event_manager(workflow)
     return removed
+
+
+def drop_finished_subprocesses(workflow) -> int:
+    """Delete embedded sub-processes that are over and that nothing reads any more; returns
+    the tasks removed with them.
+
+    A sub-process is over when it has completed (or was cancelled) and the task that owns it
+    has finished: its results are then in the owning task's data. It is kept while
+
+    - the owning task's parent is still running: a multi-instance (or loop) task reads its
+      finished instances until it completes itself;
+    - an open task may send the case back into it: ``Engine.send_back`` looks for the target
+      among the open task's ancestors in the open task's own (sub-)workflow, so only a
+      sub-process that contains an open task with ``send_back_targets`` (or contains the
+      sub-process of one) can be reached. A finished sub-process holds no open task, so this
+      keeps nothing today; the check guards a sub-process that is reopened by a reset.
+
+    A send-back to the owning task itself needs no old sub-process: the reset deletes it anyway
+    and the task creates a new one when it runs again.
+    """
+    subprocesses = workflow.subprocesses
+    if not subprocesses:
+        return 0
+    # The workflow each sub-process's owning task lives in (the library's parent_workflow
+    # searches every sub-process for the task, each time it is asked).
+    holder = {}
+    for wf in (workflow, *subprocesses.values()):
+        for tid in subprocesses.keys() & wf.tasks.keys():
+            holder[tid] = wf
+    reachable = set()  # ids of (sub-)workflows an open task's send-back may walk into
+    for wf in (workflow, *subprocesses.values()):
+        for task in wf.tasks.values():
+            if task.has_state(TaskState.FINISHED_MASK) or not send_back_targets(task.task_spec):
+                continue
+            node = wf
+            while node is not None and id(node) not in reachable:
+                reachable.add(id(node))
+                node = holder.get(node.parent_task_id) if node is not workflow else None
+    inside = {}  # id of a sub-process -> the sub-processes directly inside it
+    for owner_id, sub in subprocesses.items():
+        inside.setdefault(id(holder.get(owner_id)), []).append(sub)
+    removed = 0
+    for owner_id, sub in list(subprocesses.items()):
+        if owner_id not in subprocesses or not sub.completed:
+            continue
+        owner = holder[owner_id].tasks.get(owner_id) if owner_id in holder else None
+        if owner is None or not owner.has_state(TaskState.COMPLETED | TaskState.CANCELLED):
+            continue
+        parent = owner.parent
+        if parent is not None and not parent.has_state(TaskState.FINISHED_MASK):
+            continue  # a running multi-instance/loop task still reads this instance
+        if _any_reachable(sub, inside, reachable):
+            continue
+        removed += len(workflow.delete_subprocess(owner))
+    return removed
+
+
+def _any_reachable(sub, inside, reachable) -> bool:
+    """Whether ``sub`` or a sub-process inside it (at any depth) is in ``reachable``."""
+    frontier = [sub]
+    while frontier:
+        node = frontier.pop()
+        if id(node) in reachable:
+            return True
+        frontier.extend(inside.get(id(node), ()))
+    return False
 
 
 def _compact_tree(wf, owners: set) -> int:
