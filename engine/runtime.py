@@ -716,6 +716,7 @@ class Engine:
                         "b_id": row.id, "state": "cancelled", "completed_at": now,
                         "completed_by": None})
                     events.append(_ev(instance_id, row.id, actor, "task_cancelled", now, None))
+                self._terminate_children(conn, instance_id, actor, now, reason)
             res = conn.execute(
                 instance.update()
                 .where(instance.c.id == instance_id, instance.c.version == head.version)
@@ -733,6 +734,41 @@ class Engine:
                 )
             uow.commit()
         return info
+
+    def _terminate_children(self, conn, parent_id: int, actor: Actor | None, now, reason,
+                            parent_task_ids=None) -> list[int]:
+        """Terminate the called processes ``parent_id`` still runs (all, or those called by
+        ``parent_task_ids``), and theirs, in the caller's transaction: an ``instance_terminated``
+        event on each, their open tasks cancelled. Returns the instance ids terminated."""
+        live = ("running", "suspended", "incident")
+        stmt = sa.select(instance.c.id).where(instance.c.parent_instance_id == parent_id,
+                                              instance.c.status.in_(live))
+        if parent_task_ids is not None:
+            stmt = stmt.where(instance.c.parent_task_id.in_(list(parent_task_ids)))
+        ended = []
+        for (child_id,) in conn.execute(stmt.order_by(instance.c.id)).all():
+            res = conn.execute(
+                instance.update()
+                .where(instance.c.id == child_id, instance.c.status.in_(live))
+                .values(status="terminated", version=instance.c.version + 1, updated_at=now,
+                        ended_at=now, next_due_at=None)
+            )
+            if res.rowcount != 1:
+                continue
+            events = [_ev(child_id, None, actor, "instance_terminated", now,
+                          {"reason": reason, "parent_instance_id": parent_id})]
+            for row in conn.execute(self._stmt_open_tasks, {"iid": child_id}).all():
+                conn.execute(self._stmt_close_task, {
+                    "b_id": row.id, "state": "cancelled", "completed_at": now,
+                    "completed_by": None})
+                events.append(_ev(child_id, row.id, actor, "task_cancelled", now, None))
+            conn.execute(message_subscription.delete()
+                         .where(message_subscription.c.instance_id == child_id))
+            self._log(conn, events)
+            self.live.discard(child_id)
+            ended.append(child_id)
+            ended += self._terminate_children(conn, child_id, actor, now, reason)
+        return ended
 
     def list_events(self, instance_id: int, actor: Actor) -> list[EventInfo]:
         instance_id = _instance_id(instance_id)
@@ -1418,6 +1454,9 @@ class Engine:
               incident=None, depth=0, reopened=None):
         """Store the workflow and its read models, then carry its effects to other instances
         (called processes, messages, the caller of a finished child) in the same transaction."""
+        # Call activities cancelled by this command (a terminate end event, an interrupting
+        # event): their child instances end with them. Read before compaction drops the tasks.
+        ended_calls = _cancelled_calls(wf)
         compact_workflow(wf)
         completed = incident is None and wf.is_completed()
         if completed:
@@ -1460,6 +1499,8 @@ class Engine:
         if reopened is not None:
             conn.execute(task.delete().where(task.c.id == reopened))
         self._sync_tasks(conn, head.id, head.process_key, wf, loaded, now, done, events, ready)
+        if ended_calls:
+            self._terminate_children(conn, head.id, None, now, "调用活动已取消", ended_calls)
         if incident is not None:
             conn.execute(incident_table.insert().values(
                 instance_id=head.id, task_id=incident["task_id"],
@@ -1827,6 +1868,19 @@ def _shift_working_days(cal, moment: datetime, days: int) -> datetime:
     negative), counted on the China calendar day of ``moment``."""
     day = _local_day(moment)
     return moment + (cal.add_working_days(day, days) - day)
+
+
+def _cancelled_calls(wf) -> list[str]:
+    """Ids of call-activity tasks cancelled while their child instance ran, each reported
+    once (marked in the task's call state)."""
+    ids = []
+    for flow in (wf, *wf.subprocesses.values()):
+        for t in flow.tasks.values():
+            call = t.internal_data.get(CALL_STATE)
+            if call and call.get("state") == "cancelled" and not call.get("child_ended"):
+                call["child_ended"] = True
+                ids.append(str(t.id))
+    return ids
 
 
 def _spiff_task(wf, task_id: str):
