@@ -354,7 +354,8 @@ def acceptance(p, specials, result="passed"):
 
 
 def produce(p):
-    assert p.task("confirm_production").due_at == datetime(2027, 6, 30)  # the agreement's date
+    # the agreement's date: due at the end of that day in China (23:59:59 +08:00)
+    assert p.task("confirm_production").due_at == datetime(2027, 6, 30, 15, 59, 59)
     p.do(
         "confirm_production",
         "miit",
@@ -569,14 +570,16 @@ def test_mine_projects_wait_for_the_mine_approval_result(driver, clock):
     p.do("monitor_operation", "miit", operation_event="exit")
     exit_by(p, "breach")
 
-    # not approved: the project exits; the mine case still ends on its own
+    # not approved: the project exits by its terminate end event, which (BPMN semantics) also
+    # ends the mine case it called, open steps cancelled
     refused = Project(driver, clock, "XM-2026-007", is_mine=True)
     attract(refused)
     case = _mine_case(refused)
     _mine_step(refused, case, "decide_mine_case", mine_approved=False, project_code=refused.code)
     exit_by(refused, "closure")
-    _mine_step(refused, case, "close_mine_case")
-    assert driver.reader.get_instance(case, p.admin).status == "completed"
+    ended = driver.reader.get_instance(case, p.admin)
+    assert ended.status == "terminated"
+    assert ended.tasks == ()
     assert refused.finished()
 
 
