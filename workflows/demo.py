@@ -933,11 +933,11 @@ class Lifecycle:
                 w.complete(answer, {"service_result": "resolved",
                                     "service_response": catalog.SERVICE_ANSWERS[kind]})
         self.settle_escalations(everything=True)
-        if p.ending == "exit_closure":  # a mine project whose mine is closed
-            yield self.later(rng.randint(10, 30))
-            self.step("monitor_operation", {"operation_event": "exit"})
-            yield self.later(rng.randint(2, 5))
-            yield from self.exit("closure", "矿山资源枯竭，企业申请关闭退出。")
+        if p.ending == "exit_closure":
+            # A mine project whose mine is being closed: its 关闭退出 (licences cancelled) is
+            # still under way "today", so the project stays in operation. Exiting it now would
+            # end the mine case too (the exit is a terminate end event, which ends the cases
+            # it called) before its 注销 steps are done.
             return
         if p.ending == "full_production":
             yield self.later(rng.randint(10, 30))
