@@ -225,34 +225,9 @@ class CaseFiles:
         return sorted(wanted - found)
 
     def complete(self, task_id: str, actor: Actor, data: dict | None):
-        """Complete a task after checking its file fields: each must hold ids of attachments
-        of this case (a form cannot cite another case's evidence). Drops the task's drafts."""
-        from .forms import fields as form_fields
-
-        data = data or {}
-        if isinstance(data, dict):
-            ctx = self.task_context(task_id, actor)
-            with self.engine._uow(readonly=True) as uow:
-                row = self.engine._task_row(uow.conn, task_id, actor)
-            problems = {}
-            for comp in form_fields(ctx["form"] or {}):
-                key = comp.get("key")
-                if comp.get("type") != "filepicker" or key not in data:
-                    continue
-                value = data[key]
-                if value in (None, "", []):
-                    continue
-                ids = value if isinstance(value, list) else [value]
-                label = comp.get("label") or key
-                if not all(isinstance(i, str) for i in ids):
-                    problems[key] = f"“{label}”须为已上传的附件"
-                elif self.check_attachment_ids(row.instance_id, ids):
-                    problems[key] = f"“{label}”含有不属于本案的附件"
-            if problems:
-                raise InvalidInput("附件字段无效", details=problems)
-        done = self.engine.complete(task_id, actor, data)
-        self.discard_draft(done.id)
-        return done
+        """Complete a task, its file fields checked in the same transaction: each must hold
+        ids of attachments of this case (a form cannot cite another case's evidence)."""
+        return self.engine.complete(task_id, actor, data, check=_check_file_fields)
 
     # ------------------------------------------------------------------ drafts
 
@@ -490,3 +465,30 @@ class CaseFiles:
         from .runtime import utcnow
 
         return utcnow()
+
+
+def _check_file_fields(conn, row, form: dict | None, data: dict) -> dict:
+    """Problems of ``data``'s filepicker fields: not a list of ids of this case's attachments."""
+    from .forms import fields as form_fields
+
+    problems, wanted = {}, {}
+    for comp in form_fields(form or {}):
+        key = comp.get("key")
+        if comp.get("type") != "filepicker" or key not in data or data[key] in (None, "", []):
+            continue
+        ids = data[key] if isinstance(data[key], list) else [data[key]]
+        label = comp.get("label") or key
+        if not all(isinstance(i, str) for i in ids):
+            problems[key] = f"“{label}”须为已上传的附件"
+        else:
+            wanted[key] = (label, set(ids))
+    every = set().union(*(ids for _label, ids in wanted.values())) if wanted else set()
+    if every:
+        found = set(conn.execute(
+            sa.select(attachment.c.id).where(attachment.c.instance_id == row.instance_id,
+                                             attachment.c.id.in_(every))
+        ).scalars())
+        for key, (label, ids) in wanted.items():
+            if ids - found:
+                problems[key] = f"“{label}”含有不属于本案的附件"
+    return problems

@@ -66,6 +66,7 @@ from .model import (
     message_subscription,
     metadata,
     task,
+    task_draft,
     task_pause,
 )
 from .model import (
@@ -970,8 +971,13 @@ class Engine:
             uow.commit()
         return _task(new_row)
 
-    def complete(self, task_id: str, actor: Actor, data: dict | None = None) -> TaskInfo:
-        """Complete a ready human task with the submitted data and run the engine on."""
+    def complete(self, task_id: str, actor: Actor, data: dict | None = None,
+                 check=None) -> TaskInfo:
+        """Complete a ready human task with the submitted data and run the engine on.
+
+        ``check(conn, task_row, form, data) -> {field: problem}`` adds checks of the caller's
+        (e.g. that file fields cite this case's attachments) inside the same transaction. The
+        task's saved drafts end with it."""
         if data is not None and not isinstance(data, dict):
             raise InvalidInput("data 必须是 JSON 对象")
         _check_data(data or {})
@@ -988,6 +994,12 @@ class Engine:
                     self.live.checkin(head.id, head.version, wf)  # untouched: keep it cached
                     raise InvalidInput("表单校验未通过：" + "；".join(problems.values()),
                                        problems)
+            if check is not None:
+                problems = check(conn, row, form, data or {})
+                if problems:
+                    self.live.checkin(head.id, head.version, wf)
+                    raise InvalidInput("表单校验未通过：" + "；".join(problems.values()),
+                                       problems)
             now = utcnow()
             if data:
                 stask.data.update(data)
@@ -995,6 +1007,7 @@ class Engine:
             events = [_ev(head.id, task_id, actor, "task_completed", now, data or {})]
             self._save(conn, uow, head, wf, loaded, now, {task_id: actor.username}, events, 1,
                        incident)
+            conn.execute(task_draft.delete().where(task_draft.c.task_id == row.id))
             uow.commit()
         return replace(_task(row), state="completed", completed_at=now,
                        completed_by=actor.username)
