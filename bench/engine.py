@@ -38,8 +38,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
-import platform
 import shutil
 import sqlite3
 import statistics
@@ -62,6 +60,7 @@ from SpiffWorkflow.spiff.parser import SpiffBpmnParser  # noqa: E402
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
+from bench.runinfo import load_average, machine  # noqa: E402
 from config.org import load_org  # noqa: E402
 from engine import SYSTEM, Engine  # noqa: E402
 from engine.compaction import raise_iterator_depth  # noqa: E402
@@ -604,25 +603,6 @@ def _ready_below(task):
 
 
 # ---------------------------------------------------------------------------------- main
-
-
-def machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-
-
-def load_average() -> str:
-    try:
-        return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "load average unknown"
 
 
 def main(argv=None) -> int:

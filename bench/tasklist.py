@@ -36,8 +36,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
-import platform
 import random
 import re
 import shutil
@@ -57,6 +55,7 @@ if str(ROOT) not in sys.path:
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy import event as sa_event  # noqa: E402
 
+from bench.runinfo import load_average, machine  # noqa: E402
 from engine import routing  # noqa: E402
 from engine.forms import fields as form_fields  # noqa: E402
 from engine.model import instance, task  # noqa: E402
@@ -101,25 +100,6 @@ def ms_stats(samples: list[float]) -> tuple[float, float]:
     med = statistics.median(xs) * 1000
     p95 = xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))] * 1000
     return med, p95
-
-
-def machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-
-
-def load_average() -> str:
-    try:
-        return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "load average unknown"
 
 
 class Progress:

@@ -26,7 +26,9 @@ from SpiffWorkflow.util.task import TaskState
 from . import routing
 from .dto import Actor
 from .errors import Forbidden, InvalidInput, NotFound
+from .forms import fields as form_fields
 from .model import attachment, event, instance, task, task_draft
+from .runtime import _TASK_COLUMNS, _task, utcnow
 
 OPEN_STATES = ("ready", "claimed")
 _CHUNK = 64 * 1024
@@ -167,7 +169,7 @@ class CaseFiles:
         sha, size = self.store.put(stream, self.max_bytes)
         if size == 0:
             raise InvalidInput("文件为空", details={"file": "文件为空"})
-        now = self.engine_now()
+        now = utcnow()
         att_id = uuid.uuid4().hex
         values = dict(id=att_id, instance_id=instance_id, task_id=task_id, field=field,
                       filename=filename, content_type=content_type, size=size, sha256=sha,
@@ -212,18 +214,6 @@ class CaseFiles:
             raise NotFound("附件文件缺失，请联系管理员")
         return info, path
 
-    def check_attachment_ids(self, instance_id: int, ids) -> list[str]:
-        """Which of ``ids`` are not attachments of ``instance_id`` (for filepicker fields)."""
-        wanted = {i for i in ids if isinstance(i, str)}
-        if not wanted:
-            return []
-        with self.engine._uow(readonly=True) as uow:
-            found = set(uow.conn.execute(
-                sa.select(attachment.c.id).where(
-                    attachment.c.instance_id == instance_id, attachment.c.id.in_(wanted))
-            ).scalars())
-        return sorted(wanted - found)
-
     def complete(self, task_id: str, actor: Actor, data: dict | None):
         """Complete a task, its file fields checked in the same transaction: each must hold
         ids of attachments of this case (a form cannot cite another case's evidence)."""
@@ -237,7 +227,7 @@ class CaseFiles:
         payload = json.dumps(data, ensure_ascii=False)
         if len(payload) > 1_000_000:
             raise InvalidInput("草稿过大")
-        now = self.engine_now()
+        now = utcnow()
         with self.engine._uow() as uow:
             row = self.engine._task_row(uow.conn, task_id, actor)
             if row.state not in OPEN_STATES:
@@ -279,7 +269,7 @@ class CaseFiles:
                 self.engine._check_instance_access(uow.conn, instance_id, actor)
             uow.conn.execute(event.insert().values(
                 instance_id=instance_id, task_id=task_id, actor=actor.username,
-                kind="comment", at=self.engine_now(),
+                kind="comment", at=utcnow(),
                 data_json=json.dumps({"text": text.strip()}, ensure_ascii=False)))
             uow.commit()
 
@@ -312,8 +302,6 @@ class CaseFiles:
 
     def case_tasks(self, instance_id: int, actor: Actor) -> list:
         """Every task row of a case the actor may see, oldest first."""
-        from .runtime import _TASK_COLUMNS, _task
-
         with self.engine._uow(readonly=True) as uow:
             self.engine._check_instance_access(uow.conn, instance_id, actor)
             rows = uow.conn.execute(
@@ -353,8 +341,6 @@ class CaseFiles:
     def field_labels(self, instance_id: int) -> dict:
         """For the timeline: form key -> field key -> (label, {value: option label}) of the
         forms of the case's definition version."""
-        from .forms import fields as form_fields
-
         with self.engine._uow(readonly=True) as uow:
             head = self.engine._instance_head(uow.conn, instance_id)
         out: dict = {}
@@ -370,10 +356,10 @@ class CaseFiles:
             out[form_key] = fields
         return out
 
-    def stage_options(self, process_key: str | None = None) -> list[str]:
-        """The stages the shipped diagrams name (newest versions), in diagram order."""
+    def stage_options(self, definitions, process_key: str | None = None) -> list[str]:
+        """The stages ``definitions`` (the newest versions) name, in diagram order."""
         out: list[str] = []
-        for d in self.engine.list_definitions():
+        for d in definitions:
             if process_key and d.key != process_key:
                 continue
             for t in self.engine._spec(d.id).parsed.tasks.values():
@@ -384,17 +370,7 @@ class CaseFiles:
 
     def startable(self, actor: Actor) -> list:
         """Newest definitions the actor's department may start by hand."""
-        startable = getattr(self.engine, "startable_definitions", None)
-        if startable is not None:
-            return startable(actor)
-        out = []
-        directory = self.engine.directory()
-        for d in self.engine.list_definitions():
-            lanes = self.engine._spec(d.id).parsed.start_lanes
-            starters = {directory.get(lane) for lane in lanes} - {None}
-            if routing.can_start(actor, starters):
-                out.append(d)
-        return out
+        return self.engine.startable_definitions(actor)
 
     def start_schema(self, definition) -> dict:
         """A form-js schema for starting a case: name and number, then the start form."""
@@ -418,7 +394,7 @@ class CaseFiles:
     def diagram_marks(self, instance_id: int, actor: Actor) -> DiagramMarks:
         """Completed, current (open tasks, waiting events) and overdue element ids."""
         eng = self.engine
-        now = self.engine_now()
+        now = utcnow()
         with eng._uow(readonly=True) as uow:
             eng._check_instance_access(uow.conn, instance_id, actor)
             head = eng._instance_head(uow.conn, instance_id)
@@ -460,17 +436,9 @@ class CaseFiles:
         return DiagramMarks(head.process_key, version, tuple(sorted(completed)),
                             tuple(sorted(current)), tuple(sorted(overdue)), links)
 
-    @staticmethod
-    def engine_now() -> datetime:
-        from .runtime import utcnow
-
-        return utcnow()
-
 
 def _check_file_fields(conn, row, form: dict | None, data: dict) -> dict:
     """Problems of ``data``'s filepicker fields: not a list of ids of this case's attachments."""
-    from .forms import fields as form_fields
-
     problems, wanted = {}, {}
     for comp in form_fields(form or {}):
         key = comp.get("key")

@@ -109,10 +109,12 @@ def _names():
     """Department and user display names, and process names, for this request."""
     if "kf_names" not in g:
         eng = _engine()
+        definitions = eng.list_definitions()
         g.kf_names = {
             "departments": {d.code: d.name for d in eng.list_departments()},
             "users": {u.username: u.display_name for u in eng.list_users()},
-            "processes": {d.key: d.name for d in eng.list_definitions()},
+            "processes": {d.key: d.name for d in definitions},
+            "definitions": definitions,
         }
     return g.kf_names
 
@@ -123,13 +125,6 @@ def _open_counts() -> dict:
     mine = eng.list_tasks(actor, scope="mine", count_only=True).total
     dept = eng.list_tasks(actor, scope="department", state="ready", count_only=True).total
     return {"mine": mine, "department": dept}
-
-
-def _form_or_json(name: str) -> str | None:
-    if request.is_json:
-        body = request.get_json(silent=True)
-        return body.get(name) if isinstance(body, dict) else None
-    return request.form.get(name)
 
 
 def _json_body() -> dict:
@@ -261,7 +256,7 @@ def tasks():
     return render_template(
         "tasks.html", view=view, rows=rows, instances=instances, total=page.total,
         page_no=page_no, pages=pages, counts=counts, filters=filters, names=names,
-        stages=_files().stage_options(process), lights=LIGHTS, sorts=SORTS,
+        stages=_files().stage_options(names["definitions"], process), lights=LIGHTS, sorts=SORTS,
         status_names=STATUS_NAMES, task_states=TASK_STATES,
     )
 
