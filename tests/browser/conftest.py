@@ -44,7 +44,7 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
+def live_server(tmp_path_factory, suite_day):
     if not (ROOT / "web" / "static" / "dist" / "kunflow.js").is_file():
         pytest.fail("浏览器包未构建：先运行 make bundle（make test 会自动构建）")
     tmp = tmp_path_factory.mktemp("live")
@@ -71,10 +71,12 @@ def live_server(tmp_path_factory):
                       max_bytes=int(settings["ATTACHMENT_MAX_MB"]) * 1024 * 1024)
     env = {**os.environ, **env_settings, "PYTHONPATH": str(ROOT)}
     log = open(tmp / "server.log", "wb")
+    serve = "from config import settings; from web.server import Server; Server(settings.load()).run()"
+    if suite_day is not None:  # KUNFLOW_TEST_TODAY: the server lives on the suite's day too
+        serve = (f"import time_machine; time_machine.travel({suite_day.isoformat()!r}, "
+                 f"tick=True).start(); {serve}")
     proc = subprocess.Popen(
-        [sys.executable, "-c",
-         "from config import settings; from web.server import Server; "
-         "Server(settings.load()).run()"],
+        [sys.executable, "-c", serve],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
