@@ -1,4 +1,4 @@
-"""Database locks: commands on one case queue instead of failing.
+"""Database locks: commands on one case queue instead of failing; set-up runs once at a time.
 
 Instance locks (PostgreSQL). A command locks the instance it acts on before it reads the
 instance or its tasks, so commands on one case run one after another and each decides on what
@@ -15,14 +15,26 @@ at its top instance and never lock its members in opposite orders. The one order
 fix in advance is a message from one call tree to another, found only while the command runs:
 two such messages crossing at the same moment can deadlock; PostgreSQL then rolls one command
 back and ``unit_of_work.retry_on_deadlock`` runs it again.
+
+Set-up lock. Migrations, the org chart sync, the calendar seed and the library deploy of
+``kunflow init`` run under one database-wide lock (``SetupLock``), so two nodes started at the
+same moment on an empty database do not both create the schema.
 """
 
 from __future__ import annotations
 
+import threading
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Engine as SaEngine
 
 from .model import instance, task
+
+# pg_advisory_lock(class, object): the class names kunflow's set-up, the object is the schema
+# (hashtext(current_schema())), so deployments in different schemas of one database do not wait
+# for each other. Any constant works; this one spells "kunf".
+SETUP_LOCK_CLASS = 0x6B756E66
 
 
 def _chain(anchor):
@@ -81,3 +93,65 @@ class InstanceLocks:
         wanted = conn.execute(self._chain, {"id": instance_id}).scalars().all()
         got = conn.execute(self._try_by_instance, {"id": instance_id}).scalars().all()
         return len(got) == len(wanted)
+
+
+class SetupLock:
+    """A database-wide lock for set-up work (``with engine.setup_lock: ...``).
+
+    PostgreSQL: a session-level advisory lock held on a connection of its own for the duration,
+    released in ``finally`` (and by the server if the process dies). SQLite: nothing to do;
+    every step of set-up is a transaction that starts with ``BEGIN IMMEDIATE``, so a second
+    process waits for each step and then finds it done. Re-entrant within a process: set-up
+    steps that take the lock themselves (``Engine.migrate``) may run inside a held lock.
+    """
+
+    def __init__(self, sa_engine: SaEngine):
+        self._db = sa_engine
+        self._mutex = threading.RLock()
+        self._depth = 0
+        self._conn: Connection | None = None
+
+    def __enter__(self) -> SetupLock:
+        self._mutex.acquire()
+        try:
+            if self._depth == 0 and self._db.dialect.name == "postgresql":
+                self._conn = self._acquire()
+            self._depth += 1
+        except BaseException:
+            self._mutex.release()
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self._depth -= 1
+            if self._depth == 0 and self._conn is not None:
+                conn, self._conn = self._conn, None
+                self._release(conn)
+        finally:
+            self._mutex.release()
+
+    def _acquire(self) -> Connection:
+        conn = self._db.connect()
+        try:
+            conn.execute(sa.text(
+                "SELECT pg_advisory_lock(:cls, hashtext(coalesce(current_schema(), '')))"
+            ), {"cls": SETUP_LOCK_CLASS})
+            conn.commit()  # the lock belongs to the session; no transaction stays open
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @staticmethod
+    def _release(conn: Connection) -> None:
+        try:
+            conn.execute(sa.text(
+                "SELECT pg_advisory_unlock(:cls, hashtext(coalesce(current_schema(), '')))"
+            ), {"cls": SETUP_LOCK_CLASS})
+            conn.commit()
+        except BaseException:
+            conn.invalidate()  # a connection that may still hold the lock never goes back
+            raise
+        finally:
+            conn.close()

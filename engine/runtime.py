@@ -48,7 +48,7 @@ from .dto import (
 from .errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
 from .forms import validate as validate_form
 from .live_cache import LiveCache
-from .locks import InstanceLocks
+from .locks import InstanceLocks, SetupLock
 from .messages import (
     message_event,
     message_start_names,
@@ -119,7 +119,9 @@ class Engine:
     ):
         self.database_url = normalize_url(database_url)
         self.db = sa_engine or make_engine(self.database_url)
-        self.locks = InstanceLocks(self.db.dialect.name)  # commands on one instance queue
+        # Commands on one instance queue (engine/locks.py); set-up runs one node at a time.
+        self.locks = InstanceLocks(self.db.dialect.name)
+        self.setup_lock = SetupLock(self.db)
         self.specs = SpecCache()
         self.live = LiveCache(live_cache_size)
         self.services = services or ServiceRegistry()
@@ -201,10 +203,12 @@ class Engine:
         metadata.create_all(self.db)
 
     def migrate(self) -> None:
-        """Bring the database schema to the newest Alembic revision."""
+        """Bring the database schema to the newest Alembic revision (under the set-up lock: a
+        second node migrating at the same moment waits, then finds the schema in place)."""
         from .migrate import upgrade
 
-        upgrade(self.db)
+        with self.setup_lock:
+            upgrade(self.db)
 
     def _uow(self, readonly: bool = False) -> UnitOfWork:
         return UnitOfWork(self.db, readonly=readonly)
