@@ -48,6 +48,7 @@ from .dto import (
 from .errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
 from .forms import validate as validate_form
 from .live_cache import LiveCache
+from .locks import InstanceLocks, SetupLock
 from .messages import (
     message_event,
     message_start_names,
@@ -86,7 +87,7 @@ from .timers import (
     next_timer_due,
     release_deadline_timers,
 )
-from .unit_of_work import UnitOfWork
+from .unit_of_work import UnitOfWork, retry_on_deadlock
 
 OPEN_STATES = ("ready", "claimed")
 _MAX_CASCADE = 20  # instances one command may move through calls and messages
@@ -118,6 +119,9 @@ class Engine:
     ):
         self.database_url = normalize_url(database_url)
         self.db = sa_engine or make_engine(self.database_url)
+        # Commands on one instance queue (engine/locks.py); set-up runs one node at a time.
+        self.locks = InstanceLocks(self.db.dialect.name)
+        self.setup_lock = SetupLock(self.db)
         self.specs = SpecCache()
         self.live = LiveCache(live_cache_size)
         self.services = services or ServiceRegistry()
@@ -129,9 +133,9 @@ class Engine:
         self._directory_lock = threading.Lock()
         raise_iterator_depth()
         self._stmt_task_by_id = sa.select(*_TASK_COLUMNS).where(task.c.id == sa.bindparam("id"))
-        # The task row and its instance's head in ONE statement: on PostgreSQL (read committed)
-        # two statements could see different commits, and the version check would then guard
-        # a task state that was read before a concurrent command changed it.
+        # The task row and its instance's head in ONE statement, read once the instance is
+        # locked: on PostgreSQL (read committed) each statement sees what was committed before
+        # it began, so both reflect the last command on the instance.
         self._stmt_task_and_head = (
             sa.select(
                 *_TASK_COLUMNS,
@@ -199,10 +203,12 @@ class Engine:
         metadata.create_all(self.db)
 
     def migrate(self) -> None:
-        """Bring the database schema to the newest Alembic revision."""
+        """Bring the database schema to the newest Alembic revision (under the set-up lock: a
+        second node migrating at the same moment waits, then finds the schema in place)."""
         from .migrate import upgrade
 
-        upgrade(self.db)
+        with self.setup_lock:
+            upgrade(self.db)
 
     def _uow(self, readonly: bool = False) -> UnitOfWork:
         return UnitOfWork(self.db, readonly=readonly)
@@ -518,6 +524,7 @@ class Engine:
 
     # ------------------------------------------------------------------ instances
 
+    @retry_on_deadlock
     def start(
         self,
         process_key: str,
@@ -696,6 +703,7 @@ class Engine:
             instance_id, actor, "terminated", ("running", "suspended"), reason=reason
         )
 
+    @retry_on_deadlock
     def _set_status(self, instance_id, actor, new_status, allowed_from, reason=None):
         instance_id = _instance_id(instance_id)
         _text(reason, "reason", 2000)
@@ -703,6 +711,7 @@ class Engine:
             raise Forbidden("只有流程管理员可以挂起、恢复或终止流程实例")
         with self._uow() as uow:
             conn = uow.conn
+            self.locks.lock_instance(conn, instance_id)
             head = self._instance_head(conn, instance_id)
             if head.status not in allowed_from:
                 raise Conflict(f"实例当前状态为 {head.status}，不能执行该操作")
@@ -919,6 +928,7 @@ class Engine:
     def reassign(self, task_id: str, actor: Actor, username: str) -> TaskInfo:
         return self._assign(task_id, actor, username, "task_reassigned")
 
+    @retry_on_deadlock
     def _assign(self, task_id, actor, assignee, kind) -> TaskInfo:
         with self._uow() as uow:
             conn = uow.conn
@@ -971,6 +981,7 @@ class Engine:
             uow.commit()
         return _task(new_row)
 
+    @retry_on_deadlock
     def complete(self, task_id: str, actor: Actor, data: dict | None = None,
                  check=None) -> TaskInfo:
         """Complete a ready human task with the submitted data and run the engine on.
@@ -1014,6 +1025,7 @@ class Engine:
 
     # ------------------------------------------------------------------ clock, send-back
 
+    @retry_on_deadlock
     def pause_task(self, task_id: str, actor: Actor, reason: str | None = None) -> TaskInfo:
         """Stop a task's deadline clock (expert review, hearing, public notice).
 
@@ -1044,6 +1056,7 @@ class Engine:
             uow.commit()
         return _task(out)
 
+    @retry_on_deadlock
     def resume_task(self, task_id: str, actor: Actor) -> TaskInfo:
         """Restart the clock; the due time moves by the working days it stood still, and so do
         the boundary timers held with it (a ``task_due(n)`` timer is recomputed from the new
@@ -1116,6 +1129,7 @@ class Engine:
         if res.rowcount != 1:
             raise Conflict("实例已被其他操作修改，请刷新后重试")
 
+    @retry_on_deadlock
     def send_back(self, task_id: str, actor: Actor, target: str, reason: str) -> TaskInfo:
         """Return the case to an earlier user task that the diagram allows (退回).
 
@@ -1174,50 +1188,66 @@ class Engine:
         writer lock serializes them. Returns the number of instances advanced.
         """
         fired = 0
+        busy: set[int] = set()  # called processes whose caller a command holds: the next run
         while fired < limit:
-            with self._uow() as uow:
-                conn = uow.conn
-                now = utcnow()
-                stmt = (
-                    sa.select(
-                        instance.c.id, instance.c.definition_id, instance.c.process_key,
-                        instance.c.status, instance.c.version, instance.c.completed_tasks,
-                        instance.c.next_due_at,
-                    )
-                    .where(instance.c.next_due_at <= now, instance.c.status == "running")
-                    .order_by(instance.c.next_due_at)
-                    .limit(1)
-                )
-                if conn.dialect.name == "postgresql":
-                    stmt = stmt.with_for_update(skip_locked=True)
-                row = conn.execute(stmt).first()
-                if row is None:
-                    return fired
-                head = _Head(row.id, row.definition_id, row.process_key, row.status,
-                             row.version, row.completed_tasks)
-                loaded = self._spec(head.definition_id)
-                try:
-                    wf = self._workflow(conn, head)
-                except EngineError as exc:
-                    # A state that cannot load must not block every other timer.
-                    self._park(conn, head, now, str(exc))
-                    uow.commit()
-                    fired += 1
-                    continue
-                incident = self._advance(wf, wf.refresh_timers)
-                events = [_ev(head.id, None, None, "timer_fired", now,
-                              {"due_at": row.next_due_at.isoformat()})]
-                self._save(conn, uow, head, wf, loaded, now, {}, events, 0, incident)
-                # A timer the library does not consider due yet (clock skew) is retried a
-                # minute later instead of being picked again at once.
-                conn.execute(
-                    instance.update()
-                    .where(instance.c.id == head.id, instance.c.next_due_at <= now)
-                    .values(next_due_at=now + timedelta(minutes=1))
-                )
-                uow.commit()
-                fired += 1
+            outcome = self._fire_next_timer(busy)
+            if outcome is None:
+                return fired
+            fired += outcome
         return fired
+
+    @retry_on_deadlock
+    def _fire_next_timer(self, busy: set[int]) -> bool | None:
+        """Fire the earliest due instance not in ``busy``: True when fired, False when its
+        callers were locked (added to ``busy``), None when nothing is due."""
+        with self._uow() as uow:
+            conn = uow.conn
+            now = utcnow()
+            stmt = (
+                sa.select(
+                    instance.c.id, instance.c.definition_id, instance.c.process_key,
+                    instance.c.status, instance.c.version, instance.c.completed_tasks,
+                    instance.c.next_due_at,
+                )
+                .where(instance.c.next_due_at <= now, instance.c.status == "running")
+                .order_by(instance.c.next_due_at)
+                .limit(1)
+            )
+            if busy:
+                stmt = stmt.where(instance.c.id.not_in(busy))
+            if conn.dialect.name == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True)
+            row = conn.execute(stmt).first()
+            if row is None:
+                return None
+            # The lock order puts callers first, and this row is already held: wait for
+            # nobody, leave a called process whose caller is in use to the next run.
+            if not self.locks.try_lock_instance(conn, row.id):
+                busy.add(row.id)
+                return False
+            head = _Head(row.id, row.definition_id, row.process_key, row.status,
+                         row.version, row.completed_tasks)
+            loaded = self._spec(head.definition_id)
+            try:
+                wf = self._workflow(conn, head)
+            except EngineError as exc:
+                # A state that cannot load must not block every other timer.
+                self._park(conn, head, now, str(exc))
+                uow.commit()
+                return True
+            incident = self._advance(wf, wf.refresh_timers)
+            events = [_ev(head.id, None, None, "timer_fired", now,
+                          {"due_at": row.next_due_at.isoformat()})]
+            self._save(conn, uow, head, wf, loaded, now, {}, events, 0, incident)
+            # A timer the library does not consider due yet (clock skew) is retried a
+            # minute later instead of being picked again at once.
+            conn.execute(
+                instance.update()
+                .where(instance.c.id == head.id, instance.c.next_due_at <= now)
+                .values(next_due_at=now + timedelta(minutes=1))
+            )
+            uow.commit()
+            return True
 
     def _park(self, conn, head, now, message: str) -> None:
         conn.execute(instance.update().where(instance.c.id == head.id).values(
@@ -1241,6 +1271,7 @@ class Engine:
             rows = uow.conn.execute(stmt.order_by(incident_table.c.id.desc()).limit(500))
             return [dict(r._mapping) for r in rows]
 
+    @retry_on_deadlock
     def retry_incident(self, instance_id: int, actor: Actor, data: dict | None = None):
         """Run the failed step again, after merging ``data`` (the fix) into its task data."""
         instance_id = _instance_id(instance_id)
@@ -1252,6 +1283,7 @@ class Engine:
         self._check_field_names(data)
         with self._uow() as uow:
             conn = uow.conn
+            self.locks.lock_instance(conn, instance_id)
             head = self._instance_head(conn, instance_id)
             if head.status != "incident":
                 raise Conflict("该实例没有待处理的故障")
@@ -1401,7 +1433,12 @@ class Engine:
         return row, head, loaded, wf, spiff_task
 
     def _task_and_head(self, conn, task_id: str, actor: Actor):
-        """The task row and the head of its instance, read together (see the statement)."""
+        """Lock the task's instance (and its callers), then read the task row and the instance
+        head together: a command that was running on the case has committed by then, so a task
+        completed, claimed or cancelled by it is seen as such (Conflict with the reason), and
+        parallel work on other tasks of the case simply goes first."""
+        task_id = _task_id(task_id)
+        self.locks.lock_task_instance(conn, task_id)
         row = self._task_row(conn, task_id, actor, self._stmt_task_and_head)
         head = _Head(row.instance_id, row.i_definition_id, row.process_key, row.i_status,
                      row.i_version, row.i_completed_tasks)
@@ -1547,6 +1584,7 @@ class Engine:
 
     # ------------------------------------------------------------------ messages, calls
 
+    @retry_on_deadlock
     def correlate_message(self, name: str, correlation_key: str | None, payload=None,
                           actor: Actor | None = None, ttl_days: int | None = 30) -> dict:
         """Deliver a message from outside (an external system, an API client).
@@ -1619,6 +1657,7 @@ class Engine:
         return {"status": "waiting", "message_id": mid}
 
     def _deliver_to(self, conn, uow, iid, name, payload, now, depth, actor=None) -> bool:
+        self.locks.lock_instance(conn, iid)
         head = conn.execute(self._stmt_instance_head, {"id": iid}).first()
         if head is None or head.status != "running":
             return False
@@ -1708,6 +1747,8 @@ class Engine:
         ).first()
         if link is None or link.parent_instance_id is None:
             return
+        # Locked already when this command began (a child's lock takes its callers first).
+        self.locks.lock_instance(conn, link.parent_instance_id)
         head = conn.execute(self._stmt_instance_head, {"id": link.parent_instance_id}).first()
         if head is None or head.status != "running":
             return

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine as SaEngine
+from sqlalchemy.exc import DBAPIError
 
 
 class UnitOfWork:
@@ -45,3 +47,32 @@ class UnitOfWork:
                 self._tx.rollback()
         finally:
             self.conn.close()
+
+
+DEADLOCK_ATTEMPTS = 3
+_DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE for a transaction it rolled back
+
+
+def retry_on_deadlock(command):
+    """Run a command again when the database broke a deadlock by rolling its unit of work back.
+
+    Commands lock the instances of one call tree in a fixed order (``engine/locks.py``); only a
+    message crossing from one call tree to another meets locks in an order nobody could fix in
+    advance. The rolled-back unit of work left nothing behind (after-commit callbacks never
+    ran), so running the whole command again is safe; the other command has committed by then.
+    """
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+            try:
+                return command(*args, **kwargs)
+            except DBAPIError as exc:
+                if attempt == DEADLOCK_ATTEMPTS or not is_deadlock(exc):
+                    raise
+
+    return run
+
+
+def is_deadlock(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == _DEADLOCK_DETECTED

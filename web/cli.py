@@ -197,9 +197,10 @@ def deploy(file: Path, extra_files: tuple[Path, ...]) -> None:
     settings = settings_module.load()
     engine = _engine(settings)
     try:
-        engine.migrate()
         files = {p.name: p.read_bytes() for p in extra_files}
-        result = engine.deploy(file.name, file.read_bytes(), files, actor=SYSTEM)
+        with engine.setup_lock:  # beside a node's `kunflow init`, one after the other
+            engine.migrate()
+            result = engine.deploy(file.name, file.read_bytes(), files, actor=SYSTEM)
     except EngineError as exc:
         click.echo(f"{file.name}: 部署失败", err=True)
         _echo_problems(exc)

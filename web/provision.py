@@ -1,7 +1,8 @@
 """What ``kunflow init`` does: migrate, sync the org chart, seed the working-day calendar,
 deploy the process library.
 
-Idempotent: rerunning changes nothing that is already in place.
+Idempotent: rerunning changes nothing that is already in place, and two nodes running it at the
+same moment take turns (``Engine.setup_lock``).
 """
 
 from __future__ import annotations
@@ -127,11 +128,16 @@ def _references(bpmn: bytes) -> tuple[set[str], set[str]]:
 
 
 def initialize(engine: Engine, settings: dict):
-    """``kunflow init``: schema, org chart, calendar, process library. Returns what was done."""
-    engine.migrate()
-    org = sync_org(engine, settings["ORG_FILE"], demo=bool(settings["DEMO"]))
-    # Official years from chinesecalendar, estimates up to the year after next; keeps imported
-    # and manual data, writes nothing when already in place.
-    calendar_service(engine).seed()
-    deployed = deploy_library(engine, settings["BPMN_DIR"])
+    """``kunflow init``: schema, org chart, calendar, process library. Returns what was done.
+
+    Runs under the database's set-up lock: a second node initialising the same database at the
+    same moment waits, then finds everything in place and changes nothing.
+    """
+    with engine.setup_lock:
+        engine.migrate()
+        org = sync_org(engine, settings["ORG_FILE"], demo=bool(settings["DEMO"]))
+        # Official years from chinesecalendar, estimates up to the year after next; keeps
+        # imported and manual data, writes nothing when already in place.
+        calendar_service(engine).seed()
+        deployed = deploy_library(engine, settings["BPMN_DIR"])
     return org, deployed

@@ -1,0 +1,157 @@
+"""Database locks: commands on one case queue instead of failing; set-up runs once at a time.
+
+Instance locks (PostgreSQL). A command locks the instance it acts on before it reads the
+instance or its tasks, so commands on one case run one after another and each decides on what
+the previous one committed: parallel departments never make each other retry. SQLite needs no
+row locks: every write transaction starts with ``BEGIN IMMEDIATE`` (``engine/db.py``), which
+queues writers for the whole database.
+
+Lock order. A called process (call activity) is an instance of its own, and a command on it may
+resume its caller in the same transaction, while a command on the caller may terminate it. So
+a command locks the instance together with every instance that called it, callers first: the
+whole chain in ascending id order (a caller's row is always inserted before its child's, so
+ascending id is callers first). Two commands anywhere in one call tree therefore always queue
+at its top instance and never lock its members in opposite orders. The one order no rule can
+fix in advance is a message from one call tree to another, found only while the command runs:
+two such messages crossing at the same moment can deadlock; PostgreSQL then rolls one command
+back and ``unit_of_work.retry_on_deadlock`` runs it again.
+
+Set-up lock. Migrations, the org chart sync, the calendar seed and the library deploy of
+``kunflow init`` run under one database-wide lock (``SetupLock``), so two nodes started at the
+same moment on an empty database do not both create the schema.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Engine as SaEngine
+
+from .model import instance, task
+
+# pg_advisory_lock(class, object): the class names kunflow's set-up, the object is the schema
+# (hashtext(current_schema())), so deployments in different schemas of one database do not wait
+# for each other. Any constant works; this one spells "kunf".
+SETUP_LOCK_CLASS = 0x6B756E66
+
+
+def _chain(anchor):
+    """The ids of the instance ``anchor`` and of every instance that called it.
+
+    Read through ``parent_instance_id``, which never changes once written: reading the chain
+    before locking it is safe.
+    """
+    chain = (
+        sa.select(instance.c.id, instance.c.parent_instance_id)
+        .where(instance.c.id == anchor)
+        .cte("lock_chain", recursive=True)
+    )
+    caller = instance.alias("caller")
+    chain = chain.union_all(
+        sa.select(caller.c.id, caller.c.parent_instance_id)
+        .join(chain, caller.c.id == chain.c.parent_instance_id)
+    )
+    return sa.select(instance.c.id).where(instance.c.id.in_(sa.select(chain.c.id)))
+
+
+def _chain_lock(anchor, skip_locked: bool = False):
+    """``SELECT id FROM instance WHERE id IN (chain) ORDER BY id FOR UPDATE``: PostgreSQL sorts
+    first and then locks the rows in that order, callers first."""
+    return _chain(anchor).order_by(instance.c.id).with_for_update(skip_locked=skip_locked)
+
+
+class InstanceLocks:
+    """Row locks on instances, taken inside the caller's transaction; no-ops on SQLite."""
+
+    def __init__(self, dialect_name: str):
+        self.enabled = dialect_name == "postgresql"
+        self._by_instance = _chain_lock(sa.bindparam("id"))
+        self._by_task = _chain_lock(
+            sa.select(task.c.instance_id).where(task.c.id == sa.bindparam("id")).scalar_subquery()
+        )
+        self._try_by_instance = _chain_lock(sa.bindparam("id"), skip_locked=True)
+        self._chain = _chain(sa.bindparam("id"))
+
+    def lock_instance(self, conn: Connection, instance_id: int) -> None:
+        """Wait until no other transaction holds the instance or its callers, then hold them
+        until this transaction ends."""
+        if self.enabled:
+            conn.execute(self._by_instance, {"id": instance_id})
+
+    def lock_task_instance(self, conn: Connection, task_id: str) -> None:
+        """``lock_instance`` for the instance of a task (nothing when the task does not exist)."""
+        if self.enabled:
+            conn.execute(self._by_task, {"id": task_id})
+
+    def try_lock_instance(self, conn: Connection, instance_id: int) -> bool:
+        """Lock the instance and its callers without waiting; False when another transaction
+        holds one of them (this transaction then holds some of them: roll it back)."""
+        if not self.enabled:
+            return True
+        wanted = conn.execute(self._chain, {"id": instance_id}).scalars().all()
+        got = conn.execute(self._try_by_instance, {"id": instance_id}).scalars().all()
+        return len(got) == len(wanted)
+
+
+class SetupLock:
+    """A database-wide lock for set-up work (``with engine.setup_lock: ...``).
+
+    PostgreSQL: a session-level advisory lock held on a connection of its own for the duration,
+    released in ``finally`` (and by the server if the process dies). SQLite: nothing to do;
+    every step of set-up is a transaction that starts with ``BEGIN IMMEDIATE``, so a second
+    process waits for each step and then finds it done. Re-entrant within a process: set-up
+    steps that take the lock themselves (``Engine.migrate``) may run inside a held lock.
+    """
+
+    def __init__(self, sa_engine: SaEngine):
+        self._db = sa_engine
+        self._mutex = threading.RLock()
+        self._depth = 0
+        self._conn: Connection | None = None
+
+    def __enter__(self) -> SetupLock:
+        self._mutex.acquire()
+        try:
+            if self._depth == 0 and self._db.dialect.name == "postgresql":
+                self._conn = self._acquire()
+            self._depth += 1
+        except BaseException:
+            self._mutex.release()
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self._depth -= 1
+            if self._depth == 0 and self._conn is not None:
+                conn, self._conn = self._conn, None
+                self._release(conn)
+        finally:
+            self._mutex.release()
+
+    def _acquire(self) -> Connection:
+        conn = self._db.connect()
+        try:
+            conn.execute(sa.text(
+                "SELECT pg_advisory_lock(:cls, hashtext(coalesce(current_schema(), '')))"
+            ), {"cls": SETUP_LOCK_CLASS})
+            conn.commit()  # the lock belongs to the session; no transaction stays open
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @staticmethod
+    def _release(conn: Connection) -> None:
+        try:
+            conn.execute(sa.text(
+                "SELECT pg_advisory_unlock(:cls, hashtext(coalesce(current_schema(), '')))"
+            ), {"cls": SETUP_LOCK_CLASS})
+            conn.commit()
+        except BaseException:
+            conn.invalidate()  # a connection that may still hold the lock never goes back
+            raise
+        finally:
+            conn.close()
