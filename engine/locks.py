@@ -35,6 +35,8 @@ from .model import instance, task
 # (hashtext(current_schema())), so deployments in different schemas of one database do not wait
 # for each other. Any constant works; this one spells "kunf".
 SETUP_LOCK_CLASS = 0x6B756E66
+# Deployments of one process key ("kund"); the key's hash is the second half of the lock id.
+DEPLOY_LOCK_CLASS = 0x6B756E64
 
 
 def _chain(anchor):
@@ -84,6 +86,15 @@ class InstanceLocks:
         """``lock_instance`` for the instance of a task (nothing when the task does not exist)."""
         if self.enabled:
             conn.execute(self._by_task, {"id": task_id})
+
+    def lock_definition_key(self, conn: Connection, key: str) -> None:
+        """Hold a process key until this transaction ends: two admins deploying the same
+        process take turns (the second sees the first's version and stores the next one)."""
+        if self.enabled:
+            conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:cls, hashtext(:key))"),
+                {"cls": DEPLOY_LOCK_CLASS, "key": key},
+            )
 
     def try_lock_instance(self, conn: Connection, instance_id: int) -> bool:
         """Lock the instance and its callers without waiting; False when another transaction

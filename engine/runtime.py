@@ -349,6 +349,7 @@ class Engine:
             raise InvalidInput("文件必须使用 UTF-8 编码") from None
         with self._uow() as uow:
             conn = uow.conn
+            self.locks.lock_definition_key(conn, parsed.key)
             latest = conn.execute(
                 sa.select(definition)
                 .where(definition.c.key == parsed.key)
@@ -1682,6 +1683,10 @@ class Engine:
                    sa.or_(message_table.c.expires_at.is_(None),
                           message_table.c.expires_at > now))
             .order_by(message_table.c.id).limit(1)
+            # Two instances that start waiting at the same moment must not both take it: the
+            # second skips the row the first holds and goes on waiting (PostgreSQL; SQLite
+            # queues writers).
+            .with_for_update(skip_locked=True)
         ).first()
         if row is None:
             return

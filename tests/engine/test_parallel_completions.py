@@ -303,3 +303,55 @@ def test_a_called_processs_timer_waits_while_its_caller_is_in_use(
         assert engine.fire_due_timers() == 1
         assert set(open_tasks(engine, child)) == {"follow_up"}
         assert engine.fire_due_timers() == 0
+
+
+def test_two_admins_deploying_one_process_at_the_same_moment_take_turns(
+    engine, second_node, people
+):
+    """Each deploy stores its own version (no duplicate-key error), in the order they ran."""
+    source = (FIXTURES / "bpmn" / "review_chain.bpmn").read_text(encoding="utf-8")
+    nodes = (engine, second_node)
+    for round_no in range(ROUNDS):
+        variants = [
+            source.replace("</bpmn:definitions>", f"<!-- round {round_no} admin {i} -->\n"
+                           "</bpmn:definitions>").encode("utf-8")
+            for i in range(2)
+        ]
+        results = _at_once(*(
+            partial(nodes[i].deploy, "review_chain.bpmn", variants[i], actor=people["admin"])
+            for i in range(2)
+        ))
+        assert [r[0] for r in results] == ["ok", "ok"], f"round {round_no}: {results}"
+        versions = sorted(r[1].definition.version for r in results)
+        assert versions == [2 * round_no + 1, 2 * round_no + 2], f"round {round_no}"
+    stored = sorted(d.version for d in engine.list_definition_versions("review_chain"))
+    assert stored == list(range(1, 2 * ROUNDS + 1))
+
+
+def test_a_waiting_message_goes_to_one_of_two_catchers_that_appear_at_once(
+    engine, second_node, people, open_tasks
+):
+    """A message published before anyone waits for it is delivered once, even when two cases
+    with the same key reach the catch event at the same moment."""
+    for stem in ("msg_wait", "msg_send"):
+        engine.deploy(f"{stem}.bpmn", (FIXTURES / "bpmn" / f"{stem}.bpmn").read_bytes(),
+                      actor=people["admin"])
+    invest = people["invest-clerk"]
+    nodes = (engine, second_node)
+    for round_no in range(ROUNDS):
+        key = f"XM-R{round_no}"
+        waiting = []
+        for _ in range(2):
+            iid = engine.start("msg_wait", invest, business_key=key).id
+            (prepare,) = open_tasks(engine, iid).values()
+            waiting.append((iid, prepare.id))
+        outcome = engine.correlate_message("mine_result", key, {"approved": True},
+                                           actor=people["admin"])
+        assert outcome["status"] == "waiting", f"round {round_no}"
+        results = _at_once(*(
+            partial(nodes[i].complete, task_id, invest, {})
+            for i, (_, task_id) in enumerate(waiting)
+        ))
+        assert [r[0] for r in results] == ["ok", "ok"], f"round {round_no}: {results}"
+        got = [set(open_tasks(engine, iid)) for iid, _ in waiting]
+        assert sorted(map(sorted, got)) == [[], ["use_mine_result"]], f"round {round_no}: {got}"
