@@ -8,9 +8,11 @@ import hashlib
 import io
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from tests.browser.cases import mine_at_permits, mine_at_safety_design_review
 
@@ -334,6 +336,38 @@ def test_case_view_shows_stage_steps_timeline_and_diagram(pages_app, engine):
     xml = b.get(f"/cases/{iid}/diagram.xml")
     assert xml.status_code == 200 and b"review_safety_design" in xml.data
     assert b.get("/cases/999999").status_code == 404
+
+
+def test_case_timeline_reads_a_ledger_and_any_other_shape_of_submitted_data(pages_app, engine):
+    """The supervision ledger (a list of rows) reads as a table with the form's column labels
+    and option labels; objects, mixed lists and deep nesting read too. Such data made the demo's
+    monthly supervision case pages answer 500 (unhashable type: 'dict')."""
+    with time_machine.travel(datetime(2026, 3, 2, 2, 0, tzinfo=UTC), tick=False):
+        iid = engine.start("supervision_monthly", actor(engine, "supervision-clerk"),
+                           title="2026年3月督查督办", data={"first_round_month": "2026-03"}).id
+        ledger = open_task(engine, iid, "build_ledger")
+        b = Browser(pages_app, "supervision-clerk")
+        b.post(f"/tasks/{ledger.id}/claim")
+        done = b.post_json(f"/tasks/{ledger.id}/submit", {"data": {
+            "ledger": [{"row_id": "DB-01", "task": "重点项目开工率达到90%", "unit": "drc",
+                        "owner": "张晓东", "deadline": "2026-12-31", "planned_pct": 10,
+                        "months_behind": 0}],
+            "ledger_note": "首轮建账",
+            "ledger_source": {"document": "昆府发〔2026〕10号",
+                              "pages": [[1, 2], {"deep": {"deeper": {"deepest": [1]}}}]},
+            "ledger_mixed": ["文本", 3, None, {"k": "v"}],
+        }})
+        assert done.status_code == 200, done.json
+        page = b.get(f"/cases/{iid}")
+        task_page = b.get(f"/tasks/{ledger.id}")
+    assert page.status_code == 200 and task_page.status_code == 200
+    html = page.text
+    assert '<dt title="ledger">督查台账</dt>' in html
+    assert '<th title="unit">责任单位</th>' in html
+    assert '<td data-label="责任单位">区发改委</td>' in html  # the option's label
+    assert '<td data-label="本月计划累计进度（%）">10</td>' in html
+    assert '<dt title="document">document</dt>\n  <dd>昆府发〔2026〕10号</dd>' in html
+    assert "deepest" in html and '<ol class="values">' in html
 
 
 def test_start_lists_what_the_department_may_start_and_starts_it(pages_app, engine):
