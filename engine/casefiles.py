@@ -26,6 +26,7 @@ from SpiffWorkflow.util.task import TaskState
 from . import routing
 from .dto import Actor
 from .errors import Forbidden, InvalidInput, NotFound
+from .forms import FieldLabel, field_labels
 from .forms import fields as form_fields
 from .model import attachment, event, instance, task, task_draft
 from .runtime import _TASK_COLUMNS, _task, utcnow
@@ -338,23 +339,13 @@ class CaseFiles:
                 "children": [dict(c._mapping) for c in children if visible(c)],
             }
 
-    def field_labels(self, instance_id: int) -> dict:
-        """For the timeline: form key -> field key -> (label, {value: option label}) of the
-        forms of the case's definition version."""
+    def field_labels(self, instance_id: int) -> dict[str, dict[str, FieldLabel]]:
+        """For the timeline: form key -> data key -> FieldLabel (label, option labels, the
+        columns of a list of rows) of the forms of the case's definition version."""
         with self.engine._uow(readonly=True) as uow:
             head = self.engine._instance_head(uow.conn, instance_id)
-        out: dict = {}
-        for form_key, schema in self.engine._spec(head.definition_id).forms.items():
-            fields = {}
-            for comp in form_fields(schema or {}):
-                key = comp.get("key")
-                if not key:
-                    continue
-                options = {str(v.get("value")): v.get("label") for v in comp.get("values") or []
-                           if isinstance(v, dict)}
-                fields[key] = (comp.get("label") or key, options)
-            out[form_key] = fields
-        return out
+        forms = self.engine._spec(head.definition_id).forms
+        return {form_key: field_labels(schema or {}) for form_key, schema in forms.items()}
 
     def stage_options(self, definitions, process_key: str | None = None) -> list[str]:
         """The stages ``definitions`` (the newest versions) name, in diagram order."""

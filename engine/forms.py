@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
 _MISSING = (None, "", [])
@@ -39,6 +41,51 @@ def fields(schema: dict) -> list[dict]:
             continue  # rows of a repeating list: their fields are not top-level data keys
         stack.extend(reversed(comp.get("components") or []))
     return out
+
+
+@dataclass(frozen=True)
+class FieldLabel:
+    """How a submitted value reads: the field's label, its options' labels by value (as text)
+    and, for a list of rows or a group with its own path (form-js ``dynamiclist`` / ``group``
+    with ``path``), the same for each key inside."""
+
+    label: str
+    options: Mapping[str, str] = field(default_factory=dict)
+    nested: Mapping[str, FieldLabel] = field(default_factory=dict)
+    files: bool = False  # a filepicker: the value is attachment ids
+
+
+def field_labels(schema: dict) -> dict[str, FieldLabel]:
+    """Data key -> FieldLabel for every field of a form-js schema (groups without a path are
+    transparent, as in the data they submit)."""
+    return _labels(schema.get("components") if isinstance(schema, dict) else None)
+
+
+def _labels(components) -> dict[str, FieldLabel]:
+    out: dict[str, FieldLabel] = {}
+    stack = list(reversed(components)) if isinstance(components, list) else []
+    while stack:
+        comp = stack.pop()
+        if not isinstance(comp, dict):
+            continue
+        key, path = comp.get("key"), comp.get("path")
+        if isinstance(path, str) and path and comp.get("type") in ("dynamiclist", "group"):
+            out[path] = FieldLabel(_label(comp.get("label"), path),
+                                   nested=_labels(comp.get("components")))
+            continue
+        if isinstance(key, str) and key:
+            options = {str(v.get("value")): _label(v.get("label"), str(v.get("value")))
+                       for v in comp.get("values") or [] if isinstance(v, dict)}
+            out[key] = FieldLabel(_label(comp.get("label"), key), options,
+                                  files=comp.get("type") == "filepicker")
+        children = comp.get("components")
+        if isinstance(children, list):
+            stack.extend(reversed(children))
+    return out
+
+
+def _label(value, fallback: str) -> str:
+    return value if isinstance(value, str) and value else fallback
 
 
 def validate(schema: dict, submitted: dict, current: dict | None = None) -> dict[str, str]:

@@ -9,7 +9,7 @@ import time
 from copy import deepcopy
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import sqlalchemy as sa
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -1169,7 +1169,8 @@ class Engine:
                 prune_event_manager(wf)
 
             incident = self._advance(wf, reset)
-            # The reopened task keeps its id: its row is reopened rather than inserted.
+            # The reopened task keeps its id (and its URL); its completed row is kept as history
+            # under a new id before the open row is inserted (see _keep_completion).
             reopened = str(earlier.id)
             events = [_ev(head.id, row.id, actor, "task_sent_back", now,
                           {"target": target, "reason": reason})]
@@ -1548,7 +1549,7 @@ class Engine:
         if res.rowcount != 1:
             raise Conflict("实例已被其他操作修改，请刷新后重试")
         if reopened is not None:
-            conn.execute(task.delete().where(task.c.id == reopened))
+            self._keep_completion(conn, reopened)
         self._sync_tasks(conn, head.id, head.process_key, wf, loaded, now, done, events, ready)
         if ended_calls:
             self._terminate_children(conn, head.id, None, now, "调用活动已取消", ended_calls)
@@ -1823,6 +1824,17 @@ class Engine:
                               {"element_id": t.element_id, "department": dept,
                                "assignee": assignee}))
         conn.execute(self._stmt_insert_task, rows)
+
+    @staticmethod
+    def _keep_completion(conn, task_id: str) -> None:
+        """A send-back reopens a completed task under its own id (SpiffWorkflow's reset keeps
+        the task's id), and the open task's row takes that id: its URL stays. The completed row
+        is history, not rewritten: it moves to a new id and stays in its completer's 已办 (done
+        list) with its completion time; the deadline clock's stops of that round go with it."""
+        kept = str(uuid4())
+        conn.execute(task.update().where(task.c.id == task_id).values(id=kept))
+        conn.execute(task_pause.update().where(task_pause.c.task_id == task_id)
+                     .values(task_id=kept))
 
     def _evaluate(self, wf, ready_task, expr):
         try:

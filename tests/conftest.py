@@ -104,6 +104,25 @@ def district_engine(db_url: str, **options) -> Engine:
     return eng
 
 
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory):
+    """The demo (seed 2026) loaded once per session through ``kunflow demo`` into a temporary
+    SQLite file (~20 s): (SQLite URL, the command's environment, its output). Tests that share
+    it only read it."""
+    from click.testing import CliRunner
+
+    from web.cli import main
+
+    root = tmp_path_factory.mktemp("demo")
+    url = f"sqlite:///{root / 'kunflow.db'}"
+    env = {"KUNFLOW_DATABASE_URL": url, "KUNFLOW_SECRET_KEY": "demo-test",
+           "KUNFLOW_DEMO": "1", "KUNFLOW_ATTACHMENT_DIR": str(root / "attachments")}
+    result = CliRunner().invoke(main, ["demo", "--seed", "2026"], env=env,
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return url, env, result.output
+
+
 @pytest.fixture
 def engine(db_url):
     """A migrated, org-seeded engine (with the district's service-task handlers) with the

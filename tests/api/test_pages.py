@@ -8,9 +8,11 @@ import hashlib
 import io
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from tests.browser.cases import mine_at_permits, mine_at_safety_design_review
 
@@ -165,6 +167,78 @@ def test_lists_page_through_results(pages_app, engine):
     assert "分页测试 00" in first and "分页测试 22" not in first
     second = b.get("/tasks?view=department&sort=created&page=2").text
     assert "分页测试 22" in second and "分页测试 00" not in second
+
+
+def _done_rows(html: str) -> list[tuple[str, str, str]]:
+    """(task id, task name, completion time) of each row of the 已办 list."""
+    return re.findall(r'<tr data-task-id="([^"]+)".*?class="task-link">([^<]*)</a>.*?'
+                      r'<td data-label="办结时间">([^<]*)</td>', html, re.S)
+
+
+def _badge(html: str, view: str) -> int:
+    return int(re.search(rf'data-view="{view}">[^<]*<span class="count">(\d+)</span>',
+                         html).group(1))
+
+
+def test_done_list_keeps_every_completion_of_a_step_sent_back(pages_app, engine):
+    """A step sent back and completed again is one more entry in 已办: the first completion
+    stays in its completer's list, page and API alike, with its time and the step's name, and
+    opens read-only; the reopened step keeps its URL."""
+    engine.deploy("resubmit_chain.bpmn",
+                  (ROOT / "tests" / "fixtures" / "bpmn" / "resubmit_chain.bpmn").read_bytes(),
+                  actor=actor(engine, "admin"))
+    with time_machine.travel(datetime(2026, 9, 18, 2, 0, tzinfo=UTC), tick=False) as clock:
+        clerk, head = Browser(pages_app, "invest-clerk"), Browser(pages_app, "invest-head")
+        drc = Browser(pages_app, "drc-clerk")
+        iid = engine.start("resubmit_chain", actor(engine, "invest-clerk"),
+                           business_key="HZ-2026-07", title="稀土抛光粉项目").id
+        submit = open_task(engine, iid, "submit_application")
+
+        def submit_as(who, data):
+            done = who.post_json(f"/tasks/{submit.id}/submit", {"data": data})
+            assert done.status_code == 200, done.json
+
+        def send_back():
+            review = open_task(engine, iid, "review_application")
+            assert drc.post(f"/tasks/{review.id}/send-back", {
+                "target": "submit_application", "reason": "请补充环评批复"}).status_code == 302
+            assert open_task(engine, iid, "submit_application").id == submit.id  # same URL
+
+        submit_as(clerk, {"project": "新材料"})  # 10:00 in Beijing
+        clock.shift(timedelta(hours=1))
+        send_back()  # 11:00
+        clock.shift(timedelta(hours=2))
+        submit_as(head, {"eia": "已补充"})  # 13:00
+        clock.shift(timedelta(hours=1))
+        send_back()  # 14:00
+        clock.shift(timedelta(hours=1))
+        submit_as(clerk, {"eia": "已补充批复"})  # 15:00
+
+        clerk_page = clerk.get("/tasks?view=done").text
+        head_page = head.get("/tasks?view=done").text
+        clerk_api = clerk.get("/api/v1/tasks?scope=done").json
+        head_api = head.get("/api/v1/tasks?scope=done").json
+        drc_api = drc.get("/api/v1/tasks?scope=done").json
+        kept_id = _done_rows(clerk_page)[-1][0]
+        kept = clerk.get(f"/tasks/{kept_id}")
+
+    name = "提交核准申请"
+    assert _done_rows(clerk_page) == [(submit.id, name, "2026-09-18 15:00"),
+                                      (kept_id, name, "2026-09-18 10:00")]
+    assert kept_id != submit.id
+    assert _badge(clerk_page, "done") == 2 and "共 2 条" in clerk_page
+    assert [row[1:] for row in _done_rows(head_page)] == [(name, "2026-09-18 13:00")]
+    assert _badge(head_page, "done") == 1
+    assert [(t["id"], t["name"], t["completed_at"], t["completed_by"]) for t in
+            clerk_api["items"]] == [(submit.id, name, "2026-09-18T07:00:00Z", "invest-clerk"),
+                                    (kept_id, name, "2026-09-18T02:00:00Z", "invest-clerk")]
+    assert clerk_api["total"] == 2
+    assert [(t["name"], t["completed_at"], t["completed_by"]) for t in head_api["items"]] == [
+        (name, "2026-09-18T05:00:00Z", "invest-head")] and head_api["total"] == 1
+    assert drc_api["total"] == 0  # the reviews sent back were cancelled, not done
+    assert kept.status_code == 200
+    assert "此任务已办结：徐鹏 于 2026-09-18 10:00 提交" in kept.text
+    assert 'data-testid="claim"' not in kept.text and "kf-form" not in kept.text
 
 
 # ---------------------------------------------------------------- the task page
@@ -334,6 +408,38 @@ def test_case_view_shows_stage_steps_timeline_and_diagram(pages_app, engine):
     xml = b.get(f"/cases/{iid}/diagram.xml")
     assert xml.status_code == 200 and b"review_safety_design" in xml.data
     assert b.get("/cases/999999").status_code == 404
+
+
+def test_case_timeline_reads_a_ledger_and_any_other_shape_of_submitted_data(pages_app, engine):
+    """The supervision ledger (a list of rows) reads as a table with the form's column labels
+    and option labels; objects, mixed lists and deep nesting read too. Such data made the demo's
+    monthly supervision case pages answer 500 (unhashable type: 'dict')."""
+    with time_machine.travel(datetime(2026, 3, 2, 2, 0, tzinfo=UTC), tick=False):
+        iid = engine.start("supervision_monthly", actor(engine, "supervision-clerk"),
+                           title="2026年3月督查督办", data={"first_round_month": "2026-03"}).id
+        ledger = open_task(engine, iid, "build_ledger")
+        b = Browser(pages_app, "supervision-clerk")
+        b.post(f"/tasks/{ledger.id}/claim")
+        done = b.post_json(f"/tasks/{ledger.id}/submit", {"data": {
+            "ledger": [{"row_id": "DB-01", "task": "重点项目开工率达到90%", "unit": "drc",
+                        "owner": "张晓东", "deadline": "2026-12-31", "planned_pct": 10,
+                        "months_behind": 0}],
+            "ledger_note": "首轮建账",
+            "ledger_source": {"document": "昆府发〔2026〕10号",
+                              "pages": [[1, 2], {"deep": {"deeper": {"deepest": [1]}}}]},
+            "ledger_mixed": ["文本", 3, None, {"k": "v"}],
+        }})
+        assert done.status_code == 200, done.json
+        page = b.get(f"/cases/{iid}")
+        task_page = b.get(f"/tasks/{ledger.id}")
+    assert page.status_code == 200 and task_page.status_code == 200
+    html = page.text
+    assert '<dt title="ledger">督查台账</dt>' in html
+    assert '<th title="unit">责任单位</th>' in html
+    assert '<td data-label="责任单位">区发改委</td>' in html  # the option's label
+    assert '<td data-label="本月计划累计进度（%）">10</td>' in html
+    assert '<dt title="document">document</dt>\n  <dd>昆府发〔2026〕10号</dd>' in html
+    assert "deepest" in html and '<ol class="values">' in html
 
 
 def test_start_lists_what_the_department_may_start_and_starts_it(pages_app, engine):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -125,3 +125,60 @@ def test_send_back_survives_a_long_history(engine, step):
         e = step()
         e.complete(_open(e, inst.id)["submit_application"].id, invest, {"round": round_no})
     assert set(_open(step(), inst.id)) == {"review_application"}
+
+
+def test_each_completion_of_a_sent_back_step_stays_in_its_completers_done_list(engine, step):
+    """Send-back reopens the step under its own id (its URL stays); the completion it undoes is
+    history, not rewritten: it stays in 已办 of whoever made it, with its time and the step's
+    name, beside every later completion, and keeps the clock stops of its round."""
+    _deploy(engine, "resubmit_chain")
+    clerk, head = actor(engine, "invest-clerk"), actor(engine, "invest-head")
+    drc, admin = actor(engine, "drc-clerk"), actor(engine, "admin")
+    with time_machine.travel(T0.replace(tzinfo=UTC), tick=False) as clock:
+        inst = step().start("resubmit_chain", clerk, business_key="HZ-R1")
+        first = _open(step(), inst.id)["submit_application"]
+        step().pause_task(first.id, clerk, reason="等待环评批复")
+        clock.shift(timedelta(days=1))
+        step().resume_task(first.id, clerk)
+        step().complete(first.id, clerk, {"project": "新材料"})
+        completions = [(T0 + timedelta(days=1), "invest-clerk")]
+        # sent back after an hour, resubmitted 3 hours later by the head, then again (by the
+        # clerk who submitted first) 5 hours after the second send-back
+        for by, at in ((head, T0 + timedelta(days=1, hours=4)),
+                       (clerk, T0 + timedelta(days=1, hours=10))):
+            clock.shift(timedelta(hours=1))
+            e = step()
+            e.send_back(_open(e, inst.id)["review_application"].id, drc, "submit_application",
+                        "请补充环评批复")
+            clock.move_to(at.replace(tzinfo=UTC))
+            e = step()
+            reopened = _open(e, inst.id)["submit_application"]
+            assert reopened.id == first.id  # the open step keeps its id
+            e.complete(reopened.id, by, {"eia": "已补充"})
+            completions.append((at, by.username))
+
+    e = step()
+    clerk_done = e.list_tasks(clerk, scope="done")
+    assert [(t.name, t.element_id, t.completed_at, t.completed_by, t.state)
+            for t in clerk_done.items] == [
+        ("提交核准申请", "submit_application", when, "invest-clerk", "completed")
+        for when, who in sorted(completions, reverse=True) if who == "invest-clerk"]
+    assert clerk_done.total == 2 == e.list_tasks(clerk, scope="done", count_only=True).total
+    newest, kept = clerk_done.items
+    assert newest.id == first.id and kept.id != first.id
+    assert e.get_task(kept.id, clerk).completed_at == completions[0][0]  # it opens, read-only
+    assert [p["reason"] for p in e.list_task_pauses(kept.id, clerk)] == ["等待环评批复"]
+    assert e.list_task_pauses(newest.id, clerk) == []  # each round's clock is its own
+    head_done = e.list_tasks(head, scope="done")
+    assert [(t.name, t.completed_at) for t in head_done.items] == [
+        ("提交核准申请", completions[1][0])]
+    assert head_done.total == 1
+    assert e.list_tasks(drc, scope="done").total == 0  # the reviews sent back were cancelled
+    steps = e.list_tasks(admin, scope="all", instance_id=inst.id, sort="created").items
+    assert sorted((t.element_id, t.state, t.completed_by) for t in steps) == sorted([
+        ("submit_application", "completed", "invest-clerk"),
+        ("submit_application", "completed", "invest-head"),
+        ("submit_application", "completed", "invest-clerk"),
+        ("review_application", "cancelled", None),
+        ("review_application", "cancelled", None),
+        ("review_application", "ready", None)])

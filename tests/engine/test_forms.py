@@ -7,7 +7,7 @@ import json
 import pytest
 
 from engine import InvalidInput, InvalidModel
-from engine.forms import validate
+from engine.forms import FieldLabel, field_labels, validate
 from tests.conftest import BPMN, actor
 
 FORM = {
@@ -44,6 +44,28 @@ def test_validate_names_each_problem():
     # a required field already in the task's data need not be sent again
     assert validate(FORM, {"investment": 3}, current=good) == {}
     assert validate(FORM, {"investment": True}, current=good) == {"investment": "“总投资（亿元）”须为数字"}
+
+
+def test_field_labels_name_options_and_the_columns_of_a_list_of_rows():
+    schema = {"components": [
+        *FORM["components"],
+        {"type": "dynamiclist", "label": "督查台账", "path": "ledger", "components": [
+            {"type": "textfield", "key": "row_id", "label": "台账编号"},
+            {"type": "select", "key": "unit", "label": "责任单位",
+             "values": [{"label": "区发改委", "value": "drc"}, {"value": 7}]}]},
+        {"type": "group", "label": "联系人", "path": "contact", "components": [
+            {"type": "textfield", "key": "name", "label": "姓名"}]},
+        {"type": "text", "text": "说明"}, "not a component",
+    ]}
+    labels = field_labels(schema)
+    assert labels["industry"] == FieldLabel("行业", {"material": "新材料", "equipment": "装备制造"})
+    assert labels["evidence"] == FieldLabel("附件", files=True)  # inside a group without path
+    ledger = labels["ledger"]
+    assert ledger.label == "督查台账" and set(ledger.nested) == {"row_id", "unit"}
+    assert ledger.nested["unit"].options == {"drc": "区发改委", "7": "7"}
+    assert "row_id" not in labels and "unit" not in labels  # keys of the rows, not the task's
+    assert labels["contact"].nested["name"].label == "姓名"
+    assert field_labels({"components": "broken"}) == {} and field_labels([]) == {}
 
 
 def test_engine_refuses_bad_submission_and_keeps_the_task(engine):

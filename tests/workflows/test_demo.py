@@ -1,5 +1,6 @@
 """``kunflow demo``: the demo loaded once (seed 2026) into a temporary SQLite database through
-the command, then what it contains. Only on SQLite (it is the embedded default's demo)."""
+the command (``demo_database`` in tests/conftest.py), then what it contains. Only on SQLite (it
+is the embedded default's demo)."""
 
 from __future__ import annotations
 
@@ -24,17 +25,11 @@ STREETS = [d.code for d in load_org(ROOT / "config" / "org.yaml")[0] if d.kind =
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """(database engine, CLI environment, first run's output)."""
-    root = tmp_path_factory.mktemp("demo")
-    path = root / "kunflow.db"
-    env = {"KUNFLOW_DATABASE_URL": f"sqlite:///{path}", "KUNFLOW_SECRET_KEY": "demo-test",
-           "KUNFLOW_DEMO": "1", "KUNFLOW_ATTACHMENT_DIR": str(root / "attachments")}
-    result = CliRunner().invoke(main, ["demo", "--seed", "2026"], env=env,
-                                catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    db = sa.create_engine(f"sqlite:///{path}")
-    yield db, env, result.output
+def demo(demo_database):
+    """(database engine, CLI environment, first run's output) of the session's demo."""
+    url, env, output = demo_database
+    db = sa.create_engine(url)
+    yield db, env, output
     db.dispose()
 
 

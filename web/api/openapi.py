@@ -1017,7 +1017,8 @@ def _paths() -> dict:
                     _query(
                         "scope",
                         {"type": "string", "enum": list(SCOPES), "default": "department"},
-                        "mine：我认领的；department：本部门的；done：我办结的；all：全部（督查室、领导、管理员）",
+                        "mine：我认领的；department：本部门的；done：我办结的（被退回后重办的环节，每次办结各一条）；"
+                        "all：全部（督查室、领导、管理员）",
                     ),
                     _query(
                         "state",

@@ -29,6 +29,7 @@ from ..auth.identity import check_csrf, csrf_token
 from ..auth.views import check_credentials
 from ..errors import ApiError
 from . import bp
+from .submitted import submitted_pairs
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 PAGE_SIZE = 20
@@ -426,9 +427,13 @@ def case_page(instance_id: int):
     names = _names()
     attachment_names = {a.id: a for a in attachments}
     task_names = {t.id: (t.name or t.element_id) for t in task_rows}
-    # a submitted field reads as its form label, a chosen option as the option's label
+    # a submitted field reads as its form label, a chosen option as the option's label, a
+    # list of rows as a table: whatever shape the data has (submitted.py)
     labels = files.field_labels(instance_id)
     task_fields = {t.id: labels.get(t.form_key, {}) for t in task_rows if t.form_key}
+    file_names = {a.id: a.filename for a in attachments}
+    submitted = {e.id: submitted_pairs(e.data, task_fields.get(e.task_id, {}), file_names)
+                 for e in events if e.kind == "task_completed" and e.data}
     links = {el: url_for("caseworker.task_page", task_id=tid)
              for el, tid in marks.task_links.items()}
     return render_template(
@@ -436,7 +441,7 @@ def case_page(instance_id: int):
         # "arrived" rows repeat the steps table; the timeline keeps what people and timers did
         events=[e for e in reversed(events) if e.kind != "task_created"], marks=marks, links=links,
         attachments=attachments, attachment_names=attachment_names, task_rows=task_rows,
-        task_names=task_names, task_fields=task_fields, names=names, event_names=EVENT_NAMES,
+        task_names=task_names, submitted=submitted, names=names, event_names=EVENT_NAMES,
         status_names=STATUS_NAMES, task_states=TASK_STATES, related=related,
         lights={t.id: _light(t.due_at, bounds) for t in task_rows
                 if t.state in ("ready", "claimed")},
