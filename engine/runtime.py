@@ -989,7 +989,9 @@ class Engine:
                 raise Conflict("任务当前不可办理")
             form = loaded.forms.get(row.form_key) if row.form_key else None
             if form is not None:
-                problems = validate_form(form, data or {}, stask.data)
+                # only this submission counts: a value the case holds from an earlier round
+                # or before a send-back does not fill a required field
+                problems = validate_form(form, data or {})
                 if problems:
                     self.live.checkin(head.id, head.version, wf)  # untouched: keep it cached
                     raise InvalidInput("表单校验未通过：" + "；".join(problems.values()),
