@@ -272,3 +272,59 @@ def _sort(value) -> str:
         return "bool"
     return "number" if isinstance(value, int | float) else type(value).__name__
 
+
+# ---------------------------------------------------------------------------- size
+
+
+def json_size(value) -> int:
+    """Bytes of ``value`` as the engine stores it (compact UTF-8 JSON)."""
+    return len(json.dumps(value, ensure_ascii=False, default=str,
+                          separators=(",", ":")).encode("utf-8"))
+
+
+def size_problem(data: dict, limit: int, schema: dict | None = None
+                 ) -> tuple[str, dict[str, str]] | None:
+    """``(message, {field: problem})`` when the JSON of ``data`` (what one step adds to the
+    case) is larger than ``limit`` bytes, else None. Named: the largest field, and every field
+    larger than the limit on its own, by its form label when ``schema`` shows it."""
+    total = json_size(data)
+    if total <= limit or not data:
+        return None
+    sizes = {key: json_size(value) for key, value in data.items()}
+    largest = max(sizes, key=sizes.__getitem__)
+    named = [largest] + [k for k, n in sizes.items() if n > limit and k != largest]
+    labels = _top_labels(schema or {})
+    cap = _size_text(limit)
+    details = {
+        key: f"“{labels.get(key, key)}”过大（{_size_text(sizes[key])}）：每步提交的数据合计"
+             f"不能超过 {cap}，文件请作为附件上传"
+        for key in named
+    }
+    which = "、".join(f"“{labels.get(k, k)}”{_size_text(sizes[k])}" for k in named)
+    message = (f"提交的数据过大（共 {_size_text(total)}，每步上限 {cap}）：{which}；"
+               "文件请作为附件上传")
+    return message, details
+
+
+def _top_labels(schema: dict) -> dict[str, str]:
+    """Top-level data key -> the label of the component that writes it."""
+    out: dict[str, str] = {}
+    stack = list(reversed(schema.get("components") or []))
+    while stack:
+        comp = stack.pop()
+        if not isinstance(comp, dict):
+            continue
+        bound = comp.get("key") if comp.get("type") not in _CONTAINERS else None
+        bound = bound or comp.get("path")
+        if isinstance(bound, str) and bound:
+            out.setdefault(bound.split(".")[0], comp.get("label") or bound)
+        elif isinstance(comp.get("components"), list):
+            stack.extend(reversed(comp["components"]))
+    return out
+
+
+def _size_text(n: int) -> str:
+    for unit, factor in (("MB", 1024 * 1024), ("KB", 1024)):
+        if n >= factor:
+            return f"{n / factor:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{n} 字节"
