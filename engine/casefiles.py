@@ -26,6 +26,7 @@ from SpiffWorkflow.util.task import TaskState
 from . import routing
 from .dto import Actor
 from .errors import Forbidden, InvalidInput, NotFound
+from .forms import field_values as form_values
 from .forms import fields as form_fields
 from .model import attachment, event, instance, task, task_draft
 from .runtime import _TASK_COLUMNS, _task, utcnow
@@ -438,25 +439,24 @@ class CaseFiles:
 
 
 def _check_file_fields(conn, row, form: dict | None, data: dict) -> dict:
-    """Problems of ``data``'s filepicker fields: not a list of ids of this case's attachments."""
+    """Problems of ``data``'s filepicker fields (in groups and list rows too): not a list of
+    ids of this case's attachments."""
     problems, wanted = {}, {}
-    for comp in form_fields(form or {}):
-        key = comp.get("key")
-        if comp.get("type") != "filepicker" or key not in data or data[key] in (None, "", []):
+    for path, comp, value, say in form_values(form or {}, data):
+        if comp.get("type") != "filepicker" or value in (None, "", []):
             continue
-        ids = data[key] if isinstance(data[key], list) else [data[key]]
-        label = comp.get("label") or key
+        ids = value if isinstance(value, list) else [value]
         if not all(isinstance(i, str) for i in ids):
-            problems[key] = f"“{label}”须为已上传的附件"
+            problems[path] = say("须为已上传的附件")
         else:
-            wanted[key] = (label, set(ids))
-    every = set().union(*(ids for _label, ids in wanted.values())) if wanted else set()
+            wanted[path] = (say, set(ids))
+    every = set().union(*(ids for _say, ids in wanted.values())) if wanted else set()
     if every:
         found = set(conn.execute(
             sa.select(attachment.c.id).where(attachment.c.instance_id == row.instance_id,
                                              attachment.c.id.in_(every))
         ).scalars())
-        for key, (label, ids) in wanted.items():
+        for path, (say, ids) in wanted.items():
             if ids - found:
-                problems[key] = f"“{label}”含有不属于本案的附件"
+                problems[path] = say("含有不属于本案的附件")
     return problems

@@ -73,8 +73,31 @@ def validate(schema: dict, submitted: dict) -> dict[str, str]:
     ``submitted`` is the data sent with this completion (or start) only, never merged with
     the case's data: what is required must be in it."""
     errors: dict[str, str] = {}
-    _walk(schema.get("components") or [], submitted, _Where("", "", False), errors)
+    for where, comp, value in _slots(schema, submitted, errors):
+        key = comp["key"]
+        label = comp.get("label") or key
+        rules = comp.get("validate") if isinstance(comp.get("validate"), dict) else {}
+        if value is _ABSENT or value in _MISSING or value == {} or (
+                comp.get("type") == "checkbox" and value is False and rules.get("required")):
+            if rules.get("required") and not where.optional and not comp.get("readonly"):
+                errors[where.key + key] = where.say(label, "必填" if where.text else "为必填项")
+            continue
+        phrase = _check(comp, value, rules)
+        if phrase:
+            errors[where.key + key] = where.say(label, phrase)
     return errors
+
+
+def field_values(schema: dict, data: dict):
+    """``(data path, component, value, say)`` of every field ``data`` holds, in groups and in
+    the rows of dynamic lists too; ``say(phrase)`` is a message naming the field (and its row)
+    as ``validate``'s do. Data of the wrong shape (a list that is no list) is skipped:
+    ``validate`` reports it."""
+    for where, comp, value in _slots(schema, data, {}):
+        if value is not _ABSENT:
+            label = comp.get("label") or comp["key"]
+            yield (where.key + comp["key"], comp, value,
+                   lambda phrase, where=where, label=label: where.say(label, phrase))
 
 
 class _Where:
@@ -92,7 +115,13 @@ class _Where:
         return f"“{label}”{phrase}"
 
 
-def _walk(components: list, scope: dict, where: _Where, errors: dict) -> None:
+def _slots(schema: dict, data: dict, errors: dict):
+    """``(where, component, value or _ABSENT)`` of every field the form declares, once per
+    row of the lists it sits in; containers of the wrong shape go to ``errors``."""
+    yield from _walk(schema.get("components") or [], data, _Where("", "", False), errors)
+
+
+def _walk(components: list, scope: dict, where: _Where, errors: dict):
     for comp in components:
         if not isinstance(comp, dict) or comp.get("disabled"):
             continue
@@ -100,16 +129,16 @@ def _walk(components: list, scope: dict, where: _Where, errors: dict) -> None:
         inner = _Where(where.key, where.text, where.optional or bool(comp.get("conditional")))
         if kind in _CONTAINERS or (not comp.get("key") and isinstance(comp.get("components"),
                                                                         list)):
-            _container(comp, scope, inner, errors)
+            yield from _container(comp, scope, inner, errors)
         elif comp.get("key") and kind not in _COMPUTED:
-            _field(comp, scope, inner, errors)
+            yield inner, comp, _get(scope, comp["key"])
 
 
-def _container(comp: dict, scope: dict, where: _Where, errors: dict) -> None:
+def _container(comp: dict, scope: dict, where: _Where, errors: dict):
     children = comp.get("components") or []
     path = comp.get("path") if isinstance(comp.get("path"), str) and comp.get("path") else None
     if path is None:  # a plain group: its fields write to the enclosing scope
-        _walk(children, scope, where, errors)
+        yield from _walk(children, scope, where, errors)
         return
     key = where.key + path
     label = comp.get("label") or path
@@ -125,29 +154,14 @@ def _container(comp: dict, scope: dict, where: _Where, errors: dict) -> None:
             if not isinstance(row, dict):
                 errors[f"{key}[{i}]"] = f"{text.removesuffix(' · ')}：须为对象"
                 continue
-            _walk(children, row, _Where(f"{key}[{i}].", text, where.optional), errors)
+            yield from _walk(children, row, _Where(f"{key}[{i}].", text, where.optional), errors)
         return
     if value is _ABSENT or value is None:
         value = {}  # nothing sent for the group: its required fields are missing
     if not isinstance(value, dict):
         errors[key] = where.say(label, "须为对象")
         return
-    _walk(children, value, _Where(f"{key}.", where.text, where.optional), errors)
-
-
-def _field(comp: dict, scope: dict, where: _Where, errors: dict) -> None:
-    key = comp["key"]
-    label = comp.get("label") or key
-    rules = comp.get("validate") if isinstance(comp.get("validate"), dict) else {}
-    value = _get(scope, key)
-    if value is _ABSENT or value in _MISSING or value == {} or (
-            comp.get("type") == "checkbox" and value is False and rules.get("required")):
-        if rules.get("required") and not where.optional and not comp.get("readonly"):
-            errors[where.key + key] = where.say(label, "必填" if where.text else "为必填项")
-        return
-    phrase = _check(comp, value, rules)
-    if phrase:
-        errors[where.key + key] = where.say(label, phrase)
+    yield from _walk(children, value, _Where(f"{key}.", where.text, where.optional), errors)
 
 
 def _get(scope, dotted: str):

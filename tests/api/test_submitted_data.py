@@ -8,6 +8,7 @@ import io
 import json
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -216,3 +217,64 @@ def test_ten_megabytes_in_one_field_are_refused_by_default(app, as_user, error_o
 def test_the_limit_comes_from_the_environment(app_factory, monkeypatch):
     monkeypatch.setenv("KUNFLOW_STEP_DATA_MAX_KB", "8")
     assert _engine(app_factory()).max_step_data_bytes == 8 * 1024
+
+
+# ---------------------------------------------------------------- file fields in list rows
+
+PDF = b"%PDF-1.4\n%%EOF\n"
+EVIDENCE_FORM = {
+    "type": "default",
+    "id": "register_project",
+    "schemaVersion": 16,
+    "components": [
+        {"type": "dynamiclist", "label": "证明材料", "path": "evidence", "isRepeating": True,
+         "components": [
+             {"type": "textfield", "key": "title", "label": "材料名称",
+              "validate": {"required": True}},
+             {"type": "filepicker", "key": "files", "label": "附件", "multiple": True,
+              "validate": {"required": True}},
+         ]},
+    ],
+}
+
+
+def test_a_file_field_in_a_row_cites_only_this_cases_attachments(app_factory, tmp_path):
+    app = app_factory(ATTACHMENT_DIR=str(tmp_path / "attachments"))
+    client = app.test_client()
+
+    def bearer(username):
+        r = client.post("/api/v1/auth/token", json={"username": username, "password": "demo"})
+        return {"Authorization": f"Bearer {r.get_json()['token']}"}
+
+    admin, invest = bearer("admin"), bearer("invest-clerk")
+    root = app.extensions["kunflow.settings"]["BPMN_DIR"]
+    bpmn = Path(root, "sample_review.bpmn").read_bytes().replace(
+        "示例：项目联合预审".encode(), "示例：项目联合预审（证明材料）".encode())
+    r = client.post("/api/v1/definitions", headers=admin, data={
+        "file": (io.BytesIO(bpmn), "sample_review.bpmn"),
+        "files": [(io.BytesIO(json.dumps(EVIDENCE_FORM).encode()), "register_project.form")]})
+    assert r.status_code == 201, r.get_json()
+    tasks = []
+    for _ in range(2):
+        r = client.post("/api/v1/instances", headers=invest, json={"process_key": "sample_review"})
+        tasks.append(r.get_json()["tasks"][0]["id"])
+    mine, other = tasks
+
+    def upload(task_id):
+        r = client.post(f"/api/v1/tasks/{task_id}/attachments", headers=invest,
+                        data={"file": (io.BytesIO(PDF), "材料.pdf")},
+                        content_type="multipart/form-data")
+        assert r.status_code == 201, r.get_json()
+        return r.get_json()["attachment"]["id"]
+
+    foreign, own = upload(other), upload(mine)
+    rows = [{"title": "营业执照", "files": [own]}, {"title": "环评批复", "files": [foreign]}]
+    r = client.post(f"/api/v1/tasks/{mine}/complete", headers=invest, json={"data": {
+        "evidence": rows}})
+    assert r.status_code == 422
+    assert r.get_json()["error"]["details"] == {
+        "evidence[1].files": "证明材料 第 2 行 · 附件：含有不属于本案的附件"}
+    rows[1]["files"] = [own]
+    r = client.post(f"/api/v1/tasks/{mine}/complete", headers=invest, json={"data": {
+        "evidence": rows}})
+    assert r.status_code == 200, r.get_json()
