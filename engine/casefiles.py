@@ -28,6 +28,7 @@ from .dto import Actor
 from .errors import Forbidden, InvalidInput, NotFound
 from .forms import field_values as form_values
 from .forms import fields as form_fields
+from .forms import json_size, size_problem
 from .model import attachment, event, instance, task, task_draft
 from .runtime import _TASK_COLUMNS, _task, utcnow
 
@@ -226,19 +227,30 @@ class CaseFiles:
         if not isinstance(data, dict):
             raise InvalidInput("data 必须是 JSON 对象")
         payload = json.dumps(data, ensure_ascii=False)
-        if len(payload) > 1_000_000:
-            raise InvalidInput("草稿过大")
         now = utcnow()
         with self.engine._uow() as uow:
             row = self.engine._task_row(uow.conn, task_id, actor)
             if row.state not in OPEN_STATES:
                 raise InvalidInput("任务已办结，不能保存草稿")
+            self._check_draft_size(uow.conn, row, data)
             key = {"task_id": row.id, "username": actor.username}
             uow.conn.execute(task_draft.delete().where(
                 task_draft.c.task_id == row.id, task_draft.c.username == actor.username))
             uow.conn.execute(task_draft.insert().values(**key, data_json=payload, saved_at=now))
             uow.commit()
         return DraftInfo(row.id, actor.username, data, now)
+
+    def _check_draft_size(self, conn, row, data: dict) -> None:
+        """A draft is what the page will submit: the engine's limit on the data of one step
+        applies to it too, naming the field by its form label."""
+        limit = self.engine.max_step_data_bytes
+        if json_size(data) <= limit:
+            return
+        form = None
+        if row.form_key:
+            head = self.engine._instance_head(conn, row.instance_id)
+            form = self.engine._spec(head.definition_id).forms.get(row.form_key)
+        raise InvalidInput(*size_problem(data, limit, form))
 
     def get_draft(self, task_id: str, actor: Actor) -> DraftInfo | None:
         with self.engine._uow(readonly=True) as uow:

@@ -194,6 +194,10 @@ def test_a_step_over_the_size_limit_is_422_naming_the_field(app_factory, error_o
     page.post(f"/tasks/{task}/claim")
     r = page.post_json(f"/tasks/{task}/submit", {"data": {"industry": "新材料", "scan": "A" * 5000}})
     assert r.status_code == 422 and list(r.get_json()["error"]["details"]) == ["scan"]
+    # a draft is what the page will submit: the same limit
+    r = page.post_json(f"/tasks/{task}/draft", {"data": {"industry": "新材料", "scan": "A" * 5000}})
+    assert r.status_code == 422 and list(r.get_json()["error"]["details"]) == ["scan"]
+    assert page.post_json(f"/tasks/{task}/draft", {"data": {"scan": "A" * 100}}).status_code == 200
     # nothing stored; the case goes on with data that fits
     data = client.get(f"/api/v1/tasks/{task}", headers=headers).get_json()["data"]
     assert "scan" not in data and "industry" not in data
