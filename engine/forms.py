@@ -221,7 +221,7 @@ def _check_datetime(comp: dict, value) -> str | None:
         return "须为时间" if subtype == "time" else "须为日期"
     if subtype == "time":
         match = _TIME.fullmatch(value)
-        if match is None or not _valid_time(match.group(1)):
+        if match is None or not _valid_time(match.group(1) + (match.group(2) or "")):
             return "时间格式应为 HH:MM"
         return None
     try:
@@ -231,9 +231,9 @@ def _check_datetime(comp: dict, value) -> str | None:
     return None
 
 
-def _valid_time(hhmm: str) -> bool:
+def _valid_time(clock: str) -> bool:
     try:
-        time.fromisoformat(hhmm)
+        time.fromisoformat(clock)
     except ValueError:
         return False
     return True

@@ -175,6 +175,8 @@ def test_options_checkboxes_dates_and_fields_the_user_may_not_see():
         {"type": "textfield", "key": "internal", "label": "内部编号", "disabled": True,
          "validate": {"required": True}},
         {"type": "datetime", "subtype": "time", "key": "at", "label": "时间"},
+        {"type": "textfield", "key": "mail", "label": "邮箱",
+         "validate": {"validationType": "email"}},
     ]}
     base = {"closed_row_ids": ["R9"], "confirmed": True}
     assert validate(form, base) == {}  # options from input data: any value
@@ -187,7 +189,9 @@ def test_options_checkboxes_dates_and_fields_the_user_may_not_see():
         "clue_department": "“移交部门”只能选择给定的选项"}
     assert validate(form, {**base, "extra": 5}) == {"extra": "“补充说明”须为文本"}
     assert validate(form, {**base, "at": "25:00"}) == {"at": "“时间”时间格式应为 HH:MM"}
-    assert validate(form, {**base, "at": "09:30"}) == {}
+    assert validate(form, {**base, "at": "09:30:61"}) == {"at": "“时间”时间格式应为 HH:MM"}
+    assert validate(form, {**base, "at": "09:30", "mail": "ban@kundulun.gov.cn"}) == {}
+    assert validate(form, {**base, "mail": "ban@"}) == {"mail": "“邮箱”须为有效的电子邮箱"}
 
 
 # ---------------------------------------------------------------- required means sent now
