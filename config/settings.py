@@ -22,6 +22,7 @@ DEFAULTS = {
     "LIVE_CACHE_SIZE": 2000,
     "ATTACHMENT_DIR": str(VAR / "attachments"),
     "ATTACHMENT_MAX_MB": 15,
+    "STEP_DATA_MAX_KB": 1024,  # JSON one step (start, completion, fix) may add to a case's data
 }
 
 _BOOL = {"1": True, "true": True, "yes": True, "on": True,

@@ -26,8 +26,8 @@ from SpiffWorkflow.util.task import TaskState
 from . import routing
 from .dto import Actor
 from .errors import Forbidden, InvalidInput, NotFound
-from .forms import FieldLabel, field_labels
-from .forms import fields as form_fields
+from .forms import FieldLabel, field_labels, json_size, size_problem
+from .forms import field_values as form_values
 from .model import attachment, event, instance, task, task_draft
 from .runtime import _TASK_COLUMNS, _task, utcnow
 
@@ -226,19 +226,30 @@ class CaseFiles:
         if not isinstance(data, dict):
             raise InvalidInput("data 必须是 JSON 对象")
         payload = json.dumps(data, ensure_ascii=False)
-        if len(payload) > 1_000_000:
-            raise InvalidInput("草稿过大")
         now = utcnow()
         with self.engine._uow() as uow:
             row = self.engine._task_row(uow.conn, task_id, actor)
             if row.state not in OPEN_STATES:
                 raise InvalidInput("任务已办结，不能保存草稿")
+            self._check_draft_size(uow.conn, row, data)
             key = {"task_id": row.id, "username": actor.username}
             uow.conn.execute(task_draft.delete().where(
                 task_draft.c.task_id == row.id, task_draft.c.username == actor.username))
             uow.conn.execute(task_draft.insert().values(**key, data_json=payload, saved_at=now))
             uow.commit()
         return DraftInfo(row.id, actor.username, data, now)
+
+    def _check_draft_size(self, conn, row, data: dict) -> None:
+        """A draft is what the page will submit: the engine's limit on the data of one step
+        applies to it too, naming the field by its form label."""
+        limit = self.engine.max_step_data_bytes
+        if json_size(data) <= limit:
+            return
+        form = None
+        if row.form_key:
+            head = self.engine._instance_head(conn, row.instance_id)
+            form = self.engine._spec(head.definition_id).forms.get(row.form_key)
+        raise InvalidInput(*size_problem(data, limit, form))
 
     def get_draft(self, task_id: str, actor: Actor) -> DraftInfo | None:
         with self.engine._uow(readonly=True) as uow:
@@ -429,25 +440,24 @@ class CaseFiles:
 
 
 def _check_file_fields(conn, row, form: dict | None, data: dict) -> dict:
-    """Problems of ``data``'s filepicker fields: not a list of ids of this case's attachments."""
+    """Problems of ``data``'s filepicker fields (in groups and list rows too): not a list of
+    ids of this case's attachments."""
     problems, wanted = {}, {}
-    for comp in form_fields(form or {}):
-        key = comp.get("key")
-        if comp.get("type") != "filepicker" or key not in data or data[key] in (None, "", []):
+    for path, comp, value, say in form_values(form or {}, data):
+        if comp.get("type") != "filepicker" or value in (None, "", []):
             continue
-        ids = data[key] if isinstance(data[key], list) else [data[key]]
-        label = comp.get("label") or key
+        ids = value if isinstance(value, list) else [value]
         if not all(isinstance(i, str) for i in ids):
-            problems[key] = f"“{label}”须为已上传的附件"
+            problems[path] = say("须为已上传的附件")
         else:
-            wanted[key] = (label, set(ids))
-    every = set().union(*(ids for _label, ids in wanted.values())) if wanted else set()
+            wanted[path] = (say, set(ids))
+    every = set().union(*(ids for _say, ids in wanted.values())) if wanted else set()
     if every:
         found = set(conn.execute(
             sa.select(attachment.c.id).where(attachment.c.instance_id == row.instance_id,
                                              attachment.c.id.in_(every))
         ).scalars())
-        for key, (label, ids) in wanted.items():
+        for path, (say, ids) in wanted.items():
             if ids - found:
-                problems[key] = f"“{label}”含有不属于本案的附件"
+                problems[path] = say("含有不属于本案的附件")
     return problems

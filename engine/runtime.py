@@ -46,6 +46,7 @@ from .dto import (
     UserInfo,
 )
 from .errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
+from .forms import size_problem
 from .forms import validate as validate_form
 from .live_cache import LiveCache
 from .locks import InstanceLocks, SetupLock
@@ -100,6 +101,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+DEFAULT_MAX_STEP_DATA_BYTES = 1024 * 1024
+
+
 def _json(value) -> str | None:
     if value is None:
         return None
@@ -116,8 +120,12 @@ class Engine:
         live_cache_size: int = 2000,
         sa_engine=None,
         services: ServiceRegistry | None = None,
+        max_step_data_bytes: int = DEFAULT_MAX_STEP_DATA_BYTES,
     ):
         self.database_url = normalize_url(database_url)
+        # what one step (start, completion, incident fix, message) may add to a case's data:
+        # the state is loaded and saved whole at every later step; files are attachments
+        self.max_step_data_bytes = int(max_step_data_bytes)
         self.db = sa_engine or make_engine(self.database_url)
         # Commands on one instance queue (engine/locks.py); set-up runs one node at a time.
         self.locks = InstanceLocks(self.db.dialect.name)
@@ -555,6 +563,7 @@ class Engine:
             if not parsed.manual_start and not actor.is_admin:
                 raise Forbidden("该流程由定时器或消息启动，不能手工发起")
             form = loaded.forms.get(parsed.start_form_key) if parsed.start_form_key else None
+            self._check_size(data or {}, form)
             if form is not None:
                 problems = validate_form(form, data or {})
                 if problems:
@@ -578,6 +587,13 @@ class Engine:
             info = self._instance_info(conn, head.id)
             uow.commit()
         return info
+
+    def _check_size(self, data: dict, form: dict | None = None) -> None:
+        """Refuse a step that would add more than ``max_step_data_bytes`` of JSON to the
+        case's data, naming the largest field (by its form label when ``form`` shows it)."""
+        problem = size_problem(data, self.max_step_data_bytes, form)
+        if problem is not None:
+            raise InvalidInput(*problem)
 
     def _check_field_names(self, data) -> None:
         """Submitted fields may not take a helper's name (``business_key``, ``now``…): the field
@@ -1000,10 +1016,17 @@ class Engine:
             if stask.state != TaskState.READY:
                 raise Conflict("任务当前不可办理")
             form = loaded.forms.get(row.form_key) if row.form_key else None
+            try:
+                self._check_size(data or {}, form)
+            except InvalidInput:
+                self.live.checkin(head.id, head.version, wf)  # untouched: keep it cached
+                raise
             if form is not None:
-                problems = validate_form(form, data or {}, stask.data)
+                # only this submission counts: a value the case holds from an earlier round
+                # or before a send-back does not fill a required field
+                problems = validate_form(form, data or {})
                 if problems:
-                    self.live.checkin(head.id, head.version, wf)  # untouched: keep it cached
+                    self.live.checkin(head.id, head.version, wf)
                     raise InvalidInput("表单校验未通过：" + "；".join(problems.values()),
                                        problems)
             if check is not None:
@@ -1283,6 +1306,7 @@ class Engine:
             raise InvalidInput("data 必须是 JSON 对象")
         _check_data(data or {})
         self._check_field_names(data)
+        self._check_size(data or {})
         with self._uow() as uow:
             conn = uow.conn
             self.locks.lock_instance(conn, instance_id)
@@ -1598,6 +1622,7 @@ class Engine:
         _text(name, "name", 200, required=True)
         _text(correlation_key, "correlation_key", 200)
         _check_data(payload)
+        self._check_size({"payload": payload})
         with self._uow() as uow:
             now = utcnow()
             outcome = self._route_message(uow.conn, uow, name, correlation_key, payload, None,

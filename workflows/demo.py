@@ -597,7 +597,10 @@ class Lifecycle:
         proposal = w.task_data(p.iid, "assign_package_leader").get("package_proposal")
         if not proposal:
             raise DemoError(f"{p.code}：确定包联领导没有系统提出的包联建议")
+        # confirming submits the prefilled values back, as the task page does
         self.step("assign_package_leader", {
+            **{k: proposal[k] for k in ("package_leader", "lead_department", "is_key_project",
+                                        "package_rule")},
             "package_notes": f"同意按“{proposal['package_rule']}”确定包联领导和牵头部门。",
         })
         if self.stops_at("first_negotiation"):

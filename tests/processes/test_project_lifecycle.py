@@ -13,6 +13,7 @@ import pytest
 import time_machine
 from lxml import etree
 
+from engine import InvalidInput
 from tests.conftest import BPMN, FIXTURES
 from tests.processes.conftest import library_deploy
 
@@ -195,9 +196,11 @@ def proposal(p) -> dict:
 
 def negotiate(p, result="continue", **change) -> dict:
     """The 区领导 confirms the prefilled 包联 proposal (or changes it), then the first
-    negotiation; returns the proposal."""
+    negotiation; returns the proposal. Confirming submits the prefilled values back, as the
+    page does: a required field counts only when this completion carries it."""
     proposed = proposal(p)
-    p.do("assign_package_leader", "leaders", package_notes="同意系统提出的包联安排。", **change)
+    confirmed = {k: proposed[k] for k in PREFILLED} | change
+    p.do("assign_package_leader", "leaders", package_notes="同意系统提出的包联安排。", **confirmed)
     facts = p.instance(with_data=True).data
     assert {k: facts[k] for k in PREFILLED} == {k: proposed[k] for k in PREFILLED} | change
     assert facts["package_proposal"] == proposed  # what the rules proposed stays on record
@@ -619,9 +622,14 @@ def test_the_package_leader_proposal_prefills_the_leaders_form(driver, clock):
             "package_rule": rule,
         }
         projects.append(p)
-    # confirmed without touching the form: the prefilled fields are its required values
+    # the case holds the proposal, but a completion that does not carry the required fields
+    # does not confirm it; confirmed without touching the form: the prefilled values sent back
     first, second, third = projects
-    first.do("assign_package_leader", "leaders")
+    with pytest.raises(InvalidInput) as caught:
+        first.do("assign_package_leader", "leaders")
+    assert caught.value.details == {"package_leader": "“包联区领导”为必填项",
+                                    "lead_department": "“牵头部门”为必填项"}
+    first.do("assign_package_leader", "leaders", **{k: proposal(first)[k] for k in PREFILLED})
     assert first.open() == {"first_negotiation"}
     assert first.instance(with_data=True).data["lead_department"] == "miit"
     # changed: 区发改委 leads instead
@@ -642,7 +650,14 @@ def test_early_ends_and_refused_approval(driver, clock):
         conclusion.id, driver.user("invest-clerk"), "first_negotiation", "请企业补充投资强度测算"
     )
     assert dropped.open() == {"first_negotiation"}
-    dropped.do("first_negotiation", "invest", negotiation_result="drop")
+    # sent back: the negotiation recorded before is in the case, but must be submitted again
+    with pytest.raises(InvalidInput) as caught:
+        dropped.do("first_negotiation", "invest", negotiation_result="drop")
+    assert set(caught.value.details) == {"negotiation_date", "negotiation_summary"}
+    recorded = driver.reader.get_task(dropped.task("first_negotiation").id, dropped.admin).data
+    dropped.do("first_negotiation", "invest", negotiation_result="drop",
+               negotiation_date=recorded["negotiation_date"],
+               negotiation_summary=recorded["negotiation_summary"] + "企业未补充测算。")
     assert dropped.finished()
 
     # the joint pre-review does not pass

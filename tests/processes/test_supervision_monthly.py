@@ -203,12 +203,12 @@ def test_report_on_time_signed_lights_green_then_closed_and_rolled_over(deployed
         # March 1st, 00:00 China time: the round opens with 建账
         assert r.at(cn(2026, 3, 1, 0, 0, 1)) == 1
         assert r.routes() == [("build_ledger", "supervision")]
-        built = [row("R1", "drc", 100), row("R2", "区住建局", 40)]
+        built = [row("R1", "drc", 100), row("R2", "housing", 40)]
         r.do("build_ledger", "supervision", {"ledger": built})
         assert r.routes() == [("prepare_monthly_report", "drc"),
                               ("prepare_monthly_report", "housing")]
         d = r.data()
-        # 建账 by ledger_open_rows: 区住建局 written as its code, every row open
+        # 建账 by ledger_open_rows: every row open
         opened = LEDGER.open_rows({}, ledger=built)
         assert d["ledger"] == opened["ledger"] and d["units"] == opened["units"]
         assert [(x["unit"], x["status"]) for x in d["ledger"]] == [("drc", "open"),
@@ -290,26 +290,35 @@ def test_report_on_time_signed_lights_green_then_closed_and_rolled_over(deployed
 # ---------------------------------------------------------------- 建账 refused by the handler
 
 
-def test_a_row_whose_unit_is_not_in_the_org_chart_stops_at_an_incident(deployed, driver, rebuild):
-    """建账 is the handler ledger_open_rows: a row for a unit the org chart does not know (here
-    sent through the API, which does not check the rows of the form's list) is not entered;
-    the case stops at an incident on open_ledger_rows, and the process admin retries it with
-    the row corrected."""
+def test_ledger_rows_are_checked_by_the_form_then_by_the_handler(deployed, driver, rebuild):
+    """The rows of 建账's list are validated by the server like its other fields: a unit that
+    is not among the form's options (or a row without its number) is refused with the row and
+    the field named, and the case goes on. What the form cannot see (a row number used twice)
+    is refused by the handler ledger_open_rows: the case stops at an incident on
+    open_ledger_rows, and the process admin retries it with the rows corrected."""
     with time_machine.travel(cn(2026, 2, 25, 9), tick=False) as clock:
         r = Round(driver, rebuild, clock)
         r.start(cn(2026, 2, 25, 9))
         assert r.at(cn(2026, 3, 1, 0, 0, 1)) == 1
-        wrong = [row("R1", "drc", 30), row("R2", "区财政局", 50)]
+        wrong = [row("R1", "drc", 30), row("R2", "区财政局", 50), row("", "housing", "五十")]
+        assert r.refused("build_ledger", "supervision", {"ledger": wrong}) == {
+            "ledger[1].unit": "督查台账 第 2 行 · 责任单位：只能选择给定的选项",
+            "ledger[2].row_id": "督查台账 第 3 行 · 台账编号：必填",
+            "ledger[2].planned_pct": "督查台账 第 3 行 · 本月计划累计进度（%）：须为数字",
+        }
+        assert r.status() == "running" and r.data()["ledger"] == []
+        twice = [row("R1", "drc", 30), row("R1", "housing", 50)]
         eng = r.step()
         eng.complete(r.task("build_ledger", "supervision").id, driver.user("supervision-clerk"),
-                     {"ledger": wrong})
+                     {"ledger": twice})
         assert r.status() == "incident"
         (incident,) = r.eng.list_incidents(r.admin, instance_id=r.iid)
         assert incident["element_id"] == "open_ledger_rows"
         assert r.routes() == []
-        # why the handler refuses the row
-        with pytest.raises(ValueError, match="“区财政局”不在组织架构中"):
-            r.eng.services.call("ledger_open_rows", {}, {"ledger": wrong})
+        # why the handler refuses the rows
+        with pytest.raises(ValueError, match="台账编号 R1 重复"):
+            r.eng.services.call("ledger_open_rows", {}, {"ledger": twice})
+        # the process admin's fix is not a form: the handler takes a unit's name too
         fixed = [row("R1", "drc", 30), row("R2", "区住建局", 50)]
         info = r.step().retry_incident(r.iid, r.admin, {"ledger": fixed})
         assert info.status == "running"
@@ -333,9 +342,15 @@ def test_unsigned_report_needs_an_explanation_with_an_attachment(deployed, drive
         # 区发改委: the head sends the report back once, then signs
         r.do("prepare_monthly_report", "drc", report("R1", 25), unit="drc")
         r.do("sign_monthly_report", "drc", {"sign_decision": "revise", "sign_opinion": "数据有误"})
-        assert r.task("revise_monthly_report", "drc").candidate_role is None
-        r.do("revise_monthly_report", "drc",
-             {"row_progress": [{"row_id": "R1", "actual_pct": 30}], "revise_note": "已更正"})
+        revise = r.task("revise_monthly_report", "drc")
+        assert revise.candidate_role is None
+        # sent back: the summary reported before is prefilled, and required again
+        summary = report("R1", 25)["report_summary"]
+        assert revise.data["report_summary"] == summary
+        corrected = {"row_progress": [{"row_id": "R1", "actual_pct": 30}], "revise_note": "已更正"}
+        assert r.refused("revise_monthly_report", "drc", corrected) == {
+            "report_summary": "“上月工作完成情况”为必填项"}
+        r.do("revise_monthly_report", "drc", {**corrected, "report_summary": summary})
         sign = r.task("sign_monthly_report", "drc")
         assert sign.data["sign_decision"] is None  # a fresh decision is required
         assert set(r.refused("sign_monthly_report", "drc", {})) == {"sign_decision"}

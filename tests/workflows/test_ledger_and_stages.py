@@ -87,7 +87,7 @@ def test_the_supervision_diagrams_ledger_is_what_the_handlers_produce(engine):
     engine.services.register("ledger_open_rows", opening)
     engine.services.register("ledger_close_rows", closing)
     rows_in = [
-        {"row_id": "R1", "task": "一网通办", "unit": "区发改委", "owner": "张晓东",
+        {"row_id": "R1", "task": "一网通办", "unit": "drc", "owner": "张晓东",
          "deadline": "2026-06-30", "planned_pct": 100},
         {"row_id": "R2", "task": "老旧小区改造", "unit": "housing", "owner": "杨雪",
          "deadline": "2026-10-31", "planned_pct": 30, "months_behind": 1},

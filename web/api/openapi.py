@@ -312,7 +312,9 @@ SCHEMAS = {
         additionalProperties=False,
     ),
     "Complete": _object(
-        {"data": {**_DATA, "description": "表单提交的数据，并入流程数据"}},
+        {"data": {**_DATA, "description": (
+            "表单提交的数据，并入流程数据。按任务表单校验：必填项须随本次提交（流程中已有的值不算），"
+            "动态列表逐行校验，错误键如 ledger[1].unit；每步合计不超过 STEP_DATA_MAX_KB")}},
         required=[],
         additionalProperties=False,
         example={"data": {"approved": True}},
