@@ -873,7 +873,8 @@ def _paths() -> dict:
                 body="Credentials",
                 public=True,
                 errors=(401, 422, 429),
-                description="令牌有效期见 TOKEN_TTL_HOURS；非演示模式下密码 demo 被拒绝。",
+                description="令牌有效期见 TOKEN_TTL_HOURS；非演示模式下密码 demo 被拒绝。"
+                "连续登录失败后须等待（429，Retry-After），等待时间随失败次数增长。",
             ),
         },
         "/api/v1/auth/login": {
@@ -885,13 +886,15 @@ def _paths() -> dict:
                 body="Credentials",
                 public=True,
                 errors=(401, 422, 429),
-                description="设置会话 Cookie；之后的写请求须带 X-CSRF-Token 头。",
+                description="设置会话 Cookie；之后的写请求须带 X-CSRF-Token 头。会话保存在服务端："
+                "退出、修改密码、停用用户或管理员注销后立即失效，SESSION_IDLE_MINUTES 无操作后过期。"
+                "连续登录失败后须等待（429，Retry-After），等待时间随失败次数增长。",
             ),
         },
         "/api/v1/auth/logout": {
             "post": _op(
                 "logout",
-                "退出登录（清除会话）",
+                "退出登录（在服务端注销会话；带令牌时作废该令牌）",
                 "auth",
                 _json_ok("Logout"),
                 public=True,
