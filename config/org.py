@@ -18,7 +18,7 @@ def load_org(path: str | Path) -> tuple[list[DepartmentInfo], list[UserInfo]]:
     ]
     users = [
         UserInfo(u["username"], u.get("name", u["username"]), u["department"],
-                 tuple(u.get("roles", ["caseworker"])))
+                 tuple(u.get("roles", ["caseworker"])), active=bool(u.get("active", True)))
         for u in doc.get("users", [])
     ]
     return departments, users

@@ -23,6 +23,24 @@ DEFAULTS = {
     "ATTACHMENT_DIR": str(VAR / "attachments"),
     "ATTACHMENT_MAX_MB": 15,
     "STEP_DATA_MAX_KB": 1024,  # JSON one step (start, completion, fix) may add to a case's data
+    # Security (docs/security.md). A browser session ends after this long without a request.
+    "SESSION_IDLE_MINUTES": 480,
+    # Served over HTTPS (directly or behind a TLS proxy): cookies get ``Secure``, responses HSTS.
+    "SECURE_COOKIES": False,
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto headers are trusted;
+    # 0 (direct) ignores those headers, so nobody can pick the address the throttle counts.
+    "PROXY_COUNT": 0,
+    # Login throttle: failures that are free per account (per account and address at an
+    # address the account signed in from) and per address over all accounts; past them each
+    # attempt waits twice as long as the one before, from LOGIN_FIRST_DELAY_SECONDS up to
+    # LOGIN_MAX_DELAY_SECONDS. Failures older than LOGIN_WINDOW_MINUTES no longer count; an
+    # address is known for LOGIN_KNOWN_ADDRESS_DAYS after a successful login from it.
+    "LOGIN_FREE_FAILURES": 5,
+    "LOGIN_ADDRESS_FREE_FAILURES": 20,
+    "LOGIN_FIRST_DELAY_SECONDS": 2,
+    "LOGIN_MAX_DELAY_SECONDS": 900,
+    "LOGIN_WINDOW_MINUTES": 60,
+    "LOGIN_KNOWN_ADDRESS_DAYS": 30,
 }
 
 _BOOL = {"1": True, "true": True, "yes": True, "on": True,

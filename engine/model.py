@@ -46,6 +46,40 @@ class AuthToken(Base):
     expires_at: Mapped[datetime] = mapped_column(sa.DateTime)
 
 
+class UserSession(Base):
+    """A browser session: the cookie carries a random id, this row (under the id's SHA-256) says
+    whose it is, when it was last used and whether the server has ended it. A signed cookie
+    alone proves nothing once its row is revoked or idle."""
+
+    __tablename__ = "user_session"
+    id_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(sa.ForeignKey("app_user.username"), index=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(sa.DateTime, index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    # logout, password_changed, user_disabled, revoked
+    revoked_reason: Mapped[str | None] = mapped_column(sa.String(32))
+    address: Mapped[str | None] = mapped_column(sa.String(64))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(400))
+
+
+class LoginAttempt(Base):
+    """The login throttle's memory, shared by every worker and node: each failed login, and per
+    account and address the last successful one (an address the account is known to use)."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        sa.Index("ix_login_attempt_username", "username", "succeeded", "at"),
+        sa.Index("ix_login_attempt_address", "address", "succeeded", "at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    # As typed: unknown usernames are counted too (no foreign key).
+    username: Mapped[str] = mapped_column(sa.String(64))
+    address: Mapped[str] = mapped_column(sa.String(64))
+    at: Mapped[datetime] = mapped_column(sa.DateTime)
+    succeeded: Mapped[bool] = mapped_column(sa.Boolean)
+
+
 class Definition(Base):
     __tablename__ = "definition"
     __table_args__ = (sa.UniqueConstraint("key", "version"),)
@@ -273,6 +307,8 @@ class TaskDraft(Base):
 department = Department.__table__
 app_user = User.__table__
 auth_token = AuthToken.__table__
+user_session = UserSession.__table__
+login_attempt = LoginAttempt.__table__
 definition = Definition.__table__
 definition_file = DefinitionFile.__table__
 instance = Instance.__table__

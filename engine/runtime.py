@@ -17,7 +17,9 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from . import routing
+from .access import end_user_access, user_info
 from .calendar import CalendarService, date_only, end_of_local_day
+from .clock import utcnow
 from .compaction import (
     compact_workflow,
     prune_event_manager,
@@ -94,11 +96,6 @@ OPEN_STATES = ("ready", "claimed")
 _MAX_CASCADE = 20  # instances one command may move through calls and messages
 _TASK_COLUMNS = [c for c in task.c]
 _MAX_PAGE = 500
-
-
-def utcnow() -> datetime:
-    """Naive UTC; read through time so that frozen clocks in tests apply."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 DEFAULT_MAX_STEP_DATA_BYTES = 1024 * 1024
@@ -222,9 +219,14 @@ class Engine:
         return UnitOfWork(self.db, readonly=readonly)
 
     def sync_org(self, departments: list[DepartmentInfo], users: list[UserInfo]) -> None:
-        """Insert or update departments and users (a user's password hash only when given)."""
+        """Insert or update departments and users (a user's password hash only when given).
+
+        A user whose password changes or who is deactivated loses every browser session and
+        bearer token in the same transaction: whoever held them must prove themselves again.
+        """
         with self._uow() as uow:
             conn = uow.conn
+            now = utcnow()
             existing = {r.code for r in conn.execute(sa.select(department.c.code))}
             for d in departments:
                 values = {"name": d.name, "kind": d.kind, "parent_code": d.parent_code}
@@ -232,7 +234,12 @@ class Engine:
                     conn.execute(department.update().where(department.c.code == d.code).values(**values))
                 else:
                     conn.execute(department.insert().values(code=d.code, **values))
-            users_now = {r.username for r in conn.execute(sa.select(app_user.c.username))}
+            users_now = {
+                r.username: r
+                for r in conn.execute(
+                    sa.select(app_user.c.username, app_user.c.password_hash, app_user.c.active)
+                )
+            }
             for u in users:
                 values = {
                     "display_name": u.display_name,
@@ -246,6 +253,13 @@ class Engine:
                     conn.execute(
                         app_user.update().where(app_user.c.username == u.username).values(**values)
                     )
+                    before = users_now[u.username]
+                    if before.active and not u.active:
+                        end_user_access(conn, u.username, "user_disabled", now)
+                    elif before.password_hash and u.password_hash not in (
+                        None, "", before.password_hash
+                    ):
+                        end_user_access(conn, u.username, "password_changed", now)
                 else:
                     conn.execute(app_user.insert().values(username=u.username, **values))
             uow.commit()
@@ -261,14 +275,14 @@ class Engine:
             row = uow.conn.execute(
                 sa.select(app_user).where(app_user.c.username == username)
             ).first()
-        return _user(row) if row else None
+        return user_info(row) if row else None
 
     def list_users(self, department_code: str | None = None) -> list[UserInfo]:
         stmt = sa.select(app_user).order_by(app_user.c.username)
         if department_code:
             stmt = stmt.where(app_user.c.department_code == department_code)
         with self._uow(readonly=True) as uow:
-            return [_user(r) for r in uow.conn.execute(stmt)]
+            return [user_info(r) for r in uow.conn.execute(stmt)]
 
     def store_token(self, token_hash: str, username: str, ttl: timedelta) -> datetime:
         now = utcnow()
@@ -302,7 +316,7 @@ class Engine:
             row = conn.execute(
                 self._stmt_user_for_token, {"h": token_hash, "now": utcnow()}
             ).first()
-        return _user(row) if row is not None and row.active else None
+        return user_info(row) if row is not None and row.active else None
 
     def directory(self) -> dict[str, str]:
         """Department names and codes -> code (refreshed every 30 s, or after ``sync_org``)."""
@@ -2067,17 +2081,6 @@ def _page(limit, offset) -> tuple[int, int]:
     if limit < 1 or limit > _MAX_PAGE or offset < 0:
         raise InvalidInput(f"limit 取值 1–{_MAX_PAGE}，offset 不能为负")
     return limit, offset
-
-
-def _user(row) -> UserInfo:
-    return UserInfo(
-        username=row.username,
-        display_name=row.display_name,
-        department_code=row.department_code,
-        roles=tuple(row.roles.split()),
-        active=row.active,
-        password_hash=row.password_hash,
-    )
 
 
 def _like_pattern(text: str) -> str:

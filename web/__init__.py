@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import workflows
 from config import settings as settings_module
 from engine import Engine
 from engine.casefiles import CaseFiles, FileStore
 
-from . import errors
+from . import errors, security_headers
 from .errors import ApiError
 from .serialize import JSONProvider
 
@@ -25,6 +26,13 @@ def create_app(settings: dict | None = None) -> Flask:
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
     )
     app.config.update(settings)  # SECRET_KEY among them; a setting may override the above
+    # Over HTTPS (or behind a TLS proxy) the browser sends the cookies back over TLS only.
+    app.config["SESSION_COOKIE_SECURE"] = bool(settings["SECURE_COOKIES"])
+    app.config["REMEMBER_COOKIE_SECURE"] = bool(settings["SECURE_COOKIES"])
+    proxies = int(settings["PROXY_COUNT"])
+    if proxies > 0:
+        # The client's address (login throttle, sessions) and scheme as the proxies saw them.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     app.json = JSONProvider(app)
 
     engine = Engine(settings["DATABASE_URL"], live_cache_size=int(settings["LIVE_CACHE_SIZE"]),
@@ -39,6 +47,7 @@ def create_app(settings: dict | None = None) -> Flask:
     )
 
     errors.init_app(app)
+    security_headers.init_app(app, https=bool(settings["SECURE_COOKIES"]))
 
     @app.before_request
     def _refuse_nul_in_path() -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 import workflows
 from config import settings as settings_module
-from engine import SYSTEM, Engine, EngineError, InvalidModel
+from engine import SYSTEM, Engine, EngineError, InvalidModel, NotFound
 from engine.calendar import (
     WorkCalendar,
     calendar_service,
@@ -26,6 +26,7 @@ from engine.calendar import (
     parse_schedule,
 )
 
+from .auth import build_access
 from .auth.passwords import DEMO_PASSWORD, hash_password
 from .provision import initialize
 
@@ -226,7 +227,7 @@ def worker() -> None:
         f"例行维护每 {HOUSEKEEPING_MINUTES} 分钟一次），Ctrl-C 退出"
     )
     try:
-        run_blocking(engine)
+        run_blocking(engine, build_access(engine, settings))
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
@@ -284,7 +285,22 @@ def users_set_password(username: str, password: str | None) -> None:
         engine.sync_org([], [replace(user, password_hash=hash_password(password))])
     finally:
         engine.db.dispose()
-    click.echo(f"已设置 {username} 的密码")
+    click.echo(f"已设置 {username} 的密码（该用户已登录的会话和令牌均已失效）")
+
+
+@users.command("revoke-sessions", help="注销用户的全部登录会话和令牌（须重新登录）")
+@click.argument("username")
+def users_revoke_sessions(username: str) -> None:
+    settings = settings_module.load()
+    engine = _engine(settings)
+    try:
+        revoked = build_access(engine, settings).end_user_access(username, SYSTEM)
+    except NotFound as exc:
+        click.echo(exc.message, err=True)
+        sys.exit(1)
+    finally:
+        engine.db.dispose()
+    click.echo(f"已注销 {username} 的 {revoked.sessions} 个会话和 {revoked.tokens} 个令牌")
 
 
 # ---------------------------------------------------------------------------------- calendar

@@ -13,6 +13,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from engine import SYSTEM, Engine
+from engine.access import Access
 
 log = logging.getLogger("kunflow.scheduler")
 
@@ -21,25 +22,28 @@ TIMER_SECONDS = 30
 TIMEZONE = ZoneInfo("Asia/Shanghai")  # district deadlines and monthly cycles are local time
 
 
-def housekeeping(engine: Engine, login_throttle=None) -> dict:
-    """Every ten minutes: forget stale login failures, purge expired tokens, log the work."""
-    dropped = login_throttle.prune() if login_throttle is not None else 0
+def housekeeping(engine: Engine, access: Access | None = None) -> dict:
+    """Every ten minutes: purge expired tokens, ended and idle sessions and login counts past
+    their window, and log the work."""
     tokens = engine.purge_expired_tokens()
+    purged = access.purge() if access is not None else {"sessions": 0, "login_attempts": 0}
     running = engine.list_instances(SYSTEM, status="running", limit=1).total
     open_tasks = engine.list_tasks(SYSTEM, scope="all", state="open", limit=1).total
     log.info(
-        "housekeeping: %d running instances, %d open tasks, %d stale login records dropped, "
-        "%d expired tokens purged",
+        "housekeeping: %d running instances, %d open tasks, %d expired tokens, %d ended or "
+        "idle sessions and %d stale login records purged",
         running,
         open_tasks,
-        dropped,
         tokens,
+        purged["sessions"],
+        purged["login_attempts"],
     )
     return {
         "running_instances": running,
         "open_tasks": open_tasks,
-        "login_records_dropped": dropped,
         "tokens_purged": tokens,
+        "sessions_purged": purged["sessions"],
+        "login_records_purged": purged["login_attempts"],
     }
 
 
@@ -51,7 +55,7 @@ def fire_timers(engine: Engine) -> int:
     return fired
 
 
-def register_jobs(scheduler, engine: Engine, login_throttle=None) -> None:
+def register_jobs(scheduler, engine: Engine, access: Access | None = None) -> None:
     """Every job of a kunflow process; each runs once at start, then on its interval.
 
     The timer job claims due instances (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so every node
@@ -75,7 +79,7 @@ def register_jobs(scheduler, engine: Engine, login_throttle=None) -> None:
         "interval",
         minutes=HOUSEKEEPING_MINUTES,
         next_run_time=datetime.now(TIMEZONE),
-        args=[engine, login_throttle],
+        args=[engine, access],
         id="housekeeping",
         name="housekeeping",
         coalesce=True,
@@ -96,14 +100,14 @@ def _logged(job: Callable) -> Callable:
     return run
 
 
-def start_background(engine: Engine, login_throttle=None) -> BackgroundScheduler:
+def start_background(engine: Engine, access: Access | None = None) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone=TIMEZONE)
-    register_jobs(scheduler, engine, login_throttle)
+    register_jobs(scheduler, engine, access)
     scheduler.start()
     return scheduler
 
 
-def run_blocking(engine: Engine) -> None:
+def run_blocking(engine: Engine, access: Access | None = None) -> None:
     scheduler = BlockingScheduler(timezone=TIMEZONE)
-    register_jobs(scheduler, engine)
+    register_jobs(scheduler, engine, access)
     scheduler.start()

@@ -7,6 +7,7 @@ import logging
 import os
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.http import wsgi as gunicorn_wsgi
 
 from . import create_app
 from .scheduler import start_background
@@ -14,10 +15,25 @@ from .scheduler import start_background
 log = logging.getLogger("kunflow.server")
 
 
+def hide_server_banner() -> None:
+    """gunicorn writes ``Server: gunicorn`` into every response and has no option against it;
+    leave the line out, so that a response does not name the software that answers it."""
+    original = gunicorn_wsgi.Response.default_headers
+    if getattr(original, "kunflow_no_banner", False):
+        return
+
+    def default_headers(response) -> list[str]:
+        return [line for line in original(response) if not line.lower().startswith("server:")]
+
+    default_headers.kunflow_no_banner = True
+    gunicorn_wsgi.Response.default_headers = default_headers
+
+
 class Server(BaseApplication):
     def __init__(self, settings: dict):
         self.settings = settings
         self.scheduler = None
+        hide_server_banner()
         super().__init__()
 
     def load_config(self) -> None:
@@ -43,7 +59,7 @@ class Server(BaseApplication):
         app = create_app(self.settings)
         if self.settings["SCHEDULER"]:
             self.scheduler = start_background(
-                app.extensions["kunflow"], app.extensions["kunflow.login_throttle"]
+                app.extensions["kunflow"], app.extensions["kunflow.access"]
             )
             log.info("scheduler started in worker %d", os.getpid())
         return app

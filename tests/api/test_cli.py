@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from click.testing import CliRunner
 
 from web import scheduler
-from web.auth.throttle import LoginThrottle
 from web.cli import main
+
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -79,20 +81,29 @@ def test_users_commands(kunflow):
 
 
 def test_housekeeping_job(app, as_user):
-    as_user("invest-clerk").post("/api/v1/instances", json={"process_key": "sample_review"})
-    throttle = LoginThrottle(max_failures=2, window_seconds=0)
-    throttle.failed("x", "127.0.0.1")
-    engine = app.extensions["kunflow"]
-    engine.store_token("0" * 64, "invest-clerk", timedelta(seconds=-1))  # already expired
-    engine.store_token("1" * 64, "invest-clerk", timedelta(hours=1))
-    summary = scheduler.housekeeping(engine, throttle)
-    assert summary == {
-        "running_instances": 1,
-        "open_tasks": 1,
-        "login_records_dropped": 1,
-        "tokens_purged": 1,
-    }
-    assert engine.user_for_token("1" * 64).username == "invest-clerk"
+    engine, access = app.extensions["kunflow"], app.extensions["kunflow.access"]
+    with time_machine.travel(T0, tick=False) as clock:
+        as_user("invest-clerk").post("/api/v1/instances", json={"process_key": "sample_review"})
+        access.login_failed("x", "192.0.2.1", "invalid_credentials")  # past the window below
+        ended = access.open_session("drc-clerk")
+        access.end_session(ended)
+        idle = access.open_session("drc-clerk")  # idle past the limit below
+        clock.shift(timedelta(hours=8))
+        live = access.open_session("drc-clerk")
+        access.login_failed("y", "192.0.2.1", "invalid_credentials")  # still counts
+        engine.store_token("0" * 64, "invest-clerk", timedelta(seconds=-1))  # already expired
+        engine.store_token("1" * 64, "invest-clerk", timedelta(hours=1))
+        summary = scheduler.housekeeping(engine, access)
+        assert summary == {
+            "running_instances": 1,
+            "open_tasks": 1,
+            "tokens_purged": 1,
+            "sessions_purged": 2,
+            "login_records_purged": 1,
+        }
+        assert engine.user_for_token("1" * 64).username == "invest-clerk"
+        assert access.session_user(live).username == "drc-clerk"
+        assert access.session_user(idle) is None
 
 
 def test_scheduler_registers_housekeeping(app):

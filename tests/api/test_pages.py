@@ -107,7 +107,7 @@ def test_login_refuses_missing_csrf_wrong_password_and_open_redirects(pages_app)
 
 
 def test_login_is_rate_limited(app_factory, tmp_path):
-    app = app_factory(LOGIN_MAX_FAILURES=3, ATTACHMENT_DIR=str(tmp_path))
+    app = app_factory(LOGIN_FREE_FAILURES=3, ATTACHMENT_DIR=str(tmp_path))
     b = Browser(app)
     for _ in range(3):
         assert b.login("drc-clerk", "wrong-password").status_code == 401

@@ -29,5 +29,6 @@ from . import (  # noqa: E402,F401
     instances,
     messages,
     openapi,
+    security,
     tasks,
 )

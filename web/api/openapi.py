@@ -10,6 +10,8 @@ from functools import cache
 
 from flask import jsonify
 
+from engine.access import EVENT_KINDS
+
 from ..attachments import ALLOWED as UPLOAD_TYPES
 from ..attachments import ALLOWED_TEXT as UPLOAD_TYPES_TEXT
 from ..inputs import MAX_ID
@@ -267,6 +269,21 @@ SCHEMAS = {
         {"csrf_token": {**_STR, "description": "会话 Cookie 的写请求放入 X-CSRF-Token 头"}}
     ),
     "Logout": _object({"logged_out": {"type": "boolean"}}),
+    "RevokedAccess": _object(
+        {
+            "username": _STR,
+            "sessions": {**_INT, "description": "注销的浏览器会话数"},
+            "tokens": {**_INT, "description": "作废的令牌数"},
+        }
+    ),
+    "EventPage": _object(
+        {
+            "items": {"type": "array", "items": _ref("Event")},
+            "total": _INT,
+            "limit": _INT,
+            "offset": _INT,
+        }
+    ),
     # request bodies
     "Credentials": _object(
         {
@@ -667,7 +684,7 @@ _ERRORS = {
     413: "上传内容过大",
     416: "Range 超出文件长度",
     422: "数据无效：字段类型或取值不对，流程模型校验失败，或引擎拒绝",
-    429: "登录失败次数过多",
+    429: "登录失败次数过多：Retry-After 秒后再试（等待随失败次数增长）",
 }
 
 
@@ -858,7 +875,8 @@ def _paths() -> dict:
                 body="Credentials",
                 public=True,
                 errors=(401, 422, 429),
-                description="令牌有效期见 TOKEN_TTL_HOURS；非演示模式下密码 demo 被拒绝。",
+                description="令牌有效期见 TOKEN_TTL_HOURS；非演示模式下密码 demo 被拒绝。"
+                "连续登录失败后须等待（429，Retry-After），等待时间随失败次数增长。",
             ),
         },
         "/api/v1/auth/login": {
@@ -870,13 +888,15 @@ def _paths() -> dict:
                 body="Credentials",
                 public=True,
                 errors=(401, 422, 429),
-                description="设置会话 Cookie；之后的写请求须带 X-CSRF-Token 头。",
+                description="设置会话 Cookie；之后的写请求须带 X-CSRF-Token 头。会话保存在服务端："
+                "退出、修改密码、停用用户或管理员注销后立即失效，SESSION_IDLE_MINUTES 无操作后过期。"
+                "连续登录失败后须等待（429，Retry-After），等待时间随失败次数增长。",
             ),
         },
         "/api/v1/auth/logout": {
             "post": _op(
                 "logout",
-                "退出登录（清除会话）",
+                "退出登录（在服务端注销会话；带令牌时作废该令牌）",
                 "auth",
                 _json_ok("Logout"),
                 public=True,
@@ -902,6 +922,42 @@ def _paths() -> dict:
                 _json_ok("UserList"),
                 params=[_query("department", {"type": "string", "maxLength": 64}, "部门代码")],
                 errors=(422,),
+            ),
+        },
+        "/api/v1/users/{username}/sessions": {
+            "delete": _op(
+                "revokeUserSessions",
+                "注销用户的全部会话和令牌（系统管理员）",
+                "auth",
+                _json_ok("RevokedAccess"),
+                params=[_path("username", {"type": "string", "minLength": 1}, "用户名")],
+                errors=(403, 404),
+                description="该用户的浏览器会话和令牌立即失效，须重新登录（如电脑遗失）。"
+                "修改密码、停用用户时系统自动执行同样的操作。",
+            ),
+        },
+        "/api/v1/security-events": {
+            "get": _op(
+                "listSecurityEvents",
+                "安全审计日志（系统管理员）",
+                "auth",
+                _json_ok("EventPage"),
+                params=[
+                    _query(
+                        "kind",
+                        {"type": "string", "enum": list(EVENT_KINDS)},
+                        "login_failed 登录失败、login_throttled 因登录限速被拒、"
+                        "password_changed 修改密码、user_disabled 停用用户、"
+                        "access_revoked 管理员注销会话",
+                    ),
+                    _query("username", {"type": "string", "maxLength": 64},
+                           "actor：登录事件为尝试登录的用户名，其他事件为操作人"),
+                    _LIMIT,
+                    _OFFSET,
+                ],
+                errors=(403, 422),
+                description="最新的在前。登录事件的 data 含 address（客户端地址）与 reason 或 "
+                "retry_after；会话事件的 data 含 username（被注销的用户）、sessions、tokens。",
             ),
         },
         "/api/v1/definitions": {

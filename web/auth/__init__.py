@@ -1,13 +1,17 @@
-"""Authentication: argon2 passwords, bearer tokens, session cookies with CSRF tokens."""
+"""Authentication: argon2 passwords, bearer tokens, server-side sessions behind the session
+cookie (with CSRF tokens), and the login throttle shared through the database."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, session
+from datetime import timedelta
+
+from flask import Blueprint, Flask, g, request, session
 from flask_login import LoginManager, UserMixin, login_user, logout_user
 
-from engine import UserInfo
+from engine import Engine, UserInfo
+from engine.access import Access, LoginPolicy
 
-from .throttle import LoginThrottle
+from .identity import current_access, session_user
 
 bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
 
@@ -26,14 +30,41 @@ class SessionUser(UserMixin):
         return self.info.active
 
 
+def build_access(engine: Engine, settings: dict) -> Access:
+    """Sessions and login throttle on the engine's database, as ``settings`` configure them."""
+    policy = LoginPolicy(
+        free_failures=int(settings["LOGIN_FREE_FAILURES"]),
+        address_free_failures=int(settings["LOGIN_ADDRESS_FREE_FAILURES"]),
+        first_delay_seconds=int(settings["LOGIN_FIRST_DELAY_SECONDS"]),
+        max_delay_seconds=int(settings["LOGIN_MAX_DELAY_SECONDS"]),
+        window=timedelta(minutes=int(settings["LOGIN_WINDOW_MINUTES"])),
+        known_address_for=timedelta(days=int(settings["LOGIN_KNOWN_ADDRESS_DAYS"])),
+    )
+    return Access(engine.db, policy=policy,
+                  session_idle=timedelta(minutes=int(settings["SESSION_IDLE_MINUTES"])))
+
+
+def client_address() -> str:
+    """The caller's address (the client's, behind PROXY_COUNT trusted proxies)."""
+    return request.remote_addr or "-"
+
+
 def login_session(user: UserInfo) -> None:
-    """A fresh session for ``user`` (no fixation of an earlier one)."""
+    """A fresh session for ``user`` (no fixation of an earlier one), held on the server."""
     session.clear()
+    session["sid"] = current_access().open_session(
+        user.username, client_address(), request.user_agent.string
+    )
+    g.kf_session_user = user
     login_user(SessionUser(user))
-    session["username"] = user.username
 
 
 def logout_session() -> None:
+    """End the session on the server too: the cookie, replayed, opens nothing."""
+    sid = session.get("sid")
+    if isinstance(sid, str) and sid:
+        current_access().end_session(sid)
+    g.pop("kf_session_user", None)
     logout_user()
     session.clear()
 
@@ -46,13 +77,12 @@ def init_app(app: Flask) -> None:
 
     @manager.user_loader
     def _load(username: str):
-        user = app.extensions["kunflow"].get_user(username)
-        return SessionUser(user) if user is not None and user.active else None
+        user = session_user()
+        return SessionUser(user) if user is not None and user.username == username else None
 
     manager.init_app(app)
-    app.extensions["kunflow.login_throttle"] = LoginThrottle(
-        max_failures=int(app.config.get("LOGIN_MAX_FAILURES", 10)),
-        window_seconds=float(app.config.get("LOGIN_WINDOW_SECONDS", 300)),
+    app.extensions["kunflow.access"] = build_access(
+        app.extensions["kunflow"], app.extensions["kunflow.settings"]
     )
     app.register_blueprint(bp)
 

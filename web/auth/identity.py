@@ -9,6 +9,7 @@ import secrets
 from flask import current_app, g, request, session
 
 from engine import Actor, Engine, UserInfo
+from engine.access import Access
 
 from ..errors import ApiError
 
@@ -23,6 +24,22 @@ def current_engine() -> Engine:
 
 def current_settings() -> dict:
     return current_app.extensions["kunflow.settings"]
+
+
+def current_access() -> Access:
+    return current_app.extensions["kunflow.access"]
+
+
+def session_user() -> UserInfo | None:
+    """The user of the live server-side session that this request's cookie names; None when
+    there is none, or it was ended (logout, password change, deactivation, revocation) or
+    left idle too long. Looked up once per request."""
+    if "kf_session_user" not in g:
+        sid = session.get("sid")
+        g.kf_session_user = (
+            current_access().session_user(sid) if isinstance(sid, str) and sid else None
+        )
+    return g.kf_session_user
 
 
 def token_hash(token: str) -> str:
@@ -57,12 +74,11 @@ def authenticate() -> UserInfo:
         if user is None:
             raise unauthorized("令牌无效或已过期，请重新获取")
         return user
-    username = session.get("username")
-    if isinstance(username, str) and username:
-        user = current_engine().get_user(username)
-        if user is None or not user.active:
+    if session.get("sid"):
+        user = session_user()
+        if user is None:
             session.clear()
-            raise unauthorized("会话已失效，请重新登录")
+            raise unauthorized("会话已失效（已退出、超时或被注销），请重新登录")
         if request.method not in SAFE_METHODS:
             check_csrf()
         return user

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app, jsonify, request, session
+from flask import jsonify, session
 
 from engine import UserInfo
 
 from ..errors import ApiError
 from ..inputs import json_body, only_fields, text_field
 from ..serialize import iso, user_json
-from . import bp, login_session, logout_session
+from . import bp, client_address, login_session, logout_session
 from .identity import (
     bearer_token,
     check_csrf,
     csrf_token,
+    current_access,
     current_engine,
     current_settings,
     new_token,
@@ -34,19 +35,22 @@ def _credentials() -> tuple[str, str]:
 
 def check_credentials(username: str, password: str) -> UserInfo:
     """The user when the password is right; 401 (same message for unknown user and wrong
-    password), 401 for the demo password outside demo mode, 429 after too many failures."""
-    throttle = current_app.extensions["kunflow.login_throttle"]
-    address = request.remote_addr or "-"
-    wait = throttle.retry_after(username, address)
-    if wait:
+    password), 401 for the demo password outside demo mode, 429 with Retry-After while the
+    login throttle holds the account or the address back (the password is then not checked).
+    Failed and throttled attempts are counted in the database and logged as audit events."""
+    access = current_access()
+    address = client_address()
+    wait = access.login_wait(username, address)
+    if wait.seconds:
+        access.login_throttled(username, address, wait)
         raise ApiError(
             429,
-            f"登录失败次数过多，请 {wait} 秒后再试",
+            f"登录失败次数过多，请 {wait.seconds} 秒后再试",
             "too_many_requests",
-            headers={"Retry-After": str(wait)},
+            headers={"Retry-After": str(wait.seconds)},
         )
     if password == DEMO_PASSWORD and not current_settings()["DEMO"]:
-        throttle.failed(username, address)
+        access.login_failed(username, address, "demo_password_disabled")
         raise ApiError(
             401,
             "演示密码已停用：当前未启用演示模式，请使用管理员设置的密码",
@@ -55,9 +59,9 @@ def check_credentials(username: str, password: str) -> UserInfo:
     user = current_engine().get_user(username)
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.active:
-        throttle.failed(username, address)
+        access.login_failed(username, address, "invalid_credentials")
         raise ApiError(401, "用户名或密码错误", "invalid_credentials")
-    throttle.succeeded(username, address)
+    access.login_succeeded(username, address)
     return user
 
 
@@ -88,7 +92,7 @@ def login():
 def logout():
     # Bearer calls need no CSRF token; a cookie session must prove it is the page's own call.
     token = bearer_token()
-    if token is None and session.get("username"):
+    if token is None and session.get("sid"):
         check_csrf()
     if token is not None:
         current_engine().revoke_token(token_hash(token))

@@ -176,6 +176,7 @@ def _require_login():
 def login():
     error = None
     status = 200
+    headers = {}
     username = ""
     if request.method == "POST":
         try:
@@ -186,7 +187,7 @@ def login():
                 raise ApiError(400, "请输入用户名和密码")
             user = check_credentials(username, password[:1024])
         except ApiError as exc:
-            error, status = exc.message, exc.status
+            error, status, headers = exc.message, exc.status, exc.headers
             if exc.code == "csrf_failed":
                 error = "页面已过期，请重新提交"
         else:
@@ -196,7 +197,7 @@ def login():
         return redirect(_safe_next(request.args.get("next")))
     settings = current_app.extensions["kunflow.settings"]
     return render_template("login.html", error=error, username=username,
-                           demo=settings["DEMO"]), status
+                           demo=settings["DEMO"]), status, headers
 
 
 @bp.post("/logout")
