@@ -218,12 +218,18 @@ class Engine:
     def _uow(self, readonly: bool = False) -> UnitOfWork:
         return UnitOfWork(self.db, readonly=readonly)
 
-    def sync_org(self, departments: list[DepartmentInfo], users: list[UserInfo]) -> None:
+    def sync_org(self, departments: list[DepartmentInfo], users: list[UserInfo],
+                 initial_password_hash: str | None = None) -> int:
         """Insert or update departments and users (a user's password hash only when given).
+
+        ``initial_password_hash`` goes to each listed user who has no password yet (demo mode),
+        decided inside the write transaction, so two nodes seeding at once agree. Returns how
+        many users got it.
 
         A user whose password changes or who is deactivated loses every browser session and
         bearer token in the same transaction: whoever held them must prove themselves again.
         """
+        seeded = 0
         with self._uow() as uow:
             conn = uow.conn
             now = utcnow()
@@ -249,6 +255,11 @@ class Engine:
                 }
                 if u.password_hash:
                     values["password_hash"] = u.password_hash
+                elif initial_password_hash and not (
+                    u.username in users_now and users_now[u.username].password_hash
+                ):
+                    values["password_hash"] = initial_password_hash
+                    seeded += 1
                 if u.username in users_now:
                     conn.execute(
                         app_user.update().where(app_user.c.username == u.username).values(**values)
@@ -264,6 +275,7 @@ class Engine:
                     conn.execute(app_user.insert().values(username=u.username, **values))
             uow.commit()
         self._directory = None
+        return seeded
 
     def list_departments(self) -> list[DepartmentInfo]:
         with self._uow(readonly=True) as uow:

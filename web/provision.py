@@ -7,7 +7,7 @@ same moment take turns (``Engine.setup_lock``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
@@ -36,21 +36,11 @@ def sync_org(engine: Engine, org_file: str | Path, *, demo: bool) -> OrgSummary:
     """Departments and users from the org chart file. In demo mode a user who has no password
     yet gets the demo password; outside demo mode no password is set (``users set-password``)."""
     departments, users = load_org(org_file)
-    seeded = 0
-    if demo:
-        existing = {u.username: u for u in engine.list_users()}
-        # One hash for all demo users: the password is public anyway, and argon2 is slow by design.
-        demo_hash = None
-        with_passwords = []
-        for user in users:
-            current = existing.get(user.username)
-            if current is None or not current.password_hash:
-                demo_hash = demo_hash or hash_password(DEMO_PASSWORD)
-                user = replace(user, password_hash=demo_hash)
-                seeded += 1
-            with_passwords.append(user)
-        users = with_passwords
-    engine.sync_org(departments, users)
+    # Who has no password yet is decided by the engine inside its write transaction: two nodes
+    # starting at once must not both seed (each with its own salt) and the second "change" it.
+    # One hash for all demo users: the password is public anyway, and argon2 is slow by design.
+    seeded = engine.sync_org(departments, users,
+                             initial_password_hash=hash_password(DEMO_PASSWORD) if demo else None)
     return OrgSummary(len(departments), len(users), seeded)
 
 
