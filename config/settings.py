@@ -22,6 +22,10 @@ DEFAULTS = {
     "LIVE_CACHE_SIZE": 2000,
     "ATTACHMENT_DIR": str(VAR / "attachments"),
     "ATTACHMENT_MAX_MB": 15,
+    # Diagram code (scripts, conditions, timer/assignee/deadline expressions) of one instance
+    # in one command: seconds of run time and MB of memory growth (docs/scripting.md).
+    "SCRIPT_TIME_LIMIT": 2.0,
+    "SCRIPT_MEMORY_MB": 256,
 }
 
 _BOOL = {"1": True, "true": True, "yes": True, "on": True,
@@ -36,7 +40,20 @@ def _coerce(default, raw: str):
             return int(raw)
         except ValueError:
             return default
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except ValueError:
+            return default
     return raw
+
+
+def engine_options(settings: dict) -> dict:
+    """The Engine's keyword arguments that come from settings (besides the database)."""
+    return {
+        "script_time_limit": float(settings["SCRIPT_TIME_LIMIT"]),
+        "script_memory_mb": int(settings["SCRIPT_MEMORY_MB"]),
+    }
 
 
 def load(overrides: dict | None = None) -> dict:

@@ -27,7 +27,8 @@ def create_app(settings: dict | None = None) -> Flask:
     app.config.update(settings)  # SECRET_KEY among them; a setting may override the above
     app.json = JSONProvider(app)
 
-    engine = Engine(settings["DATABASE_URL"], live_cache_size=int(settings["LIVE_CACHE_SIZE"]))
+    engine = Engine(settings["DATABASE_URL"], live_cache_size=int(settings["LIVE_CACHE_SIZE"]),
+                    **settings_module.engine_options(settings))
     workflows.register(engine, settings["ORG_FILE"])  # the district's service-task handlers
     app.extensions["kunflow"] = engine
     app.extensions["kunflow.settings"] = settings
