@@ -868,7 +868,13 @@ def guarded_sum(iterable, start=0):
 def guarded_round(number, ndigits=None):
     if ndigits is not None and type(ndigits) is int and abs(ndigits) > _MAX_ROUND_DIGITS:
         _reject(f"round() 的位数 {ndigits} 过大")
+    _check_ints(number)
     return round(number, ndigits)
+
+
+def guarded_divmod(a, b):
+    _check_ints(a, b)
+    return divmod(a, b)
 
 
 def _getitem(obj, index):
@@ -912,7 +918,7 @@ def guarded_write(obj):
 # ---------------------------------------------------------------------------- builtins
 
 _SAFE_BUILTIN_NAMES = (
-    "abs all any bool dict divmod enumerate filter float frozenset int isinstance "
+    "abs all any bool dict enumerate filter float frozenset int isinstance "
     "issubclass len list map max min next repr reversed set slice sorted str "
     "tuple zip ValueError KeyError TypeError Exception AttributeError IndexError LookupError "
     "ZeroDivisionError ArithmeticError True False None"
@@ -927,6 +933,7 @@ def _builtins() -> dict:
         "range": guarded_range,
         "pow": guarded_pow,
         "round": guarded_round,
+        "divmod": guarded_divmod,
         "sum": guarded_sum,
         "format": guarded_format,
     })

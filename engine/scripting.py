@@ -98,6 +98,7 @@ class RestrictedEnvironment(TaskDataEnvironment):
         with sandbox.evaluation(self.limits) as budget:
             ns = sandbox.namespace(self.globals, external_context, context, budget)
             exec(code, ns)
+            budget.check_memory(0)  # what straight-line code allocated without a check
         for key in [k for k in context if k not in ns]:
             del context[key]  # ``del name`` in the script
         for key, value in ns.items():
