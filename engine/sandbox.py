@@ -410,7 +410,11 @@ def compile_code(source: str, mode: str = "exec"):
                 pass
         _CACHE[key] = cached
     if isinstance(cached, BaseException):
-        raise type(cached)(*cached.args)
+        error = type(cached)(*cached.args)
+        budget = _BUDGET.get()
+        if budget is not None and isinstance(error, ScriptRejected):
+            budget.fail(error)  # sticky, like a refusal at run time
+        raise error
     return cached
 
 
