@@ -41,6 +41,10 @@ DEFAULTS = {
     "LOGIN_MAX_DELAY_SECONDS": 900,
     "LOGIN_WINDOW_MINUTES": 60,
     "LOGIN_KNOWN_ADDRESS_DAYS": 30,
+    # Diagram code (scripts, conditions, timer/assignee/deadline expressions) of one instance
+    # in one command: seconds of run time and MB of memory growth (docs/scripting.md).
+    "SCRIPT_TIME_LIMIT": 2.0,
+    "SCRIPT_MEMORY_MB": 256,
 }
 
 _BOOL = {"1": True, "true": True, "yes": True, "on": True,
@@ -55,7 +59,21 @@ def _coerce(default, raw: str):
             return int(raw)
         except ValueError:
             return default
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except ValueError:
+            return default
     return raw
+
+
+def engine_options(settings: dict) -> dict:
+    """The Engine's keyword arguments that come from settings (besides the database)."""
+    return {
+        "script_time_limit": float(settings["SCRIPT_TIME_LIMIT"]),
+        "script_memory_mb": int(settings["SCRIPT_MEMORY_MB"]),
+        "max_step_data_bytes": int(settings["STEP_DATA_MAX_KB"]) * 1024,
+    }
 
 
 def load(overrides: dict | None = None) -> dict:

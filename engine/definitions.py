@@ -19,6 +19,8 @@ from SpiffWorkflow.spiff.parser.event_parsers import SpiffBoundaryEventParser
 
 from .errors import InvalidModel
 from .forms import parse_form
+from .sandbox import ScriptRejected
+from .sandbox import check as check_code
 from .specs import KunflowBpmnParser
 from .timers import BoundaryTimerEvent
 
@@ -206,17 +208,53 @@ def _static_checks(root, filename: str) -> list[dict]:
             errors += _compile_check(
                 text, "eval", _owner_id(node), filename, node.sourceline, "条件"
             )
-    for node in root.iterfind(".//bpmn:script", NS):
-        text = node.text or ""
-        errors += _compile_check(text, "exec", _owner_id(node), filename, node.sourceline, "脚本")
+    for path, mode, what in _CODE:
+        for node in root.iterfind(path, NS):
+            text = node.text or ""
+            if mode == "eval" and not text.strip():
+                continue
+            errors += _compile_check(text, mode, _owner_id(node), filename, node.sourceline, what)
+    for node in root.iterfind(".//spiffworkflow:property", NS):
+        what = _CODE_PROPERTIES.get(node.get("name"))
+        text = (node.get("value") or "").strip()
+        if what and text:
+            errors += _compile_check(text, "eval", _owner_id(node), filename, node.sourceline,
+                                     what)
+    for node in root.iterfind(".//spiffworkflow:parameter", NS):
+        text = (node.get("value") or "").strip()
+        if text:
+            errors += _compile_check(text, "eval", _owner_id(node), filename, node.sourceline,
+                                     "服务任务参数")
     return errors
 
 
+# Diagram code in the XML, compiled at deploy with the restricted compiler that runs it
+# (engine/sandbox.py): (path, mode, what the message calls it).
+_CODE = (
+    (".//bpmn:script", "exec", "脚本"),
+    (".//spiffworkflow:preScript", "exec", "前置脚本"),
+    (".//spiffworkflow:postScript", "exec", "后置脚本"),
+    (".//bpmn:loopCardinality", "eval", "循环次数"),
+    (".//bpmn:completionCondition", "eval", "完成条件"),
+    (".//spiffworkflow:messagePayload", "eval", "消息内容"),
+)
+# Task properties that hold expressions (the others are plain values).
+_CODE_PROPERTIES = {
+    "assignee": "办理人表达式",
+    "due_expression": "办理时限表达式",
+    "department_expression": "部门表达式",
+}
+
+
 def _compile_check(text, mode, owner, filename, line, what) -> list[dict]:
+    """Compile diagram code as it will run: syntax errors, and what the restricted environment
+    refuses (imports, underscore names, classes …), each naming the element."""
     try:
-        compile(text, f"<{owner}>", mode)
+        check_code(text, mode)
     except SyntaxError as exc:
         return [_error(f"{what}表达式语法错误：{exc.msg}（{text!r}）", owner, filename, line)]
+    except ScriptRejected as exc:
+        return [_error(f"{what}不符合脚本安全限制：{exc.detail}", owner, filename, line)]
     return []
 
 

@@ -80,6 +80,8 @@ from .model import (
     message as message_table,
 )
 from .projections import ready_human_tasks
+from .sandbox import Budget, ScriptLimits, ScriptViolation
+from .sandbox import step as sandbox_step
 from .scripting import ServiceRegistry, bind_business_key, current_task, make_script_engine
 from .serialization import SERIALIZER_VERSION, dump_state, load_state
 from .specs import CALL_STATE
@@ -118,6 +120,8 @@ class Engine:
         sa_engine=None,
         services: ServiceRegistry | None = None,
         max_step_data_bytes: int = DEFAULT_MAX_STEP_DATA_BYTES,
+        script_time_limit: float = 2.0,
+        script_memory_mb: int = 256,
     ):
         self.database_url = normalize_url(database_url)
         # what one step (start, completion, incident fix, message) may add to a case's data:
@@ -131,7 +135,11 @@ class Engine:
         self.live = LiveCache(live_cache_size)
         self.services = services or ServiceRegistry()
         self.calendar = CalendarService(self.db)
-        self.script_engine = make_script_engine(self._script_helpers(), self.services)
+        # Diagram code of one instance in one command: at most this long, this much memory
+        # (engine/sandbox.py, docs/scripting.md).
+        self.script_limits = ScriptLimits(float(script_time_limit), int(script_memory_mb))
+        self.script_engine = make_script_engine(self._script_helpers(), self.services,
+                                                self.script_limits)
         self._directory: dict[str, str] | None = None
         self._kinds: dict[str, tuple[str, ...]] = {}
         self._directory_at = 0.0
@@ -1236,21 +1244,40 @@ class Engine:
 
         On PostgreSQL the due row is claimed with ``FOR UPDATE SKIP LOCKED``, so several
         scheduler processes share the work without firing a timer twice; on SQLite the
-        writer lock serializes them. Returns the number of instances advanced.
+        writer lock serializes them. Returns the number of instances handled.
+
+        A timer step that fails, is refused, or runs past the limits of diagram code makes its
+        instance an incident (``_advance``), which no later run picks until an admin retries
+        it. Should the step fail all the same (its state cannot be stored …), its transaction
+        is rolled back and the instance is parked as an incident in a transaction of its own.
+        Either way the run goes on with the other due instances.
         """
         fired = 0
-        busy: set[int] = set()  # called processes whose caller a command holds: the next run
+        passed: set[int] = set()  # callers held by a command, or lost a race: the next run
         while fired < limit:
-            outcome = self._fire_next_timer(busy)
+            picked: list[int] = []
+            try:
+                outcome = self._fire_next_timer(passed, picked)
+            except (Conflict, sa.exc.OperationalError):
+                if not picked:
+                    raise
+                passed.add(picked[0])  # a race or a passing database fault: the next run
+                continue
+            except Exception as exc:  # rolled back: park it, go on with the others
+                if not picked:
+                    raise
+                self._park_failed(picked[0], exc)
+                outcome = True
             if outcome is None:
                 return fired
             fired += outcome
         return fired
 
     @retry_on_deadlock
-    def _fire_next_timer(self, busy: set[int]) -> bool | None:
-        """Fire the earliest due instance not in ``busy``: True when fired, False when its
-        callers were locked (added to ``busy``), None when nothing is due."""
+    def _fire_next_timer(self, passed: set[int], picked: list[int]) -> bool | None:
+        """Fire the earliest due instance not in ``passed``: True when fired, False when its
+        callers were locked (added to ``passed``), None when nothing is due. ``picked`` gets
+        the instance being fired, for the caller to park it if the step fails."""
         with self._uow() as uow:
             conn = uow.conn
             now = utcnow()
@@ -1264,8 +1291,8 @@ class Engine:
                 .order_by(instance.c.next_due_at)
                 .limit(1)
             )
-            if busy:
-                stmt = stmt.where(instance.c.id.not_in(busy))
+            if passed:
+                stmt = stmt.where(instance.c.id.not_in(passed))
             if conn.dialect.name == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True)
             row = conn.execute(stmt).first()
@@ -1274,38 +1301,63 @@ class Engine:
             # The lock order puts callers first, and this row is already held: wait for
             # nobody, leave a called process whose caller is in use to the next run.
             if not self.locks.try_lock_instance(conn, row.id):
-                busy.add(row.id)
+                passed.add(row.id)
                 return False
-            head = _Head(row.id, row.definition_id, row.process_key, row.status,
-                         row.version, row.completed_tasks)
-            loaded = self._spec(head.definition_id)
-            try:
-                wf = self._workflow(conn, head)
-            except EngineError as exc:
-                # A state that cannot load must not block every other timer.
-                self._park(conn, head, now, str(exc))
-                uow.commit()
-                return True
-            incident = self._advance(wf, wf.refresh_timers)
-            events = [_ev(head.id, None, None, "timer_fired", now,
-                          {"due_at": row.next_due_at.isoformat()})]
-            self._save(conn, uow, head, wf, loaded, now, {}, events, 0, incident)
-            # A timer the library does not consider due yet (clock skew) is retried a
-            # minute later instead of being picked again at once.
-            conn.execute(
-                instance.update()
-                .where(instance.c.id == head.id, instance.c.next_due_at <= now)
-                .values(next_due_at=now + timedelta(minutes=1))
-            )
+            picked[:] = [row.id]
+            self._fire(conn, uow, row, now)
             uow.commit()
             return True
 
-    def _park(self, conn, head, now, message: str) -> None:
+    def _fire(self, conn, uow, row, now) -> None:
+        head = _Head(row.id, row.definition_id, row.process_key, row.status,
+                     row.version, row.completed_tasks)
+        loaded = self._spec(head.definition_id)
+        try:
+            wf = self._workflow(conn, head)
+        except EngineError as exc:
+            # A state that cannot load must not block every other timer.
+            self._park(conn, head, now, str(exc))
+            return
+        incident = self._advance(wf, wf.refresh_timers)
+        events = [_ev(head.id, None, None, "timer_fired", now,
+                      {"due_at": row.next_due_at.isoformat()})]
+        self._save(conn, uow, head, wf, loaded, now, {}, events, 0, incident)
+        # A timer the library does not consider due yet (clock skew) is retried a
+        # minute later instead of being picked again at once.
+        conn.execute(
+            instance.update()
+            .where(instance.c.id == head.id, instance.c.next_due_at <= now)
+            .values(next_due_at=now + timedelta(minutes=1))
+        )
+
+    def _park(self, conn, head, now, message: str, task_id=None, element_id=None) -> None:
+        """Make the instance an incident without touching its stored state."""
         conn.execute(instance.update().where(instance.c.id == head.id).values(
             status="incident", version=head.version + 1, next_due_at=None, updated_at=now))
         conn.execute(incident_table.insert().values(
-            instance_id=head.id, message=message[:4000], created_at=now))
+            instance_id=head.id, task_id=task_id, element_id=element_id,
+            message=message[:4000], created_at=now))
+        self._log(conn, [_ev(head.id, task_id, None, "incident_raised", now,
+                             {"task_id": task_id, "element_id": element_id,
+                              "message": message[:4000]})])
         self.live.discard(head.id)
+
+    def _park_failed(self, instance_id: int, exc: Exception) -> None:
+        """Park a running instance whose timer step failed outside ``_advance``."""
+        task = getattr(exc, "task", None)
+        task_id = str(task.id) if task is not None else None
+        element = _element_of(task)
+        if isinstance(exc, ScriptViolation):
+            message = exc.incident_message(element)
+        else:
+            message = f"定时器处理失败：{type(exc).__name__}: {exc}"
+        self.live.discard(instance_id)
+        with self._uow() as uow:
+            head = uow.conn.execute(self._stmt_instance_head, {"id": instance_id}).first()
+            if head is None or head.status != "running":
+                return
+            self._park(uow.conn, head, utcnow(), message, task_id, element)
+            uow.commit()
 
     def list_incidents(self, actor: Actor, *, instance_id: int | None = None,
                        open_only: bool = True) -> list[dict]:
@@ -1444,26 +1496,55 @@ class Engine:
         SpiffWorkflow marks the failing task ERROR and leaves every other task as it was, so the
         state saved with the incident is the last good state; ``retry_incident`` runs the failed
         task again.
+
+        Diagram code and engine steps of the run share one budget (``self.script_limits``):
+        beyond its time or memory, or on a refused operation, the run stops with a
+        ScriptViolation and the step that was running becomes the incident ("脚本超时",
+        "脚本内存超限", "脚本安全限制", naming the element); a script stopped so leaves no data
+        behind. The budget goes on to ``_save`` with the workflow: the routing and deadline
+        expressions and the timers evaluated there count against it.
         """
+        budget = Budget(self.script_limits)
+        wf._kunflow_budget = budget
         try:
-            if action is not None:
-                action()
-            wf.do_engine_steps()
+            with budget.running():
+                if action is not None:
+                    action()
+                wf.do_engine_steps(will_complete_task=budget.step)
+            budget.check()  # a violation that diagram code or the library swallowed
             return None
         except Exception as exc:  # scripts, handlers and expressions may raise anything
-            failed = getattr(exc, "task", None)
+            violation = budget.violation
+            if violation is None and isinstance(exc, ScriptViolation):
+                violation = exc
+            failed = violation.task if violation is not None else None
+            if failed is None:
+                failed = getattr(exc, "task", None)
             if failed is None:
                 errored = wf.get_tasks(state=TaskState.ERROR)
                 failed = errored[0] if errored else None
-            element = None
-            if failed is not None:
-                element = getattr(failed.task_spec, "bpmn_id", None) or failed.task_spec.name
+            if violation is not None:
+                return self._violation_incident(violation, failed)
+            element = _element_of(failed)
             message = getattr(exc, "error_msg", None) or str(exc) or type(exc).__name__
             return {
                 "task_id": str(failed.id) if failed is not None else None,
                 "element_id": element,
                 "message": f"{type(exc).__name__}: {message}"[:4000],
             }
+
+    @staticmethod
+    def _violation_incident(violation: ScriptViolation, task) -> dict:
+        """The incident of diagram code stopped on ``task``: the task is left ERROR (when it
+        was about to run or running) so that ``retry_incident`` runs it again."""
+        if task is not None and task.state in (TaskState.READY, TaskState.STARTED):
+            task.error()
+        element = _element_of(task)
+        return {
+            "task_id": str(task.id) if task is not None else None,
+            "element_id": element,
+            "message": violation.incident_message(element)[:4000],
+        }
 
     def _task_to_work(self, conn, task_id: str, actor: Actor):
         """An open task the actor may work on, with its instance head, spec, workflow and the
@@ -1560,6 +1641,7 @@ class Engine:
         # event): their child instances end with them. Read before compaction drops the tasks.
         ended_calls = _cancelled_calls(wf)
         compact_workflow(wf)
+        budget = wf.__dict__.pop("_kunflow_budget", None) or Budget(self.script_limits)
         completed = incident is None and wf.is_completed()
         if completed:
             status = "completed"
@@ -1569,13 +1651,16 @@ class Engine:
             status = "running"
         else:
             status = head.status
+        open_rows = {r.id: r.state for r in conn.execute(self._stmt_open_tasks, {"iid": head.id})}
+        ready, prepared, next_due, incident = self._prepare(
+            conn, wf, open_rows, now, budget, incident, status == "running")
+        if incident is not None and status != "incident":
+            status, completed = "incident", False
         calls = requested_calls(wf) if status == "running" else []
         for call_task in calls:
             call_task.internal_data[CALL_STATE]["state"] = "started"
         outbound = thrown_messages(wf)
         new_version = head.version + 1
-        next_due = next_timer_due(wf) if status == "running" else None
-        ready = ready_human_tasks(wf)
         stage = phase = None
         for t in ready.values():  # the newest open task that names a stage
             stage = t.properties.get("stage") or stage
@@ -1600,7 +1685,8 @@ class Engine:
             raise Conflict("实例已被其他操作修改，请刷新后重试")
         if reopened is not None:
             self._keep_completion(conn, reopened)
-        self._sync_tasks(conn, head.id, head.process_key, wf, loaded, now, done, events, ready)
+        self._sync_tasks(conn, head.id, head.process_key, wf, loaded, now, done, events, ready,
+                         open_rows, prepared)
         if ended_calls:
             self._terminate_children(conn, head.id, None, now, "调用活动已取消", ended_calls)
         if incident is not None:
@@ -1768,7 +1854,7 @@ class Engine:
                       {"process_key": drow.key, "version": drow.version, "message": name})]
 
         def receive():
-            wf.do_engine_steps()
+            wf.do_engine_steps(will_complete_task=sandbox_step)
             wf.send_event(message_event(name, payload))
 
         incident = self._advance(wf, receive)
@@ -1831,8 +1917,58 @@ class Engine:
                       {"child_instance_id": child_id})]
         self._save(conn, uow, head, wf, loaded, now, {}, events, 0, incident, depth)
 
-    def _sync_tasks(self, conn, iid, process_key, wf, loaded, now, done, events, ready) -> None:
-        open_rows = {r.id: r.state for r in conn.execute(self._stmt_open_tasks, {"iid": iid})}
+    def _prepare(self, conn, wf, open_rows, now, budget, incident, running):
+        """What diagram code decides before the instance is stored: the department, assignee
+        and deadline of each new human task (``_routing``), and when the waiting timers fall
+        due. Returns (ready tasks, their routing by task id, next due time, incident).
+
+        A violation here (a refused, too slow or too big expression) becomes the incident, on
+        the task whose expression it was; without one, a failing expression only leaves its
+        default (the lane's department, no assignee, no deadline).
+        """
+        ready = ready_human_tasks(wf)
+        prepared: dict[str, tuple] = {}
+        next_due = None
+        current = None
+        try:
+            with budget.running():
+                for tid, t in ready.items():
+                    if tid not in open_rows:
+                        current = t.spiff_task
+                        prepared[tid] = self._routing(wf, t, now, conn)
+                current = None
+                if running and incident is None:
+                    next_due = next_timer_due(wf)
+            budget.check()
+        except ScriptViolation as violation:
+            next_due = None
+            if incident is None:
+                task = violation.task or current
+                incident = self._violation_incident(violation, task)
+                if task is not None:
+                    ready.pop(str(task.id), None)
+                    prepared.pop(str(task.id), None)
+        return ready, prepared, next_due, incident
+
+    def _routing(self, wf, t, now, conn, code: bool = True) -> tuple:
+        """(properties, assignee, due_at, provisional) of a new human task; ``code``: evaluate
+        its ``department_expression``, ``assignee`` and ``due_expression``."""
+        props = t.properties
+        if not code:
+            plain = {k: v for k, v in props.items() if k != "due_expression"}
+            due_at, provisional = self._deadline_of(plain, t.spiff_task, now, conn)
+            return props, None, due_at, provisional
+        expr = props.get("department_expression")
+        if expr:
+            value = self._evaluate(wf, t, expr)
+            if isinstance(value, str) and value:
+                props = {**props, "department": value}
+        assignee = self._assignee(wf, t)
+        due_at, provisional = self._deadline(wf, t, now, conn)
+        return props, assignee, due_at, provisional
+
+    def _sync_tasks(self, conn, iid, process_key, wf, loaded, now, done, events, ready,
+                    open_rows, prepared) -> None:
         closes = []
         for tid in open_rows:
             if tid in ready:
@@ -1852,15 +1988,9 @@ class Engine:
         directory = self.directory()
         rows = []
         for t in new:
-            props = t.properties
-            expr = props.get("department_expression")
-            if expr:
-                value = self._evaluate(wf, t, expr)
-                if isinstance(value, str) and value:
-                    props = {**props, "department": value}
+            props, assignee, due_at, provisional = (
+                prepared.get(t.id) or self._routing(wf, t, now, conn, code=False))
             dept = routing.department_for(t.lane, loaded.parsed.lanes, props, directory)
-            assignee = self._assignee(wf, t)
-            due_at, provisional = self._deadline(wf, t, now, conn)
             rows.append({
                 "id": t.id, "instance_id": iid, "process_key": process_key,
                 "element_id": t.element_id, "name": t.name, "lane": t.lane,
@@ -1890,6 +2020,8 @@ class Engine:
     def _evaluate(self, wf, ready_task, expr):
         try:
             return wf.script_engine.evaluate(ready_task.spiff_task, expr)
+        except ScriptViolation:
+            raise  # refused, too slow, too big: an incident (``_prepare``)
         except Exception:  # a failing routing/deadline expression leaves the default
             return None
 
@@ -1907,6 +2039,8 @@ class Engine:
         if props.get("due_expression"):
             try:
                 value = self.script_engine.evaluate(spiff_task, props["due_expression"])
+            except ScriptViolation:
+                raise
             except Exception:  # a failing deadline expression leaves the task without one
                 value = None
         elif props.get("due_working_days"):
@@ -1941,6 +2075,8 @@ class Engine:
             return None
         try:
             value = wf.script_engine.evaluate(ready_task.spiff_task, expr)
+        except ScriptViolation:
+            raise
         except Exception:  # an assignee expression that fails leaves the task to the queue
             return None
         return value if isinstance(value, str) and value else None
@@ -2003,6 +2139,12 @@ def _cancelled_calls(wf) -> list[str]:
                 call["child_ended"] = True
                 ids.append(str(t.id))
     return ids
+
+
+def _element_of(task) -> str | None:
+    if task is None:
+        return None
+    return getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
 
 
 def _spiff_task(wf, task_id: str):

@@ -1,9 +1,11 @@
-"""Where diagram code runs: a restricted Python environment with explicit helpers, and the
-registry of service-task handlers.
+"""Where diagram code runs: the restricted environment of ``engine/sandbox.py`` with explicit
+helpers, and the registry of service-task handlers.
 
 Scripts, conditions, timer and assignee expressions see the task's data plus the helpers given
-here, and only a small set of builtins: no imports, no dunder attributes, no file or process
-access. Service tasks call Python handlers that ``workflows/`` registers by operation name.
+here, and only a small set of builtins: no imports, no underscore names or attributes, no
+``str.format``, no attributes of anything but plain data, no file or process access, within a
+time and a memory limit (``engine/sandbox.py``, ``docs/scripting.md``). Service tasks call Python
+handlers that ``workflows/`` registers by operation name.
 
 Helpers that depend on the instance (``business_key()``) or on the task being evaluated
 (``task_due()``) read ``current_task()``: the script engine records the task for the duration of
@@ -13,8 +15,6 @@ data, and a script that assigns the name only shadows it until the script ends.
 
 from __future__ import annotations
 
-import ast
-import builtins
 import json
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -24,15 +24,20 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnviron
 from SpiffWorkflow.bpmn.specs.event_definitions import TimeDateEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from . import sandbox
 from .calendar import date_only, end_of_local_day
+from .sandbox import (
+    DEFAULT_LIMITS,
+    RESTRICTED_NAMES,
+    SAFE_BUILTINS,
+    ScriptLimits,
+    ScriptRejected,
+    ScriptViolation,
+)
 
-_SAFE_BUILTIN_NAMES = (
-    "abs all any bool dict divmod enumerate filter float format frozenset int isinstance "
-    "issubclass len list map max min next pow range repr reversed round set slice sorted str "
-    "sum tuple zip ValueError KeyError TypeError Exception True False None"
-).split()
-SAFE_BUILTINS = {name: getattr(builtins, name) for name in _SAFE_BUILTIN_NAMES}
-
+__all__ = ["SAFE_BUILTINS", "ScriptRejected", "ScriptViolation", "ServiceRegistry",
+           "bind_business_key", "business_key", "check_code", "current_task",
+           "make_script_engine"]
 
 # The workflow attribute that holds the instance's business key (set by the engine on every
 # workflow object it creates or loads; never serialized, never in task data).
@@ -60,46 +65,48 @@ def business_key() -> str | None:
     return getattr(workflow, BUSINESS_KEY_ATTR, None)
 
 
-class ScriptRejected(ValueError):
-    """Code that uses what the restricted environment does not allow."""
-
-
 def check_code(source: str, mode: str = "exec") -> None:
-    """Reject imports and dunder names/attributes (the usual ways out of a sandbox)."""
-    tree = ast.parse(source, mode=mode)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            raise ScriptRejected("脚本中不允许 import")
-        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
-            raise ScriptRejected(f"脚本中不允许访问以下划线开头的属性：{node.attr}")
-        if isinstance(node, ast.Name) and node.id.startswith("__"):
-            raise ScriptRejected(f"脚本中不允许使用名称：{node.id}")
-        if isinstance(node, ast.Global | ast.Nonlocal):
-            raise ScriptRejected("脚本中不允许 global / nonlocal")
+    """Compile ``source`` as diagram code: SyntaxError, or ScriptRejected for what the
+    restricted environment refuses (imports, underscore names, classes …)."""
+    sandbox.check(source, mode)
 
 
 class RestrictedEnvironment(TaskDataEnvironment):
-    """TaskDataEnvironment with checked code, limited builtins and service dispatch."""
+    """Runs diagram code compiled by ``engine/sandbox.py``, with helpers and service dispatch.
 
-    def __init__(self, helpers: dict[str, Callable], services: ServiceRegistry):
-        super().__init__({"__builtins__": SAFE_BUILTINS, **helpers})
+    ``globals`` are the helpers (what task data may not shadow). A script runs in a namespace
+    of its own and its names are copied back into the task data only when it ends without an
+    error: a failing or stopped script leaves the data as it was (containers it changed in
+    place excepted).
+    """
+
+    def __init__(self, helpers: dict[str, Callable], services: ServiceRegistry,
+                 limits: ScriptLimits = DEFAULT_LIMITS):
+        super().__init__(dict(helpers))
         self.services = services
-        self._checked: set[tuple[str, str]] = set()
-
-    def _check(self, source: str, mode: str) -> None:
-        key = (mode, source)
-        if key not in self._checked:
-            check_code(source, mode)
-            if len(self._checked) < 10_000:
-                self._checked.add(key)
+        self.limits = limits
 
     def evaluate(self, expression, context, external_context=None):
-        self._check(expression, "eval")
-        return super().evaluate(expression, context, external_context)
+        code = sandbox.compile_code(expression, "eval")
+        with sandbox.evaluation(self.limits) as budget:
+            return eval(code, sandbox.namespace(self.globals, external_context, context, budget))
 
     def execute(self, script, context, external_context=None):
-        self._check(script, "exec")
-        return super().execute(script, context, external_context)
+        external_context = external_context or {}
+        self.check_for_overwrite(context, external_context)
+        code = sandbox.compile_code(script, "exec")
+        with sandbox.evaluation(self.limits) as budget:
+            ns = sandbox.namespace(self.globals, external_context, context, budget)
+            exec(code, ns)
+            budget.check_memory(0)  # what straight-line code allocated without a check
+        for key in [k for k in context if k not in ns]:
+            del context[key]  # ``del name`` in the script
+        for key, value in ns.items():
+            if (key in RESTRICTED_NAMES or key in self.globals or key in external_context
+                    or callable(value)):
+                continue
+            context[key] = value
+        return True
 
     def call_service(self, context, operation_name=None, operation_params=None, **kwargs):
         params = {name: p["value"] for name, p in (operation_params or {}).items()}
@@ -127,12 +134,23 @@ class ServiceRegistry:
 
 
 class KunflowScriptEngine(PythonScriptEngine):
-    """Records the task being evaluated (``current_task()``) around each evaluation."""
+    """Records the task being evaluated (``current_task()``) around each evaluation; a
+    ``ScriptViolation`` passes through unwrapped, naming its task."""
 
     def evaluate(self, task, expression, external_context=None):
         token = _CURRENT_TASK.set(task)
         try:
-            value = super().evaluate(task, expression, external_context)
+            value = self.environment.evaluate(expression, task.data, external_context)
+        except ScriptViolation as violation:
+            if violation.task is None:
+                violation.task = task
+            raise
+        except SpiffWorkflowException as err:
+            err.add_note(f"Error evaluating expression '{expression}'")
+            raise
+        except Exception as err:
+            raise WorkflowTaskException(f"Error evaluating expression '{expression}'",
+                                        task=task, exception=err) from err
         finally:
             _CURRENT_TASK.reset(token)
         return _timer_date(task, expression, value)
@@ -140,7 +158,13 @@ class KunflowScriptEngine(PythonScriptEngine):
     def execute(self, task, script, external_context=None):
         token = _CURRENT_TASK.set(task)
         try:
-            return super().execute(task, script, external_context)
+            return self.environment.execute(script, task.data, external_context or {})
+        except ScriptViolation as violation:
+            if violation.task is None:
+                violation.task = task
+            raise
+        except Exception as err:
+            raise self.create_task_exec_exception(task, script, err) from err
         finally:
             _CURRENT_TASK.reset(token)
 
@@ -178,7 +202,8 @@ def _timer_date(task, expression, value):
     return end_of_local_day(day).isoformat() + "+00:00"
 
 
-def make_script_engine(helpers: dict[str, Callable], services: ServiceRegistry):
+def make_script_engine(helpers: dict[str, Callable], services: ServiceRegistry,
+                       limits: ScriptLimits = DEFAULT_LIMITS):
     """The script engine of an Engine: ``helpers`` plus ``business_key()``."""
     helpers = {"business_key": business_key, **helpers}
-    return KunflowScriptEngine(environment=RestrictedEnvironment(helpers, services))
+    return KunflowScriptEngine(environment=RestrictedEnvironment(helpers, services, limits))

@@ -36,7 +36,7 @@ def create_app(settings: dict | None = None) -> Flask:
     app.json = JSONProvider(app)
 
     engine = Engine(settings["DATABASE_URL"], live_cache_size=int(settings["LIVE_CACHE_SIZE"]),
-                    max_step_data_bytes=int(settings["STEP_DATA_MAX_KB"]) * 1024)
+                    **settings_module.engine_options(settings))
     workflows.register(engine, settings["ORG_FILE"])  # the district's service-task handlers
     app.extensions["kunflow"] = engine
     app.extensions["kunflow.settings"] = settings

@@ -36,7 +36,7 @@ _LOG_FORMAT = "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s
 
 def _engine(settings: dict, live_cache_size: int = 0) -> Engine:
     engine = Engine(settings["DATABASE_URL"], live_cache_size=live_cache_size,
-                    max_step_data_bytes=int(settings["STEP_DATA_MAX_KB"]) * 1024)
+                    **settings_module.engine_options(settings))
     workflows.register(engine, settings["ORG_FILE"])  # the district's service-task handlers
     return engine
 
