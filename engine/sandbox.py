@@ -359,8 +359,8 @@ class _Policy(RestrictingNodeTransformer):
         name = _GUARDED_OPS.get(type(node.op))
         if name is None:
             return node
-        if isinstance(node.left, ast.Constant) and isinstance(node.right, ast.Constant):
-            return node  # folded by the compiler, which limits the size it folds
+        # Constants too: the compiler folds only small results ('x' * 10000000000 is left to
+        # run time).
         return self._call(name, [node.left, node.right], node)
 
     def visit_FormattedValue(self, node):
@@ -431,12 +431,31 @@ def _compile(source: str, mode: str):
 
 
 _LINE = re.compile(r"^Line (\d+): ")
+_MESSAGES = (  # RestrictedPython's messages, in the language of the incidents
+    (re.compile(r'^"(.+)" is an invalid attribute name because it starts with "_"\.?$'),
+     "不允许访问以下划线开头的属性：{0}"),
+    (re.compile(r'^"(.+)" is an invalid variable name because it starts with "_"\.?$'),
+     "不允许使用以下划线开头的名称：{0}"),
+    (re.compile(r'^"(.+)" is a restricted name, that is forbidden to access in RestrictedPython\.$'),
+     "不允许访问 {0}（帧、代码或回溯对象的属性）"),
+    (re.compile(r"^(Exec|Eval) calls are not allowed\.$"), "不允许调用 exec / eval"),
+    (re.compile(r'^"(.+)" is a reserved name\.$'), "不允许使用保留名称：{0}"),
+    (re.compile(r"^(\w+) statements are not allowed\.$"), "不允许使用 {0} 语句"),
+    (re.compile(r"^Augmented assignment of .+ is not allowed\.$"),
+     "不允许对属性、元素或切片使用增量赋值（请写成 x[k] = x[k] + 1）"),
+)
 
 
 def _readable(error: str) -> str:
-    """RestrictedPython's "Line 3: ..." as "第 3 行：..."."""
+    """RestrictedPython's "Line 3: ..." as "第 3 行：...", in Chinese where we know it."""
     match = _LINE.match(error)
-    return f"第 {match.group(1)} 行：{error[match.end():]}" if match else error
+    text = error[match.end():] if match else error
+    for pattern, message in _MESSAGES:
+        found = pattern.match(text)
+        if found:
+            text = message.format(*found.groups())
+            break
+    return f"第 {match.group(1)} 行：{text}" if match else text
 
 
 def check(source: str, mode: str = "exec") -> None:
