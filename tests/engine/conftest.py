@@ -114,3 +114,12 @@ def tree_shape():
         return len(wf.tasks), depth
 
     return shape
+
+
+@pytest.fixture
+def second_node(db_url, engine):
+    """Another Engine on the same database (another node): its own connection pool and
+    caches."""
+    node = Engine(db_url)
+    yield node
+    node.db.dispose()

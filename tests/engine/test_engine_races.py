@@ -13,7 +13,7 @@ from functools import partial
 
 import pytest
 
-from engine import Conflict, Engine
+from engine import Conflict
 
 ROUNDS = 100
 
@@ -52,14 +52,6 @@ def _one_winner(results, round_no):
     loser_exc = results[1 - winner][1]
     assert isinstance(loser_exc, Conflict), f"round {round_no}: loser raised {loser_exc!r}"
     return winner
-
-
-@pytest.fixture
-def second_node(db_url, engine):
-    """Another Engine on the same database: its own connection pool and caches."""
-    node = Engine(db_url)
-    yield node
-    node.db.dispose()
 
 
 def _start_many(engine, actor, n):

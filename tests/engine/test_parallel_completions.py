@@ -52,14 +52,6 @@ def _at_once(*calls, timeout: float = 120.0) -> list:
 
 
 @pytest.fixture
-def second_node(db_url, engine):
-    """Another Engine on the same database: its own connection pool and live cache."""
-    node = Engine(db_url)
-    yield node
-    node.db.dispose()
-
-
-@pytest.fixture
 def deploy(engine, people):
     def run(*stems: str) -> None:
         for stem in stems:
