@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import random
+import sqlite3
+import time
+
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine as SaEngine
@@ -40,11 +44,11 @@ def make_engine(url: str) -> SaEngine:
         # waits for the writer lock up front instead of failing with "database is locked".
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=30000")
         if not memory:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            switch_to_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -56,3 +60,19 @@ def make_engine(url: str) -> SaEngine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def switch_to_wal(cursor, attempts: int = 40) -> None:
+    """Switch the file to WAL (a no-op once it is). When two processes open the same new file at
+    once (two nodes starting together), each holds a read lock and wants the database to
+    itself; SQLite then answers one of them "database is locked" at once, without calling its
+    busy handler (it would deadlock). Wait a moment and try again instead of failing the start.
+    """
+    for attempt in range(attempts):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 + random.random() * 0.05)
