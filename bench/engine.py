@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import shutil
 import sqlite3
 import statistics
@@ -66,9 +67,12 @@ from engine import SYSTEM, Engine  # noqa: E402
 from engine.compaction import raise_iterator_depth  # noqa: E402
 from engine.db import make_engine  # noqa: E402
 
-REFERENCE = (ROOT.parent / "shared" / "reference").resolve()
+# The floor measurements' models live in ../shared/reference beside the checkout;
+# KUNFLOW_REFERENCE_DIR points elsewhere when the checkout lives somewhere else.
+REFERENCE = Path(os.environ.get("KUNFLOW_REFERENCE_DIR")
+                 or ROOT.parent / "shared" / "reference").resolve()
 if not REFERENCE.is_dir():
-    REFERENCE = Path("/work/shared/reference")
+    sys.exit(f"找不到参考模型目录 {REFERENCE}：把仓库放在 shared/ 旁边，或设置 KUNFLOW_REFERENCE_DIR")
 LIFECYCLE = REFERENCE / "models" / "lifecycle.bpmn"
 SAMPLE = ROOT / "bpmn" / "sample_review.bpmn"
 LOOP = ROOT / "bpmn" / "sample_loop.bpmn"
