@@ -26,7 +26,7 @@ import operator
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
@@ -897,34 +897,6 @@ class CalendarService:
             uow.commit()
         return DayInfo(day, bool(is_workday), name, MANUAL, source not in OFFICIAL_YEAR_SOURCES)
 
-    # -- for BPMN expressions and scripts
-
-    def expression_functions(self) -> dict[str, Callable]:
-        """Working-day functions for script and expression environments. They take dates as
-        ``date`` or ``"YYYY-MM-DD"`` and return ISO strings, which task data can hold."""
-
-        def add_working_days(start, n) -> str:
-            return self.current().add_working_days(_coerce_date(start), int(n)).isoformat()
-
-        def working_days_between(a, b) -> int:
-            return self.current().working_days_between(_coerce_date(a), _coerce_date(b))
-
-        def is_workday(day) -> bool:
-            return self.current().is_workday(_coerce_date(day))
-
-        def due_at(start, working_days) -> str:
-            """End of the working day, as ISO 8601 UTC (``...T15:59:59+00:00``)."""
-            moment = start if isinstance(start, datetime) else datetime.fromisoformat(str(start))
-            due = self.current().due_at(moment, int(working_days))
-            return due.replace(tzinfo=UTC).isoformat()
-
-        return {
-            "add_working_days": add_working_days,
-            "working_days_between": working_days_between,
-            "is_workday": is_workday,
-            "due_at": due_at,
-        }
-
 
 def load_calendar(conn: Connection) -> WorkCalendar:
     """The calendar table as a ``WorkCalendar``."""
@@ -979,17 +951,6 @@ def _log(conn: Connection, actor: Actor, kind: str, at: datetime, data: dict) ->
             data_json=json.dumps(data, ensure_ascii=False, separators=(",", ":")),
         )
     )
-
-
-def _coerce_date(value) -> date:
-    if isinstance(value, datetime):
-        return _local_date(value)
-    if isinstance(value, date):
-        return value
-    day = parse_date(str(value).strip())
-    if day is None:
-        raise InvalidInput(f"日期“{str(value)[:40]}”无效，应为 YYYY-MM-DD")
-    return day
 
 
 def calendar_service(engine) -> CalendarService:

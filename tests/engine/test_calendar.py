@@ -384,14 +384,3 @@ def test_calendar_service_of_an_engine_is_shared(sa_engine, db_url):
     eng = Engine(db_url, sa_engine=sa_engine)
     service = calendar_service(eng)
     assert calendar_service(eng) is service and eng.calendar is service
-
-
-def test_expression_functions(service):
-    fns = service.expression_functions()
-    assert fns["add_working_days"]("2026-09-18", 20) == "2026-10-22"
-    assert fns["add_working_days"](D("2026-09-18"), "20") == "2026-10-22"
-    assert fns["working_days_between"]("2026-09-30", "2026-10-09") == 2
-    assert fns["is_workday"]("2026-10-10") is True
-    assert fns["due_at"]("2026-09-18T10:00:00+08:00", 20) == "2026-10-22T15:59:59+00:00"
-    with pytest.raises(InvalidInput):
-        fns["is_workday"]("10/10/2026")
