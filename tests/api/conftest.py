@@ -107,6 +107,29 @@ def as_user(client, token):
     return lambda username: UserClient(client, token(username))
 
 
+@pytest.fixture
+def admin(as_user):
+    return as_user("admin")
+
+
+@pytest.fixture
+def deploy(admin, root):
+    """``deploy("review_chain")``: upload a fixture diagram as the admin, over the API."""
+
+    def run(name: str) -> dict:
+        path = root / "tests" / "fixtures" / "bpmn" / f"{name}.bpmn"
+        with path.open("rb") as fh:
+            r = admin.post(
+                "/api/v1/definitions",
+                data={"file": (fh, f"{name}.bpmn")},
+                content_type="multipart/form-data",
+            )
+        assert r.status_code == 201, r.get_json()
+        return r.get_json()
+
+    return run
+
+
 def _error_of(response) -> dict:
     assert response.is_json, response.data[:200]
     body = response.get_json()
