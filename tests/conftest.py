@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import time_machine
 
 import workflows
-from config.org import load_org
 from engine import Engine
+from workflows.org import load_org
 
 ROOT = Path(__file__).resolve().parent.parent
 BPMN = ROOT / "bpmn"
