@@ -12,8 +12,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from engine import SYSTEM, DeployResult, Engine, EngineError
-from engine.calendar import calendar_service
+from engine import SYSTEM, DeployResult, Engine, EngineError, calendar_service
 from workflows.org import load_org
 
 from .auth.passwords import DEMO_PASSWORD, hash_password
