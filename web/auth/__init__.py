@@ -55,7 +55,7 @@ def logout_session() -> None:
 
 def init_app(app: Flask) -> None:
     manager = LoginManager()
-    manager.login_view = "caseworker.login"
+    manager.login_view = "auth_pages.login"
     manager.login_message = "请先登录"
     manager.session_protection = "basic"
 
@@ -69,6 +69,7 @@ def init_app(app: Flask) -> None:
         app.extensions["kunflow"], app.extensions["kunflow.settings"]
     )
     app.register_blueprint(bp)
+    app.register_blueprint(pages.bp)
 
 
-from . import views  # noqa: E402,F401  (routes register on bp)
+from . import pages, views  # noqa: E402,F401  (routes register on bp and pages.bp)
