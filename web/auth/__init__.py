@@ -1,5 +1,6 @@
 """Authentication: argon2 passwords, bearer tokens, server-side sessions behind the session
-cookie (with CSRF tokens), and the login throttle shared through the database."""
+cookie (with CSRF tokens), and the login throttle shared through the database. ``views``: the
+``/api/v1/auth`` endpoints; ``pages``: the login and logout pages."""
 
 from __future__ import annotations
 
