@@ -62,10 +62,10 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
 from bench.runinfo import load_average, machine  # noqa: E402
-from config.org import load_org  # noqa: E402
 from engine import SYSTEM, Engine  # noqa: E402
 from engine.compaction import raise_iterator_depth  # noqa: E402
 from engine.db import make_engine  # noqa: E402
+from workflows.org import load_org  # noqa: E402
 
 # The floor measurements' models live in ../shared/reference beside the checkout;
 # KUNFLOW_REFERENCE_DIR points elsewhere when the checkout lives somewhere else.

@@ -44,8 +44,8 @@ if str(ROOT) not in sys.path:
 import sqlalchemy as sa  # noqa: E402
 
 from bench.runinfo import load_average, machine  # noqa: E402
-from config.org import load_org  # noqa: E402
 from engine import Conflict, Engine  # noqa: E402
+from workflows.org import load_org  # noqa: E402
 
 DIAGRAM = ROOT / "tests" / "fixtures" / "bpmn" / "parallel_six.bpmn"
 DEPARTMENTS = ("drc", "natres", "eco", "agri", "emergency", "housing")

@@ -149,3 +149,17 @@ class Page:
     total: int
     limit: int
     offset: int
+
+
+@dataclass(frozen=True)
+class MessageInfo:
+    """A message thrown by a diagram or posted from outside (``Engine.list_messages``)."""
+
+    id: int
+    name: str
+    correlation_key: str | None
+    payload: object  # the JSON value it carries; None when it carries none
+    source_instance_id: int | None  # the instance that threw it; None when posted
+    created_at: datetime
+    delivered_at: datetime | None = None  # None: still waiting for a catcher
+    delivered_to: int | None = None

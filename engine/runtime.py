@@ -17,7 +17,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from . import routing
-from .access import end_user_access, user_info
+from .access import Access, LoginPolicy, end_user_access, user_info
 from .calendar import CalendarService, date_only, end_of_local_day
 from .clock import utcnow
 from .compaction import (
@@ -43,6 +43,7 @@ from .dto import (
     DeployResult,
     EventInfo,
     InstanceInfo,
+    MessageInfo,
     Page,
     TaskInfo,
     UserInfo,
@@ -2102,6 +2103,68 @@ class Engine:
         return _instance(
             row, tuple(_task(t, business_key=row.business_key, title=row.title) for t in tasks)
         )
+
+    # --- operations for workflows and the CLI (issue 10)
+
+    def close(self) -> None:
+        """Release the database connections (the end of a command-line run, a test, a process).
+        The engine can still be used afterwards: it connects again when asked."""
+        self.db.dispose()
+
+    def make_access(self, *, policy: LoginPolicy | None = None,
+                    session_idle: timedelta = timedelta(hours=8)) -> Access:
+        """Sessions and the login throttle (``Access``) on this engine's database, with the
+        policy and idle limit that whoever holds the settings chose."""
+        return Access(self.db, policy=policy, session_idle=session_idle)
+
+    def next_timer_due(self) -> datetime | None:
+        """When the earliest timer of a running instance falls due (naive UTC); None when no
+        running instance waits for one. ``fire_due_timers`` advances those due by now."""
+        with self._uow(readonly=True) as uow:
+            return uow.conn.execute(
+                sa.select(sa.func.min(instance.c.next_due_at))
+                .where(instance.c.status == "running", instance.c.next_due_at.is_not(None))
+            ).scalar_one()
+
+    def count_instances_by_stage(self, process_key: str) -> dict[str | None, int]:
+        """How many instances of ``process_key`` stand at each stage, whatever their status
+        (the key None: instances that never reached a task with a stage)."""
+        _text(process_key, "process_key", 200, required=True)
+        with self._uow(readonly=True) as uow:
+            rows = uow.conn.execute(
+                sa.select(instance.c.stage, sa.func.count())
+                .where(instance.c.process_key == process_key)
+                .group_by(instance.c.stage)
+            ).all()
+        return {stage: count for stage, count in rows}
+
+    def list_messages(self, names: list[str] | tuple[str, ...], *,
+                      correlation_key: str | None = None, limit: int = 500) -> list[MessageInfo]:
+        """Messages called one of ``names`` (thrown by a diagram or posted from outside,
+        delivered or still waiting), newest first, at most ``limit``; ``correlation_key``
+        keeps those of that key. Not filtered by actor: the caller decides who sees them."""
+        names = list(names)
+        for name in names:
+            _text(name, "name", 200, required=True)
+        _text(correlation_key, "correlation_key", 200)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+            raise InvalidInput("limit 必须是 1 到 10000 之间的整数")
+        stmt = (sa.select(message_table).where(message_table.c.name.in_(names))
+                .order_by(message_table.c.id.desc()).limit(limit))
+        if correlation_key is not None:
+            stmt = stmt.where(message_table.c.correlation_key == correlation_key)
+        with self._uow(readonly=True) as uow:
+            rows = uow.conn.execute(stmt).all() if names else []
+        found = []
+        for r in rows:
+            try:
+                payload = json.loads(r.payload_json) if r.payload_json else None
+            except ValueError:
+                payload = None
+            found.append(MessageInfo(r.id, r.name, r.correlation_key, payload,
+                                     r.source_instance_id, r.created_at, r.delivered_at,
+                                     r.delivered_to))
+        return found
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,10 @@ import sqlalchemy as sa
 import time_machine
 
 import workflows
-from config.org import load_org
+from config import settings as settings_module
 from engine import Engine
+from web.wiring import build_engine
+from workflows.org import load_org
 
 ROOT = Path(__file__).resolve().parent.parent
 BPMN = ROOT / "bpmn"
@@ -95,13 +97,17 @@ def _district_handlers() -> dict:
     return workflows.handlers(ORG_FILE)
 
 
+# What the suite's engines are built from: the default settings (not the environment's
+# KUNFLOW_* variables) and the org chart of config/; each test brings its database.
+ENGINE_SETTINGS = {**settings_module.DEFAULTS, "ORG_FILE": str(ORG_FILE)}
+
+
 def district_engine(db_url: str, **options) -> Engine:
-    """An Engine with the district's service-task handlers registered, as the app and the
-    ``kunflow`` command build it (``workflows.register``): the shipped diagrams call them."""
-    eng = Engine(db_url, **options)
-    for name, handler in _district_handlers().items():
-        eng.services.register(name, handler)
-    return eng
+    """An Engine with the district's service-task handlers registered, built as the app and
+    the ``kunflow`` command build it (``web.wiring.build_engine``): the shipped diagrams call
+    the handlers. ``options``: the Engine's keyword arguments."""
+    return build_engine({**ENGINE_SETTINGS, "DATABASE_URL": db_url},
+                        handlers=_district_handlers(), **options)
 
 
 @pytest.fixture(scope="session")
@@ -134,7 +140,7 @@ def engine(db_url):
     for name in ("sample_review.bpmn", "sample_loop.bpmn"):
         eng.deploy(name, (BPMN / name).read_bytes(), actor=admin)
     yield eng
-    eng.db.dispose()
+    eng.close()
 
 
 def actor(engine: Engine, username: str):
@@ -155,4 +161,4 @@ def rebuild(db_url):
 
     yield make
     for eng in made:
-        eng.db.dispose()
+        eng.close()

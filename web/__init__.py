@@ -5,14 +5,12 @@ from __future__ import annotations
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-import workflows
 from config import settings as settings_module
-from engine import Engine
-from engine.casefiles import CaseFiles, FileStore
 
 from . import errors, security_headers
 from .errors import ApiError
 from .serialize import JSONProvider
+from .wiring import build_case_files, build_engine
 
 
 def create_app(settings: dict | None = None) -> Flask:
@@ -35,16 +33,10 @@ def create_app(settings: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     app.json = JSONProvider(app)
 
-    engine = Engine(settings["DATABASE_URL"], live_cache_size=int(settings["LIVE_CACHE_SIZE"]),
-                    **settings_module.engine_options(settings))
-    workflows.register(engine, settings["ORG_FILE"])  # the district's service-task handlers
+    engine = build_engine(settings)  # with the district's service-task handlers
     app.extensions["kunflow"] = engine
     app.extensions["kunflow.settings"] = settings
-    app.extensions["kunflow.casefiles"] = CaseFiles(
-        engine,
-        FileStore(settings["ATTACHMENT_DIR"]),
-        max_bytes=int(settings["ATTACHMENT_MAX_MB"]) * 1024 * 1024,
-    )
+    app.extensions["kunflow.casefiles"] = build_case_files(engine, settings)
 
     errors.init_app(app)
     security_headers.init_app(app, https=bool(settings["SECURE_COOKIES"]))

@@ -12,9 +12,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from config.org import load_org
-from engine import SYSTEM, DeployResult, Engine, EngineError
-from engine.calendar import calendar_service
+from engine import SYSTEM, DeployResult, Engine, EngineError, calendar_service
+from workflows.org import load_org
 
 from .auth.passwords import DEMO_PASSWORD, hash_password
 

@@ -12,8 +12,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from engine import SYSTEM, Engine
-from engine.access import Access
+from engine import SYSTEM, Access, Engine
 
 log = logging.getLogger("kunflow.scheduler")
 

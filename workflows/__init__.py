@@ -20,12 +20,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from config.org import load_org
-from engine.scripting import ServiceRegistry
+from engine import ServiceRegistry
 
 from .ledger import Ledger
 from .lifecycle import stage_phase
 from .notices import Notifier
+from .org import load_org
 from .package_leaders import RULES_FILE, PackageLeaders
 
 DEFAULT_ORG_FILE = Path(__file__).resolve().parent.parent / "config" / "org.yaml"

@@ -10,14 +10,10 @@ is the service handler that builds such a payload (recipients checked against th
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlalchemy as sa
-
 from engine import DepartmentInfo, Engine, utcnow
-from engine.model import message
 
 # Messages that carry notices (their payload has ``subject`` and ``departments``).
 NOTICE_MESSAGES = ("mine_notice",)
@@ -79,26 +75,17 @@ class Notifier:
 def notices_for(engine: Engine, department_code: str | None = None, *,
                 project_code: str | None = None, limit: int = 50) -> list[Notice]:
     """Notices addressed to ``department_code`` (all notices when None), newest first."""
-    stmt = (sa.select(message).where(message.c.name.in_(NOTICE_MESSAGES))
-            .order_by(message.c.id.desc()).limit(_SCAN))
-    if project_code is not None:
-        stmt = stmt.where(message.c.correlation_key == project_code)
     found: list[Notice] = []
-    with engine.db.connect().execution_options(kunflow_readonly=True) as conn:
-        rows = conn.execute(stmt).all()
-    for row in rows:
-        try:
-            payload = json.loads(row.payload_json) if row.payload_json else {}
-        except ValueError:
-            continue
+    for m in engine.list_messages(NOTICE_MESSAGES, correlation_key=project_code, limit=_SCAN):
+        payload = m.payload if m.payload is not None else {}
         if not isinstance(payload, dict):
             continue
         recipients = tuple(str(d) for d in payload.get("departments") or ())
         if department_code is not None and department_code not in recipients:
             continue
-        found.append(Notice(row.id, row.name, str(payload.get("subject") or ""), recipients,
-                            payload.get("project_code") or row.correlation_key, row.created_at,
-                            row.source_instance_id, payload))
+        found.append(Notice(m.id, m.name, str(payload.get("subject") or ""), recipients,
+                            payload.get("project_code") or m.correlation_key, m.created_at,
+                            m.source_instance_id, payload))
         if len(found) >= limit:
             break
     return found

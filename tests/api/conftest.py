@@ -58,14 +58,14 @@ def app_factory(db_url):
 
     yield build
     for a in apps:
-        a.extensions["kunflow"].db.dispose()
+        a.extensions["kunflow"].close()
 
 
 @pytest.fixture
 def app(db_url):
     app = make_app(db_url)
     yield app
-    app.extensions["kunflow"].db.dispose()
+    app.extensions["kunflow"].close()
 
 
 @pytest.fixture

@@ -15,11 +15,10 @@ from pathlib import Path
 import pytest
 import requests
 
-import workflows
 from config import settings as settings_module
-from engine import Engine
-from engine.casefiles import CaseFiles, FileStore
+from engine import CaseFiles, Engine
 from web.provision import initialize
+from web.wiring import build_case_files, build_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("KUNFLOW_CHROMIUM", "/usr/bin/chromium")
@@ -64,11 +63,9 @@ def live_server(tmp_path_factory, suite_day):
         "SECRET_KEY": env_settings["KUNFLOW_SECRET_KEY"],
         "SCHEDULER": False, "DEMO": True, "PORT": port,
     })
-    engine = Engine(settings["DATABASE_URL"], live_cache_size=0)
-    workflows.register(engine, settings["ORG_FILE"])  # as the server's own engine has them
+    engine = build_engine(settings, live_cache_size=0)  # handlers as the server's own engine
     initialize(engine, settings)
-    files = CaseFiles(engine, FileStore(settings["ATTACHMENT_DIR"]),
-                      max_bytes=int(settings["ATTACHMENT_MAX_MB"]) * 1024 * 1024)
+    files = build_case_files(engine, settings)
     env = {**os.environ, **env_settings, "PYTHONPATH": str(ROOT)}
     log = open(tmp / "server.log", "wb")
     serve = "from config import settings; from web.server import Server; Server(settings.load()).run()"
@@ -98,7 +95,7 @@ def live_server(tmp_path_factory, suite_day):
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
-    engine.db.dispose()
+    engine.close()
 
 
 @pytest.fixture(scope="session")

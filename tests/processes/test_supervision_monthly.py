@@ -18,11 +18,11 @@ import pytest
 import time_machine
 from lxml import etree
 
-from config.org import load_org
 from engine import Forbidden, InvalidInput, TaskInfo
 from tests.conftest import BPMN, ORG_FILE
 from tests.processes.conftest import Driver, library_deploy
 from workflows.ledger import Ledger
+from workflows.org import load_org
 
 PROCESS = "supervision_monthly"
 CN = timezone(timedelta(hours=8))

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from config.org import load_org
 from engine.db import normalize_url
 from tests.conftest import BPMN, ORG_FILE
+from workflows.org import load_org
 
 ROOT = Path(__file__).resolve().parents[2]
 NODES = 2

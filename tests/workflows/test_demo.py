@@ -11,7 +11,6 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from config.org import load_org
 from engine import Engine
 from engine.casefiles import FileStore
 from engine.model import app_user, attachment, event, incident, instance, message, task
@@ -19,6 +18,7 @@ from tests.conftest import ROOT
 from web.cli import main
 from workflows.demo import MINE_STATES, TODAY, DemoError, load_demo, plan_demo
 from workflows.lifecycle import STAGES
+from workflows.org import load_org
 
 TODAY_UTC = TODAY - timedelta(hours=8)
 STREETS = [d.code for d in load_org(ROOT / "config" / "org.yaml")[0] if d.kind == "street"]

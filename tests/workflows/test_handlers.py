@@ -9,12 +9,12 @@ import pytest
 from lxml import etree
 
 import workflows
-from config.org import load_org
 from engine import Engine
 from engine.scripting import ServiceRegistry
 from tests.conftest import BPMN, ROOT, actor, seed_org
 from workflows.demo import SERVICE_HANDLERS
 from workflows.notices import Notifier, notices_for
+from workflows.org import load_org
 from workflows.package_leaders import RULES_FILE, PackageLeaders
 
 FIXTURE = Path(__file__).parent / "fixtures" / "district_glue.bpmn"

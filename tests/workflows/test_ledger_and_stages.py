@@ -9,11 +9,11 @@ import pytest
 import time_machine
 from lxml import etree
 
-from config.org import load_org
 from tests.conftest import BPMN, ROOT, actor
 from tests.processes.conftest import library_deploy
 from workflows.ledger import TABLE_COLUMNS, Ledger, ledger_table
 from workflows.lifecycle import PHASES, STAGES, furthest_stage, phase_of, stage_phase
+from workflows.org import load_org
 
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
       "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}

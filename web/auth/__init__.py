@@ -1,16 +1,15 @@
 """Authentication: argon2 passwords, bearer tokens, server-side sessions behind the session
-cookie (with CSRF tokens), and the login throttle shared through the database."""
+cookie (with CSRF tokens), and the login throttle shared through the database. ``views``: the
+``/api/v1/auth`` endpoints; ``pages``: the login and logout pages."""
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 from flask import Blueprint, Flask, g, request, session
 from flask_login import LoginManager, UserMixin, login_user, logout_user
 
-from engine import Engine, UserInfo
-from engine.access import Access, LoginPolicy
+from engine import UserInfo
 
+from ..wiring import build_access
 from .identity import current_access, session_user
 
 bp = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
@@ -28,20 +27,6 @@ class SessionUser(UserMixin):
     @property
     def is_active(self) -> bool:
         return self.info.active
-
-
-def build_access(engine: Engine, settings: dict) -> Access:
-    """Sessions and login throttle on the engine's database, as ``settings`` configure them."""
-    policy = LoginPolicy(
-        free_failures=int(settings["LOGIN_FREE_FAILURES"]),
-        address_free_failures=int(settings["LOGIN_ADDRESS_FREE_FAILURES"]),
-        first_delay_seconds=int(settings["LOGIN_FIRST_DELAY_SECONDS"]),
-        max_delay_seconds=int(settings["LOGIN_MAX_DELAY_SECONDS"]),
-        window=timedelta(minutes=int(settings["LOGIN_WINDOW_MINUTES"])),
-        known_address_for=timedelta(days=int(settings["LOGIN_KNOWN_ADDRESS_DAYS"])),
-    )
-    return Access(engine.db, policy=policy,
-                  session_idle=timedelta(minutes=int(settings["SESSION_IDLE_MINUTES"])))
 
 
 def client_address() -> str:
@@ -71,7 +56,7 @@ def logout_session() -> None:
 
 def init_app(app: Flask) -> None:
     manager = LoginManager()
-    manager.login_view = "caseworker.login"
+    manager.login_view = "auth_pages.login"
     manager.login_message = "请先登录"
     manager.session_protection = "basic"
 
@@ -85,6 +70,7 @@ def init_app(app: Flask) -> None:
         app.extensions["kunflow"], app.extensions["kunflow.settings"]
     )
     app.register_blueprint(bp)
+    app.register_blueprint(pages.bp)
 
 
-from . import views  # noqa: E402,F401  (routes register on bp)
+from . import pages, views  # noqa: E402,F401  (routes register on bp and pages.bp)

@@ -8,8 +8,7 @@ import secrets
 
 from flask import current_app, g, request, session
 
-from engine import Actor, Engine, UserInfo
-from engine.access import Access
+from engine import Access, Actor, Engine, UserInfo
 
 from ..errors import ApiError
 

@@ -1,4 +1,4 @@
-"""The caseworker's pages (经办人): log in, task lists, the task page, the case view, start a case.
+"""The caseworker's pages (经办人): task lists, the task page, the case view, start a case.
 
 Server-rendered with Jinja2; the form (form-js) and the diagram (bpmn-js) are mounted by the
 bundle in ``web/static/dist``. Every page goes through the engine's visibility rules: another

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import secrets
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -24,9 +23,7 @@ from flask_login import current_user
 from engine import EngineError, Forbidden, InvalidInput
 
 from ..attachments import attachment_response, check_upload
-from ..auth import login_session, logout_session
 from ..auth.identity import check_csrf, csrf_token
-from ..auth.views import check_credentials
 from ..errors import ApiError
 from . import bp
 from .submitted import submitted_pairs
@@ -96,16 +93,6 @@ def _light(due_at, bounds) -> str | None:
     return "yellow" if due_at < soon else "green"
 
 
-def _safe_next(target: str | None) -> str:
-    """Only same-site paths after login (no open redirect)."""
-    if not target:
-        return url_for("caseworker.tasks")
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("caseworker.tasks")
-    return target
-
-
 def _names():
     """Department and user display names, and process names, for this request."""
     if "kf_names" not in g:
@@ -155,11 +142,11 @@ def _globals():
 
 @bp.before_request
 def _require_login():
-    if request.endpoint in ("caseworker.login", "static"):
+    if request.endpoint == "static":
         return None
     if not current_user.is_authenticated:
         if request.method == "GET" and not request.accept_mimetypes.best == "application/json":
-            return redirect(url_for("caseworker.login", next=request.full_path.rstrip("?")))
+            return redirect(url_for("auth_pages.login", next=request.full_path.rstrip("?")))
         raise ApiError(401, "需要登录")
     g.user = current_user.info
     g.actor = g.user.actor()
@@ -168,43 +155,6 @@ def _require_login():
     if request.method == "GET":
         g.kf_counts = _open_counts()
     return None
-
-
-# ---------------------------------------------------------------- login
-
-@bp.route("/login", methods=["GET", "POST"])
-def login():
-    error = None
-    status = 200
-    headers = {}
-    username = ""
-    if request.method == "POST":
-        try:
-            check_csrf()
-            username = (request.form.get("username") or "").strip()[:64]
-            password = request.form.get("password") or ""
-            if not username or not password:
-                raise ApiError(400, "请输入用户名和密码")
-            user = check_credentials(username, password[:1024])
-        except ApiError as exc:
-            error, status, headers = exc.message, exc.status, exc.headers
-            if exc.code == "csrf_failed":
-                error = "页面已过期，请重新提交"
-        else:
-            login_session(user)
-            return redirect(_safe_next(request.args.get("next")))
-    elif current_user.is_authenticated:
-        return redirect(_safe_next(request.args.get("next")))
-    settings = current_app.extensions["kunflow.settings"]
-    return render_template("login.html", error=error, username=username,
-                           demo=settings["DEMO"]), status, headers
-
-
-@bp.post("/logout")
-def logout():
-    logout_session()
-    flash("已退出登录")
-    return redirect(url_for("caseworker.login"))
 
 
 # ---------------------------------------------------------------- task lists

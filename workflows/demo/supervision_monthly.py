@@ -1,0 +1,291 @@
+"""The demo's 督查督办月报, March to November 2026: one ``supervision_monthly`` instance per
+month, with late, unsigned, revised and missing reports."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta
+
+from engine import TaskInfo
+
+from . import catalog
+from .world import DemoError, World, china, iso_day, utc
+
+SUPERVISION_KEY = "DC-2026-03"  # the first month's supervision instance
+
+
+_MONTH_EVENTS = {  # what goes wrong in each round besides the usual on-time signed reports
+    3: ["late"], 4: ["unsigned"], 5: ["revise", "late"], 6: ["very_late"], 7: ["unsigned"],
+    8: ["late", "unsigned"], 9: ["unsigned", "revise"], 10: ["late"], 11: ["missing", "unsigned"],
+}
+
+
+class Supervision:
+    """督查督办月报, March to November 2026: one supervision_monthly instance per month.
+
+    The diagram can cycle month by month in one instance, but the engine keeps every finished
+    sub-process of the rounds (the units' reports, the rows' lights), each with a copy of the
+    ledger: after seven months that instance's state was 10 MB and each step cost over a
+    second. So each month's round runs in an instance of its own: started on the 1st with the
+    rows the last round rolled over, ended when the next 1st's 建账 of the last round is
+    submitted empty (its rows carried into the new instance)."""
+
+    def __init__(self, w: World, seed: int):
+        self.w = w
+        self.rng = random.Random(f"{seed}:{SUPERVISION_KEY}")
+        self.iid: int | None = None
+        self.instances: dict[str, int] = {}
+        self.notices = 0
+
+    @staticmethod
+    def planned(row: tuple, month: int) -> int:
+        """Planned progress of a row by the end of ``month`` (even from its first month)."""
+        _rid, _task, _unit, _owner, deadline, first, finished, _lag = row
+        last = int(deadline[5:7])
+        if finished:
+            last = min(last, finished)
+        return max(0, min(100, round(100 * (month - first + 1) / (last - first + 1))))
+
+    def actual(self, row: tuple, month: int) -> int:
+        finished, lag = row[6], row[7]
+        if finished and month >= finished:
+            return 100
+        value = self.planned(row, month) - lag + self.rng.randint(-3, 3)
+        return max(0, min(95, value))
+
+    def ledger_for(self, month: int, current: list[dict]) -> list[dict]:
+        """建账: rolled-over rows with this month's plan, and the rows new this month."""
+        rows = {r[0]: r for r in catalog.SUPERVISION_ROWS}
+        result = []
+        for row in current:
+            spec = rows.get(row["row_id"])
+            result.append(dict(row, planned_pct=self.planned(spec, month - 1) if spec
+                               else row.get("planned_pct", 0)))
+        have = {r["row_id"] for r in current}
+        for spec in catalog.SUPERVISION_ROWS:
+            rid, task, unit, owner, deadline, first, _fin, _lag = spec
+            if first == month and rid not in have:
+                result.append({"row_id": rid, "task": task, "unit": unit, "owner": owner,
+                               "deadline": deadline, "planned_pct": 0, "months_behind": 0})
+        return result
+
+    def run(self) -> Iterator[datetime]:
+        w, rng = self.w, self.rng
+        carried: list[dict] = []
+        cal = w.calendar
+        for month in range(3, 12):
+            # 建账 on the month's first working day — on the 1st itself when the holidays
+            # leave no working day before the report deadline
+            first = date(2026, month, 1)
+            day = cal.add_working_days(first, 0)
+            if (cal.add_working_days(date(2026, month, 6), 0) - day).days < 2:
+                day = first
+            yield w.office(day, rng)
+            if self.iid is not None:  # last month's instance: its rows move to this month's
+                if not w.is_open(self.iid, "build_ledger"):
+                    raise DemoError(f"督查督办：{month} 月未开轮（{w.open_tasks(self.iid)}）")
+                carried = list(w.data(self.iid).get("ledger") or [])
+                w.do(self.iid, "build_ledger", {
+                    "ledger": [], "ledger_note": f"未销账事项已结转至2026年{month}月督查督办"})
+                yield w.now() + timedelta(minutes=rng.randint(10, 40))
+            key = f"DC-2026-{month:02d}"
+            self.iid = self.instances[f"2026-{month:02d}"] = w.start(
+                "supervision_monthly", "supervision-clerk", key, supervision_title(month),
+                {"first_round_month": f"2026-{month:02d}"})
+            new = [r for r in catalog.SUPERVISION_ROWS if r[5] == month]
+            w.do(self.iid, "build_ledger", {
+                "ledger": self.ledger_for(month, carried),
+                "ledger_note": (f"结转上月未销账事项{len(carried)}项" if carried else "首轮建账")
+                + (f"，新增交办事项{len(new)}项" if new and carried else ""),
+            })
+            yield from self.round(month)
+
+    def round(self, month: int) -> Iterator[datetime]:
+        w, rng = self.w, self.rng
+        facts = w.data(self.iid)
+        deadline = date.fromisoformat(facts["report_deadline_day"])
+        units = list(facts["units"])
+        rng.shuffle(units)
+        events = list(_MONTH_EVENTS[month])
+        behaviour = {u: "signed" for u in units}
+        for unit, event_kind in zip(units, events, strict=False):
+            behaviour[unit] = event_kind
+        if month == 11:  # 昆北街道 has not reported this month: 约谈 and 通报 on the way
+            missing = next((u for u, b in behaviour.items() if b == "missing"), None)
+            if missing and "kunbei" in behaviour and missing != "kunbei":
+                behaviour[missing], behaviour["kunbei"] = behaviour["kunbei"], "missing"
+        cal = w.calendar
+        # report days: the working days after 建账 and before the deadline, or — when the
+        # holidays take them all (May Day, National Day) — the holidays themselves
+        built = china(w.now()).date()
+        before = [built + timedelta(days=n) for n in range(1, (deadline - built).days)]
+        report_days = [d for d in before if cal.is_workday(d)] or before or [built]
+        actions: list[tuple[datetime, int, Callable[[], None]]] = []
+
+        def at(day: date, fn: Callable[[], None], hour: float = 9) -> None:
+            """``fn`` on ``day`` within the hour after ``hour`` o'clock (China time)."""
+            minute = int(hour * 60) + rng.randint(0, 50)
+            moment = utc(datetime.combine(day, datetime.min.time()) + timedelta(minutes=minute))
+            actions.append((moment, len(actions), fn))
+
+        rows = {r[0]: r for r in catalog.SUPERVISION_ROWS}
+        for unit, kind in behaviour.items():
+            mine = [r for r in facts["ledger"] if r["unit"] == unit]
+            progress = [{"row_id": r["row_id"], "actual_pct": self.actual(rows[r["row_id"]], month - 1),
+                         "progress_note": "按节点推进" if rows[r["row_id"]][7] == 0 else "进度滞后，已制定追赶计划"}
+                        for r in mine if r["row_id"] in rows]
+            report = {
+                "report_summary": f"{month - 1}月份重点任务推进情况：" + "；".join(
+                    f"{r['task']}完成{p['actual_pct']}%" for r, p in zip(mine, progress, strict=False)),
+                "row_progress": progress,
+                "report_files": w.attach(f"{unit}-{month - 1}月工作台账.xlsx"),
+                "head_available": "no" if kind == "unsigned" else "yes",
+            }
+            day = rng.choice(report_days)
+            if kind in ("signed", "unsigned", "revise"):
+                at(day, self._report(unit, report), 9)
+                if kind == "unsigned":
+                    at(day, self._explain(unit), 15)
+                elif kind == "revise":  # sent back by the head, corrected, signed: one day
+                    at(day, self._sign(unit, "revise"), 11)
+                    at(day, self._revise(unit, progress), 14)
+                    at(day, self._sign(unit, "approve"), 16.5)
+                else:
+                    at(day, self._sign(unit, "approve"), 14)
+            elif kind == "late":
+                at(deadline, self._urge(), 9)
+                late_day = cal.add_working_days(deadline, 1)
+                at(late_day, self._report(unit, report), 10)
+                at(late_day, self._sign(unit, "approve"), 15)
+            elif kind == "very_late":
+                at(deadline, self._urge(), 9)
+                at(cal.add_working_days(deadline, 2), self._notice(deadline), 9)
+                late_day = cal.add_working_days(deadline, 3)
+                at(late_day, self._report(unit, report), 10)
+                at(late_day, self._sign(unit, "approve"), 15)
+            else:  # missing: urged, 督办单, 约谈, 通报 — and still nothing
+                at(deadline, self._urge(), 9)
+                at(cal.add_working_days(deadline, 2), self._notice(deadline), 9)
+                at(cal.add_working_days(deadline, 5), self._interview(unit), 10)
+                at(cal.add_working_days(deadline, 10), self._circular(unit), 10)
+        actions.sort(key=lambda a: (a[0], a[1]))
+        for when, _n, fn in actions:
+            yield when
+            fn()
+        # 对账 → 查账 → 督查报告 → 销账 (November's round stands at 对账 "today")
+        for _ in range(30):
+            if w.is_open(self.iid, "reconcile_ledger"):
+                break
+            yield w.workdays(1, rng)
+        else:
+            opened = [(t.element_id, t.department_code) for t in w.open_tasks(self.iid)]
+            raise DemoError(f"督查督办：{month} 月报送后未进入对账（打开的：{opened}）")
+        yield w.workdays(rng.choice([1, 1, 2]), rng)
+        visit = month in (5, 9)
+        w.do(self.iid, "reconcile_ledger", {
+            "reconcile_result": "mismatch" if visit else "match",
+            "reconcile_notes": "部分单位填报进度与佐证材料不一致" if visit else "报送情况与台账一致"})
+        yield w.workdays(1, rng)
+        if visit:
+            w.do(self.iid, "audit_ledger", {"site_visit": "yes",
+                                            "audit_notes": "抽查两项任务，赴现场核实"})
+            yield w.workdays(rng.randint(1, 3), rng)
+            ledger = w.data(self.iid)["ledger"]
+            behind = [r for r in ledger if 10 <= (r.get("reported_pct") or 0) < 100]
+            target = rng.choice(behind) if behind else ledger[0]
+            w.do(self.iid, "visit_site", {
+                "visit_date": iso_day(w.now()),
+                "visit_findings": f"{target['task']}：现场核查，实际进度低于填报，已责令更正。",
+                "visit_evidence": w.attach("现场核查照片.jpg"),
+                "verified_progress": [{"row_id": target["row_id"],
+                                       "actual_pct": max(0, (target.get("reported_pct") or 0) - 10)}]})
+        else:
+            w.do(self.iid, "audit_ledger", {"site_visit": "no", "audit_notes": "无异常"})
+        yield w.workdays(rng.randint(1, 2), rng)
+        w.do(self.iid, "compile_supervision_report", {
+            "supervision_report": f"2026年{month}月督查通报：各责任单位报送{month - 1}月份工作完成情况，"
+                                  "红黄灯事项已交办责任单位限期整改。",
+            "supervision_report_files": w.attach(f"{month}月督查报告.docx")})
+        if w.is_open(self.iid, "close_ledger_rows"):
+            yield w.workdays(rng.randint(1, 3), rng)
+            finished = w.data(self.iid).get("finished_row_ids") or []
+            w.do(self.iid, "close_ledger_rows", {
+                "closed_row_ids": finished, "closure_evidence": w.attach("销账佐证材料.pdf"),
+                "closure_note": "已完成事项经核实予以销账"})
+
+    # -- a unit's actions in a round (each checks that its task is open)
+
+    def _task(self, element_id: str, unit: str | None = None) -> TaskInfo | None:
+        return self.w.find(self.iid, element_id, unit)
+
+    def _report(self, unit, report):
+        def act():
+            t = self._task("prepare_monthly_report", unit)
+            if t is not None:
+                self.w.complete(t, report)
+        return act
+
+    def _sign(self, unit, decision):
+        def act():
+            t = self._task("sign_monthly_report", unit)
+            if t is not None:
+                self.w.complete(t, {"sign_decision": decision, "sign_opinion": (
+                    "同意报送" if decision == "approve" else "部分任务进度数据需核实后重报")})
+        return act
+
+    def _revise(self, unit, progress):
+        def act():
+            t = self._task("revise_monthly_report", unit)
+            if t is not None:
+                self.w.complete(t, {"report_summary": "已按负责人意见核实并更正各项任务进度。",
+                                    "row_progress": progress, "revise_note": "已更正"})
+        return act
+
+    def _explain(self, unit):
+        def act():
+            t = self._task("explain_unsigned_report", unit)
+            if t is not None:
+                channel, text = self.rng.choice(catalog.UNSIGNED_EXPLANATIONS)
+                self.w.complete(t, {"explanation": text, "head_approval_channel": channel,
+                                    "explanation_files": self.w.attach("负责人审核截图.png")})
+        return act
+
+    def _urge(self):
+        def act():
+            for t in [x for x in self.w.open_tasks(self.iid) if x.element_id == "urge_report"]:
+                self.w.complete(t, {"urge_method": self.rng.choice(["phone", "platform"]),
+                                    "urge_notes": "已提醒单位尽快报送上月工作完成情况"})
+        return act
+
+    def _notice(self, deadline: date):
+        def act():
+            for t in [x for x in self.w.open_tasks(self.iid)
+                      if x.element_id == "issue_supervision_notice"]:
+                self.notices += 1
+                self.w.complete(t, {
+                    "notice_number": f"督办〔2026〕{self.notices + 2}号",
+                    "notice_deadline": (deadline + timedelta(days=6)).isoformat(),
+                    "notice_file": self.w.attach("督办单.pdf")})
+        return act
+
+    def _interview(self, unit):
+        def act():
+            t = self._task("interview_unit_head")
+            if t is not None:
+                self.w.complete(t, {"interview_date": iso_day(self.w.now()), "interviewer": "分管副区长",
+                                    "interview_record": "约谈责任单位主要负责人，要求立即报送并说明原因"})
+        return act
+
+    def _circular(self, unit):
+        def act():
+            t = self._task("issue_circular")
+            if t is not None:
+                self.w.complete(t, {"circular_number": "昆督通〔2026〕9号",
+                                    "circular_content": "未按时报送月报，予以全区通报。"})
+        return act
+
+
+def supervision_title(month: int) -> str:
+    """The title of the supervision instance of ``month`` (2026)."""
+    return f"2026年{month}月全区重点工作督查督办（昆府发〔2026〕10号）"
