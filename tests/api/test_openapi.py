@@ -113,9 +113,8 @@ def test_every_route_documents_its_inputs_and_outputs(app):
                 for media, body in response["content"].items():
                     schema = _component(doc, "schemas", body["schema"])
                     assert schema.get("type"), f"{where} {status} {media}"
-                    if media == "application/json" and schema["type"] == "object" and (
-                        path != "/api/v1/openapi.json"
-                    ):
+                    if media == "application/json" and path != "/api/v1/openapi.json":
+                        # a shape, not any object: its fields and which are always there
                         assert schema["properties"] and schema.get("required"), f"{where} {status}"
             checked += 1
     assert checked == len({(p, m) for p, ops in doc["paths"].items() for m in ops})

@@ -49,12 +49,14 @@ class RequestParser(FlaskParser):
     def handle_error(self, error, req, schema, *, error_status_code, error_headers):
         (messages,) = error.messages.values()  # {location: {field: [message, ...]}}
         declared = [f.data_key or name for name, f in schema.load_fields.items()]
-        unknown = sorted(name for name in messages if name not in declared)
+        unknown = sorted(name for name in messages if name not in (*declared, "_schema"))
         if unknown:
             raise invalid(unknown_fields_message(unknown), unknown[0])
-        name = next(name for name in declared if name in messages)
-        problems = messages[name]
-        raise invalid(problems[0] if isinstance(problems, list) else str(problems), name)
+        for name in declared:
+            if name in messages:
+                problems = messages[name]
+                raise invalid(problems[0] if isinstance(problems, list) else str(problems), name)
+        raise invalid("请求数据无效")
 
 
 def _operation_id(endpoint: str) -> str:
@@ -133,8 +135,13 @@ class ApiBlueprint(Blueprint):
 
 def _path_parameter(name: str) -> dict:
     description, schema = PATH_PARAMETERS[name]
-    return {"in": "path", "name": name, "required": True, "schema": schema,
-            "description": description}
+    return {
+        "in": "path",
+        "name": name,
+        "required": True,
+        "schema": schema,
+        "description": description,
+    }
 
 
 def field_value(schema, name: str, value):

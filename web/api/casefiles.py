@@ -131,8 +131,11 @@ _CONTENT_TYPES = sorted({t for t, _ in UPLOAD_TYPES.values()} | {"application/oc
 
 
 def _fixed_header(value: str, description: str) -> dict:
-    return {"required": True, "schema": {"type": "string", "enum": [value]},
-            "description": description}
+    return {
+        "required": True,
+        "schema": {"type": "string", "enum": [value]},
+        "description": description,
+    }
 
 
 def _file_response(description: str) -> dict:

@@ -95,7 +95,7 @@ def get_definition(query, key: str):
 
 @bp.get("/definitions/<key>/versions", tags=TAGS, summary="流程的全部版本")
 @bp.response(200, DefinitionList)
-@bp.errors(404)
+@bp.errors(404, 422)  # 422: a blank key
 def list_definition_versions(key: str):
     return {"items": current_engine().list_definition_versions(key)}
 

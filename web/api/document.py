@@ -210,9 +210,7 @@ def _parameters_into_operations(path_item: dict) -> None:
         operation["parameters"] = [*shared, *operation.get("parameters", [])]
 
 
-@bp.get(
-    "/openapi.json", tags=["meta"], summary="本文档", operation_id="getOpenApi", security=[]
-)
+@bp.get("/openapi.json", tags=["meta"], summary="本文档", operation_id="getOpenApi", security=[])
 @bp.response(200, {"type": "object"}, description="OpenAPI 3.0 文档")
 def openapi_document():
     return jsonify(document())

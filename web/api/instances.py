@@ -40,16 +40,14 @@ def list_instances(query):
     return current_engine().list_instances(g.actor, **query)
 
 
-@bp.get(f"/instances/{INSTANCE_ID}", tags=TAGS,
-        summary="流程实例（含未办结任务和流程数据）")
+@bp.get(f"/instances/{INSTANCE_ID}", tags=TAGS, summary="流程实例（含未办结任务和流程数据）")
 @bp.response(200, Instance)
 @bp.errors(403, 404)
 def get_instance(instance_id: int):
     return current_engine().get_instance(instance_id, g.actor, with_data=True)
 
 
-@bp.post(f"/instances/{INSTANCE_ID}/suspend", tags=TAGS,
-         summary="挂起（流程管理员）")
+@bp.post(f"/instances/{INSTANCE_ID}/suspend", tags=TAGS, summary="挂起（流程管理员）")
 @bp.arguments(Reason, required=False)
 @bp.response(200, Instance)
 @bp.errors(*_ACTION_ERRORS)
@@ -57,8 +55,7 @@ def suspend_instance(body, instance_id: int):
     return current_engine().suspend(instance_id, g.actor, body["reason"])
 
 
-@bp.post(f"/instances/{INSTANCE_ID}/resume", tags=TAGS,
-         summary="恢复（流程管理员）")
+@bp.post(f"/instances/{INSTANCE_ID}/resume", tags=TAGS, summary="恢复（流程管理员）")
 @bp.arguments(Reason, required=False)
 @bp.response(200, Instance)
 @bp.errors(*_ACTION_ERRORS)
@@ -66,8 +63,7 @@ def resume_instance(body, instance_id: int):
     return current_engine().resume(instance_id, g.actor, body["reason"])
 
 
-@bp.post(f"/instances/{INSTANCE_ID}/terminate", tags=TAGS,
-         summary="终止（流程管理员）")
+@bp.post(f"/instances/{INSTANCE_ID}/terminate", tags=TAGS, summary="终止（流程管理员）")
 @bp.arguments(Reason, required=False)
 @bp.response(200, Instance)
 @bp.errors(*_ACTION_ERRORS)
@@ -75,8 +71,7 @@ def terminate_instance(body, instance_id: int):
     return current_engine().terminate(instance_id, g.actor, body["reason"])
 
 
-@bp.get(f"/instances/{INSTANCE_ID}/events", tags=TAGS,
-        summary="实例的操作日志")
+@bp.get(f"/instances/{INSTANCE_ID}/events", tags=TAGS, summary="实例的操作日志")
 @bp.response(200, EventList)
 @bp.errors(403, 404)
 def list_instance_events(instance_id: int):

@@ -110,7 +110,8 @@ def items_of(schema, name: str) -> type[Schema]:
 def page_of(schema, name: str) -> type[Schema]:
     """``{"items": [...], "total", "limit", "offset"}`` from the engine's ``Page``."""
     return Schema.from_dict(
-        {"items": many(schema), "total": integer(), "limit": integer(), "offset": integer()}, name=name
+        {"items": many(schema), "total": integer(), "limit": integer(), "offset": integer()},
+        name=name,
     )
 
 
@@ -534,7 +535,10 @@ class CalendarYear(Schema):
 
 class CalendarYearQuery(Schema):
     year = QueryInt(
-        minimum=1, maximum=9999, default=lambda: local_today().year, example=2026,
+        minimum=1,
+        maximum=9999,
+        default=lambda: local_today().year,
+        example=2026,
         doc="年份（缺省为今年）",
     )
 
@@ -562,15 +566,15 @@ class CalendarImport(Schema):
 
 class CalendarImportResult(Schema):
     year = integer()
-    source = fields.Constant("imported", required=True, **_m(None, type="string", enum=["imported"]))
+    source = fields.Constant(
+        "imported", required=True, **_m(None, type="string", enum=["imported"])
+    )
     official = fields.Constant(True, required=True, **_m(None, type="boolean"))
     holidays = integer("存入的工作日放假天数")
     weekend_holidays = integer("落在周末的放假天数（本就休息，不存）")
     workdays = integer("调休上班天数")
     replaced = integer("被替换的该年原有记录数")
-    previous_source = fields.String(
-        required=True, allow_none=True, **_m(None, enum=_YEAR_SOURCES)
-    )
+    previous_source = fields.String(required=True, allow_none=True, **_m(None, enum=_YEAR_SOURCES))
 
 
 # ------------------------------------------------------------------ case files
@@ -605,7 +609,9 @@ class AttachmentUpload(Schema):
         required=True,
         **_m(f"要上传的文件（带文件名）：{UPLOAD_TYPES_TEXT}", type="string", format="binary"),
     )
-    field = Text(max_length=MAX_FIELD, nullable=False, doc="对应的表单字段（filepicker 字段的 key），可不填")
+    field = Text(
+        max_length=MAX_FIELD, nullable=False, doc="对应的表单字段（filepicker 字段的 key），可不填"
+    )
 
 
 class DraftSaved(Schema):
@@ -702,9 +708,7 @@ class SecurityEventQuery(Schema):
         doc="login_failed 登录失败、login_throttled 因登录限速被拒、password_changed 修改密码、"
         "user_disabled 停用用户、access_revoked 管理员注销会话",
     )
-    username = QueryText(
-        max_length=64, doc="actor：登录事件为尝试登录的用户名，其他事件为操作人"
-    )
+    username = QueryText(max_length=64, doc="actor：登录事件为尝试登录的用户名，其他事件为操作人")
     limit = QueryInt(minimum=1, maximum=MAX_PAGE, default=50, doc="每页条数")
     offset = QueryInt(minimum=0, default=0, doc="跳过条数")
 
