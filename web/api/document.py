@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http
 from collections.abc import Mapping
+from copy import deepcopy
 from functools import cache
 
 from flask import Flask, jsonify
@@ -191,7 +192,7 @@ def document() -> dict:
     for endpoint, operation in AUTH_OPERATIONS.items():
         rule = next(app.url_map.iter_rules(endpoint))
         (method,) = rule.methods - {"HEAD", "OPTIONS"}
-        api.spec.path(rule=rule, operations={method.lower(): operation})
+        api.spec.path(rule=rule, operations={method.lower(): deepcopy(operation)})
     for name, scheme in SECURITY_SCHEMES.items():
         api.spec.components.security_scheme(name, scheme)
     api.spec.components.schema("ValidationProblem", schema=ValidationProblem)
@@ -207,7 +208,8 @@ def _parameters_into_operations(path_item: dict) -> None:
     """Each operation lists its path parameters itself (the path item holds operations only)."""
     shared = path_item.pop("parameters", [])
     for operation in path_item.values():
-        operation["parameters"] = [*shared, *operation.get("parameters", [])]
+        if shared:
+            operation["parameters"] = [*shared, *operation.get("parameters", [])]
 
 
 @bp.get("/openapi.json", tags=["meta"], summary="本文档", operation_id="getOpenApi", security=[])
