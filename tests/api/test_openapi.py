@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 
 import pytest
 import schemathesis
@@ -19,7 +20,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from web.api.openapi import document
+from web.api.document import document
 
 # Bounded so that the suite stays quick; KUNFLOW_FUZZ_EXAMPLES=200 for a deeper run.
 MAX_EXAMPLES = int(os.environ.get("KUNFLOW_FUZZ_EXAMPLES", "10"))
@@ -62,6 +63,61 @@ def test_document_lists_every_route(app, client):
     for ops in doc["paths"].values():
         for op in ops.values():
             assert "operationId" in op and op["responses"]
+
+
+def _component(doc, kind, obj):
+    """``obj`` itself, or the component its ``$ref`` names (which must exist)."""
+    if "$ref" not in obj:
+        return obj
+    name = obj["$ref"].rsplit("/", 1)[-1]
+    assert name in doc["components"][kind], obj["$ref"]
+    return doc["components"][kind][name]
+
+
+def test_every_route_documents_its_inputs_and_outputs(app):
+    """Each route under /api/v1 is in the generated document with the inputs it declares (path
+    parameters, its query schema's fields, its body) and a schema for every answer with a body."""
+    doc = document()
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/"):
+            continue
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        view = app.view_functions[rule.endpoint]
+        declared = getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            where = f"{method} {path}"
+            op = doc["paths"][path][method.lower()]
+            params = {(p["in"], p["name"]): p for p in op.get("parameters", [])}
+            for name in rule.arguments:
+                assert params[("path", name)]["required"] is True, where
+                assert params[("path", name)]["schema"].get("type"), where
+            for argument in declared:
+                if argument["in"] == "query":
+                    for name, field in argument["schema"].fields.items():
+                        assert params[("query", field.data_key or name)]["schema"], where
+                else:
+                    assert argument["in"] == "json", where
+                    body = op["requestBody"]["content"]["application/json"]["schema"]
+                    assert _component(doc, "schemas", body)["type"] == "object", where
+            if method in ("POST", "PUT") and rule.endpoint != "auth.logout":
+                (content,) = op["requestBody"]["content"].values()
+                assert _component(doc, "schemas", content["schema"])["properties"] is not None
+            assert any(status.startswith("2") for status in op["responses"]), where
+            for status, response in op["responses"].items():
+                response = _component(doc, "responses", response)
+                if status == "304":  # not modified: no body
+                    assert "content" not in response, where
+                    continue
+                assert response["content"], f"{where} {status}"
+                for media, body in response["content"].items():
+                    schema = _component(doc, "schemas", body["schema"])
+                    assert schema.get("type"), f"{where} {status} {media}"
+                    if media == "application/json" and path != "/api/v1/openapi.json":
+                        # a shape, not any object: its fields and which are always there
+                        assert schema["properties"] and schema.get("required"), f"{where} {status}"
+            checked += 1
+    assert checked == len({(p, m) for p, ops in doc["paths"].items() for m in ops})
 
 
 def _fuzz(operation, mode, headers, max_examples, path_parameters=None):

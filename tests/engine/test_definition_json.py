@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from engine import Engine
 from tests.conftest import FIXTURES, actor
-from web.api.openapi import SCHEMAS
-from web.serialize import definition_json
+from web.api.document import SCHEMAS
+from web.api.schemas import definition_json
 
 START_FORM = {"start_case.form": (FIXTURES / "forms" / "start_case.form").read_bytes()}
 

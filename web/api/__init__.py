@@ -1,15 +1,18 @@
 """The JSON API under ``/api/v1``: a thin layer over ``engine.Engine``.
 
-Every route authenticates (bearer token or session cookie) except the OpenAPI document.
+Every route authenticates (bearer token or session cookie) except the OpenAPI document. Each
+route declares its input and output shapes (``schemas.py``) with the blueprint's decorators
+(``blueprint.py``); the OpenAPI document is generated from them (``document.py``).
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import request
 
 from ..auth.identity import load_user
+from .blueprint import ApiBlueprint
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp = ApiBlueprint("api", __name__, url_prefix="/api/v1")
 
 PUBLIC_ENDPOINTS = frozenset({"api.openapi_document"})
 
@@ -25,10 +28,10 @@ from . import (  # noqa: E402,F401
     casefiles,
     definitions,
     directory,
+    document,
     incidents,
     instances,
     messages,
-    openapi,
     security,
     tasks,
 )

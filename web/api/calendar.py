@@ -2,110 +2,78 @@
 
 from __future__ import annotations
 
-from flask import g, jsonify, request
+from flask import g
 
-from engine import Forbidden
-from engine.calendar import (
-    DayInfo,
-    calendar_service,
-    local_today,
-    parse_date,
-    schedule_from_data,
-)
+from engine.calendar import calendar_service, schedule_from_data
 
 from ..auth.identity import current_engine
-from ..inputs import invalid, json_body, query_int
-from ..serialize import iso
 from . import bp
+from .blueprint import admin_only
+from .schemas import (
+    CalendarAdd,
+    CalendarAddQuery,
+    CalendarBetween,
+    CalendarBetweenQuery,
+    CalendarImport,
+    CalendarImportResult,
+    CalendarYear,
+    CalendarYearQuery,
+)
 
-MAX_DAYS = 3650  # about fourteen years of working days: more than any statutory limit
+TAGS = ["calendar"]
 
 
 def _service():
     return calendar_service(current_engine())
 
 
-def _query_date(name: str):
-    value = request.args.get(name)
-    if value is None or value == "":
-        raise invalid(f"缺少参数 {name}（日期，格式 YYYY-MM-DD）", name)
-    day = parse_date(value)
-    if day is None:
-        raise invalid(f"参数 {name} 不是有效日期（格式 YYYY-MM-DD）", name)
-    return day
+@bp.get("/calendar/add", tags=TAGS, summary="加若干个工作日")
+@bp.arguments(CalendarAddQuery, location="query")
+@bp.response(200, CalendarAdd)
+@bp.errors(422)
+def calendar_add(query):
+    result = _service().add(query["start"], query["days"])
+    return {**query, "date": result.date, "provisional": result.provisional}
 
 
-def _day_json(d: DayInfo) -> dict:
-    return {
-        "date": d.date.isoformat(),
-        "is_workday": d.is_workday,
-        "name": d.name,
-        "source": d.source,
-    }
+@bp.get("/calendar/between", tags=TAGS, summary="两个日期之间的工作日数")
+@bp.arguments(CalendarBetweenQuery, location="query")
+@bp.response(200, CalendarBetween)
+@bp.errors(422)
+def calendar_between(query):
+    result = _service().between(query["start"], query["end"])
+    return {**query, "working_days": result.working_days, "provisional": result.provisional}
 
 
-@bp.get("/calendar/add")
-def calendar_add():
-    start = _query_date("start")
-    days = query_int("days", None, minimum=-MAX_DAYS, maximum=MAX_DAYS)
-    if days is None:
-        raise invalid("缺少参数 days（工作日数）", "days")
-    result = _service().add(start, days)
-    return jsonify(
-        {
-            "start": start.isoformat(),
-            "days": days,
-            "date": result.date.isoformat(),
-            "provisional": result.provisional,
-        }
-    )
+@bp.get("/calendar/days", tags=TAGS, summary="某年的节假日与调休上班日")
+@bp.arguments(CalendarYearQuery, location="query")
+@bp.response(200, CalendarYear)
+@bp.errors(422)
+def calendar_days(query):
+    return _service().year(query["year"])
 
 
-@bp.get("/calendar/between")
-def calendar_between():
-    start, end = _query_date("start"), _query_date("end")
-    result = _service().between(start, end)
-    return jsonify(
-        {
-            "start": start.isoformat(),
-            "end": end.isoformat(),
-            "working_days": result.working_days,
-            "provisional": result.provisional,
-        }
-    )
-
-
-@bp.get("/calendar/days")
-def calendar_days():
-    year = query_int("year", local_today().year, minimum=1, maximum=9999)
-    info = _service().year(year)
-    return jsonify(
-        {
-            "year": info.year,
-            "source": info.source,
-            "official": info.official,
-            "stored": info.stored,
-            "updated_at": iso(info.updated_at),
-            "days": [_day_json(d) for d in info.days],
-        }
-    )
-
-
-@bp.post("/calendar/import")
-def calendar_import():
-    if not g.actor.is_admin:  # before reading the body: a caseworker learns nothing from it
-        raise Forbidden("只有流程管理员或系统管理员可以导入工作日历")
-    schedule = schedule_from_data(json_body())
-    summary = _service().import_schedule(schedule, g.actor)
-    return jsonify(
-        {
-            "year": summary.year,
-            "source": "imported",
-            "official": True,
-            "holidays": summary.holidays,
-            "weekend_holidays": summary.weekend_holidays,
-            "workdays": summary.workdays,
-            "replaced": summary.replaced,
-            "previous_source": summary.previous_source,
-        }
-    )
+@bp.post(
+    "/calendar/import",
+    tags=TAGS,
+    summary="导入一年的官方放假安排（管理员）",
+    description="替换该年的全部记录（含手工修改）并标为官方数据，该年的计算结果不再是暂定。"
+    "有误时返回 422，details.problems 列出每处错误（field、message），不做任何修改。"
+    "只有流程管理员或系统管理员可以导入。",
+)
+@admin_only("只有流程管理员或系统管理员可以导入工作日历")  # a caseworker learns nothing
+@bp.arguments(
+    CalendarImport,
+    example={
+        "year": 2027,
+        "holidays": [
+            {"date": "2027-01-01", "name": "元旦"},
+            {"date": "2027-02-05", "name": "春节"},
+        ],
+        "workdays": ["2027-02-20"],
+    },
+)
+@bp.response(200, CalendarImportResult)
+@bp.errors(403, 422)
+def calendar_import(body):
+    return _service().import_schedule(schedule_from_data(body), g.actor)

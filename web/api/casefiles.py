@@ -10,45 +10,59 @@ department's task or case is a 403, an unknown one a 404.
 
 from __future__ import annotations
 
-from flask import current_app, g, jsonify, request, url_for
+from flask import current_app, g, request
 
-from engine.casefiles import AttachmentInfo, CaseFiles
+from engine.casefiles import CaseFiles
 
+from ..attachments import ALLOWED as UPLOAD_TYPES
+from ..attachments import ALLOWED_TEXT as UPLOAD_TYPES_TEXT
 from ..attachments import attachment_response, check_upload
 from ..auth.identity import current_engine
 from ..errors import ApiError
-from ..inputs import MAX_ID, bad_request, invalid, json_body, object_field, only_fields, text_field
-from ..serialize import (
-    attachment_json,
-    diagram_json,
-    draft_json,
-    event_json,
-    related_json,
-    task_context_json,
-    task_json,
-)
+from ..inputs import bad_request, invalid, unknown_fields_message
 from . import bp
+from .blueprint import INSTANCE_ID, field_value
+from .schemas import (
+    Attachment,
+    AttachmentCreated,
+    AttachmentList,
+    AttachmentUpload,
+    Comment,
+    Diagram,
+    Draft,
+    DraftSaved,
+    Event,
+    Related,
+    SaveDraft,
+    TaskContext,
+    TaskList,
+)
 
-UPLOAD_FIELDS = frozenset({"file", "field"})
-MAX_FIELD = 200  # a form field key
-MAX_COMMENT = 5000
+TAGS = ["casefiles"]
+_READ_ERRORS = (403, 404)
 
 
 def current_casefiles() -> CaseFiles:
     return current_app.extensions["kunflow.casefiles"]
 
 
-def _attachment(a: AttachmentInfo) -> dict:
-    return {
-        **attachment_json(a),
-        "content_url": url_for("api.get_attachment_content", attachment_id=a.id),
-    }
-
-
 # ---------------------------------------------------------------- attachments
 
 
-@bp.post("/tasks/<task_id>/attachments")
+@bp.post(
+    "/tasks/<task_id>/attachments",
+    tags=TAGS,
+    summary="为任务上传附件（证明材料）",
+    description="multipart/form-data：file 为文件（"
+    + UPLOAD_TYPES_TEXT
+    + "；按扩展名和文件开头的内容检查类型，大小上限见 ATTACHMENT_MAX_MB），field 为对应的表单"
+    "字段（可选）。任务须未办结，调用者须能办理该任务（本部门、所需角色）。"
+    "内容按 SHA-256 存储，相同内容只存一份。类型、内容、大小不符时返回 422，"
+    'details 为 {"file": 说明}。',
+)
+@bp.multipart(AttachmentUpload)
+@bp.response(201, AttachmentCreated, description="已上传")
+@bp.errors(403, 404, 413, 422)
 def upload_attachment(task_id: str):
     if request.mimetype != "multipart/form-data":
         raise bad_request(
@@ -58,9 +72,9 @@ def upload_attachment(task_id: str):
     current_engine().get_task(task_id, g.actor, with_data=False)
     # A part whose name the parser could not read has the name None.
     names = {n if isinstance(n, str) else "" for n in (*request.files, *request.form)}
-    unknown = sorted(names - UPLOAD_FIELDS)
+    unknown = sorted(names - set(AttachmentUpload().fields))
     if unknown:
-        raise invalid(f"未知字段：{', '.join(n or '（无名称）' for n in unknown)}", unknown[0])
+        raise invalid(unknown_fields_message(n or "（无名称）" for n in unknown), unknown[0])
     if "file" in request.form:  # a part without a file name arrives as a form field
         raise invalid("字段 file 须以文件形式上传（带文件名）", "file")
     if "field" in request.files:
@@ -73,7 +87,7 @@ def upload_attachment(task_id: str):
     fields = request.form.getlist("field")
     if len(fields) > 1:
         raise invalid("字段 field 只能有一个", "field")
-    field = text_field({"field": fields[0]} if fields else {}, "field", max_length=MAX_FIELD)
+    field = field_value(AttachmentUpload, "field", fields[0] if fields else None)
     upload = parts[0]
     try:
         if not upload.filename or not upload.filename.strip():
@@ -89,22 +103,77 @@ def upload_attachment(task_id: str):
         )
     finally:
         upload.close()
-    return jsonify({"attachment": _attachment(att)}), 201
+    return {"attachment": att}
 
 
-@bp.get(f"/instances/<int(max={MAX_ID}):instance_id>/attachments")
+@bp.get(f"/instances/{INSTANCE_ID}/attachments", tags=TAGS, summary="案件的附件（最早上传的在前）")
+@bp.response(200, AttachmentList)
+@bp.errors(*_READ_ERRORS)
 def list_instance_attachments(instance_id: int):
-    items = current_casefiles().list_attachments(instance_id, g.actor)
-    return jsonify({"items": [_attachment(a) for a in items]})
+    return {"items": current_casefiles().list_attachments(instance_id, g.actor)}
 
 
-@bp.get("/attachments/<attachment_id>")
+@bp.get(
+    "/attachments/<attachment_id>",
+    tags=TAGS,
+    summary="附件信息",
+    description="能查看该案件的用户可以读取；文件内容见 content_url。",
+)
+@bp.response(200, Attachment)
+@bp.errors(*_READ_ERRORS)
 def get_attachment(attachment_id: str):
     info, _path = current_casefiles().get_attachment(attachment_id, g.actor)
-    return jsonify(_attachment(info))
+    return info
 
 
-@bp.get("/attachments/<attachment_id>/content")
+# Types a stored attachment is served with (the upload check's list; octet-stream otherwise).
+_CONTENT_TYPES = sorted({t for t, _ in UPLOAD_TYPES.values()} | {"application/octet-stream"})
+
+
+def _fixed_header(value: str, description: str) -> dict:
+    return {
+        "required": True,
+        "schema": {"type": "string", "enum": [value]},
+        "description": description,
+    }
+
+
+def _file_response(description: str) -> dict:
+    return {
+        "description": description,
+        "headers": {
+            "X-Content-Type-Options": _fixed_header("nosniff", "浏览器不得猜测类型"),
+            "Cache-Control": _fixed_header("private, no-store", "不缓存"),
+            "Content-Security-Policy": _fixed_header(
+                "default-src 'none'; sandbox", "文件在沙箱中打开，不能运行脚本"
+            ),
+            "Content-Disposition": {
+                "required": True,
+                "schema": {"type": "string", "pattern": "^(inline|attachment);"},
+                "description": "inline 或 attachment，带原文件名",
+            },
+        },
+        "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in _CONTENT_TYPES},
+    }
+
+
+@bp.get(
+    "/attachments/<attachment_id>/content",
+    tags=TAGS,
+    summary="下载附件",
+    description="以上传时确定的类型返回，带 nosniff、no-store 和沙箱 CSP（与页面的下载相同）。"
+    "ETag 为内容的 SHA-256；支持 If-None-Match（304）和 Range（206）请求。",
+)
+@bp.doc(
+    responses={
+        200: _file_response(
+            "文件内容：PDF 与图片在浏览器中显示（inline），其他类型下载（attachment）"
+        ),
+        206: _file_response("Range 请求的部分内容（Content-Range 标明位置）"),
+        304: {"description": "If-None-Match 与 ETag 相同：内容未变"},
+    }
+)
+@bp.errors(403, 404, 416)
 def get_attachment_content(attachment_id: str):
     return attachment_response(*current_casefiles().get_attachment(attachment_id, g.actor))
 
@@ -112,34 +181,50 @@ def get_attachment_content(attachment_id: str):
 # ---------------------------------------------------------------- drafts
 
 
-@bp.get("/tasks/<task_id>/draft")
+@bp.get(
+    "/tasks/<task_id>/draft",
+    tags=TAGS,
+    summary="调用者保存的表单草稿",
+    description="草稿按用户保存，别人看不到；没有草稿或任务已办结时返回 404。",
+)
+@bp.response(200, Draft)
+@bp.errors(*_READ_ERRORS)
 def get_draft(task_id: str):
     draft = current_casefiles().get_draft(task_id, g.actor)
     if draft is None:
         raise ApiError(404, "该任务没有您保存的草稿", "not_found")
-    return jsonify(draft_json(draft))
+    return draft
 
 
-@bp.put("/tasks/<task_id>/draft")
-def save_draft(task_id: str):
-    body = json_body()
-    only_fields(body, {"data"})
-    data = object_field(body, "data")
-    if data is None:
-        raise invalid("缺少字段 data（表单数据，JSON 对象）", "data")
-    draft = current_casefiles().save_draft(task_id, g.actor, data)
-    return jsonify(draft_json(draft, with_data=False))
+@bp.put(
+    "/tasks/<task_id>/draft",
+    tags=TAGS,
+    summary="保存表单草稿（替换调用者此前的草稿）",
+    description="任务须未办结（否则 422）；办结任务时草稿被删除。",
+)
+@bp.arguments(SaveDraft, example={"data": {"safety_design_opinion": "初步同意"}})
+@bp.response(200, DraftSaved, description="已保存")
+@bp.errors(403, 404, 422)
+def save_draft(body, task_id: str):
+    return current_casefiles().save_draft(task_id, g.actor, body["data"])
 
 
 # ---------------------------------------------------------------- comments
 
 
-@bp.post(f"/instances/<int(max={MAX_ID}):instance_id>/comments")
-def add_comment(instance_id: int):
-    body = json_body()
-    only_fields(body, {"text", "task_id"})
-    text = text_field(body, "text", required=True, max_length=MAX_COMMENT)
-    task_id = text_field(body, "task_id", max_length=64)
+@bp.post(
+    f"/instances/{INSTANCE_ID}/comments",
+    tags=TAGS,
+    summary="发表意见",
+    description="意见记入实例的操作日志（GET /api/v1/instances/{instance_id}/events，"
+    "kind 为 comment，data 为 {text}）；带 task_id 时针对该任务（须为该实例的任务，"
+    "否则 422）。",
+)
+@bp.arguments(Comment, example={"text": "请补充专家意见"})
+@bp.response(201, Event, description="已记录：返回 kind 为 comment 的操作日志")
+@bp.errors(403, 404, 422)
+def add_comment(body, instance_id: int):
+    text, task_id = body["text"], body["task_id"]
     eng, actor = current_engine(), g.actor
     if task_id is not None:
         t = eng.get_task(task_id, actor, with_data=False)
@@ -157,18 +242,28 @@ def add_comment(instance_id: int):
         and e.task_id == task_id
         and e.data == written
     ]
-    return jsonify(event_json(mine[-1])), 201
+    return mine[-1]
 
 
 # ---------------------------------------------------------------- diagram
 
 
-@bp.get(f"/instances/<int(max={MAX_ID}):instance_id>/diagram")
+@bp.get(
+    f"/instances/{INSTANCE_ID}/diagram",
+    tags=TAGS,
+    summary="案件在流程图上的位置：已完成、当前、超期的元素",
+    description="流程图本身见 GET /api/v1/instances/{instance_id}/diagram.xml"
+    "（即 GET /api/v1/definitions/{definition_key}/xml?version={definition_version}）。",
+)
+@bp.response(200, Diagram)
+@bp.errors(*_READ_ERRORS)
 def get_instance_diagram(instance_id: int):
-    return jsonify(diagram_json(current_casefiles().diagram_marks(instance_id, g.actor)))
+    return current_casefiles().diagram_marks(instance_id, g.actor)
 
 
-@bp.get(f"/instances/<int(max={MAX_ID}):instance_id>/diagram.xml")
+@bp.get(f"/instances/{INSTANCE_ID}/diagram.xml", tags=TAGS, summary="案件所用版本的 BPMN XML")
+@bp.response(200, {"type": "string"}, content_type="application/xml", description="BPMN 2.0 XML")
+@bp.errors(*_READ_ERRORS)
 def get_instance_diagram_xml(instance_id: int):
     eng = current_engine()
     inst = eng.get_instance(instance_id, g.actor, with_data=False)
@@ -181,19 +276,38 @@ def get_instance_diagram_xml(instance_id: int):
 # ---------------------------------------------------------------- task page and case view
 
 
-@bp.get("/tasks/<task_id>/context")
+@bp.get(
+    "/tasks/<task_id>/context",
+    tags=TAGS,
+    summary="任务页所需：表单、可退回的环节、能否暂停计时、能否办理",
+)
+@bp.response(200, TaskContext)
+@bp.errors(*_READ_ERRORS)
 def get_task_context(task_id: str):
-    return jsonify(task_context_json(current_casefiles().task_context(task_id, g.actor)))
+    return current_casefiles().task_context(task_id, g.actor)
 
 
-@bp.get(f"/instances/<int(max={MAX_ID}):instance_id>/tasks")
+@bp.get(
+    f"/instances/{INSTANCE_ID}/tasks",
+    tags=TAGS,
+    summary="案件的全部环节（含已办结、已取消的，最早到达的在前）",
+    description="能查看该案件的用户都能看到各部门的环节（办理仍只限本部门）。"
+    "列表中 business_key、title、data 为 null（见实例）。",
+)
+@bp.response(200, TaskList)
+@bp.errors(*_READ_ERRORS)
 def list_instance_tasks(instance_id: int):
-    tasks = current_casefiles().case_tasks(instance_id, g.actor)
-    return jsonify({"items": [task_json(t) for t in tasks]})
+    return {"items": current_casefiles().case_tasks(instance_id, g.actor)}
 
 
-@bp.get(f"/instances/<int(max={MAX_ID}):instance_id>/related")
+@bp.get(
+    f"/instances/{INSTANCE_ID}/related",
+    tags=TAGS,
+    summary="关联案件：上级（调用本案件的）与下级（本案件调用的）",
+)
+@bp.response(200, Related)
+@bp.errors(*_READ_ERRORS)
 def get_related_instances(instance_id: int):
     # related_cases filters the cases it names, not the one asked about: 404/403 first.
     current_engine().get_instance(instance_id, g.actor, with_data=False)
-    return jsonify(related_json(current_casefiles().related_cases(instance_id, g.actor)))
+    return current_casefiles().related_cases(instance_id, g.actor)

@@ -2,29 +2,41 @@
 
 from __future__ import annotations
 
-from flask import Response, g, jsonify, request
+from flask import Response, g, request
 
 from ..auth.identity import current_engine
-from ..inputs import MAX_ID, bad_request, invalid, query_choice, query_int
-from ..serialize import definition_json, deploy_json
+from ..inputs import bad_request, invalid, unknown_fields_message
 from . import bp
 from .casefiles import current_casefiles
-from .incidents import BOOLEANS
+from .schemas import Definition, DefinitionList, DefinitionQuery, Deploy, DeployResult, VersionQuery
 
+TAGS = ["definitions"]
 _MAX_FILENAME = 200
+_XML = {"type": "string"}
 
 
-@bp.get("/definitions")
-def list_definitions():
-    if query_choice("startable", BOOLEANS) == "true":
+@bp.get("/definitions", tags=TAGS, summary="流程定义（每个流程的最新版本）")
+@bp.arguments(DefinitionQuery, location="query")
+@bp.response(200, DefinitionList)
+@bp.errors(422)
+def list_definitions(query):
+    if query["startable"] == "true":
         # What the caller's department may start by hand (the "start a case" page).
-        definitions = current_casefiles().startable(g.actor)
-    else:
-        definitions = current_engine().list_definitions()
-    return jsonify({"items": [definition_json(d) for d in definitions]})
+        return {"items": current_casefiles().startable(g.actor)}
+    return {"items": current_engine().list_definitions()}
 
 
-@bp.post("/definitions")
+@bp.post(
+    "/definitions",
+    tags=TAGS,
+    summary="部署流程（上传 .bpmn 及附带的 .dmn / .form）",
+    description="新建版本时返回 201；文件与最新版本相同时返回 200（同样的响应体）；"
+    "模型无效时返回 422，details 为 ValidationProblem 列表。只有流程管理员可以部署。",
+)
+@bp.multipart(Deploy)
+@bp.response(201, DeployResult, description="已部署新版本")
+@bp.alt_response(200, schema=DeployResult, description="内容未变化：返回现有最新版本", success=True)
+@bp.errors(403, 413, 422)
 def deploy_definition():
     if request.mimetype != "multipart/form-data":
         raise bad_request(
@@ -32,9 +44,9 @@ def deploy_definition():
         )
     # A part whose name the parser could not read has the name None.
     names = {n if isinstance(n, str) else "" for n in (*request.files, *request.form)}
-    unknown = sorted(names - {"file", "files"})
+    unknown = sorted(names - set(Deploy().fields))
     if unknown:
-        raise invalid(f"未知字段：{', '.join(n or '（无名称）' for n in unknown)}", unknown[0])
+        raise invalid(unknown_fields_message(n or "（无名称）" for n in unknown), unknown[0])
     upload = request.files.get("file")
     if upload is not None:
         filename = _filename(upload.filename) or "diagram.bpmn"
@@ -56,7 +68,7 @@ def deploy_definition():
             raise invalid(f"文件名重复：{name}", "files")
         extra[name] = part.read()
     result = current_engine().deploy(filename, content, extra, actor=g.actor)
-    return jsonify(deploy_json(result)), (201 if result.created else 200)
+    return result, (201 if result.created else 200)
 
 
 def _filename(raw: str | None) -> str | None:
@@ -73,20 +85,25 @@ def _filename(raw: str | None) -> str | None:
     return name
 
 
-@bp.get("/definitions/<key>")
-def get_definition(key: str):
-    version = query_int("version", None, minimum=1, maximum=MAX_ID)
-    return jsonify(definition_json(current_engine().get_definition(key, version)))
+@bp.get("/definitions/<key>", tags=TAGS, summary="流程定义（缺省最新版本）")
+@bp.arguments(VersionQuery, location="query")
+@bp.response(200, Definition)
+@bp.errors(404, 422)
+def get_definition(query, key: str):
+    return current_engine().get_definition(key, query["version"])
 
 
-@bp.get("/definitions/<key>/versions")
+@bp.get("/definitions/<key>/versions", tags=TAGS, summary="流程的全部版本")
+@bp.response(200, DefinitionList)
+@bp.errors(404, 422)  # 422: a blank key
 def list_definition_versions(key: str):
-    versions = current_engine().list_definition_versions(key)
-    return jsonify({"items": [definition_json(d) for d in versions]})
+    return {"items": current_engine().list_definition_versions(key)}
 
 
-@bp.get("/definitions/<key>/xml")
-def get_definition_xml(key: str):
-    version = query_int("version", None, minimum=1, maximum=MAX_ID)
-    xml = current_engine().get_definition_xml(key, version)
+@bp.get("/definitions/<key>/xml", tags=TAGS, summary="流程的 BPMN XML")
+@bp.arguments(VersionQuery, location="query")
+@bp.response(200, _XML, content_type="application/xml", description="BPMN 2.0 XML")
+@bp.errors(404, 422)
+def get_definition_xml(query, key: str):
+    xml = current_engine().get_definition_xml(key, query["version"])
     return Response(xml, mimetype="application/xml")

@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
-from flask import g, jsonify
+from flask import g
 
 from ..auth.identity import current_engine
-from ..inputs import query_text
-from ..serialize import department_json, user_json
 from . import bp
+from .schemas import DepartmentList, User, UserList, UserQuery
+
+TAGS = ["org"]
 
 
-@bp.get("/me")
+@bp.get("/me", tags=TAGS, summary="当前用户", operation_id="getMe")
+@bp.response(200, User)
 def me():
-    return jsonify(user_json(g.user))
+    return g.user
 
 
-@bp.get("/departments")
+@bp.get("/departments", tags=TAGS, summary="部门列表")
+@bp.response(200, DepartmentList)
 def list_departments():
-    return jsonify({"items": [department_json(d) for d in current_engine().list_departments()]})
+    return {"items": current_engine().list_departments()}
 
 
-@bp.get("/users")
-def list_users():
-    department = query_text("department", max_length=64)
-    users = current_engine().list_users(department)
-    return jsonify({"items": [user_json(u) for u in users]})
+@bp.get("/users", tags=TAGS, summary="用户列表")
+@bp.arguments(UserQuery, location="query")
+@bp.response(200, UserList)
+def list_users(query):
+    return {"items": current_engine().list_users(query["department"])}

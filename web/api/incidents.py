@@ -2,29 +2,43 @@
 
 from __future__ import annotations
 
-from flask import g, jsonify
+from flask import g
 
 from ..auth.identity import current_engine
-from ..inputs import MAX_ID, json_body, object_field, only_fields, query_choice, query_int
-from ..serialize import incident_json, instance_json
 from . import bp
+from .blueprint import INSTANCE_ID
+from .schemas import IncidentList, IncidentQuery, Instance, Retry
 
-BOOLEANS = ("true", "false")
+TAGS = ["incidents"]
 
 
-@bp.get("/incidents")
-def list_incidents():
+@bp.get(
+    "/incidents",
+    tags=TAGS,
+    summary="故障列表（督查室、区领导、管理员）",
+    description="最新的在前，最多 500 条。",
+)
+@bp.arguments(IncidentQuery, location="query")
+@bp.response(200, IncidentList)
+@bp.errors(403, 422)
+def list_incidents(query):
     """Newest first; supervisors, leaders and admins only (the engine says 403 to others)."""
-    instance_id = query_int("instance_id", None, minimum=1, maximum=MAX_ID)
-    open_only = query_choice("open", BOOLEANS, default="true") == "true"
-    items = current_engine().list_incidents(g.actor, instance_id=instance_id, open_only=open_only)
-    return jsonify({"items": [incident_json(i) for i in items]})
+    items = current_engine().list_incidents(
+        g.actor, instance_id=query["instance_id"], open_only=query["open"] == "true"
+    )
+    return {"items": items}
 
 
-@bp.post(f"/instances/<int(max={MAX_ID}):instance_id>/retry")
-def retry_instance(instance_id: int):
+@bp.post(
+    f"/instances/{INSTANCE_ID}/retry",
+    tags=TAGS,
+    summary="修正数据后重试出错的环节（流程管理员）",
+    description="data 并入出错环节的数据后重新执行；实例没有待处理的故障时返回 409。"
+    "再次出错时实例仍为 incident 状态，并记录新的故障。",
+)
+@bp.arguments(Retry, required=False, example={"data": {"total": 20}})
+@bp.response(200, Instance)
+@bp.errors(403, 404, 409, 422)
+def retry_instance(body, instance_id: int):
     """Run the failed step again with ``data`` (the fix) merged into its task data."""
-    body = json_body(required=False)
-    only_fields(body, {"data"})
-    data = object_field(body, "data")
-    return jsonify(instance_json(current_engine().retry_incident(instance_id, g.actor, data)))
+    return current_engine().retry_incident(instance_id, g.actor, body["data"])

@@ -2,88 +2,77 @@
 
 from __future__ import annotations
 
-from flask import g, jsonify
+from flask import g
 
 from ..auth.identity import current_engine
-from ..inputs import (
-    MAX_ID,
-    json_body,
-    object_field,
-    only_fields,
-    query_choice,
-    query_int,
-    query_text,
-    text_field,
-)
-from ..serialize import event_json, instance_json, page_json
 from . import bp
+from .blueprint import INSTANCE_ID
+from .schemas import EventList, Instance, InstancePage, InstanceQuery, Reason, StartInstance
 
-STATUSES = ("running", "suspended", "incident", "completed", "terminated")
-MAX_PAGE = 500
+TAGS = ["instances"]
+_ACTION_ERRORS = (403, 404, 409, 422)
 
 
-@bp.post("/instances")
-def start_instance():
-    body = json_body()
-    only_fields(body, {"process_key", "business_key", "title", "data"})
-    info = current_engine().start(
-        text_field(body, "process_key", required=True, max_length=200),
+@bp.post("/instances", tags=TAGS, summary="发起流程（最新版本）")
+@bp.arguments(StartInstance)
+@bp.response(201, Instance, description="已发起")
+@bp.errors(403, 404, 422)
+def start_instance(body):
+    return current_engine().start(
+        body["process_key"],
         g.actor,
-        business_key=text_field(body, "business_key", max_length=200),
-        title=text_field(body, "title", max_length=400),
-        data=object_field(body, "data"),
+        business_key=body["business_key"],
+        title=body["title"],
+        data=body["data"],
     )
-    return jsonify(instance_json(info)), 201
 
 
-@bp.get("/instances")
-def list_instances():
-    page = current_engine().list_instances(
-        g.actor,
-        status=query_choice("status", STATUSES),
-        process_key=query_text("process_key"),
-        business_key=query_text("business_key"),
-        started_by=query_text("started_by", max_length=64),
-        stage=query_text("stage"),
-        q=query_text("q"),
-        limit=query_int("limit", 50, minimum=1, maximum=MAX_PAGE),
-        offset=query_int("offset", 0, minimum=0),
-    )
-    return jsonify(page_json(page, instance_json))
+@bp.get(
+    "/instances",
+    tags=TAGS,
+    summary="流程实例列表",
+    description="督查室、区领导、管理员看到全部；其他人看到本部门参与过或本人发起的实例。",
+)
+@bp.arguments(InstanceQuery, location="query")
+@bp.response(200, InstancePage)
+@bp.errors(422)
+def list_instances(query):
+    return current_engine().list_instances(g.actor, **query)
 
 
-@bp.get(f"/instances/<int(max={MAX_ID}):instance_id>")
+@bp.get(f"/instances/{INSTANCE_ID}", tags=TAGS, summary="流程实例（含未办结任务和流程数据）")
+@bp.response(200, Instance)
+@bp.errors(403, 404)
 def get_instance(instance_id: int):
-    return jsonify(
-        instance_json(current_engine().get_instance(instance_id, g.actor, with_data=True))
-    )
+    return current_engine().get_instance(instance_id, g.actor, with_data=True)
 
 
-@bp.post(f"/instances/<int(max={MAX_ID}):instance_id>/suspend")
-def suspend_instance(instance_id: int):
-    body = json_body(required=False)
-    only_fields(body, {"reason"})
-    reason = text_field(body, "reason", max_length=2000)
-    return jsonify(instance_json(current_engine().suspend(instance_id, g.actor, reason)))
+@bp.post(f"/instances/{INSTANCE_ID}/suspend", tags=TAGS, summary="挂起（流程管理员）")
+@bp.arguments(Reason, required=False)
+@bp.response(200, Instance)
+@bp.errors(*_ACTION_ERRORS)
+def suspend_instance(body, instance_id: int):
+    return current_engine().suspend(instance_id, g.actor, body["reason"])
 
 
-@bp.post(f"/instances/<int(max={MAX_ID}):instance_id>/resume")
-def resume_instance(instance_id: int):
-    body = json_body(required=False)
-    only_fields(body, {"reason"})
-    reason = text_field(body, "reason", max_length=2000)
-    return jsonify(instance_json(current_engine().resume(instance_id, g.actor, reason)))
+@bp.post(f"/instances/{INSTANCE_ID}/resume", tags=TAGS, summary="恢复（流程管理员）")
+@bp.arguments(Reason, required=False)
+@bp.response(200, Instance)
+@bp.errors(*_ACTION_ERRORS)
+def resume_instance(body, instance_id: int):
+    return current_engine().resume(instance_id, g.actor, body["reason"])
 
 
-@bp.post(f"/instances/<int(max={MAX_ID}):instance_id>/terminate")
-def terminate_instance(instance_id: int):
-    body = json_body(required=False)
-    only_fields(body, {"reason"})
-    reason = text_field(body, "reason", max_length=2000)
-    return jsonify(instance_json(current_engine().terminate(instance_id, g.actor, reason)))
+@bp.post(f"/instances/{INSTANCE_ID}/terminate", tags=TAGS, summary="终止（流程管理员）")
+@bp.arguments(Reason, required=False)
+@bp.response(200, Instance)
+@bp.errors(*_ACTION_ERRORS)
+def terminate_instance(body, instance_id: int):
+    return current_engine().terminate(instance_id, g.actor, body["reason"])
 
 
-@bp.get(f"/instances/<int(max={MAX_ID}):instance_id>/events")
+@bp.get(f"/instances/{INSTANCE_ID}/events", tags=TAGS, summary="实例的操作日志")
+@bp.response(200, EventList)
+@bp.errors(403, 404)
 def list_instance_events(instance_id: int):
-    events = current_engine().list_events(instance_id, g.actor)
-    return jsonify({"items": [event_json(e) for e in events]})
+    return {"items": current_engine().list_events(instance_id, g.actor)}

@@ -1,0 +1,728 @@
+"""Every shape of the API, declared once: request bodies, query strings and responses.
+
+Why flask-smorest with marshmallow: it is a maintained Flask extension (Flask 3.1, Python 3.11)
+built on webargs and apispec, so one marshmallow schema validates a request
+(``@bp.arguments``), dumps a response (``@bp.response``) and becomes its part of the OpenAPI
+3.0.3 document (``/api/v1/openapi.json``, the dialect schemathesis checks best). Marshmallow
+dumps frozen dataclasses and dicts alike, and its fields let kunflow keep its own checks and
+Chinese messages (``fields.py``). The pydantic-based choices (spectree, flask-openapi3) emit
+OpenAPI 3.1 and would need a second model layer over the engine's dataclasses.
+
+Request schemas raise on unknown fields; the first problem found (unknown fields first, then
+the fields in the order declared here) becomes the 422 ``invalid_input`` answer. Response
+schemas describe exactly what is sent: every field present, ``null`` only where marked.
+"""
+
+from __future__ import annotations
+
+from flask import url_for
+from marshmallow import Schema, fields, post_dump, pre_dump
+from marshmallow.utils import get_value
+
+from engine.access import EVENT_KINDS
+from engine.calendar import local_today
+
+from ..attachments import ALLOWED_TEXT as UPLOAD_TYPES_TEXT
+from ..inputs import MAX_ID
+from .fields import (
+    Day,
+    Integer,
+    JsonObject,
+    QueryChoice,
+    QueryDate,
+    QueryInt,
+    QueryText,
+    Text,
+    Timestamp,
+)
+
+STATUSES = ("running", "suspended", "incident", "completed", "terminated")
+TASK_STATES = ("ready", "claimed", "completed", "cancelled")
+BOOLEANS = ("true", "false")
+MAX_PAGE = 500
+MAX_REASON = 2000
+DEFAULT_TTL_DAYS = 30
+MAX_TTL_DAYS = 3650
+MAX_CALENDAR_DAYS = 3650  # about fourteen years of working days: more than any statutory limit
+MAX_FIELD = 200  # a form field key
+MAX_COMMENT = 5000
+
+
+# ------------------------------------------------------------------ response field helpers
+# Every response field is always present (required); maybe_*() ones may be null.
+
+
+def _m(doc: str | None, **extra) -> dict:
+    return {"metadata": {**extra, "description": doc} if doc else extra}
+
+
+def string(doc=None, **kw):
+    return fields.String(required=True, **_m(doc), **kw)
+
+
+def maybe_string(doc=None, **kw):
+    return fields.String(required=True, allow_none=True, **_m(doc), **kw)
+
+
+def integer(doc=None):
+    return fields.Integer(required=True, **_m(doc))
+
+
+def maybe_integer(doc=None):
+    return fields.Integer(required=True, allow_none=True, **_m(doc))
+
+
+def boolean(doc=None):
+    return fields.Boolean(required=True, **_m(doc))
+
+
+def moment(doc=None):
+    return Timestamp(required=True, **_m(doc))
+
+
+def maybe_moment(doc=None):
+    return Timestamp(required=True, allow_none=True, **_m(doc))
+
+
+def strings(doc=None, **kw):
+    return fields.List(fields.String(), required=True, **_m(doc), **kw)
+
+
+def one_of(choices, doc=None, **kw):
+    return fields.String(required=True, **_m(doc, enum=list(choices)), **kw)
+
+
+def many(schema, doc=None):
+    return fields.List(fields.Nested(schema), required=True, **_m(doc))
+
+
+def process_data(doc="流程数据（任意 JSON 对象）；列表接口中为 null"):
+    return fields.Raw(
+        required=True, allow_none=True, **_m(doc, type="object", additionalProperties=True)
+    )
+
+
+def items_of(schema, name: str) -> type[Schema]:
+    """``{"items": [...]}``."""
+    return Schema.from_dict({"items": many(schema)}, name=name)
+
+
+def page_of(schema, name: str) -> type[Schema]:
+    """``{"items": [...], "total", "limit", "offset"}`` from the engine's ``Page``."""
+    return Schema.from_dict(
+        {"items": many(schema), "total": integer(), "limit": integer(), "offset": integer()},
+        name=name,
+    )
+
+
+# ------------------------------------------------------------------ errors
+
+
+class ErrorBody(Schema):
+    code = string("机器可读的错误码，如 not_found、forbidden、invalid_model")
+    message = string("给人看的中文说明")
+    details = fields.Raw(
+        required=True,
+        allow_none=True,
+        **_m(
+            "补充信息：部署校验失败时为 ValidationProblem 列表；请求字段错误时为 {field}"
+            "（出错的字段名）；表单数据或上传文件校验失败时为 {字段名: 说明}"
+            '（如 {"file": "文件类型不允许"}）；否则为 null'
+        ),
+    )
+
+
+class Error(Schema):
+    error = fields.Nested(ErrorBody, required=True)
+
+
+class ValidationProblem(Schema):
+    file = maybe_string("出错的文件名")
+    element_id = maybe_string("出错的 BPMN 元素 id（如有）")
+    message = string()
+    line = maybe_integer("行号（如有）")
+
+
+# ------------------------------------------------------------------ who is who
+
+
+class User(Schema):
+    username = string()
+    display_name = string()
+    department_code = string()
+    roles = strings()
+    active = boolean()
+
+
+class Department(Schema):
+    code = string()
+    name = string()
+    kind = string("bureau、office、street 或 leadership")
+    parent_code = maybe_string()
+
+
+class UserQuery(Schema):
+    department = QueryText(max_length=64, doc="部门代码")
+
+
+class RevokedAccess(Schema):
+    username = string()
+    sessions = integer("注销的浏览器会话数")
+    tokens = integer("作废的令牌数")
+
+
+# The auth routes (web/auth) are documented with these shapes.
+
+
+class Credentials(Schema):
+    username = Text(required=True, max_length=64, example="invest-clerk")
+    password = Text(required=True, max_length=1024, allow_empty=True, example="demo")
+
+
+class Token(Schema):
+    token = string("放入 Authorization: Bearer <token>")
+    token_type = one_of(["Bearer"])
+    expires_at = moment()
+    user = fields.Nested(User, required=True)
+
+
+class Login(Schema):
+    user = fields.Nested(User, required=True)
+    csrf_token = string()
+
+
+class Csrf(Schema):
+    csrf_token = string("会话 Cookie 的写请求放入 X-CSRF-Token 头")
+
+
+class Logout(Schema):
+    logged_out = boolean()
+
+
+# ------------------------------------------------------------------ definitions
+
+
+class DefinitionWarning(Schema):
+    element_id = fields.String(allow_none=True)
+    message = string()
+
+
+class Definition(Schema):
+    id = integer()
+    key = string("流程标识（BPMN process id）")
+    version = integer()
+    name = string()
+    filename = string()
+    checksum = string()
+    deployed_by = maybe_string()
+    deployed_at = moment()
+    lanes = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(allow_none=True),
+        required=True,
+        **_m("泳道名 → 泳道的 department 属性（null 表示泳道名即部门名）"),
+    )
+    files = strings("随流程部署的 DMN / 表单文件")
+    warnings = many(DefinitionWarning)
+    manual_start = boolean(
+        "true：有空白开始事件，可在“发起案件”页手工发起；"
+        "false：只由定时器或消息启动（流程管理员仍可发起）"
+    )
+    start_departments = fields.List(
+        fields.String(),
+        required=True,
+        allow_none=True,
+        **_m(
+            "可发起该流程的部门编码（开始事件所在泳道及 start_departments 属性）；"
+            "null 表示流程图未限定，各部门均可发起；流程管理员总可发起"
+        ),
+    )
+    start_form_key = maybe_string(
+        "发起表单（空白开始事件的 form_key）：发起数据按该表单校验；null 表示无发起表单"
+    )
+
+
+def definition_json(info) -> dict:
+    """A definition (``engine.DefinitionInfo``) as the API shows it."""
+    return Definition().dump(info)
+
+
+class DeployResult(Definition):
+    created = boolean("true：新建了版本；false：内容未变化")
+
+    @pre_dump
+    def _flatten(self, result, **kwargs):
+        """The engine's DeployResult holds the definition; the API shows it flat."""
+        names = (name for name in self.fields if name != "created")
+        return {**{n: getattr(result.definition, n) for n in names}, "created": result.created}
+
+
+class Deploy(Schema):
+    """multipart/form-data, read by the view (``definitions.py``)."""
+
+    file = fields.Raw(required=True, **_m(".bpmn 文件", type="string", format="binary"))
+    files = fields.List(
+        fields.Raw(metadata={"type": "string", "format": "binary"}),
+        **_m("附带的 .dmn / .form 文件（可多个）"),
+    )
+
+
+class DefinitionQuery(Schema):
+    startable = QueryChoice(
+        BOOLEANS, default="false", doc="true：只列调用者所在部门可以手动发起的流程（“发起”页）"
+    )
+
+
+class VersionQuery(Schema):
+    version = QueryInt(minimum=1, maximum=MAX_ID, doc="版本号（缺省为最新版本）")
+
+
+# ------------------------------------------------------------------ instances and tasks
+
+
+class Task(Schema):
+    id = string()
+    instance_id = integer()
+    process_key = string()
+    element_id = string()
+    name = maybe_string()
+    lane = maybe_string()
+    department_code = maybe_string()
+    candidate_role = maybe_string()
+    assignee = maybe_string()
+    state = one_of(TASK_STATES)
+    created_at = moment()
+    claimed_at = maybe_moment()
+    due_at = maybe_moment("办理时限（按工作日计算）；暂停计时期间不变，恢复后顺延")
+    due_provisional = boolean("true：时限跨越尚无官方放假安排的年份，按规则估算，为暂定")
+    paused_at = maybe_moment("暂停计时的时间；null 表示正在计时")
+    completed_at = maybe_moment()
+    completed_by = maybe_string()
+    form_key = maybe_string()
+    stage = maybe_string()
+    business_key = maybe_string()
+    title = maybe_string()
+    data = process_data()
+
+
+class Instance(Schema):
+    id = integer()
+    process_key = string()
+    definition_version = integer("实例所用的流程版本")
+    business_key = maybe_string()
+    title = maybe_string()
+    status = one_of(STATUSES)
+    version = integer("乐观锁版本号")
+    started_by = maybe_string()
+    started_at = moment()
+    updated_at = moment()
+    ended_at = maybe_moment()
+    tasks = many(Task, "未办结的任务（列表接口中为空）")
+    data = process_data()
+    stage = maybe_string("当前阶段（最新待办任务的 stage 属性）")
+    phase = maybe_string("当前阶段所属的环节，如 引得来/落得快/建得好/运营稳")
+    parent_instance_id = maybe_integer("调用本流程的上级实例")
+
+
+class Event(Schema):
+    id = integer()
+    instance_id = maybe_integer()
+    task_id = maybe_string()
+    actor = maybe_string()
+    kind = string("instance_started、task_created、task_claimed、task_completed 等")
+    at = moment()
+    data = fields.Raw(required=True, allow_none=True, **_m("该操作提交的数据（任意 JSON 或 null）"))
+
+
+class StartInstance(Schema):
+    process_key = Text(required=True, max_length=200)
+    business_key = Text(max_length=200)
+    title = Text(max_length=400)
+    data = JsonObject(doc="流程的初始数据")
+
+
+class Reason(Schema):
+    reason = Text(max_length=MAX_REASON)
+
+
+class InstanceQuery(Schema):
+    status = QueryChoice(STATUSES, doc="实例状态")
+    process_key = QueryText(doc="流程标识")
+    business_key = QueryText(doc="业务编号")
+    started_by = QueryText(max_length=64, doc="发起人用户名")
+    stage = QueryText(doc="当前阶段（流程图中任务的 stage 属性）")
+    q = QueryText(doc="名称或业务编号中包含的文字")
+    limit = QueryInt(minimum=1, maximum=MAX_PAGE, default=50, doc="每页条数")
+    offset = QueryInt(minimum=0, default=0, doc="跳过条数")
+
+
+class TaskQuery(Schema):
+    scope = QueryChoice(
+        ("mine", "department", "done", "all"),
+        default="department",
+        doc="mine：我认领的；department：本部门的；done：我办结的（被退回后重办的环节，"
+        "每次办结各一条）；all：全部（督查室、领导、管理员）",
+    )
+    state = QueryChoice(
+        (*TASK_STATES, "open"), doc="缺省：mine/department 只列未办结（open）的任务"
+    )
+    process_key = QueryText(doc="流程标识")
+    instance_id = QueryInt(minimum=1, doc="流程实例 id")
+    stage = QueryText(doc="阶段（流程图中任务的 stage 属性）")
+    light = QueryChoice(
+        ("red", "yellow", "green"),
+        doc="时限灯：red 已超期；yellow 一个工作日内到期；green 按期或无时限",
+    )
+    q = QueryText(doc="案件名称或业务编号中包含的文字")
+    sort = QueryChoice(
+        ("created", "-created", "due", "-due", "completed", "-completed"),
+        doc="排序：created 到达时间、due 时限、completed 办结时间，前加 - 为倒序"
+        "（无时限的任务总在最后）；缺省为最新到达（done 为最新办结）在前",
+    )
+    limit = QueryInt(minimum=1, maximum=MAX_PAGE, default=50, doc="每页条数")
+    offset = QueryInt(minimum=0, default=0, doc="跳过条数")
+
+
+class Empty(Schema):
+    """No fields: any field is unknown."""
+
+
+class Complete(Schema):
+    data = JsonObject(
+        doc="表单提交的数据，并入流程数据。按任务表单校验：必填项须随本次提交（流程中已有的值"
+        "不算），动态列表逐行校验，错误键如 ledger[1].unit；每步合计不超过 STEP_DATA_MAX_KB"
+    )
+
+
+class Reassign(Schema):
+    username = Text(required=True, max_length=64)
+
+
+class SendBack(Schema):
+    target = Text(
+        required=True,
+        max_length=200,
+        doc="退回到的环节（BPMN 元素 id，须在该环节的 send_back_targets 中）",
+    )
+    reason = Text(required=True, max_length=MAX_REASON)
+
+
+class TaskPause(Schema):
+    id = integer()
+    task_id = string()
+    paused_at = moment()
+    paused_by = maybe_string()
+    reason = maybe_string()
+    resumed_at = maybe_moment("null：仍在暂停")
+    resumed_by = maybe_string()
+
+
+# ------------------------------------------------------------------ incidents and messages
+
+
+class Incident(Schema):
+    id = integer()
+    instance_id = integer()
+    process_key = string()
+    business_key = maybe_string()
+    task_id = maybe_string("出错的任务（引擎内部 id）")
+    element_id = maybe_string("出错的 BPMN 元素 id")
+    message = string("错误信息")
+    created_at = moment()
+    resolved_at = maybe_moment("重试的时间；null 表示尚未处理")
+    resolved_by = maybe_string()
+
+
+class IncidentQuery(Schema):
+    instance_id = QueryInt(minimum=1, doc="流程实例 id")
+    open = QueryChoice(
+        BOOLEANS, default="true", doc="true：只列未处理的故障；false：全部（含已重试的）"
+    )
+
+
+class Retry(Schema):
+    data = JsonObject(doc="修正的数据，并入出错环节的流程数据")
+
+
+class Message(Schema):
+    name = Text(required=True, max_length=200, doc="消息名（BPMN message 的 name）")
+    correlation_key = Text(
+        max_length=200,
+        doc="关联键（通常为项目编号，即实例的 business_key）；缺省或为空时只匹配没有关联键的接收方",
+    )
+    payload = JsonObject(doc="消息内容（JSON 对象），存入接收方的消息变量")
+    ttl_days = Integer(
+        minimum=1,
+        maximum=MAX_TTL_DAYS,
+        default=DEFAULT_TTL_DAYS,
+        doc="暂无接收方时消息保留的天数",
+    )
+
+
+class MessageOutcome(Schema):
+    status = one_of(
+        ["delivered", "started", "waiting"],
+        "delivered：送达等待中的实例；started：启动了以该消息开始的流程；"
+        "waiting：暂无接收方，消息保留至 ttl_days 天后过期",
+    )
+    instance_id = fields.Integer(**_m("送达或新启动的实例（delivered、started）"))
+    message_id = fields.Integer(**_m("保留的消息（waiting）"))
+
+    @post_dump
+    def _leave_out_nulls(self, out, **kwargs):
+        return {k: v for k, v in out.items() if v is not None}
+
+
+# ------------------------------------------------------------------ calendar
+
+
+_PROVISIONAL = "true：涉及尚无官方放假安排的年份，按规则估算，结果为暂定"
+
+
+class CalendarAdd(Schema):
+    start = Day(required=True)
+    days = integer()
+    date = Day(required=True, **_m("start 之后第 days 个工作日（start 当天不计）"))
+    provisional = boolean(_PROVISIONAL)
+
+
+class CalendarAddQuery(Schema):
+    start = QueryDate(doc="起始日期（当天不计）")
+    days = QueryInt(
+        minimum=-MAX_CALENDAR_DAYS,
+        maximum=MAX_CALENDAR_DAYS,
+        required=True,
+        missing_message="缺少参数 days（工作日数）",
+        example=20,
+        doc="工作日数；0 表示起始日（非工作日则顺延到下一个工作日）；负数往前数",
+    )
+
+
+class CalendarBetween(Schema):
+    start = Day(required=True)
+    end = Day(required=True)
+    working_days = integer("start 之后至 end（含）的工作日数；end 早于 start 时为负数")
+    provisional = boolean(_PROVISIONAL)
+
+
+class CalendarBetweenQuery(Schema):
+    start = QueryDate(doc="起始日期（不计）")
+    end = QueryDate(example="2026-10-22", doc="结束日期（计入）")
+
+
+class CalendarDay(Schema):
+    date = Day(required=True)
+    is_workday = boolean("true：调休上班；false：放假")
+    name = maybe_string()
+    source = one_of(["official", "estimated", "manual"])
+
+
+_YEAR_SOURCES = ["official", "imported", "estimated"]
+
+
+class CalendarYear(Schema):
+    year = integer()
+    source = one_of(
+        _YEAR_SOURCES,
+        "official：chinesecalendar 的官方数据；imported：导入的官方安排；"
+        "estimated：按法定节假日规则估算（无调休上班日）",
+    )
+    official = boolean("false：该年的计算结果为暂定")
+    stored = boolean("false：数据库中没有该年，按数据包即时计算")
+    updated_at = maybe_moment()
+    days = many(CalendarDay, "与“周一至周五上班”不同的日子：工作日放假、周末调休上班")
+
+
+class CalendarYearQuery(Schema):
+    year = QueryInt(
+        minimum=1,
+        maximum=9999,
+        default=lambda: local_today().year,
+        example=2026,
+        doc="年份（缺省为今年）",
+    )
+
+
+class Holiday(Schema):
+    date = Day(required=True)
+    name = fields.String(allow_none=True, **_m(None, maxLength=200))
+
+
+class CalendarImport(Schema):
+    """Documents the body; ``engine.calendar.schedule_from_data`` checks it, naming every
+    problem at once (as for a file given to ``kunflow calendar import``)."""
+
+    year = fields.Integer(required=True, **_m(None, minimum=2000, maximum=2100, example=2027))
+    holidays = fields.List(
+        fields.Nested(Holiday),
+        required=True,
+        **_m("放假的日子（周末的可列可不列）", minItems=1, maxItems=366),
+    )
+    workdays = fields.List(Day(), **_m("周末调休上班的日子", maxItems=366))
+
+    def load(self, data, **kwargs):
+        return data
+
+
+class CalendarImportResult(Schema):
+    year = integer()
+    source = fields.Constant(
+        "imported", required=True, **_m(None, type="string", enum=["imported"])
+    )
+    official = fields.Constant(True, required=True, **_m(None, type="boolean"))
+    holidays = integer("存入的工作日放假天数")
+    weekend_holidays = integer("落在周末的放假天数（本就休息，不存）")
+    workdays = integer("调休上班天数")
+    replaced = integer("被替换的该年原有记录数")
+    previous_source = fields.String(required=True, allow_none=True, **_m(None, enum=_YEAR_SOURCES))
+
+
+# ------------------------------------------------------------------ case files
+
+
+class Attachment(Schema):
+    id = string("附件 id（32 位十六进制）")
+    instance_id = integer()
+    task_id = maybe_string("上传时所在的任务")
+    field = maybe_string("对应的表单字段（filepicker 字段的 key）")
+    filename = string()
+    content_type = string("保存并下载时使用的类型，由扩展名决定")
+    size = integer("字节数")
+    sha256 = string("内容的 SHA-256（十六进制）")
+    uploaded_by = maybe_string()
+    uploaded_at = moment()
+    content_url = fields.Function(
+        lambda a: url_for("api.get_attachment_content", attachment_id=get_value(a, "id")),
+        required=True,
+        **_m("下载文件内容的地址", type="string"),
+    )
+
+
+class AttachmentCreated(Schema):
+    attachment = fields.Nested(Attachment, required=True)
+
+
+class AttachmentUpload(Schema):
+    """multipart/form-data, read by the view (``casefiles.py``)."""
+
+    file = fields.Raw(
+        required=True,
+        **_m(f"要上传的文件（带文件名）：{UPLOAD_TYPES_TEXT}", type="string", format="binary"),
+    )
+    field = Text(
+        max_length=MAX_FIELD, nullable=False, doc="对应的表单字段（filepicker 字段的 key），可不填"
+    )
+
+
+class DraftSaved(Schema):
+    task_id = string()
+    saved_at = moment()
+
+
+class Draft(DraftSaved):
+    data = fields.Dict(required=True, **_m("保存的表单数据"))
+
+
+class SaveDraft(Schema):
+    data = JsonObject(
+        required=True,
+        missing_message="缺少字段 data（表单数据，JSON 对象）",
+        doc="表单数据（JSON 对象，序列化后不超过 1 MB）",
+    )
+
+
+class Comment(Schema):
+    text = Text(required=True, max_length=MAX_COMMENT)
+    task_id = Text(max_length=64, doc="针对的任务（须为该实例的任务）；缺省为针对整个案件")
+
+
+class Diagram(Schema):
+    definition_key = string("流程标识")
+    definition_version = integer("实例所用的流程版本")
+    completed = strings("已完成的 BPMN 元素 id")
+    current = strings("当前的元素 id（待办任务、等待中的事件）；已办结的实例为空")
+    overdue = strings("已超期的待办任务的元素 id")
+    task_links = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        required=True,
+        **_m("元素 id → 调用者可查看的待办任务 id"),
+    )
+
+
+class SendBackTarget(Schema):
+    id = string()
+    name = string()
+
+    @pre_dump
+    def _from_pair(self, target, **kwargs):
+        """The engine names a target as an ``(element id, name)`` pair."""
+        if isinstance(target, tuple):
+            return {"id": target[0], "name": target[1]}
+        return target
+
+
+class TaskContext(Schema):
+    process_name = maybe_string("流程名称")
+    form = fields.Raw(
+        required=True,
+        allow_none=True,
+        **_m(
+            "该环节的表单（form-js schema）；环节没有表单时为 null",
+            type="object",
+            additionalProperties=True,
+        ),
+    )
+    send_back_targets = many(
+        SendBackTarget, "可退回到的环节（POST /api/v1/tasks/{task_id}/send-back 的 target）"
+    )
+    pausable = boolean("该环节可以暂停计时")
+    can_work = boolean("调用者可以办理（本部门，并有所需角色）")
+    instance_status = one_of(STATUSES)
+
+
+class CaseRef(Schema):
+    id = integer()
+    process_key = string()
+    business_key = maybe_string()
+    title = maybe_string()
+    status = one_of(STATUSES)
+
+
+class Related(Schema):
+    parent = fields.Nested(
+        CaseRef,
+        required=True,
+        allow_none=True,
+        **_m("调用本案件的上级案件（没有或调用者看不到时为 null）"),
+    )
+    children = many(CaseRef, "本案件调用的下级案件中调用者能看到的")
+
+
+# ------------------------------------------------------------------ security audit
+
+
+class SecurityEventQuery(Schema):
+    kind = QueryChoice(
+        EVENT_KINDS,
+        doc="login_failed 登录失败、login_throttled 因登录限速被拒、password_changed 修改密码、"
+        "user_disabled 停用用户、access_revoked 管理员注销会话",
+    )
+    username = QueryText(max_length=64, doc="actor：登录事件为尝试登录的用户名，其他事件为操作人")
+    limit = QueryInt(minimum=1, maximum=MAX_PAGE, default=50, doc="每页条数")
+    offset = QueryInt(minimum=0, default=0, doc="跳过条数")
+
+
+# ------------------------------------------------------------------ lists and pages
+
+UserList = items_of(User, "UserList")
+DepartmentList = items_of(Department, "DepartmentList")
+DefinitionList = items_of(Definition, "DefinitionList")
+InstancePage = page_of(Instance, "InstancePage")
+TaskPage = page_of(Task, "TaskPage")
+TaskList = items_of(Task, "TaskList")
+EventList = items_of(Event, "EventList")
+EventPage = page_of(Event, "EventPage")
+IncidentList = items_of(Incident, "IncidentList")
+TaskPauseList = items_of(TaskPause, "TaskPauseList")
+AttachmentList = items_of(Attachment, "AttachmentList")
