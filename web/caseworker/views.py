@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import math
-import secrets
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from flask import (
     abort,
@@ -21,7 +19,15 @@ from flask import (
 )
 from flask_login import current_user
 
-from engine import EngineError, Forbidden, InvalidInput
+from engine import (
+    OPEN_STATES,
+    EngineError,
+    Forbidden,
+    InvalidInput,
+    new_business_key,
+    to_local,
+    traffic_light,
+)
 
 from ..attachments import attachment_response, check_upload
 from ..auth import login_session, logout_session
@@ -31,7 +37,6 @@ from ..errors import ApiError
 from . import bp
 from .submitted import submitted_pairs
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 PAGE_SIZE = 20
 VIEWS = {"mine": "我的待办", "department": "部门待办", "done": "已办", "started": "我发起的"}
 LIGHTS = {"red": "已逾期", "yellow": "1 个工作日内到期", "green": "按期"}
@@ -84,16 +89,7 @@ def _files():
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if value is None:
         return ""
-    return value.replace(tzinfo=UTC).astimezone(LOCAL_TZ).strftime(fmt)
-
-
-def _light(due_at, bounds) -> str | None:
-    if due_at is None:
-        return None
-    now, soon = bounds
-    if due_at < now:
-        return "red"
-    return "yellow" if due_at < soon else "green"
+    return to_local(value).strftime(fmt)
 
 
 def _safe_next(target: str | None) -> str:
@@ -250,7 +246,7 @@ def tasks():
         page = eng.list_tasks(actor, scope=scope, state=state, process_key=process, stage=stage,
                               light=light, q=q, sort=task_sort, limit=PAGE_SIZE, offset=offset)
         bounds = eng.light_bounds()
-        rows = [{"task": t, "light": _light(t.due_at, bounds) if t.state in ("ready", "claimed")
+        rows = [{"task": t, "light": traffic_light(t.due_at, bounds) if t.state in OPEN_STATES
                  else None} for t in page.items]
     pages = max(1, math.ceil(page.total / PAGE_SIZE))
     filters = {"view": view, "process": process or "", "stage": stage or "",
@@ -283,7 +279,7 @@ def task_page(task_id: str):
     return render_template(
         "task.html", t=t, ctx=ctx, data=data, draft=draft, editable=editable,
         attachments=attachments, comments=comments, pauses=pauses, names=names,
-        light=_light(t.due_at, eng.light_bounds()) if t.state in ("ready", "claimed") else None,
+        light=traffic_light(t.due_at, eng.light_bounds()) if t.state in OPEN_STATES else None,
         lights=LIGHTS, task_states=TASK_STATES,
     )
 
@@ -444,8 +440,8 @@ def case_page(instance_id: int):
         attachments=attachments, attachment_names=attachment_names, task_rows=task_rows,
         task_names=task_names, submitted=submitted, names=names, event_names=EVENT_NAMES,
         status_names=STATUS_NAMES, task_states=TASK_STATES, related=related,
-        lights={t.id: _light(t.due_at, bounds) for t in task_rows
-                if t.state in ("ready", "claimed")},
+        lights={t.id: traffic_light(t.due_at, bounds) for t in task_rows
+                if t.state in OPEN_STATES},
         light_names=LIGHTS,
     )
 
@@ -498,7 +494,7 @@ def start_case(key: str):
         problems["kf_business_key"] = "编号最长 200 字"
     if problems:
         raise InvalidInput("请更正标出的字段", details=problems)
-    business_key = (business_key or "").strip() or _new_business_key(key)
+    business_key = (business_key or "").strip() or new_business_key(key)
     inst = eng.start(key, actor, business_key=business_key, title=title.strip(), data=data)
     flash(f"已发起：{title.strip()}（{business_key}）")
     mine = eng.list_tasks(actor, scope="department", instance_id=inst.id, limit=1)
@@ -507,9 +503,3 @@ def start_case(key: str):
     else:
         target = url_for("caseworker.case_page", instance_id=inst.id)
     return jsonify({"redirect": target, "instance_id": inst.id})
-
-
-def _new_business_key(key: str) -> str:
-    today = datetime.now(UTC).astimezone(LOCAL_TZ).strftime("%Y%m%d")
-    prefix = "".join(w[0] for w in key.split("_") if w).upper()[:4] or "KF"
-    return f"{prefix}-{today}-{secrets.token_hex(2).upper()}"
