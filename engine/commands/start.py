@@ -1,5 +1,6 @@
-"""Command: start a case (the newest version of a process); and the business-key rule of the
-start page (``new_business_key``)."""
+"""Command: start a case (the newest version of a process), with the business-key rule: a case
+started without a key gets one made up of the process's initials, the day in China and a random
+suffix (``XMSM-20260301-3FA2``), whether it comes from a page, the API or Python."""
 
 from __future__ import annotations
 
@@ -42,7 +43,8 @@ class StartCommand:
         title: str | None = None,
         data: dict | None = None,
     ) -> InstanceInfo:
-        """Start the newest version of ``process_key`` and run it to its first wait state."""
+        """Start the newest version of ``process_key`` and run it to its first wait state. A
+        ``business_key`` that is None or blank is made up (``new_business_key``)."""
         if data is not None and not isinstance(data, dict):
             raise InvalidInput("data 必须是 JSON 对象")
         text(process_key, "process_key", 200, required=True)
@@ -50,6 +52,8 @@ class StartCommand:
         text(title, "title", 400)
         check_data(data or {})
         check_field_names(data, self.ctx.script_engine.environment.globals)
+        if business_key is None or not business_key.strip():
+            business_key = new_business_key(process_key)
         store = self.persistence.store
         with self.ctx.uow() as uow:
             conn = uow.conn

@@ -19,15 +19,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from engine import (
-    OPEN_STATES,
-    EngineError,
-    Forbidden,
-    InvalidInput,
-    new_business_key,
-    to_local,
-    traffic_light,
-)
+from engine import OPEN_STATES, EngineError, Forbidden, InvalidInput, to_local, traffic_light
 
 from ..attachments import attachment_response, check_upload
 from ..auth import login_session, logout_session
@@ -494,9 +486,10 @@ def start_case(key: str):
         problems["kf_business_key"] = "编号最长 200 字"
     if problems:
         raise InvalidInput("请更正标出的字段", details=problems)
-    business_key = (business_key or "").strip() or new_business_key(key)
+    # left empty, the engine makes one up
+    business_key = (business_key or "").strip() or None
     inst = eng.start(key, actor, business_key=business_key, title=title.strip(), data=data)
-    flash(f"已发起：{title.strip()}（{business_key}）")
+    flash(f"已发起：{title.strip()}（{inst.business_key}）")
     mine = eng.list_tasks(actor, scope="department", instance_id=inst.id, limit=1)
     if mine.items:
         target = url_for("caseworker.task_page", task_id=mine.items[0].id)
