@@ -138,6 +138,7 @@ def _globals():
                                if user else None),
         "kf_counts": g.get("kf_counts"),
         "VIEWS": VIEWS,
+        "OPEN_STATES": OPEN_STATES,
     }
 
 
