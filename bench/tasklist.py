@@ -178,7 +178,7 @@ class Process:
 
     def __init__(self, eng, definition):
         self.key, self.name, self.definition_id = definition.key, definition.name, definition.id
-        loaded = eng._spec(definition.id)
+        loaded = eng.spec(definition.id)
         self.loaded = loaded
         parsed = loaded.parsed
         directory = eng.directory()

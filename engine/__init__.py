@@ -1,44 +1,59 @@
 """kunflow's runtime around SpiffWorkflow: definitions, instances, human tasks, audit log.
 
-Knows BPMN, not Flask and not the district: departments, users and roles are data.
+Knows BPMN, not Flask and not the district: departments, users and roles are data. This is the
+engine's public face: the web layer, ``workflows/`` and ``config/`` import from here only (an
+import-linter contract in pyproject.toml holds them to it). docs/architecture.md shows the
+rooms behind it.
 """
 
-from .dto import (
-    SYSTEM,
-    Actor,
-    DefinitionInfo,
-    DepartmentInfo,
-    DeployResult,
-    EventInfo,
-    InstanceInfo,
-    Page,
-    TaskInfo,
-    UserInfo,
-)
-from .errors import Conflict, EngineError, Forbidden, InvalidInput, InvalidModel, NotFound
-from .runtime import Engine, utcnow
-
-__all__ = [
-    "SYSTEM", "Actor", "Conflict", "DefinitionInfo", "DepartmentInfo", "DeployResult", "Engine",
-    "EngineError", "EventInfo", "Forbidden", "InstanceInfo", "InvalidInput", "InvalidModel",
-    "NotFound", "Page", "TaskInfo", "UserInfo", "utcnow",
-]
-
-# The public face that web/, workflows/ and the command line use (issue 10): what they need of
-# the engine's modules, so that they import the package only.
-from .access import Access, LoginPolicy  # noqa: E402
-from .calendar import (  # noqa: E402
+from .access import EVENT_KINDS, Access, LoginPolicy
+from .calendar import (
     WorkCalendar,
     calendar_service,
     local_today,
     parse_date,
     parse_schedule,
+    schedule_from_data,
 )
-from .casefiles import CaseFiles, FileStore  # noqa: E402
-from .dto import MessageInfo  # noqa: E402
-from .scripting import ServiceRegistry  # noqa: E402
+from .casefiles import CaseFiles, FileStore, clean_filename
+from .clock import CHINA_TZ, local_day, to_local, utcnow
+from .commands import new_business_key
+from .deadlines import traffic_light
+from .dto import (
+    OPEN_STATES,
+    SYSTEM,
+    Actor,
+    AttachmentInfo,
+    CaseRef,
+    DefinitionInfo,
+    DepartmentInfo,
+    DeployResult,
+    DiagramMarks,
+    DraftInfo,
+    EventInfo,
+    IncidentInfo,
+    InstanceInfo,
+    MessageInfo,
+    MessageOutcome,
+    Page,
+    RelatedCases,
+    TaskContext,
+    TaskInfo,
+    TaskPauseInfo,
+    UserInfo,
+)
+from .errors import Conflict, EngineError, Forbidden, InvalidInput, InvalidModel, NotFound
+from .facade import Engine
+from .forms import FieldLabel
+from .scripting import ServiceRegistry
 
-__all__ += [
-    "Access", "CaseFiles", "FileStore", "LoginPolicy", "MessageInfo", "ServiceRegistry",
-    "WorkCalendar", "calendar_service", "local_today", "parse_date", "parse_schedule",
+__all__ = [
+    "CHINA_TZ", "EVENT_KINDS", "OPEN_STATES", "SYSTEM", "Access", "Actor", "AttachmentInfo",
+    "CaseFiles", "CaseRef", "Conflict", "DefinitionInfo", "DepartmentInfo", "DeployResult",
+    "DiagramMarks", "DraftInfo", "Engine", "EngineError", "EventInfo", "FieldLabel", "FileStore",
+    "Forbidden", "IncidentInfo", "InstanceInfo", "InvalidInput", "InvalidModel", "LoginPolicy",
+    "MessageInfo", "MessageOutcome", "NotFound", "Page", "RelatedCases", "ServiceRegistry",
+    "TaskContext", "TaskInfo", "TaskPauseInfo", "UserInfo", "WorkCalendar", "calendar_service",
+    "clean_filename", "local_day", "local_today", "new_business_key", "parse_date",
+    "parse_schedule", "schedule_from_data", "to_local", "traffic_light", "utcnow",
 ]

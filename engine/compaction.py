@@ -29,31 +29,39 @@ The library leaves tasks that a reset removes from the tree in the workflow's ev
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.util.task import TaskState
 
+from .definitions import entries
+
 _KEEP_ANCESTORS = 2
 
 
-def compact_workflow(workflow) -> int:
-    """Compact the top workflow and its sub-processes in place; returns tasks removed."""
+def compact_workflow(workflow, send_back: Mapping[str, tuple] | None = None) -> int:
+    """Compact the top workflow and its sub-processes in place; returns tasks removed.
+
+    ``send_back``: element id -> the element ids its task may send the case back to, as the
+    definition's task infos hold them (``ParsedDefinition.send_back``); see
+    ``send_back_targets`` for a caller without it."""
     prune_event_manager(workflow)
     if workflow.completed:
         return 0
-    removed = drop_finished_subprocesses(workflow)
+    removed = drop_finished_subprocesses(workflow, send_back)
     # Only the owners of the sub-processes still there (running ones, and finished ones that
     # are still read) must stay in the tree.
     owners = set(workflow.subprocesses)
-    removed += _compact_tree(workflow, owners)
+    removed += _compact_tree(workflow, owners, send_back)
     for sub in list(workflow.subprocesses.values()):
-        removed += _compact_tree(sub, owners)
+        removed += _compact_tree(sub, owners, send_back)
     if removed:
         prune_event_manager(workflow)
     return removed
 
 
-def drop_finished_subprocesses(workflow) -> int:
+def drop_finished_subprocesses(workflow, send_back: Mapping[str, tuple] | None = None) -> int:
     """Delete embedded sub-processes that are over and that nothing reads any more; returns
     the tasks removed with them.
 
@@ -83,7 +91,8 @@ def drop_finished_subprocesses(workflow) -> int:
     reachable = set()  # ids of (sub-)workflows an open task's send-back may walk into
     for wf in (workflow, *subprocesses.values()):
         for task in wf.tasks.values():
-            if task.has_state(TaskState.FINISHED_MASK) or not send_back_targets(task.task_spec):
+            if (task.has_state(TaskState.FINISHED_MASK)
+                    or not send_back_targets(task.task_spec, send_back)):
                 continue
             node = wf
             while node is not None and id(node) not in reachable:
@@ -119,7 +128,7 @@ def _any_reachable(sub, inside, reachable) -> bool:
     return False
 
 
-def _compact_tree(wf, owners: set) -> int:
+def _compact_tree(wf, owners: set, send_back: Mapping[str, tuple] | None) -> int:
     tasks = wf.tasks
     root = wf.task_tree
     if root is None:
@@ -152,7 +161,7 @@ def _compact_tree(wf, owners: set) -> int:
     for task in list(tasks.values()):
         if task.has_state(TaskState.FINISHED_MASK):
             continue
-        targets = send_back_targets(task.task_spec)
+        targets = send_back_targets(task.task_spec, send_back)
         node = task.parent
         while targets and node is not None:
             if getattr(node.task_spec, "bpmn_id", None) in targets:
@@ -236,11 +245,16 @@ def restore_boundary_events(task) -> None:
             split._add_child(spec, TaskState.CANCELLED)
 
 
-def send_back_targets(task_spec) -> tuple[str, ...]:
-    """Element ids the diagram lets this task send the case back to (``send_back_targets``)."""
+def send_back_targets(task_spec, send_back: Mapping[str, tuple] | None = None
+                      ) -> tuple[str, ...]:
+    """Element ids the diagram lets this task send the case back to: from ``send_back`` (the
+    definition's task infos, read when it was parsed) when given; else the spec's
+    ``send_back_targets`` property, read by the same rule (``definitions.entries``), for a
+    caller that holds a bare workflow."""
+    if send_back is not None:
+        return send_back.get(getattr(task_spec, "bpmn_id", None) or task_spec.name, ())
     props = (getattr(task_spec, "extensions", None) or {}).get("properties") or {}
-    raw = props.get("send_back_targets") or ""
-    return tuple(t.strip() for t in raw.replace("，", ",").split(",") if t.strip())
+    return tuple(entries(props.get("send_back_targets")))
 
 
 def _pending_arrivals(tasks) -> set:

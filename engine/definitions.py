@@ -8,7 +8,8 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from functools import cached_property
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.util import full_tag
@@ -53,10 +54,78 @@ class _Parser(KunflowBpmnParser):
 
 @dataclass(frozen=True)
 class TaskSpecInfo:
+    """A human task of the diagram with its ``spiffworkflow:property`` values interpreted once,
+    when the diagram is parsed (``of``): the engine reads these fields, never the raw strings.
+    ``properties`` keeps the raw values (``routing.department_for`` reads ``department`` there,
+    with an expression's result laid over it)."""
+
     element_id: str
     name: str | None
     lane: str | None
     properties: dict
+    pausable: bool = False  # the deadline clock may be stopped (``pausable``: true / 1 / yes)
+    send_back_targets: tuple = ()  # element ids it may send the case back to (退回)
+    department: str | None = None
+    department_expression: str | None = None  # an expression giving the department
+    candidate_role: str | None = None
+    assignee: str | None = None  # an expression giving the assignee's username
+    form_key: str | None = None
+    # The deadline: working days (or a date, a date and time), clock hours (None when not a
+    # number), or an expression giving one of those; the first one given counts.
+    due_working_days: str | None = None
+    due_hours: float | None = None
+    due_expression: str | None = None
+    stage: str | None = None
+    phase: str | None = None
+
+    @classmethod
+    def of(cls, element_id: str, name: str | None, lane: str | None,
+           properties: dict | None) -> TaskSpecInfo:
+        """The one place a task's raw property strings are interpreted."""
+        props = dict(properties or {})
+        hours = None
+        if props.get("due_hours"):
+            try:
+                hours = float(props["due_hours"])
+            except ValueError:
+                hours = None
+        return cls(
+            element_id, name, lane, props,
+            pausable=str(props.get("pausable", "")).lower() in ("true", "1", "yes"),
+            send_back_targets=tuple(entries(props.get("send_back_targets"))),
+            department=props.get("department"),
+            department_expression=props.get("department_expression"),
+            candidate_role=props.get("candidate_role"),
+            assignee=props.get("assignee"),
+            form_key=props.get("form_key"),
+            due_working_days=props.get("due_working_days"),
+            due_hours=hours,
+            due_expression=props.get("due_expression"),
+            stage=props.get("stage"),
+            phase=props.get("phase"),
+        )
+
+    @classmethod
+    def of_spec(cls, task_spec) -> TaskSpecInfo:
+        """``of`` a SpiffWorkflow task spec (its element id, name, lane and properties)."""
+        props = (getattr(task_spec, "extensions", None) or {}).get("properties") or {}
+        element = getattr(task_spec, "bpmn_id", None) or task_spec.name
+        return cls.of(element, getattr(task_spec, "bpmn_name", None), task_spec.lane, props)
+
+    def to_meta(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v)
+                for k, v in self.__dict__.items() if k != "element_id"}
+
+    @classmethod
+    def from_meta(cls, element_id: str, meta: dict) -> TaskSpecInfo:
+        """From ``to_meta``; a definition stored before the typed fields existed has only
+        name, lane and properties: they are interpreted now, by the same rule."""
+        if "pausable" not in meta:
+            return cls.of(element_id, meta["name"], meta["lane"], meta["properties"])
+        known = {f.name for f in fields(cls)} - {"element_id"}
+        values = {k: (tuple(v) if isinstance(v, list) else v)
+                  for k, v in meta.items() if k in known}
+        return cls(element_id=element_id, **values)
 
 
 @dataclass(frozen=True)
@@ -78,6 +147,11 @@ class ParsedDefinition:
     start_form_key: str | None = None  # ``form_key`` of the none start event: the start data
     start_form_element: str | None = None  # the start event that names it
 
+    @cached_property
+    def send_back(self) -> dict[str, tuple]:
+        """Element id -> the ids its task may send the case back to (tasks that may)."""
+        return {k: t.send_back_targets for k, t in self.tasks.items() if t.send_back_targets}
+
     def to_meta(self) -> dict:
         return {
             "key": self.key,
@@ -90,10 +164,7 @@ class ParsedDefinition:
                 "form_key": self.start_form_key,
                 "form_element": self.start_form_element,
             },
-            "tasks": {
-                k: {"name": t.name, "lane": t.lane, "properties": t.properties}
-                for k, t in self.tasks.items()
-            },
+            "tasks": {k: t.to_meta() for k, t in self.tasks.items()},
             "warnings": self.warnings,
         }
 
@@ -103,10 +174,7 @@ class ParsedDefinition:
             key=meta["key"],
             name=meta["name"],
             lanes=meta["lanes"],
-            tasks={
-                k: TaskSpecInfo(k, t["name"], t["lane"], t["properties"])
-                for k, t in meta["tasks"].items()
-            },
+            tasks={k: TaskSpecInfo.from_meta(k, t) for k, t in meta["tasks"].items()},
             start_lanes=tuple(meta.get("start_lanes", ())),
             warnings=meta.get("warnings", []),
             manual_start=meta.get("start", {}).get("manual", True),
@@ -266,7 +334,8 @@ def _properties(node) -> dict:
     return props
 
 
-def _entries(value: str | None) -> list[str]:
+def entries(value: str | None) -> list[str]:
+    """A property listing several entries: separated by commas (ASCII or full-width)."""
     return [e.strip() for e in (value or "").replace("，", ",").split(",") if e.strip()]
 
 
@@ -281,16 +350,16 @@ def start_info(root, process_id: str) -> dict:
     info = {"manual": False, "departments": [], "form_key": None, "form_element": None}
     if process is None:
         return info
-    entries = _entries(_properties(process).get("start_departments"))
+    listed = entries(_properties(process).get("start_departments"))
     for node in process.iterfind("bpmn:startEvent", NS):
         if any(isinstance(c.tag, str) and c.tag.endswith("EventDefinition") for c in node):
             continue  # timer, message, signal … start: not started by people
         info["manual"] = True
         props = _properties(node)
-        entries += _entries(props.get("start_departments"))
+        listed += entries(props.get("start_departments"))
         if props.get("form_key") and info["form_key"] is None:
             info["form_key"], info["form_element"] = props["form_key"].strip(), node.get("id")
-    info["departments"] = list(dict.fromkeys(entries))
+    info["departments"] = list(dict.fromkeys(listed))
     return info
 
 
@@ -318,9 +387,8 @@ def describe(root, process_id: str, spec, subprocess_specs=None) -> ParsedDefini
     all_specs = [spec, *(subprocess_specs or {}).values()]
     for ts in (t for s in all_specs for t in s.task_specs.values()):
         if getattr(ts, "manual", False):
-            props = (getattr(ts, "extensions", None) or {}).get("properties", {}) or {}
-            element = getattr(ts, "bpmn_id", None) or ts.name
-            tasks[element] = TaskSpecInfo(element, ts.bpmn_name, ts.lane, dict(props))
+            info = TaskSpecInfo.of_spec(ts)
+            tasks[info.element_id] = info
     start = start_info(root, process_id)
     return ParsedDefinition(
         key=process_id,

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+
+# A human task that is still to be done: waiting in its department's queue, or claimed.
+OPEN_STATES = ("ready", "claimed")
 
 # Roles with a meaning to the engine; an org chart may define more.
 ROLE_HEAD = "head"
@@ -163,3 +167,151 @@ class MessageInfo:
     created_at: datetime
     delivered_at: datetime | None = None  # None: still waiting for a catcher
     delivered_to: int | None = None
+
+
+@dataclass(frozen=True)
+class AttachmentInfo:
+    id: str
+    instance_id: int
+    task_id: str | None
+    field: str | None
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_by: str | None
+    uploaded_at: datetime
+
+
+@dataclass(frozen=True)
+class DraftInfo:
+    task_id: str
+    username: str
+    data: dict
+    saved_at: datetime
+
+
+@dataclass(frozen=True)
+class DiagramMarks:
+    definition_key: str
+    definition_version: int
+    completed: tuple
+    current: tuple
+    overdue: tuple
+    # element id -> open task id, for links from the diagram to the task page
+    task_links: dict
+
+
+class DictBridge:
+    """Compatibility bridge of the DTOs below, which replaced dicts: ``x["field"]``,
+    ``x.get("field")``, ``dict(x)`` and ``x == {...}`` read as they did on the dict (the web
+    layer's serializers and the tests read them so). New code reads attributes; ``to_dict()``
+    gives the dict the method returned before."""
+
+    __slots__ = ()
+
+    def keys(self) -> tuple[str, ...]:
+        """The keys the dict had: every field."""
+        return tuple(f.name for f in fields(self))
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.keys()}
+
+    def __getitem__(self, key: str):
+        if key not in self.keys():
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default=None):
+        return getattr(self, key) if key in self.keys() else default
+
+    def __contains__(self, key) -> bool:
+        return key in self.keys()
+
+    def __iter__(self):
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, DictBridge | Mapping):
+            return self.to_dict() == dict(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # equal to a dict, so unhashable like one
+
+
+@dataclass(frozen=True, eq=False)
+class IncidentInfo(DictBridge):
+    """An incident with its case's process key and business key (``Engine.list_incidents``)."""
+
+    id: int
+    instance_id: int
+    task_id: str | None
+    element_id: str | None
+    message: str
+    created_at: datetime
+    resolved_at: datetime | None
+    resolved_by: str | None
+    process_key: str
+    business_key: str | None
+
+
+@dataclass(frozen=True, eq=False)
+class TaskPauseInfo(DictBridge):
+    """One stop of a task's deadline clock (``Engine.list_task_pauses``)."""
+
+    id: int
+    task_id: str
+    paused_at: datetime
+    paused_by: str | None
+    reason: str | None
+    resumed_at: datetime | None
+    resumed_by: str | None
+
+
+@dataclass(frozen=True, eq=False)
+class MessageOutcome(DictBridge):
+    """What ``Engine.correlate_message`` did: ``delivered`` to or ``started`` an instance
+    (``instance_id``), or the message is ``waiting`` (``message_id``)."""
+
+    status: str
+    instance_id: int | None = None
+    message_id: int | None = None
+
+    def keys(self) -> tuple[str, ...]:
+        """As the dict had them: ``status`` and the id that applies."""
+        return tuple(k for k in ("status", "instance_id", "message_id")
+                     if getattr(self, k) is not None)
+
+
+@dataclass(frozen=True, eq=False)
+class TaskContext(DictBridge):
+    """What a task page needs besides the task row (``Engine.task_context``)."""
+
+    process_name: str
+    form: dict | None  # the task's form-js schema
+    send_back_targets: tuple  # (element id, name) of each task it may be sent back to
+    pausable: bool
+    can_work: bool  # the actor may claim and complete it
+    instance_status: str
+
+
+@dataclass(frozen=True, eq=False)
+class CaseRef(DictBridge):
+    """A related case, as a case page links it."""
+
+    id: int
+    process_key: str
+    title: str | None
+    status: str
+    business_key: str | None
+
+
+@dataclass(frozen=True, eq=False)
+class RelatedCases(DictBridge):
+    """The calling case and the called ones that the actor may see (``Engine.related_cases``)."""
+
+    parent: CaseRef | None
+    children: tuple  # of CaseRef

@@ -12,8 +12,7 @@ from typing import BinaryIO
 from flask import request, send_file
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
-from engine import InvalidInput
-from engine.casefiles import AttachmentInfo
+from engine import AttachmentInfo, InvalidInput
 
 # extension -> (content type stored and served, accepted leading bytes; None: any)
 ALLOWED = {

@@ -7,18 +7,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from engine import SYSTEM, Access, Engine
+from engine import CHINA_TZ, SYSTEM, Access, Engine
 
 log = logging.getLogger("kunflow.scheduler")
 
 HOUSEKEEPING_MINUTES = 10
 TIMER_SECONDS = 30
-TIMEZONE = ZoneInfo("Asia/Shanghai")  # district deadlines and monthly cycles are local time
+TIMEZONE = CHINA_TZ  # district deadlines and monthly cycles are local time
 
 
 def housekeeping(engine: Engine, access: Access | None = None) -> dict:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from datetime import time as clock_time
-from zoneinfo import ZoneInfo
 
+from ..clock import CHINA_TZ
 from ..errors import InvalidInput
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+LOCAL_TZ = CHINA_TZ  # the one definition is engine/clock.py's
 END_OF_DAY = clock_time(23, 59, 59)
 
 

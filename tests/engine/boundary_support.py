@@ -54,7 +54,7 @@ def stored_workflow(engine: Engine, iid: int):
         st = conn.execute(sa.select(instance.c.state_json, instance.c.serializer_version,
                                     instance.c.definition_id)
                           .where(instance.c.id == iid)).one()
-    loaded = engine._spec(st.definition_id)
+    loaded = engine.spec(st.definition_id)
     return load_state(st.state_json, st.serializer_version, loaded.spec, loaded.subprocess_specs)
 
 

@@ -19,7 +19,7 @@ import logging
 import pytest
 import sqlalchemy as sa
 
-import engine.runtime
+import engine.diagram_helpers
 import engine.scripting
 from engine import InvalidModel
 from engine.model import event, incident, instance, task
@@ -122,7 +122,7 @@ def sentinels():
     """Secrets where the old sandbox let diagram code reach them."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(engine.scripting, "KUNFLOW_TEST_SECRET", SECRET, raising=False)
-        patch.setattr(engine.runtime, "KUNFLOW_TEST_SECRET", SECRET, raising=False)
+        patch.setattr(engine.diagram_helpers, "KUNFLOW_TEST_SECRET", SECRET, raising=False)
         patch.setenv("KUNFLOW_TEST_SECRET", ENV_SECRET)
         yield
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import g
 
-from engine.calendar import calendar_service, schedule_from_data
+from engine import calendar_service, schedule_from_data
 
 from ..auth.identity import current_engine
 from . import bp

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask import current_app, g, request
 
-from engine.casefiles import CaseFiles
+from engine import CaseFiles
 
 from ..attachments import ALLOWED as UPLOAD_TYPES
 from ..attachments import ALLOWED_TEXT as UPLOAD_TYPES_TEXT

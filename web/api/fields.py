@@ -15,7 +15,7 @@ import re
 
 from marshmallow import ValidationError, fields, missing
 
-from engine.calendar import parse_date
+from engine import parse_date
 
 from ..errors import ApiError
 from ..inputs import MAX_ID, checked_text

@@ -19,8 +19,7 @@ from flask import url_for
 from marshmallow import Schema, fields, post_dump, pre_dump
 from marshmallow.utils import get_value
 
-from engine.access import EVENT_KINDS
-from engine.calendar import local_today
+from engine import EVENT_KINDS, local_today
 
 from ..attachments import ALLOWED_TEXT as UPLOAD_TYPES_TEXT
 from ..inputs import MAX_ID

@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from engine.forms import FieldLabel
+from engine import FieldLabel
 
 MAX_DEPTH = 4
 MAX_ITEMS = 200

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import math
-import secrets
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from flask import (
     abort,
@@ -20,7 +18,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from engine import EngineError, Forbidden, InvalidInput
+from engine import OPEN_STATES, EngineError, Forbidden, InvalidInput, to_local, traffic_light
 
 from ..attachments import attachment_response, check_upload
 from ..auth.identity import check_csrf, csrf_token
@@ -28,7 +26,6 @@ from ..errors import ApiError
 from . import bp
 from .submitted import submitted_pairs
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 PAGE_SIZE = 20
 VIEWS = {"mine": "我的待办", "department": "部门待办", "done": "已办", "started": "我发起的"}
 LIGHTS = {"red": "已逾期", "yellow": "1 个工作日内到期", "green": "按期"}
@@ -81,16 +78,7 @@ def _files():
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if value is None:
         return ""
-    return value.replace(tzinfo=UTC).astimezone(LOCAL_TZ).strftime(fmt)
-
-
-def _light(due_at, bounds) -> str | None:
-    if due_at is None:
-        return None
-    now, soon = bounds
-    if due_at < now:
-        return "red"
-    return "yellow" if due_at < soon else "green"
+    return to_local(value).strftime(fmt)
 
 
 def _names():
@@ -137,6 +125,7 @@ def _globals():
                                if user else None),
         "kf_counts": g.get("kf_counts"),
         "VIEWS": VIEWS,
+        "OPEN_STATES": OPEN_STATES,
     }
 
 
@@ -200,7 +189,7 @@ def tasks():
         page = eng.list_tasks(actor, scope=scope, state=state, process_key=process, stage=stage,
                               light=light, q=q, sort=task_sort, limit=PAGE_SIZE, offset=offset)
         bounds = eng.light_bounds()
-        rows = [{"task": t, "light": _light(t.due_at, bounds) if t.state in ("ready", "claimed")
+        rows = [{"task": t, "light": traffic_light(t.due_at, bounds) if t.state in OPEN_STATES
                  else None} for t in page.items]
     pages = max(1, math.ceil(page.total / PAGE_SIZE))
     filters = {"view": view, "process": process or "", "stage": stage or "",
@@ -233,7 +222,7 @@ def task_page(task_id: str):
     return render_template(
         "task.html", t=t, ctx=ctx, data=data, draft=draft, editable=editable,
         attachments=attachments, comments=comments, pauses=pauses, names=names,
-        light=_light(t.due_at, eng.light_bounds()) if t.state in ("ready", "claimed") else None,
+        light=traffic_light(t.due_at, eng.light_bounds()) if t.state in OPEN_STATES else None,
         lights=LIGHTS, task_states=TASK_STATES,
     )
 
@@ -394,8 +383,8 @@ def case_page(instance_id: int):
         attachments=attachments, attachment_names=attachment_names, task_rows=task_rows,
         task_names=task_names, submitted=submitted, names=names, event_names=EVENT_NAMES,
         status_names=STATUS_NAMES, task_states=TASK_STATES, related=related,
-        lights={t.id: _light(t.due_at, bounds) for t in task_rows
-                if t.state in ("ready", "claimed")},
+        lights={t.id: traffic_light(t.due_at, bounds) for t in task_rows
+                if t.state in OPEN_STATES},
         light_names=LIGHTS,
     )
 
@@ -448,18 +437,13 @@ def start_case(key: str):
         problems["kf_business_key"] = "编号最长 200 字"
     if problems:
         raise InvalidInput("请更正标出的字段", details=problems)
-    business_key = (business_key or "").strip() or _new_business_key(key)
+    # left empty, the engine makes one up
+    business_key = (business_key or "").strip() or None
     inst = eng.start(key, actor, business_key=business_key, title=title.strip(), data=data)
-    flash(f"已发起：{title.strip()}（{business_key}）")
+    flash(f"已发起：{title.strip()}（{inst.business_key}）")
     mine = eng.list_tasks(actor, scope="department", instance_id=inst.id, limit=1)
     if mine.items:
         target = url_for("caseworker.task_page", task_id=mine.items[0].id)
     else:
         target = url_for("caseworker.case_page", instance_id=inst.id)
     return jsonify({"redirect": target, "instance_id": inst.id})
-
-
-def _new_business_key(key: str) -> str:
-    today = datetime.now(UTC).astimezone(LOCAL_TZ).strftime("%Y%m%d")
-    prefix = "".join(w[0] for w in key.split("_") if w).upper()[:4] or "KF"
-    return f"{prefix}-{today}-{secrets.token_hex(2).upper()}"

@@ -35,10 +35,10 @@ from .loading import (
 )
 from .planner import MINE_STATES, PROJECT_STOPS, DemoPlan, Planner, Project, plan_demo
 from .supervision_monthly import SUPERVISION_KEY, supervision_title
-from .world import CN, TODAY, DemoError, Simulation, World, china, utc
+from .world import TODAY, DemoError, Simulation, World, china, utc
 
 __all__ = [
-    "CN", "DEMO_SEED", "MINE_STATES", "PROJECT_STOPS", "SERVICE_HANDLERS", "SUPERVISION_KEY",
+    "DEMO_SEED", "MINE_STATES", "PROJECT_STOPS", "SERVICE_HANDLERS", "SUPERVISION_KEY",
     "TODAY", "DemoError", "DemoPlan", "DemoSummary", "Planner", "Project", "Simulation", "World",
     "caseworkers", "china", "instance_count", "load_demo", "plan_demo", "supervision_title",
     "utc",

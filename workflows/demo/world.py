@@ -13,9 +13,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from engine import CaseFiles, Engine, InvalidInput, TaskInfo, calendar_service, utcnow
+from engine import (
+    CHINA_TZ,
+    CaseFiles,
+    Engine,
+    InvalidInput,
+    TaskInfo,
+    calendar_service,
+    to_local,
+    utcnow,
+)
 
-CN = timedelta(hours=8)  # China time = UTC + 8, no daylight saving
 TODAY = datetime(2026, 11, 28, 10, 0)  # the demo's "now", China time
 
 
@@ -25,12 +33,12 @@ class DemoError(RuntimeError):
 
 def china(moment: datetime) -> datetime:
     """Naive UTC (the engine's clock) as China wall time."""
-    return moment + CN
+    return to_local(moment).replace(tzinfo=None)
 
 
 def utc(local: datetime) -> datetime:
     """China wall time as the engine's naive UTC."""
-    return local - CN
+    return local.replace(tzinfo=CHINA_TZ).astimezone(UTC).replace(tzinfo=None)
 
 @dataclass(frozen=True)
 class Upload:

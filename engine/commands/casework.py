@@ -1,0 +1,142 @@
+"""Commands on what a case carries besides its workflow: attachment rows (the bytes are the
+file store's, ``engine/casefiles.py``), the caller's draft of a task form, comments."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from .. import routing
+from ..checks import task_id as checked_task_id
+from ..clock import utcnow
+from ..context import Context
+from ..dto import OPEN_STATES, Actor, AttachmentInfo, DraftInfo
+from ..errors import Forbidden, InvalidInput
+from ..forms import json_size, size_problem
+from ..model import attachment, event, task_draft
+from ..queries import check_instance_access, instance_head, task_row
+
+MAX_COMMENT = 5000
+
+
+def attachment_target(conn, actor: Actor, instance_id: int | None, task_id: str | None
+                      ) -> tuple[int, str | None]:
+    """(instance id, task id) a file may be attached to: an open task the actor may work on,
+    or a case the actor may see."""
+    if task_id is not None:
+        row = task_row(conn, task_id, actor)
+        if row.state not in OPEN_STATES:
+            raise InvalidInput("任务已办结，不能再上传附件")
+        if not routing.can_work_task(actor, row.department_code, row.candidate_role):
+            raise Forbidden("无权为该任务上传附件")
+        return row.instance_id, row.id
+    if instance_id is not None:
+        check_instance_access(conn, instance_id, actor)
+        return instance_id, None
+    raise InvalidInput("须指定流程实例或任务")
+
+
+class Casework:
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    # ------------------------------------------------------------------ attachments
+
+    def check_can_attach(self, actor: Actor, *, instance_id: int | None = None,
+                         task_id: str | None = None) -> None:
+        """Whether the actor may attach a file there (read only): a caller checks this before
+        it stores any bytes; ``record_attachment`` checks again when it writes."""
+        with self.ctx.uow(readonly=True) as uow:
+            attachment_target(uow.conn, actor, instance_id, task_id)
+
+    def record_attachment(self, actor: Actor, *, filename: str, content_type: str, size: int,
+                          sha256: str, instance_id: int | None = None,
+                          task_id: str | None = None, field: str | None = None
+                          ) -> AttachmentInfo:
+        """Record a stored file as an attachment of an open task or a case, with its
+        ``attachment_added`` event: one unit of work, which checks the task (the case's lock
+        held, so a completion cannot slip in between) or the case as it writes."""
+        now = utcnow()
+        with self.ctx.uow() as uow:
+            conn = uow.conn
+            if task_id is not None:
+                task_id = checked_task_id(task_id)
+                self.ctx.locks.lock_task_instance(conn, task_id)
+            instance_id, task_id = attachment_target(conn, actor, instance_id, task_id)
+            att_id = uuid.uuid4().hex
+            values = dict(id=att_id, instance_id=instance_id, task_id=task_id, field=field,
+                          filename=filename, content_type=content_type, size=size,
+                          sha256=sha256, uploaded_by=actor.username, uploaded_at=now)
+            conn.execute(attachment.insert().values(**values))
+            conn.execute(event.insert().values(
+                instance_id=instance_id, task_id=task_id, actor=actor.username,
+                kind="attachment_added", at=now,
+                data_json=json.dumps({"attachment_id": att_id, "filename": filename,
+                                      "size": size, "sha256": sha256, "field": field},
+                                     ensure_ascii=False)))
+            uow.commit()
+        return AttachmentInfo(**values)
+
+    # ------------------------------------------------------------------ drafts
+
+    def save_draft(self, task_id: str, actor: Actor, data: dict) -> DraftInfo:
+        """Keep the actor's unsubmitted form data of an open task (one draft per task and
+        user; it ends when the task is completed)."""
+        if not isinstance(data, dict):
+            raise InvalidInput("data 必须是 JSON 对象")
+        payload = json.dumps(data, ensure_ascii=False)
+        now = utcnow()
+        with self.ctx.uow() as uow:
+            row = task_row(uow.conn, task_id, actor)
+            if row.state not in OPEN_STATES:
+                raise InvalidInput("任务已办结，不能保存草稿")
+            self.check_draft_size(uow.conn, row, data)
+            key = {"task_id": row.id, "username": actor.username}
+            uow.conn.execute(task_draft.delete().where(
+                task_draft.c.task_id == row.id, task_draft.c.username == actor.username))
+            uow.conn.execute(task_draft.insert().values(**key, data_json=payload, saved_at=now))
+            uow.commit()
+        return DraftInfo(row.id, actor.username, data, now)
+
+    def check_draft_size(self, conn, row, data: dict) -> None:
+        """A draft is what the page will submit: the engine's limit on the data of one step
+        applies to it too, naming the field by its form label."""
+        limit = self.ctx.max_step_data_bytes
+        if json_size(data) <= limit:
+            return
+        form = None
+        if row.form_key:
+            head = instance_head(conn, row.instance_id)
+            form = self.ctx.spec(head.definition_id).forms.get(row.form_key)
+        raise InvalidInput(*size_problem(data, limit, form))
+
+    def discard_draft(self, task_id: str) -> None:
+        """Forget every draft of the task."""
+        with self.ctx.uow() as uow:
+            uow.conn.execute(task_draft.delete().where(task_draft.c.task_id == task_id))
+            uow.commit()
+
+    # ------------------------------------------------------------------ comments
+
+    def add_comment(self, instance_id: int, actor: Actor, text: str,
+                    task_id: str | None = None) -> None:
+        """A comment on a case (or on one of its tasks), kept as an event of kind
+        ``comment``."""
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidInput("意见内容不能为空", details={"text": "请填写内容"})
+        if len(text) > MAX_COMMENT:
+            raise InvalidInput("意见最长 5000 字", details={"text": "最长 5000 字"})
+        with self.ctx.uow() as uow:
+            if task_id is not None:
+                row = task_row(uow.conn, task_id, actor)
+                instance_id, task_id = row.instance_id, row.id
+            else:
+                check_instance_access(uow.conn, instance_id, actor)
+            uow.conn.execute(event.insert().values(
+                instance_id=instance_id, task_id=task_id, actor=actor.username,
+                kind="comment", at=utcnow(),
+                data_json=json.dumps({"text": text.strip()}, ensure_ascii=False)))
+            uow.commit()
+
+
+

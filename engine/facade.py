@@ -1,0 +1,473 @@
+"""``Engine``: the one object the rest of kunflow talks to. It builds the shared context and the
+rooms once, and each public operation is one line into the room that holds it:
+
+- ``directory.Directory``: departments, users, bearer tokens;
+- ``deployments.Deployments``: deploy and read process definitions;
+- ``commands``: start, task commands, instance commands, due timers, messages, casework;
+- ``queries``: instances, tasks, and what the task and case pages read;
+- ``persistence``: loading and saving workflows, the cascade across instances (used by the
+  commands and queries, never called from here directly).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from . import diagram_helpers
+from .access import Access, LoginPolicy
+from .calendar import CalendarService
+from .commands import (
+    Casework,
+    DueTimers,
+    InstanceCommands,
+    MessageCommands,
+    StartCommand,
+    TaskCommands,
+)
+from .compaction import raise_iterator_depth
+from .context import Context
+from .db import make_engine, normalize_url
+from .definitions import LoadedSpec, SpecCache
+from .deployments import Deployments
+from .directory import Directory
+from .dto import (
+    Actor,
+    AttachmentInfo,
+    DefinitionInfo,
+    DepartmentInfo,
+    DeployResult,
+    DiagramMarks,
+    DraftInfo,
+    EventInfo,
+    IncidentInfo,
+    InstanceInfo,
+    MessageInfo,
+    MessageOutcome,
+    Page,
+    RelatedCases,
+    TaskContext,
+    TaskInfo,
+    TaskPauseInfo,
+    UserInfo,
+)
+from .forms import FieldLabel
+from .live_cache import LiveCache
+from .locks import InstanceLocks, SetupLock
+from .model import metadata
+from .persistence import Persistence
+from .queries import CaseFileQueries, Instances, Messages, Tasks
+from .sandbox import ScriptLimits
+from .scripting import ServiceRegistry, make_script_engine
+
+DEFAULT_MAX_STEP_DATA_BYTES = 1024 * 1024
+
+
+class Engine:
+    """The kunflow runtime around SpiffWorkflow. Thread-safe; one per process."""
+
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        live_cache_size: int = 2000,
+        sa_engine=None,
+        services: ServiceRegistry | None = None,
+        max_step_data_bytes: int = DEFAULT_MAX_STEP_DATA_BYTES,
+        script_time_limit: float = 2.0,
+        script_memory_mb: int = 256,
+    ):
+        url = normalize_url(database_url)
+        db = sa_engine or make_engine(url)
+        ctx = Context(
+            db=db,
+            database_url=url,
+            locks=InstanceLocks(db.dialect.name),
+            setup_lock=SetupLock(db),
+            specs=SpecCache(),
+            live=LiveCache(live_cache_size),
+            calendar=CalendarService(db),
+            services=services or ServiceRegistry(),
+            script_limits=ScriptLimits(float(script_time_limit), int(script_memory_mb)),
+            max_step_data_bytes=max_step_data_bytes,
+        )
+        ctx.script_engine = make_script_engine(diagram_helpers.helpers(ctx), ctx.services,
+                                               ctx.script_limits)
+        raise_iterator_depth()
+        self.context = ctx
+        self._org = Directory(ctx)
+        self._deployments = Deployments(ctx)
+        self._persistence = persistence = Persistence(ctx, self._deployments)
+        store = persistence.store
+        self._instances = Instances(ctx, store)
+        self._tasks = Tasks(ctx, store)
+        self._casefile = CaseFileQueries(ctx, store)
+        self._message_reads = Messages(ctx)
+        self._start = StartCommand(ctx, persistence, self._deployments)
+        self._task_commands = TaskCommands(ctx, persistence)
+        self._instance_commands = InstanceCommands(ctx, persistence)
+        self._due_timers = DueTimers(ctx, persistence)
+        self._messages = MessageCommands(ctx, persistence)
+        self._casework = Casework(ctx)
+
+    # ------------------------------------------------------------------ shared parts
+
+    @property
+    def db(self):
+        """The SQLAlchemy engine."""
+        return self.context.db
+
+    @property
+    def database_url(self) -> str:
+        return self.context.database_url
+
+    @property
+    def calendar(self) -> CalendarService:
+        return self.context.calendar
+
+    @property
+    def services(self) -> ServiceRegistry:
+        return self.context.services
+
+    @property
+    def setup_lock(self) -> SetupLock:
+        return self.context.setup_lock
+
+    @property
+    def locks(self) -> InstanceLocks:
+        return self.context.locks
+
+    @property
+    def live(self) -> LiveCache:
+        return self.context.live
+
+    @property
+    def specs(self) -> SpecCache:
+        return self.context.specs
+
+    @property
+    def script_engine(self):
+        return self.context.script_engine
+
+    @property
+    def script_limits(self) -> ScriptLimits:
+        return self.context.script_limits
+
+    @property
+    def max_step_data_bytes(self) -> int:
+        return self.context.max_step_data_bytes
+
+    @property
+    def _save(self):
+        """Test seam: the save of one step (``persistence.Store.save``). A test may replace it
+        (``monkeypatch.setattr(engine, "_save", failing)``) to make every save go through its
+        function, e.g. one that fails for one instance."""
+        return self._persistence.store.save
+
+    @_save.setter
+    def _save(self, save) -> None:
+        self._persistence.store.save = save
+
+    # ------------------------------------------------------------------ schema
+
+    def create_schema(self) -> None:
+        """Create tables directly (tests); production uses ``migrate()``."""
+        metadata.create_all(self.context.db)
+
+    def migrate(self) -> None:
+        """Bring the database schema to the newest Alembic revision (under the set-up lock: a
+        second node migrating at the same moment waits, then finds the schema in place)."""
+        from .migrate import upgrade
+
+        with self.context.setup_lock:
+            upgrade(self.context.db)
+
+    # ------------------------------------------------------------------ directory
+
+    def sync_org(self, departments: list[DepartmentInfo], users: list[UserInfo],
+                 initial_password_hash: str | None = None) -> int:
+        """Insert or update departments and users; see ``Directory.sync_org``."""
+        return self._org.sync_org(departments, users, initial_password_hash)
+
+    def list_departments(self) -> list[DepartmentInfo]:
+        return self._org.list_departments()
+
+    def get_user(self, username: str) -> UserInfo | None:
+        return self._org.get_user(username)
+
+    def list_users(self, department_code: str | None = None) -> list[UserInfo]:
+        return self._org.list_users(department_code)
+
+    def store_token(self, token_hash: str, username: str, ttl: timedelta) -> datetime:
+        return self._org.store_token(token_hash, username, ttl)
+
+    def revoke_token(self, token_hash: str) -> bool:
+        return self._org.revoke_token(token_hash)
+
+    def purge_expired_tokens(self) -> int:
+        return self._org.purge_expired_tokens()
+
+    def user_for_token(self, token_hash: str) -> UserInfo | None:
+        return self._org.user_for_token(token_hash)
+
+    def directory(self) -> dict[str, str]:
+        """Department names and codes -> code (refreshed every 30 s, or after ``sync_org``)."""
+        return self.context.directory()
+
+    def department_kinds(self) -> dict[str, tuple[str, ...]]:
+        """Department kind (``street``, ``bureau`` …) -> codes, refreshed with ``directory``."""
+        return self.context.department_kinds()
+
+    # ------------------------------------------------------------------ definitions
+
+    def deploy(self, filename: str, bpmn: bytes, files: dict[str, bytes] | None = None,
+               actor: Actor | None = None) -> DeployResult:
+        """Validate and store a BPMN file as a new version of its key; see
+        ``Deployments.deploy``."""
+        return self._deployments.deploy(filename, bpmn, files, actor)
+
+    def list_definitions(self) -> list[DefinitionInfo]:
+        """The newest version of every process key."""
+        return self._deployments.list_definitions()
+
+    def get_definition(self, key: str, version: int | None = None) -> DefinitionInfo:
+        return self._deployments.get_definition(key, version)
+
+    def list_definition_versions(self, key: str) -> list[DefinitionInfo]:
+        return self._deployments.list_definition_versions(key)
+
+    def get_definition_xml(self, key: str, version: int | None = None) -> str:
+        return self._deployments.get_definition_xml(key, version)
+
+    def startable_definitions(self, actor: Actor) -> list[DefinitionInfo]:
+        """The newest version of each process the actor may start by hand."""
+        return self._deployments.startable_definitions(actor)
+
+    def spec(self, definition_id: int) -> LoadedSpec:
+        """A deployed definition version as parsed: its SpiffWorkflow specs, forms and typed
+        task infos (cached)."""
+        return self.context.spec(definition_id)
+
+    # ------------------------------------------------------------------ instances
+
+    def start(self, process_key: str, actor: Actor, business_key: str | None = None,
+              title: str | None = None, data: dict | None = None) -> InstanceInfo:
+        """Start the newest version of ``process_key`` and run it to its first wait state; a
+        case without a business key gets one (``commands.start.new_business_key``)."""
+        return self._start.start(process_key, actor, business_key, title, data)
+
+    def get_instance(self, instance_id: int, actor: Actor, with_data: bool = False
+                     ) -> InstanceInfo:
+        return self._instances.get_instance(instance_id, actor, with_data)
+
+    def list_instances(
+        self,
+        actor: Actor,
+        *,
+        status: str | None = None,
+        process_key: str | None = None,
+        business_key: str | None = None,
+        started_by: str | None = None,
+        stage: str | None = None,
+        q: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        count_only: bool = False,
+    ) -> Page:
+        """Instances the actor may see; see ``Instances.list_instances``."""
+        return self._instances.list_instances(
+            actor, status=status, process_key=process_key, business_key=business_key,
+            started_by=started_by, stage=stage, q=q, limit=limit, offset=offset,
+            count_only=count_only)
+
+    def list_events(self, instance_id: int, actor: Actor) -> list[EventInfo]:
+        return self._instances.list_events(instance_id, actor)
+
+    def list_incidents(self, actor: Actor, *, instance_id: int | None = None,
+                       open_only: bool = True) -> list[IncidentInfo]:
+        """Incidents (newest first) for process admins, supervisors and leaders."""
+        return self._instances.list_incidents(actor, instance_id=instance_id,
+                                              open_only=open_only)
+
+    def suspend(self, instance_id: int, actor: Actor, reason: str | None = None) -> InstanceInfo:
+        return self._instance_commands.suspend(instance_id, actor, reason)
+
+    def resume(self, instance_id: int, actor: Actor, reason: str | None = None) -> InstanceInfo:
+        return self._instance_commands.resume(instance_id, actor, reason)
+
+    def terminate(self, instance_id: int, actor: Actor, reason: str | None = None) -> InstanceInfo:
+        return self._instance_commands.terminate(instance_id, actor, reason)
+
+    def retry_incident(self, instance_id: int, actor: Actor, data: dict | None = None
+                       ) -> InstanceInfo:
+        """Run the failed step again, after merging ``data`` (the fix) into its task data."""
+        return self._instance_commands.retry_incident(instance_id, actor, data)
+
+    # ------------------------------------------------------------------ tasks
+
+    def list_tasks(
+        self,
+        actor: Actor,
+        *,
+        scope: str = "department",
+        state: str | None = None,
+        process_key: str | None = None,
+        instance_id: int | None = None,
+        stage: str | None = None,
+        light: str | None = None,
+        q: str | None = None,
+        sort: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        count_only: bool = False,
+    ) -> Page:
+        """Task rows by scope, filters and sort; see ``Tasks.list_tasks``."""
+        return self._tasks.list_tasks(
+            actor, scope=scope, state=state, process_key=process_key, instance_id=instance_id,
+            stage=stage, light=light, q=q, sort=sort, limit=limit, offset=offset,
+            count_only=count_only)
+
+    def light_bounds(self) -> tuple[datetime, datetime]:
+        """(now, end of the next working day's window), for ``engine.traffic_light``."""
+        return self._tasks.light_bounds()
+
+    def get_task(self, task_id: str, actor: Actor, with_data: bool = True) -> TaskInfo:
+        return self._tasks.get_task(task_id, actor, with_data)
+
+    def list_task_pauses(self, task_id: str, actor: Actor) -> list[TaskPauseInfo]:
+        return self._tasks.list_task_pauses(task_id, actor)
+
+    def claim(self, task_id: str, actor: Actor) -> TaskInfo:
+        return self._task_commands.claim(task_id, actor)
+
+    def unclaim(self, task_id: str, actor: Actor) -> TaskInfo:
+        return self._task_commands.unclaim(task_id, actor)
+
+    def reassign(self, task_id: str, actor: Actor, username: str) -> TaskInfo:
+        return self._task_commands.reassign(task_id, actor, username)
+
+    def complete(self, task_id: str, actor: Actor, data: dict | None = None,
+                 check_files: bool = False) -> TaskInfo:
+        """Complete a ready human task with the submitted data and run the engine on;
+        ``check_files``: the form's file fields must cite this case's attachments."""
+        return self._task_commands.complete(task_id, actor, data, check_files)
+
+    def pause_task(self, task_id: str, actor: Actor, reason: str | None = None) -> TaskInfo:
+        """Stop a task's deadline clock, where the diagram allows it."""
+        return self._task_commands.pause_task(task_id, actor, reason)
+
+    def resume_task(self, task_id: str, actor: Actor) -> TaskInfo:
+        """Restart the clock; the due time moves by the working days it stood still."""
+        return self._task_commands.resume_task(task_id, actor)
+
+    def send_back(self, task_id: str, actor: Actor, target: str, reason: str) -> TaskInfo:
+        """Return the case to an earlier user task that the diagram allows (退回)."""
+        return self._task_commands.send_back(task_id, actor, target, reason)
+
+    # ------------------------------------------------------------------ timers, messages
+
+    def fire_due_timers(self, limit: int = 200) -> int:
+        """Advance instances whose next timer is due; see ``DueTimers.fire_due_timers``."""
+        return self._due_timers.fire_due_timers(limit)
+
+    def correlate_message(self, name: str, correlation_key: str | None, payload=None,
+                          actor: Actor | None = None, ttl_days: int | None = 30
+                          ) -> MessageOutcome:
+        """Deliver a message from outside, start a process with it, or keep it waiting."""
+        return self._messages.correlate_message(name, correlation_key, payload, actor,
+                                                ttl_days)
+
+    # ------------------------------------------------------------------ case files
+
+    def task_context(self, task_id: str, actor: Actor) -> TaskContext:
+        """What a task page needs besides the task row."""
+        return self._casefile.task_context(task_id, actor)
+
+    def case_tasks(self, instance_id: int, actor: Actor) -> list[TaskInfo]:
+        """Every task row of a case the actor may see, oldest first."""
+        return self._casefile.case_tasks(instance_id, actor)
+
+    def related_cases(self, instance_id: int, actor: Actor) -> RelatedCases:
+        """The calling case and the called ones the actor may see."""
+        return self._casefile.related_cases(instance_id, actor)
+
+    def field_labels(self, instance_id: int) -> dict[str, dict[str, FieldLabel]]:
+        """Form key -> data key -> FieldLabel of the forms of the case's definition version."""
+        return self._casefile.field_labels(instance_id)
+
+    def stage_options(self, definitions, process_key: str | None = None) -> list[str]:
+        """The stages ``definitions`` name, in diagram order."""
+        return self._casefile.stage_options(definitions, process_key)
+
+    def start_schema(self, definition: DefinitionInfo) -> dict:
+        """A form-js schema for starting a case: name and number, then the start form."""
+        return self._casefile.start_schema(definition)
+
+    def diagram_marks(self, instance_id: int, actor: Actor) -> DiagramMarks:
+        """Completed, current (open tasks, waiting events) and overdue element ids."""
+        return self._casefile.diagram_marks(instance_id, actor)
+
+    def list_attachments(self, instance_id: int, actor: Actor) -> list[AttachmentInfo]:
+        return self._casefile.list_attachments(instance_id, actor)
+
+    def find_attachment(self, attachment_id: str, actor: Actor) -> AttachmentInfo:
+        """An attachment's row, when the actor may see its case."""
+        return self._casefile.find_attachment(attachment_id, actor)
+
+    def check_can_attach(self, actor: Actor, *, instance_id: int | None = None,
+                         task_id: str | None = None) -> None:
+        """Raise unless the actor may attach a file to the open task or the case (read only;
+        ``record_attachment`` checks again as it writes)."""
+        self._casework.check_can_attach(actor, instance_id=instance_id, task_id=task_id)
+
+    def record_attachment(self, actor: Actor, *, filename: str, content_type: str, size: int,
+                          sha256: str, instance_id: int | None = None,
+                          task_id: str | None = None, field: str | None = None
+                          ) -> AttachmentInfo:
+        """Record a stored file as an attachment of an open task or a case (one unit of
+        work that checks and writes)."""
+        return self._casework.record_attachment(
+            actor, filename=filename, content_type=content_type, size=size, sha256=sha256,
+            instance_id=instance_id, task_id=task_id, field=field)
+
+    def save_draft(self, task_id: str, actor: Actor, data: dict) -> DraftInfo:
+        return self._casework.save_draft(task_id, actor, data)
+
+    def get_draft(self, task_id: str, actor: Actor) -> DraftInfo | None:
+        return self._casefile.get_draft(task_id, actor)
+
+    def discard_draft(self, task_id: str) -> None:
+        self._casework.discard_draft(task_id)
+
+    def add_comment(self, instance_id: int, actor: Actor, text: str,
+                    task_id: str | None = None) -> None:
+        """A comment on a case or one of its tasks (an event of kind ``comment``)."""
+        self._casework.add_comment(instance_id, actor, text, task_id)
+
+    # ------------------------------------------------------------------ workflows, command line
+
+    def close(self) -> None:
+        """Release the database connections (the end of a command-line run, a test, a process).
+        The engine can still be used afterwards: it connects again when asked."""
+        self.context.db.dispose()
+
+    def make_access(self, *, policy: LoginPolicy | None = None,
+                    session_idle: timedelta = timedelta(hours=8)) -> Access:
+        """Sessions and the login throttle (``Access``) on this engine's database, with the
+        policy and idle limit that whoever holds the settings chose."""
+        return Access(self.context.db, policy=policy, session_idle=session_idle)
+
+    def next_timer_due(self) -> datetime | None:
+        """When the earliest timer of a running instance falls due (naive UTC); None when no
+        running instance waits for one. ``fire_due_timers`` advances those due by now."""
+        return self._instances.next_timer_due()
+
+    def count_instances_by_stage(self, process_key: str) -> dict[str | None, int]:
+        """How many instances of ``process_key`` stand at each stage, whatever their status."""
+        return self._instances.count_by_stage(process_key)
+
+    def list_messages(self, names: list[str] | tuple[str, ...], *,
+                      correlation_key: str | None = None, limit: int = 500) -> list[MessageInfo]:
+        """Messages called one of ``names`` (thrown by a diagram or posted from outside,
+        delivered or still waiting), newest first."""
+        return self._message_reads.list_messages(names, correlation_key=correlation_key,
+                                                 limit=limit)
