@@ -59,13 +59,22 @@ lint: setup
 	$(BIN)/ruff check engine web workflows config tests bench
 	$(BIN)/lint-imports
 
+# The suite runs in TEST_WORKERS pytest-xdist processes (TEST_WORKERS=0: in this one), one per
+# core of the 2-core machines that CI and the developers use: each worker also drives a database
+# server, gunicorn or chromium, so more workers than cores only queue for the same cores.
+# --dist loadfile keeps a test file's tests on one worker, so a module-scoped fixture is set up
+# once; session fixtures (the live server, the demo) are set up by each worker that needs them.
+# PYTEST_ARGS adds arguments, e.g. PYTEST_ARGS=--durations=30.
+TEST_WORKERS ?= 2
+PYTEST_ARGS ?=
+
 test: setup lint bundle browser-deps
 	@if $(BIN)/python -c "import sys, psycopg; psycopg.connect('$(KUNFLOW_TEST_PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "PostgreSQL 可用（$(KUNFLOW_TEST_PG_URL)）：engine 与 API 测试在 SQLite 和 PostgreSQL 上各跑一遍"; \
 	else \
 		echo "PostgreSQL 不可用（$(KUNFLOW_TEST_PG_URL)）：只在 SQLite 上运行，PostgreSQL 参数的用例将被跳过"; \
 	fi
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python bench/engine.py
