@@ -94,6 +94,8 @@ class Definition(Base):
     meta_json: Mapped[str] = mapped_column(sa.Text)
     deployed_by: Mapped[str | None] = mapped_column(sa.String(64))
     deployed_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    # The process admin's comment on this version ("区应急局加入会商", ...).
+    comment: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class DefinitionFile(Base):
@@ -304,6 +306,40 @@ class TaskDraft(Base):
     saved_at: Mapped[datetime] = mapped_column(sa.DateTime)
 
 
+class ProcessDraft(Base):
+    """A process admin's unsaved work on one process key (the modeler's autosave): the BPMN and
+    the DMN/form files it references, the version it started from, who edits it and when. One
+    draft per process key; deploying it as a version removes it."""
+
+    __tablename__ = "process_draft"
+    process_key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    bpmn_xml: Mapped[str] = mapped_column(sa.Text)
+    files_json: Mapped[str] = mapped_column(sa.Text, default="{}")  # {filename: content}
+    base_version: Mapped[int | None] = mapped_column(sa.Integer)
+    created_by: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    updated_by: Mapped[str | None] = mapped_column(sa.String(64))
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    revision: Mapped[int] = mapped_column(sa.Integer, default=1)  # optimistic check on save
+
+
+class DecisionLog(Base):
+    """One real evaluation of a DMN decision table by a business rule task: the inputs it saw
+    and the outputs it produced (the DMN change preview replays the newest 200 of a table)."""
+
+    __tablename__ = "decision_log"
+    __table_args__ = (sa.Index("ix_decision_log_lookup", "process_key", "decision_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    process_key: Mapped[str] = mapped_column(sa.String(200))
+    definition_id: Mapped[int] = mapped_column(sa.Integer)
+    instance_id: Mapped[int] = mapped_column(sa.Integer, index=True)
+    element_id: Mapped[str | None] = mapped_column(sa.String(200))
+    decision_id: Mapped[str] = mapped_column(sa.String(200))
+    inputs_json: Mapped[str] = mapped_column(sa.Text)
+    outputs_json: Mapped[str] = mapped_column(sa.Text)
+    at: Mapped[datetime] = mapped_column(sa.DateTime)
+
+
 department = Department.__table__
 app_user = User.__table__
 auth_token = AuthToken.__table__
@@ -323,3 +359,5 @@ message_subscription = MessageSubscription.__table__
 metadata = Base.metadata
 attachment = Attachment.__table__
 task_draft = TaskDraft.__table__
+process_draft = ProcessDraft.__table__
+decision_log = DecisionLog.__table__

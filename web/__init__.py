@@ -47,10 +47,11 @@ def create_app(settings: dict | None = None) -> Flask:
         if "\x00" in request.path:
             raise ApiError(400, "请求路径含有无效字符")
 
-    from . import api, auth, caseworker, home
+    from . import admin, api, auth, caseworker, home
 
     auth.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(caseworker.bp)
+    app.register_blueprint(admin.bp)
     return app

@@ -1,4 +1,5 @@
-// Build web/static/dist/kunflow.js and kunflow.css (`npm run build`, or `make bundle`).
+// Build web/static/dist/kunflow.{js,css} (caseworker pages) and kunflow-admin.{js,css} (the
+// process admin's tools, loaded only on /admin/ pages) (`npm run build`, or `make bundle`).
 // Exits non-zero on any error, so make and CI stop.
 
 import { mkdir, stat } from 'node:fs/promises';
@@ -13,7 +14,10 @@ const outdir = path.join(here, 'dist');
 async function main() {
   await mkdir(outdir, { recursive: true });
   const result = await esbuild.build({
-    entryPoints: { kunflow: path.join(here, 'src', 'kunflow.js') },
+    entryPoints: {
+      kunflow: path.join(here, 'src', 'kunflow.js'),
+      'kunflow-admin': path.join(here, 'src', 'admin', 'index.js'),
+    },
     outdir,
     bundle: true,
     format: 'iife',
@@ -31,7 +35,7 @@ async function main() {
   if (result.errors.length) {
     throw new Error(`${result.errors.length} build errors`);
   }
-  for (const name of ['kunflow.js', 'kunflow.css']) {
+  for (const name of ['kunflow.js', 'kunflow.css', 'kunflow-admin.js', 'kunflow-admin.css']) {
     const file = path.join(outdir, name);
     const { size } = await stat(file); // throws when an output is missing
     console.log(`${path.relative(process.cwd(), file)}  ${(size / 1024).toFixed(0)} KiB`);
