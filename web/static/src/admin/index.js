@@ -3,4 +3,20 @@
 // on /admin/ pages; the caseworker bundle (../kunflow.js) does not include any of it.
 import './admin.css';
 
-window.kunflowAdmin = window.kunflowAdmin || {};
+import { mountDiff } from './diff.js';
+import { mountDmnEditor } from './dmn-editor.js';
+import { mountDmnPreview } from './dmn-preview.js';
+import { mountFormEditor } from './form-editor.js';
+import { mountModeler } from './modeler.js';
+import * as pages from './pages.js';
+import { mountTrial } from './trial.js';
+
+window.kunflowAdmin = {
+  mountModeler,
+  mountDmnEditor,
+  mountFormEditor,
+  mountTrial,
+  mountDmnPreview,
+  mountDiff,
+  ...pages,
+};

@@ -1,0 +1,6 @@
+// diff.js — see /admin/ (issue 11).
+
+export function mountDiff(el, options = {}) {
+  el.textContent = '尚未实现';
+  return { options, destroy() {} };
+}

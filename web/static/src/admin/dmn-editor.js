@@ -1,0 +1,6 @@
+// dmn-editor.js — see /admin/ (issue 11).
+
+export function mountDmnEditor(el, options = {}) {
+  el.textContent = '尚未实现';
+  return { options, destroy() {} };
+}

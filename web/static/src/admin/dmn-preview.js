@@ -1,0 +1,6 @@
+// dmn-preview.js — see /admin/ (issue 11).
+
+export function mountDmnPreview(el, options = {}) {
+  el.textContent = '尚未实现';
+  return { options, destroy() {} };
+}

@@ -1,0 +1,6 @@
+// modeler.js — see /admin/ (issue 11).
+
+export function mountModeler(el, options = {}) {
+  el.textContent = '尚未实现';
+  return { options, destroy() {} };
+}

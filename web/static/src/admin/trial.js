@@ -1,0 +1,6 @@
+// trial.js — see /admin/ (issue 11).
+
+export function mountTrial(el, options = {}) {
+  el.textContent = '尚未实现';
+  return { options, destroy() {} };
+}
