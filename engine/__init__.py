@@ -57,3 +57,8 @@ __all__ = [
     "clean_filename", "local_day", "local_today", "new_business_key", "parse_date",
     "parse_schedule", "schedule_from_data", "to_local", "traffic_light", "utcnow",
 ]
+
+# area "checks" (issue 11): the model check and the import
+from .dto import ImportReport, ModelReport, Problem, Translation  # noqa: E402
+
+__all__ += ["ImportReport", "ModelReport", "Problem", "Translation"]

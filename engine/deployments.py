@@ -10,13 +10,13 @@ from dataclasses import replace
 
 import sqlalchemy as sa
 
-from . import routing
+from . import modelcheck, routing
 from .checks import MAX_ID, text
 from .clock import utcnow
 from .context import Context
-from .definitions import ParsedDefinition, checksum, parse, start_info_from_xml
-from .dto import Actor, DefinitionInfo, DeployResult
-from .errors import Forbidden, InvalidInput, NotFound
+from .definitions import ParsedDefinition, checksum, start_info_from_xml
+from .dto import Actor, DefinitionInfo, DeployResult, ModelReport
+from .errors import Forbidden, InvalidInput, InvalidModel, NotFound
 from .messages import message_start_names
 from .model import definition, definition_file
 from .rows import event_row, to_json, write_events
@@ -46,8 +46,11 @@ class Deployments:
             text(name, "文件名", 400, required=True)
             if not name.endswith((".dmn", ".form", ".json")):
                 raise InvalidInput(f"不支持的附带文件类型：{name}（仅支持 .dmn / .form）")
-        parsed, loaded = parse(filename, bpmn, files)
-        parsed = self.with_warnings(parsed)
+        report, parsed, loaded = self.validate(filename, bpmn, files)
+        if report.errors:
+            raise InvalidModel(modelcheck.summary(filename, report.errors),
+                               [p.to_dict() for p in report.errors])
+        parsed = self.with_warnings(parsed, report.warnings)
         digest = checksum(bpmn, files)
         try:
             xml_text = bpmn.decode("utf-8")
@@ -95,12 +98,18 @@ class Deployments:
         self.ctx.specs.put(def_id, loaded)
         return DeployResult(info, created=True)
 
-    def with_warnings(self, parsed: ParsedDefinition) -> ParsedDefinition:
+    def with_warnings(self, parsed: ParsedDefinition, checked=()) -> ParsedDefinition:
         """``parsed`` with a warning for each task whose lane names no department, and each
-        ``start_departments`` entry that names no department or department kind."""
+        ``start_departments`` entry that names no department or department kind; ``checked``:
+        the model check's warnings (``modelcheck``), stored first; the lane warning of a task
+        the check already warned about is not repeated."""
         directory = self.ctx.directory()
-        warnings = []
+        warnings = [{k: v for k, v in p.to_dict().items() if k not in ("file", "line")}
+                    for p in checked]
+        warned = {(w["element_id"], w["rule"]) for w in warnings}
         for t in parsed.tasks.values():
+            if (t.element_id, "kunflow/user-task-department") in warned:
+                continue
             if routing.department_for(t.lane, parsed.lanes, t.properties, directory) is None:
                 warnings.append(
                     {
@@ -238,3 +247,25 @@ class Deployments:
             if name in message_start_names(self.ctx.spec(drow.id).spec):
                 return drow
         return None
+
+    # ------------------------------------------------------------------ area "checks"
+
+    def validate(self, filename: str, bpmn: bytes, files: dict[str, bytes] | None = None):
+        """(ModelReport, parsed, loaded) of a diagram: the model check and the engine's parse,
+        with the org chart the department rule needs; parsed/loaded None on errors."""
+        return modelcheck.validate(filename, bpmn, files, self.ctx.directory())
+
+    def validate_model(self, filename: str, bpmn: bytes, files: dict[str, bytes] | None = None,
+                       actor: Actor | None = None) -> ModelReport:
+        """The deploy check without deploying (the modeler's 校验 button)."""
+        if actor is not None and not actor.is_admin:
+            raise Forbidden("只有流程管理员可以校验流程")
+        text(filename, "文件名", 400, required=True)
+        return self.validate(filename, bpmn, dict(files or {}))[0]
+
+    def import_model(self, filename: str, bpmn: bytes, actor: Actor | None = None):
+        """A diagram of another modeler in kunflow's dialect (``modelcheck.import_diagram``)."""
+        if actor is not None and not actor.is_admin:
+            raise Forbidden("只有流程管理员可以导入流程")
+        text(filename, "文件名", 400, required=True)
+        return modelcheck.import_diagram(filename, bpmn, self.ctx.directory())

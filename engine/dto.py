@@ -315,3 +315,58 @@ class RelatedCases(DictBridge):
 
     parent: CaseRef | None
     children: tuple  # of CaseRef
+
+
+# ------------------------------------------------------------------ area "checks" (issue 11):
+# the model check of a diagram and the import of diagrams from other modelers
+
+
+@dataclass(frozen=True, eq=False)
+class Problem(DictBridge):
+    """One finding of the model check or the import, pointing at an element of the diagram.
+
+    ``rule``: ``kunflow/...`` (the rule codes the browser's lint uses too), ``kunflow/parse``
+    (what the engine's parser refuses) or ``import/...``; ``hint``: what to change.
+    """
+
+    element_id: str | None
+    element_type: str | None
+    rule: str
+    message: str
+    hint: str = ""
+    file: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class ModelReport(DictBridge):
+    """``Engine.validate_model``: errors block a deploy, warnings do not."""
+
+    errors: tuple  # of Problem
+    warnings: tuple  # of Problem
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass(frozen=True, eq=False)
+class Translation(DictBridge):
+    """What the import rewrote, for the admin to confirm."""
+
+    element_id: str | None
+    kind: str  # timer, condition, candidate_group, assignee, form_key, due, decision …
+    original: str
+    translated: str
+
+
+@dataclass(frozen=True, eq=False)
+class ImportReport(DictBridge):
+    """``Engine.import_model``: the diagram in kunflow's dialect and what stands in its way."""
+
+    key: str | None
+    name: str | None
+    bpmn_xml: str
+    executable: bool
+    translations: tuple  # of Translation
+    problems: tuple  # of Problem

@@ -39,10 +39,12 @@ from .dto import (
     DiagramMarks,
     DraftInfo,
     EventInfo,
+    ImportReport,
     IncidentInfo,
     InstanceInfo,
     MessageInfo,
     MessageOutcome,
+    ModelReport,
     Page,
     RelatedCases,
     TaskContext,
@@ -471,3 +473,17 @@ class Engine:
         delivered or still waiting), newest first."""
         return self._message_reads.list_messages(names, correlation_key=correlation_key,
                                                  limit=limit)
+
+    # ------------------------------------------------------------------ area "checks": model
+    # check and import of other modelers' diagrams (issue 11)
+
+    def validate_model(self, filename: str, bpmn: bytes, files: dict[str, bytes] | None = None,
+                       actor: Actor | None = None) -> ModelReport:
+        """The checks a deploy runs, without deploying: errors block a deploy, warnings not."""
+        return self._deployments.validate_model(filename, bpmn, files, actor)
+
+    def import_model(self, filename: str, bpmn: bytes, actor: Actor | None = None
+                     ) -> ImportReport:
+        """A diagram exported by another modeler, translated into kunflow's dialect, with each
+        translation and what cannot run listed per element."""
+        return self._deployments.import_model(filename, bpmn, actor)

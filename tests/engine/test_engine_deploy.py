@@ -136,7 +136,8 @@ def test_invalid_model_names_element_and_reason(
     for element_id in element_ids:
         (err,) = [e for e in errors if e["element_id"] == element_id]
         assert err["line"], f"no line number for {element_id}"
-    text = " ".join(e["message"] for e in errors)
+    # the model check says what is wrong in the message and what to change in the hint
+    text = " ".join(e["message"] + " " + (e.get("hint") or "") for e in errors)
     for word in reason_words:
         assert word in text
     assert caught.value.message.startswith(f"{stem}.bpmn")

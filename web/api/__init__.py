@@ -24,6 +24,7 @@ def _authenticate() -> None:
 
 
 from . import (  # noqa: E402,F401
+    admin_models,  # area "checks" (issue 11): /admin/validate, /admin/import
     calendar,
     casefiles,
     definitions,

@@ -725,3 +725,58 @@ EventPage = page_of(Event, "EventPage")
 IncidentList = items_of(Incident, "IncidentList")
 TaskPauseList = items_of(TaskPause, "TaskPauseList")
 AttachmentList = items_of(Attachment, "AttachmentList")
+
+
+# ------------------------------------------------------------------ area "checks" (issue 11):
+# model check and import (web/api/admin_models.py)
+
+MAX_DIAGRAM_CHARS = 5 * 1024 * 1024
+
+
+class Problem(Schema):
+    element_id = maybe_string("元素 id（整份文件的问题为 null）")
+    element_type = maybe_string("元素类型，如 bpmn:UserTask")
+    rule = string("规则编码，如 kunflow/user-task-department、kunflow/parse、import/expression")
+    message = string("问题（中文）")
+    hint = string("应如何修改")
+    file = maybe_string("文件名")
+    line = maybe_integer("行号（如有）")
+
+
+class ModelReport(Schema):
+    errors = many(Problem, "错误：阻止部署")
+    warnings = many(Problem, "警告：不阻止部署")
+
+
+class ValidateModel(Schema):
+    filename = Text(max_length=400, default="diagram.bpmn", doc="BPMN 文件名")
+    bpmn_xml = Text(required=True, max_length=MAX_DIAGRAM_CHARS, doc="BPMN 2.0 XML")
+    files = JsonObject(default=dict, doc="附带文件 {文件名: 文本内容}（.dmn / .form / .json）")
+
+
+class ImportJson(Schema):
+    filename = Text(max_length=400, default="diagram.bpmn", doc="文件名")
+    bpmn_xml = Text(required=True, max_length=MAX_DIAGRAM_CHARS, doc="其他建模工具导出的 BPMN XML")
+
+
+class ImportUpload(Schema):
+    """multipart/form-data, read by the view (``admin_models.py``); a JSON body
+    ``{filename, bpmn_xml}`` is accepted too."""
+
+    file = fields.Raw(required=True, **_m(".bpmn 文件", type="string", format="binary"))
+
+
+class Translation(Schema):
+    element_id = maybe_string("元素 id")
+    kind = string("timer / condition / candidate_group / assignee / form_key / due / decision")
+    original = string("原文")
+    translated = string("转换结果")
+
+
+class ImportReport(Schema):
+    key = maybe_string("流程标识（第一个可执行流程的 id）")
+    name = maybe_string("流程名称")
+    bpmn_xml = string("转换为 kunflow 写法的 BPMN XML（可保存为草稿）")
+    executable = boolean("是否标记为可执行")
+    translations = many(Translation, "逐项转换，供管理员确认")
+    problems = many(Problem, "无法运行之处（逐个元素，说明如何修改）")
