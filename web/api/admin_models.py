@@ -59,8 +59,11 @@ def import_model():
         upload = request.files.get("file")
         if upload is None:
             raise invalid("缺少字段 file（.bpmn 文件）", "file")
-        filename = _filename(upload.filename) or "diagram.bpmn"
-        content = upload.read()
+        try:
+            filename = _filename(upload.filename) or "diagram.bpmn"
+            content = upload.read()
+        finally:
+            upload.close()  # a large upload is spooled to a temporary file
     else:
         raise bad_request("请以 multipart/form-data（字段 file）或 JSON {filename, bpmn_xml} 上传")
     return current_engine().import_model(filename, content, actor=g.actor)
