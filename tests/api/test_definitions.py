@@ -46,7 +46,9 @@ def test_invalid_model_422_keeps_previous_version(as_user, error_of, root, fixtu
     problems = err["details"]
     assert isinstance(problems, list) and problems
     for p in problems:
-        assert set(p) == {"file", "element_id", "message", "line"} and p["message"]
+        # the model check's problem: where, what (rule, message) and what to change (hint)
+        assert set(p) == {"file", "element_id", "element_type", "rule", "message", "hint",
+                          "line"} and p["message"]
         assert p["file"] == f"{fixture}.bpmn"
     expected = INVALID[fixture]
     if expected:

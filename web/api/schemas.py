@@ -140,6 +140,10 @@ class ValidationProblem(Schema):
     element_id = maybe_string("出错的 BPMN 元素 id（如有）")
     message = string()
     line = maybe_integer("行号（如有）")
+    # area "checks" (issue 11): the model check's fields
+    element_type = maybe_string("元素类型，如 bpmn:UserTask")
+    rule = string("规则编码，如 kunflow/user-task-department、kunflow/parse、import/foreign")
+    hint = string("应如何修改")
 
 
 # ------------------------------------------------------------------ who is who
