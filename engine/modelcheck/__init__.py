@@ -54,4 +54,5 @@ def summary(filename: str, errors) -> str:
     first = errors[0]
     where = f"元素 {first.element_id}：" if first.element_id else ""
     more = f"（另有 {len(errors) - 1} 处问题）" if len(errors) > 1 else ""
-    return f"{filename} 无法部署：{where}{first.message}{more}"
+    hint = f"（{first.hint}）" if first.hint else ""
+    return f"{filename} 无法部署：{where}{first.message}{hint}{more}"
