@@ -344,6 +344,8 @@ def import_diagram(filename: str, bpmn: bytes, directory: dict[str, str]) -> Imp
     job.extensions()
     job.problems += unsupported(root, filename)
     etree.cleanup_namespaces(root, top_nsmap={"spiffworkflow": SPIFF_NS})
+    for ext in root.iterfind(".//bpmn:extensionElements", NS):
+        _indent(ext)
     xml = '<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(root, encoding="unicode")
     # What the kunflow rules still find in the result (decisions come with the files later).
     seen = {(p.element_id, p.rule) for p in job.problems}
@@ -424,7 +426,27 @@ def _extension_elements(node):
         # after documentation (XSD order: documentation, extensionElements, the rest)
         index = sum(1 for c in node if ns_of(c) == BPMN_NS and local(c) == "documentation")
         node.insert(index, ext)
+        if index == 0:
+            ext.tail = node.text  # the next element keeps its indentation
+        else:
+            ext.tail = node[index - 1].tail
     return ext
+
+
+def _indent(ext) -> None:
+    """Indent an extensionElements the import wrote into, as the elements around it are."""
+    if not any(ns_of(c) == SPIFF_NS for c in ext.iter()):
+        return
+    node = ext.getparent()
+    outer = (node.text or "") if len(node) and node[0] is ext else (
+        ext.getprevious().tail or "" if ext.getprevious() is not None else "")
+    width = len(outer.rsplit("\n", 1)[-1]) if "\n" in outer else 0
+    if not width:
+        return  # the file is not indented
+    step = 2 if width % 2 == 0 else 3
+    etree.indent(ext, space=" " * step, level=width // step)
+    if not (ext.tail or "").strip():
+        ext.tail = outer if "\n" in outer else ext.tail
 
 
 def set_property(node, name: str, value: str) -> None:
