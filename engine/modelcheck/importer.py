@@ -17,8 +17,6 @@ that a deploy of the result still refuses it (``rules.foreign``).
 
 from __future__ import annotations
 
-import ast
-
 from lxml import etree
 
 from ..dto import ImportReport, Problem, Translation
@@ -33,10 +31,23 @@ from .common import (
     owner,
     parse_xml,
     problem,
+    properties,
     unsupported,
 )
 from .expressions import Untranslatable, dialect_of, translate
 from .rules import _TIMER_PARSE, DMN, check_model
+from .xmledit import (
+    clock_hours,
+    drop,
+    extension_elements,
+    feel_time_literal,
+    has_flow,
+    indent,
+    iso_ok,
+    local_attr,
+    num,
+    set_property,
+)
 
 NOT_EXECUTABLE = "import/not-executable"
 EXPRESSION = "import/expression"
@@ -83,12 +94,12 @@ class _Import:
     def timer(self, node, kind: str, text: str) -> str | None:
         if not text:
             return None  # the model check reports an empty timer
-        if _iso_ok(kind, text):
+        if iso_ok(kind, text):
             return f'"{text}"'
         dialect = dialect_of(text)
         if dialect == "feel":
-            literal = _feel_time_literal(text[1:].strip())
-            if literal is not None and _iso_ok(kind, literal):
+            literal = feel_time_literal(text[1:].strip())
+            if literal is not None and iso_ok(kind, literal):
                 return f'"{literal}"'
         if dialect is not None:
             return self.expression(node, text, "定时器")
@@ -187,7 +198,7 @@ class _Import:
             ext.getparent().remove(ext)  # "Camunda user task" marker: every user task is one
 
     def spiffarena_task(self, node) -> None:
-        props = _props(node)
+        props = properties(node)
         schema = props.get("formJsonSchemaFilename")
         if schema and not props.get("form_key"):
             key = schema.rsplit("/", 1)[-1]
@@ -205,7 +216,7 @@ class _Import:
             if code:
                 set_property(node, "department", groups[0])
                 self.note(node, "candidate_group", value, f"department = {groups[0]}")
-                _drop(node, attr)
+                drop(node, attr)
                 return True
             self.report(node, MAPPING,
                         f"用户任务“{label(node)}”的候选组“{groups[0]}”不是组织机构中的部门",
@@ -217,7 +228,7 @@ class _Import:
                 return False
             set_property(node, "department_expression", new)
             self.note(node, "candidate_group", value, f"department_expression = {new}")
-            _drop(node, attr)
+            drop(node, attr)
             return True
         self.report(node, MAPPING, f"用户任务“{label(node)}”有多个候选组“{value}”",
                     "引擎的任务只属于一个部门：请只保留一个部门，或用泳道表示部门")
@@ -233,7 +244,7 @@ class _Import:
             new = repr(value)  # a user name: the expression giving it
         set_property(node, "assignee", new)
         self.note(node, "assignee", value, new)
-        _drop(node, attr)
+        drop(node, attr)
         return True
 
     def form(self, node, value: str, attr: str | None) -> bool:
@@ -248,32 +259,32 @@ class _Import:
                 key = key[: -len(suffix)]
         set_property(node, "form_key", key)
         self.note(node, "form_key", value, key)
-        _drop(node, attr)
+        drop(node, attr)
         return True
 
     def due(self, node, value: str, attr: str | None) -> bool:
         value = (value or "").strip()
         dialect = dialect_of(value)
         literal = value if dialect is None else (
-            _feel_time_literal(value[1:].strip()) if dialect == "feel" else None)
-        if literal and _iso_ok("timeDuration", literal):
-            hours = _hours(literal)
+            feel_time_literal(value[1:].strip()) if dialect == "feel" else None)
+        if literal and iso_ok("timeDuration", literal):
+            hours = clock_hours(literal)
             if hours is not None:
-                set_property(node, "due_hours", _num(hours))
-                self.note(node, "due", value, f"due_hours = {_num(hours)}")
-                _drop(node, attr)
+                set_property(node, "due_hours", num(hours))
+                self.note(node, "due", value, f"due_hours = {num(hours)}")
+                drop(node, attr)
                 return True
-        if literal and _iso_ok("timeDate", literal):
+        if literal and iso_ok("timeDate", literal):
             set_property(node, "due_expression", f'"{literal}"')
             self.note(node, "due", value, f'due_expression = "{literal}"')
-            _drop(node, attr)
+            drop(node, attr)
             return True
         if dialect is not None:
             new = self.expression(node, value, "办理时限")
             if new is not None:
                 set_property(node, "due_expression", new)
                 self.note(node, "due", value, f"due_expression = {new}")
-                _drop(node, attr)
+                drop(node, attr)
                 return True
             return False
         self.report(node, MAPPING, f"用户任务“{label(node)}”的办理时限“{value}”无法转换",
@@ -292,7 +303,7 @@ class _Import:
             self.report(node, MAPPING, f"业务规则任务“{label(node)}”的决策表由表达式“{decision}”决定",
                         "引擎只支持固定的决策表标识：请填写决策表的 id")
             return
-        ext = _extension_elements(node)
+        ext = extension_elements(node)
         for old in ext.iterfind("spiffworkflow:calledDecisionId", NS):
             ext.remove(old)
         etree.SubElement(ext, f"{{{SPIFF_NS}}}calledDecisionId").text = decision
@@ -325,7 +336,7 @@ class _Import:
             return None, None, False
         executable = [p for p in processes if p.get("isExecutable") == "true"]
         for p in processes:
-            if p.get("isExecutable") != "true" and _has_flow(p):
+            if p.get("isExecutable") != "true" and has_flow(p):
                 self.report(p, NOT_EXECUTABLE,
                             f"流程“{label(p)}”未标记为可执行（isExecutable=\"false\"）",
                             "可以先保存为草稿；部署前在流程属性中勾选“可执行”")
@@ -345,7 +356,7 @@ def import_diagram(filename: str, bpmn: bytes, directory: dict[str, str]) -> Imp
     job.problems += unsupported(root, filename)
     etree.cleanup_namespaces(root, top_nsmap={"spiffworkflow": SPIFF_NS})
     for ext in root.iterfind(".//bpmn:extensionElements", NS):
-        _indent(ext)
+        indent(ext)
     xml = '<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(root, encoding="unicode")
     # What the kunflow rules still find in the result (decisions come with the files later).
     seen = {(p.element_id, p.rule) for p in job.problems}
@@ -359,104 +370,3 @@ def import_diagram(filename: str, bpmn: bytes, directory: dict[str, str]) -> Imp
         job.problems.append(p)
     return ImportReport(key=key, name=name, bpmn_xml=xml, executable=executable,
                         translations=tuple(job.translations), problems=tuple(job.problems))
-
-
-# ------------------------------------------------------------------ helpers
-
-
-def local_attr(attr: str) -> str:
-    return attr.rsplit("}", 1)[-1]
-
-
-def _drop(node, attr: str | None) -> None:
-    if attr:
-        node.attrib.pop(attr, None)
-
-
-def _has_flow(process) -> bool:
-    return any(ns_of(c) == BPMN_NS and local(c) not in ("laneSet", "documentation",
-                                                        "extensionElements")
-               for c in process)
-
-
-def _iso_ok(kind: str, text: str) -> bool:
-    try:
-        _TIMER_PARSE[kind](text)
-    except Exception:  # noqa: BLE001 - the library raises bare Exception / ValueError
-        return False
-    return kind != "timeDuration" or text.upper().startswith("P")
-
-
-def _feel_time_literal(body: str) -> str | None:
-    """``"PT2H"``, ``duration("PT2H")``, ``date and time("...")`` in FEEL: the ISO text."""
-    for prefix in ("duration(", "date and time(", "cycle(", "date("):
-        if body.startswith(prefix) and body.endswith(")"):
-            body = body[len(prefix):-1].strip()
-            break
-    try:
-        value = ast.literal_eval(body)
-    except (ValueError, SyntaxError):
-        return None
-    return value if isinstance(value, str) else None
-
-
-def _hours(iso: str) -> float | None:
-    """Clock hours of a duration without years or months (``P3D`` = 72)."""
-    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-    parts = TimerEventDefinition.parse_iso_duration(iso)
-    if parts.get("years") or parts.get("months"):
-        return None
-    return (parts.get("weeks", 0) * 168 + parts.get("days", 0) * 24 + parts.get("hours", 0)
-            + parts.get("minutes", 0) / 60 + parts.get("seconds", 0) / 3600)
-
-
-def _num(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
-
-
-def _props(node) -> dict:
-    return {p.get("name"): p.get("value") for p in node.iterfind(
-        "bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS)}
-
-
-def _extension_elements(node):
-    ext = node.find("bpmn:extensionElements", NS)
-    if ext is None:
-        ext = etree.Element(f"{{{BPMN_NS}}}extensionElements")
-        # after documentation (XSD order: documentation, extensionElements, the rest)
-        index = sum(1 for c in node if ns_of(c) == BPMN_NS and local(c) == "documentation")
-        node.insert(index, ext)
-        if index == 0:
-            ext.tail = node.text  # the next element keeps its indentation
-        else:
-            ext.tail = node[index - 1].tail
-    return ext
-
-
-def _indent(ext) -> None:
-    """Indent an extensionElements the import wrote into, as the elements around it are."""
-    if not any(ns_of(c) == SPIFF_NS for c in ext.iter()):
-        return
-    node = ext.getparent()
-    outer = (node.text or "") if len(node) and node[0] is ext else (
-        ext.getprevious().tail or "" if ext.getprevious() is not None else "")
-    width = len(outer.rsplit("\n", 1)[-1]) if "\n" in outer else 0
-    if not width:
-        return  # the file is not indented
-    step = 2 if width % 2 == 0 else 3
-    etree.indent(ext, space=" " * step, level=width // step)
-    if not (ext.tail or "").strip():
-        ext.tail = outer if "\n" in outer else ext.tail
-
-
-def set_property(node, name: str, value: str) -> None:
-    """Set ``spiffworkflow:property name`` of ``node`` (replacing one of the same name)."""
-    ext = _extension_elements(node)
-    props = ext.find("spiffworkflow:properties", NS)
-    if props is None:
-        props = etree.SubElement(ext, f"{{{SPIFF_NS}}}properties")
-    for prop in props.iterfind("spiffworkflow:property", NS):
-        if prop.get("name") == name:
-            prop.set("value", value)
-            return
-    etree.SubElement(props, f"{{{SPIFF_NS}}}property", name=name, value=value)

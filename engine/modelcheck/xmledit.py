@@ -1,0 +1,104 @@
+"""Small edits of a diagram's XML for the import: kunflow properties, extension elements
+and their indentation, ISO 8601 literals as the engine parses them."""
+
+from __future__ import annotations
+
+import ast
+
+from lxml import etree
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+from .common import BPMN_NS, NS, SPIFF_NS, local, ns_of
+from .rules import _TIMER_PARSE
+
+
+def local_attr(attr: str) -> str:
+    return attr.rsplit("}", 1)[-1]
+
+
+def drop(node, attr: str | None) -> None:
+    if attr:
+        node.attrib.pop(attr, None)
+
+
+def has_flow(process) -> bool:
+    return any(ns_of(c) == BPMN_NS and local(c) not in ("laneSet", "documentation",
+                                                        "extensionElements")
+               for c in process)
+
+
+def iso_ok(kind: str, text: str) -> bool:
+    try:
+        _TIMER_PARSE[kind](text)
+    except Exception:  # noqa: BLE001 - the library raises bare Exception / ValueError
+        return False
+    return kind != "timeDuration" or text.upper().startswith("P")
+
+
+def feel_time_literal(body: str) -> str | None:
+    """``"PT2H"``, ``duration("PT2H")``, ``date and time("...")`` in FEEL: the ISO text."""
+    for prefix in ("duration(", "date and time(", "cycle(", "date("):
+        if body.startswith(prefix) and body.endswith(")"):
+            body = body[len(prefix):-1].strip()
+            break
+    try:
+        value = ast.literal_eval(body)
+    except (ValueError, SyntaxError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def clock_hours(iso: str) -> float | None:
+    """Clock hours of a duration without years or months (``P3D`` = 72)."""
+    parts = TimerEventDefinition.parse_iso_duration(iso)
+    if parts.get("years") or parts.get("months"):
+        return None
+    return (parts.get("weeks", 0) * 168 + parts.get("days", 0) * 24 + parts.get("hours", 0)
+            + parts.get("minutes", 0) / 60 + parts.get("seconds", 0) / 3600)
+
+
+def num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def extension_elements(node):
+    ext = node.find("bpmn:extensionElements", NS)
+    if ext is None:
+        ext = etree.Element(f"{{{BPMN_NS}}}extensionElements")
+        # after documentation (XSD order: documentation, extensionElements, the rest)
+        index = sum(1 for c in node if ns_of(c) == BPMN_NS and local(c) == "documentation")
+        node.insert(index, ext)
+        if index == 0:
+            ext.tail = node.text  # the next element keeps its indentation
+        else:
+            ext.tail = node[index - 1].tail
+    return ext
+
+
+def indent(ext) -> None:
+    """Indent an extensionElements the import wrote into, as the elements around it are."""
+    if not any(ns_of(c) == SPIFF_NS for c in ext.iter()):
+        return
+    node = ext.getparent()
+    outer = (node.text or "") if len(node) and node[0] is ext else (
+        ext.getprevious().tail or "" if ext.getprevious() is not None else "")
+    width = len(outer.rsplit("\n", 1)[-1]) if "\n" in outer else 0
+    if not width:
+        return  # the file is not indented
+    step = 2 if width % 2 == 0 else 3
+    etree.indent(ext, space=" " * step, level=width // step)
+    if not (ext.tail or "").strip():
+        ext.tail = outer if "\n" in outer else ext.tail
+
+
+def set_property(node, name: str, value: str) -> None:
+    """Set ``spiffworkflow:property name`` of ``node`` (replacing one of the same name)."""
+    ext = extension_elements(node)
+    props = ext.find("spiffworkflow:properties", NS)
+    if props is None:
+        props = etree.SubElement(ext, f"{{{SPIFF_NS}}}properties")
+    for prop in props.iterfind("spiffworkflow:property", NS):
+        if prop.get("name") == name:
+            prop.set("value", value)
+            return
+    etree.SubElement(props, f"{{{SPIFF_NS}}}property", name=name, value=value)
