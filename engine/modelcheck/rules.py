@@ -1,6 +1,6 @@
 """The kunflow rules of the model check (the same codes and messages as the browser's lint).
 
-Severity (``docs/modelcheck.md`` is not written; the rules are documented here):
+Severity (``docs/modelcheck.md`` has the same table):
 
 - ``kunflow/user-task-department``: a human task routes by its own ``department`` property, its
   lane (``department`` property or lane name, ``routing.department_for``) or a
