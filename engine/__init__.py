@@ -57,3 +57,8 @@ __all__ = [
     "clean_filename", "local_day", "local_today", "new_business_key", "parse_date",
     "parse_schedule", "schedule_from_data", "to_local", "traffic_light", "utcnow",
 ]
+
+# area 4: migration, batch
+from .dto import BatchReport, BatchResult, MigrationReport, MigrationResult  # noqa: E402
+
+__all__ += ["BatchReport", "BatchResult", "MigrationReport", "MigrationResult"]
