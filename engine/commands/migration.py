@@ -34,6 +34,7 @@ Open tasks: a task whose department changes is put back into the new department'
 from __future__ import annotations
 
 import logging
+from copy import deepcopy
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -90,6 +91,9 @@ def element_id_of(spec) -> str:
 
 def label(spec) -> str:
     name = getattr(spec, "bpmn_name", None)
+    if not name and isinstance(spec, LoopTask):  # the name is on the instances' spec
+        child = spec._wf_spec.task_specs.get(spec.task_spec)
+        name = getattr(child, "bpmn_name", None)
     eid = element_id_of(spec)
     return f"“{name}”（{eid}）" if name and name != eid else f"“{eid}”"
 
@@ -184,7 +188,7 @@ def plan(wf, source: LoadedSpec, target: LoadedSpec, mapping: dict[str, str],
             spec_diff.alignment[t.task_spec] = target.spec.task_specs.get(t.task_spec.name)
     changed = spec_diff.changed
     wdiff = WorkflowDiff(wf, spec_diff)
-    v = f"版本 {target_version}"
+    v = f"版本 {target_version} "
     moves = []
     for t in wf.get_tasks(state=ACTIVE, skip_subprocesses=True):
         spec = t.task_spec
@@ -336,21 +340,29 @@ class MigrationCommands:
     def apply(self, conn, uow, actor, head, wf, source, target, drow, found: Plan, mapping,
               from_version) -> None:
         now = utcnow()
-        waiting = {t.id: dict(t.internal_data)
-                   for t in wf.get_tasks(state=TaskState.WAITING)
-                   if t.task_spec not in found.spec_diff.changed}
+        # ``migrate_workflow`` resets the READY and WAITING tasks to predict their successors
+        # from the target; the reset gives each the data of its parent and clears its internal
+        # data. What is the case's own goes back: the task's data (a multi-instance task's
+        # item, a reopened task's data) and, where the spec did not change, its internal data
+        # (a timer's due time, a held clock).
+        changed = found.spec_diff.changed
+        kept = {t.id: (deepcopy(t.data), deepcopy(t.internal_data), t.task_spec in changed)
+                for t in wf.get_tasks(state=TaskState.READY | TaskState.WAITING)}
         migrate_workflow(found.workflow_diff, wf, target.spec)
         for sp, sub_diff, new_spec in found.subprocesses:
             migrate_workflow(sub_diff, sp, new_spec)
         wf.subprocess_specs = target.subprocess_specs
         splice_out(wf, [t for t in found.drop if t.id in wf.tasks])
+        for t in wf.get_tasks(state=TaskState.READY | TaskState.WAITING):
+            if t.id in kept:
+                data, internal, spec_changed = kept[t.id]
+                t.data = data
+                if not spec_changed:
+                    t.internal_data.update(internal)
         for t in wf.get_tasks(skip_subprocesses=True):
             if target.spec.task_specs.get(t.task_spec.name) is not t.task_spec:
                 raise Refused(f"节点{label(t.task_spec)}在版本 {drow.version} 中没有对应节点，"
                               "请在映射中指定")
-        for t in wf.get_tasks(state=TaskState.WAITING):
-            if t.id in waiting:  # keep the due time of an unchanged timer
-                t.internal_data.update(waiting[t.id])
         if head.status == "running":
             incident = self.persistence.running.advance(wf, None)
             if incident is not None:

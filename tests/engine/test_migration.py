@@ -240,3 +240,90 @@ def test_instance_filters_version_department_and_all_matching(versions, clock):
     assert ids == [at_review, at_submit]
     with pytest.raises(Forbidden):
         engine.select_instance_ids(actor(engine, "drc-clerk"), process_key="migrate_review")
+
+
+# ---------------------------------------------------------------- timers, multi-instance
+
+def deploy_text(engine, filename: str, text: str, files=None):
+    return engine.deploy(filename, text.encode("utf-8"), files, actor=actor(engine, "admin"))
+
+
+def next_due(engine, iid):
+    with engine.db.connect() as conn:
+        return conn.execute(sa.select(instance.c.next_due_at)
+                            .where(instance.c.id == iid)).scalar_one()
+
+
+def test_waiting_timers_keep_their_due_time_unless_changed(engine, clock):
+    from datetime import timedelta
+
+    admin = actor(engine, "admin")
+    v1 = (FIXTURES / "bpmn" / "deadline_timers.bpmn").read_text("utf-8")
+    deploy_text(engine, "deadline_timers.bpmn", v1)
+    iid = engine.start("deadline_timers", actor(engine, "emergency-clerk"), business_key="DT-1").id
+    assert next_due(engine, iid) == T0 + timedelta(days=5)
+    clock.shift(timedelta(days=2))
+    # v2 renames the review: the timers on it are unchanged and keep their due time
+    deploy_text(engine, "deadline_timers.bpmn",
+                v1.replace('name="安全设施设计审查"', 'name="安全设施设计审查（新）"'))
+    (result,) = engine.migrate_instances(admin, [iid], 2).results
+    assert result.ok, result.reason
+    assert next_due(engine, iid) == T0 + timedelta(days=5)
+    assert open_task(engine, iid).name == "安全设施设计审查（新）"
+    # v3 changes the reminder to 3 days: that timer starts again at the migration
+    deploy_text(engine, "deadline_timers.bpmn", v1.replace('"P5D"', '"P3D"'))
+    (result,) = engine.migrate_instances(admin, [iid], 3).results
+    assert result.ok, result.reason
+    assert next_due(engine, iid) == T0 + timedelta(days=5)  # 2 + 3 days
+    clock.shift(timedelta(days=3, minutes=1))
+    assert engine.fire_due_timers() == 1
+    tasks = {t.element_id for t in engine.get_instance(iid, admin).tasks}
+    assert tasks == {"review_design", "record_reminder"}
+
+
+def mine_files():
+    from web.provision import library_files
+
+    ((path, files),) = [(p, f) for p, f in library_files(FIXTURES.parent.parent / "bpmn")
+                        if p.stem == "mine_approval"]
+    return path, files
+
+
+def test_case_in_the_multi_instance_consultation_moves_unless_the_consultation_changed(
+        engine, clock):
+    from bench.tasklist import form_data
+
+    admin = actor(engine, "admin")
+    path, files = mine_files()
+    v1 = path.read_text("utf-8")
+    deploy_text(engine, path.name, v1, files)
+    clerk = actor(engine, "natres-clerk")
+    iid = engine.start("mine_approval", clerk, business_key="KS-1").id
+    register = open_task(engine, iid)
+    import random
+
+    schema = engine.task_context(register.id, clerk).form
+    engine.complete(register.id, clerk, form_data(schema, random.Random(1)))
+    opinions = {t.department_code: t for t in engine.get_instance(iid, admin).tasks}
+    assert len(opinions) == 4 and "eco" in opinions
+
+    due = '<spiffworkflow:property name="due_working_days" value="20" />'
+    deploy_text(engine, path.name, v1.replace(due, due.replace("20", "15"), 1), files)
+    (result,) = engine.migrate_instances(admin, [iid], 2).results
+    assert result.ok, result.reason
+    assert ("give_consultation_opinion", "give_consultation_opinion") in result.moves
+    after = {t.department_code: t for t in engine.get_instance(iid, admin).tasks}
+    assert {d: t.id for d, t in after.items()} == {d: t.id for d, t in opinions.items()}
+    eco = actor(engine, "eco-clerk")
+    schema = engine.task_context(after["eco"].id, eco).form
+    engine.complete(after["eco"].id, eco, form_data(schema, random.Random(2)))
+    assert len(engine.get_instance(iid, admin).tasks) == 3
+
+    # v3 changes the consultation's deadline: the running multi-instance refuses the move
+    opinion_due = '<spiffworkflow:property name="due_working_days" value="5" />'
+    assert opinion_due in v1
+    deploy_text(engine, path.name, v1.replace(opinion_due, opinion_due.replace("5", "7"), 1),
+                files)
+    (result,) = engine.migrate_instances(admin, [iid], 3).results
+    assert not result.ok and "多实例" in result.reason and "出具会商意见" in result.reason
+    assert engine.get_instance(iid, admin).definition_version == 2
