@@ -176,13 +176,23 @@ def check_ids(instance_ids) -> list[int]:
     return ids
 
 
+def spec_diff_of(cache: dict, original, new, mapping: dict[str, str]) -> MappedSpecDiff:
+    """The mapped diff of two specs, computed once per pair within one request (it depends
+    on the specs and the mapping only; the cases' trees are aligned to it afterwards)."""
+    key = (id(original), id(new))
+    diff = cache.get(key)
+    if diff is None:
+        diff = cache[key] = MappedSpecDiff(_serializer().registry, original, new)
+        diff.remap(original, new, mapping)
+    return diff
+
+
 def plan(wf, source: LoadedSpec, target: LoadedSpec, mapping: dict[str, str],
-         target_version: int) -> Plan:
+         target_version: int, cache: dict | None = None) -> Plan:
     """The checks of one instance's workflow against the target spec; Refused when it cannot
-    move. Touches nothing."""
-    registry = _serializer().registry
-    spec_diff = MappedSpecDiff(registry, wf.spec, target.spec)
-    spec_diff.remap(wf.spec, target.spec, mapping)
+    move. Touches nothing (but ``cache``: spec diffs by pair of specs)."""
+    cache = {} if cache is None else cache
+    spec_diff = spec_diff_of(cache, wf.spec, target.spec, mapping)
     for t in wf.get_tasks(skip_subprocesses=True):  # specs the traversal did not reach
         if t.task_spec not in spec_diff.alignment:
             spec_diff.alignment[t.task_spec] = target.spec.task_specs.get(t.task_spec.name)
@@ -212,8 +222,7 @@ def plan(wf, source: LoadedSpec, target: LoadedSpec, mapping: dict[str, str],
         owner_label = label(owner.task_spec) if owner is not None else f"“{sp.spec.name}”"
         if new_spec is None:
             raise Refused(f"子流程{owner_label}在{v}中不存在")
-        sub_diff = MappedSpecDiff(registry, sp.spec, new_spec)
-        sub_diff.remap(sp.spec, new_spec, mapping)
+        sub_diff = spec_diff_of(cache, sp.spec, new_spec, mapping)
         if not sp.is_completed() and (sub_diff.changed or sub_diff.removed or sub_diff.added):
             raise Refused(f"子流程{owner_label}在{v}中已修改，且其中有进行中的节点")
         if sub_diff.removed:
@@ -276,9 +285,11 @@ class MigrationCommands:
         target = self.ctx.spec(drow.id)
         mapping = check_mapping(mapping, target, target_version)
         results = []
+        diffs: dict = {}  # spec diffs by pair of specs, shared by the cases of one version
         for iid in ids:
             try:
-                results.append(self.migrate_one(iid, actor, drow, target, mapping, dry_run))
+                results.append(self.migrate_one(iid, actor, drow, target, mapping, dry_run,
+                                                diffs))
             except (Refused, EngineError) as exc:
                 results.append(MigrationResult(iid, self.business_key(iid), False, str(exc)))
             except Exception as exc:  # one broken case must not stop the others
@@ -297,8 +308,8 @@ class MigrationCommands:
                                     .where(instance.c.id == iid)).scalar()
 
     @retry_on_deadlock
-    def migrate_one(self, iid, actor: Actor, drow, target: LoadedSpec, mapping, dry_run
-                    ) -> MigrationResult:
+    def migrate_one(self, iid, actor: Actor, drow, target: LoadedSpec, mapping, dry_run,
+                    diffs: dict | None = None) -> MigrationResult:
         iid = checked_instance_id(iid)
         with self.ctx.uow(readonly=dry_run) as uow:
             conn = uow.conn
@@ -320,7 +331,7 @@ class MigrationCommands:
             source = self.ctx.spec(head.definition_id)
             wf = self.persistence.store.load_workflow(conn, head)
             try:
-                found = plan(wf, source, target, mapping, drow.version)
+                found = plan(wf, source, target, mapping, drow.version, diffs)
             except Refused:
                 self.ctx.live.checkin(iid, head.version, wf)  # untouched
                 raise
@@ -367,7 +378,7 @@ class MigrationCommands:
             incident = self.persistence.running.advance(wf, None)
             if incident is not None:
                 raise Refused(f"迁移后流程无法继续：{incident['message']}")
-        self.retarget_open_tasks(conn, wf, source, target, now)
+        self.retarget_open_tasks(conn, head.id, wf, source, target, now)
         events = [event_row(head.id, None, actor, "migrated", now, {
             "from_version": from_version, "to_version": drow.version,
             "mapping": mapping, "moves": [list(m) for m in found.moves]})]
@@ -378,28 +389,42 @@ class MigrationCommands:
         conn.execute(instance.update().where(instance.c.id == head.id)
                      .values(definition_id=drow.id))
 
-    def retarget_open_tasks(self, conn, wf, source: LoadedSpec, target: LoadedSpec, now
-                            ) -> None:
+    def retarget_open_tasks(self, conn, iid: int, wf, source: LoadedSpec,
+                            target: LoadedSpec, now) -> None:
         """Re-derive each open task row whose task stays ready from the target spec: element,
         name, lane, department (a new department's queue: unclaimed), candidate role, form,
         stage; the deadline when the due rule changed (counted from the task's arrival)."""
         ready = ready_human_tasks(wf)
         directory = self.ctx.directory()
-        rows = conn.execute(sa.select(task).where(task.c.id.in_(list(ready)),
-                                                  task.c.state.in_(("ready", "claimed")))).all()
-        for row in rows:
-            t = ready[row.id]
+        updates = []
+        for row in conn.execute(OPEN_ROWS, {"iid": iid}):
+            t = ready.get(row.id)
+            if t is None:
+                continue  # no longer ready: the save closes it
             info = info_of(target, t)
             old = source.parsed.tasks.get(row.element_id)
             props, assignee, due_at, provisional = self.persistence.running.routing(
                 wf, t, info, row.created_at, conn)
             dept = routing.department_for(t.lane, target.parsed.lanes, props, directory)
-            values = {"element_id": t.element_id, "name": t.name, "lane": t.lane,
-                      "department_code": dept, "candidate_role": info.candidate_role,
-                      "form_key": info.form_key, "stage": info.stage}
+            values = {column: getattr(row, column) for column in RETARGETED}
+            values.update(element_id=t.element_id, name=t.name, lane=t.lane,
+                          department_code=dept, candidate_role=info.candidate_role,
+                          form_key=info.form_key, stage=info.stage)
             if old is None or any(getattr(old, f) != getattr(info, f) for f in DUE_FIELDS):
                 values.update(due_at=due_at, due_provisional=provisional)
             if dept != row.department_code:
                 values.update(assignee=assignee, state="claimed" if assignee else "ready",
                               claimed_at=now if assignee else None)
-            conn.execute(task.update().where(task.c.id == row.id).values(**values))
+            if any(values[c] != getattr(row, c) for c in RETARGETED):
+                updates.append({"b_id": row.id, **values})
+        if updates:
+            conn.execute(RETARGET_TASK, updates)
+
+
+# The columns of an open task row that a migration re-derives, and its prepared statements.
+RETARGETED = ("element_id", "name", "lane", "department_code", "candidate_role", "form_key",
+              "stage", "due_at", "due_provisional", "assignee", "state", "claimed_at")
+OPEN_ROWS = sa.select(task.c.id, task.c.created_at, *(task.c[c] for c in RETARGETED)).where(
+    task.c.instance_id == sa.bindparam("iid"), task.c.state.in_(("ready", "claimed")))
+RETARGET_TASK = task.update().where(task.c.id == sa.bindparam("b_id")).values(
+    **{c: sa.bindparam(c) for c in RETARGETED})
