@@ -36,6 +36,7 @@ from .dto import (
     Actor,
     AttachmentInfo,
     BatchReport,
+    DecisionPreview,
     DefinitionInfo,
     DepartmentInfo,
     DeployResult,
@@ -52,6 +53,7 @@ from .dto import (
     TaskContext,
     TaskInfo,
     TaskPauseInfo,
+    TrialResult,
     UserInfo,
 )
 from .forms import FieldLabel
@@ -60,7 +62,9 @@ from .locks import InstanceLocks, SetupLock
 from .model import metadata
 from .persistence import Persistence
 from .queries import CaseFileQueries, Instances, Messages, Tasks
+from .queries.decisions import DecisionQueries
 from .queries.instances import select_instance_ids
+from .queries.trial import TrialRun
 from .sandbox import ScriptLimits
 from .scripting import ServiceRegistry, make_script_engine
 
@@ -116,6 +120,9 @@ class Engine:
         # area 4: migration, batch
         self._migration = MigrationCommands(ctx, persistence, self._deployments)
         self._batch = BatchCommands(ctx, self._instance_commands)
+        # issue 11 area 3: decisions (DMN change preview, trial run)
+        self._decision_queries = DecisionQueries(ctx)
+        self._trial = TrialRun(ctx, persistence, self._deployments)
 
     # ------------------------------------------------------------------ shared parts
 
@@ -483,6 +490,22 @@ class Engine:
         delivered or still waiting), newest first."""
         return self._message_reads.list_messages(names, correlation_key=correlation_key,
                                                  limit=limit)
+
+    # ------------------------------------------------------------------ issue 11 area 3: decisions
+
+    def preview_decision_change(self, key: str, actor: Actor,
+                                files: dict[str, str] | None = None, limit: int = 200
+                                ) -> list[DecisionPreview]:
+        """The draft's decision tables (or ``files``') against the newest ``limit`` recorded
+        evaluations of each: the cases whose outcome would change."""
+        return self._decision_queries.preview_decision_change(key, actor, files, limit)
+
+    def trial_run(self, key: str, actor: Actor, bpmn_xml: str | None = None,
+                  files: dict[str, str] | None = None, start_data: dict | None = None,
+                  steps=()) -> TrialResult:
+        """Run the process (given XML, else its draft, else its newest version) in memory
+        through ``steps``; nothing is stored."""
+        return self._trial.trial_run(key, actor, bpmn_xml, files, start_data, steps)
 
     # ------------------------------------------------------------------ area 4: migration, batch
 
