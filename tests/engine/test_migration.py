@@ -327,3 +327,91 @@ def test_case_in_the_multi_instance_consultation_moves_unless_the_consultation_c
     (result,) = engine.migrate_instances(admin, [iid], 3).results
     assert not result.ok and "多实例" in result.reason and "出具会商意见" in result.reason
     assert engine.get_instance(iid, admin).definition_version == 2
+
+
+# ---------------------------------------------------------------- sub-processes, calls, history
+
+def test_case_inside_an_embedded_subprocess_moves_unless_the_subprocess_changed(engine, clock):
+    admin, clerk = actor(engine, "admin"), actor(engine, "supervision-clerk")
+    v1 = (FIXTURES / "bpmn" / "subprocess_rounds.bpmn").read_text("utf-8")
+    deploy_text(engine, "subprocess_rounds.bpmn", v1)
+    iid = engine.start("subprocess_rounds", clerk, data={"rounds": 2, "done": 0, "total": 0,
+                                                         "items": [1, 2]}).id
+    record = open_task(engine, iid)
+    assert record.element_id == "record_round"
+    # v2 changes only the top level (the gateway's name): the sub-process is the same
+    deploy_text(engine, "subprocess_rounds.bpmn",
+                v1.replace('<bpmn:exclusiveGateway id="open_round">',
+                           '<bpmn:exclusiveGateway id="open_round" name="开始一轮">'))
+    (result,) = engine.migrate_instances(admin, [iid], 2).results
+    assert result.ok, result.reason
+    assert ("run_round", "run_round") in result.moves
+    moved = open_task(engine, iid)
+    assert moved.id == record.id and moved.element_id == "record_round"
+    # v3 renames the task inside the sub-process: a case inside it stays
+    deploy_text(engine, "subprocess_rounds.bpmn",
+                v1.replace('name="登记本轮"', 'name="登记本轮（新）"'))
+    (result,) = engine.migrate_instances(admin, [iid], 3).results
+    assert not result.ok and "子流程" in result.reason and "本轮办理" in result.reason
+    # on v2 it runs to its end
+    for n in (1, 2):
+        t = open_task(engine, iid)
+        engine.complete(t.id, clerk, {"amount": n, "note": f"第{n}轮"})
+    done = engine.get_instance(iid, admin, with_data=True)
+    assert done.status == "completed" and done.data["done"] == 2
+
+
+def test_caller_waiting_on_a_called_process_moves_and_the_child_still_returns(engine, clock):
+    admin, invest = actor(engine, "admin"), actor(engine, "invest-clerk")
+    child = (FIXTURES / "bpmn" / "call_child.bpmn").read_text("utf-8")
+    parent = (FIXTURES / "bpmn" / "call_parent.bpmn").read_text("utf-8")
+    deploy_text(engine, "call_child.bpmn", child)
+    deploy_text(engine, "call_parent.bpmn", parent)
+    iid = engine.start("call_parent", invest, business_key="CP-1").id
+    engine.complete(open_task(engine, iid).id, invest, {})
+    (kid,) = engine.related_cases(iid, admin).children
+    # v2 renames the follow-up task; the call activity itself is unchanged
+    deploy_text(engine, "call_parent.bpmn", parent.replace('name="审批后续"', 'name="审批后续办理"'))
+    (result,) = engine.migrate_instances(admin, [iid], 2).results
+    assert result.ok, result.reason
+    assert ("run_mine_approval", "run_mine_approval") in result.moves
+    assert engine.get_instance(kid.id, admin).definition_version == 1  # the child is its own
+    # the child ends: the caller goes on along v2
+    while (tasks := engine.get_instance(kid.id, admin).tasks):
+        engine.complete(tasks[0].id, actor(engine, "emergency-clerk"), {})
+    after = open_task(engine, iid)
+    assert after.element_id == "after_mine_approval" and after.name == "审批后续办理"
+    # v3 calls another process: a caller waiting in the call is refused
+    iid2 = engine.start("call_parent", invest, business_key="CP-2").id
+    engine.complete(open_task(engine, iid2).id, invest, {})
+    deploy_text(engine, "call_parent.bpmn",
+                parent.replace('calledElement="call_child"', 'calledElement="call_middle"'))
+    (result,) = engine.migrate_instances(admin, [iid2], 3).results
+    assert not result.ok and "调用活动" in result.reason and "非煤矿山审批" in result.reason
+
+
+def test_a_finished_step_that_v2_removed_is_spliced_out_of_the_history(versions, clock):
+    engine = versions
+    admin = actor(engine, "admin")
+    iid = case_at(engine, "review", "MR-H")
+    v1 = (FIXTURES / "bpmn" / "migrate_review_v1.bpmn").read_text("utf-8")
+    # v2 drops the submission: the case already passed it
+    v2 = (v1.replace('<bpmn:flowNodeRef>submit</bpmn:flowNodeRef>', '')
+          .replace('<bpmn:userTask id="submit" name="提交申请">\n'
+                   '      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>\n'
+                   '    </bpmn:userTask>\n', '')
+          .replace('<bpmn:sequenceFlow id="f2" sourceRef="submit" targetRef="review" />\n', '')
+          .replace('targetRef="submit"', 'targetRef="review"')
+          .replace('<bpmn:incoming>f2</bpmn:incoming>', '<bpmn:incoming>f1</bpmn:incoming>'))
+    assert 'id="submit"' not in v2
+    deploy_text(engine, "migrate_review.bpmn", v2)
+    (result,) = engine.migrate_instances(admin, [iid], 2).results
+    assert result.ok, result.reason
+    engine.live.clear()  # from the stored state: every task has a spec of v2
+    t = open_task(engine, iid)
+    assert t.element_id == "review"
+    engine.complete(t.id, actor(engine, "drc-clerk"), {})
+    engine.complete(open_task(engine, iid).id, actor(engine, "drc-clerk"), {})
+    assert engine.get_instance(iid, admin).status == "completed"
+    done = [x for x in engine.case_tasks(iid, admin) if x.element_id == "submit"]
+    assert len(done) == 1 and done[0].state == "completed"  # the history rows stay
