@@ -58,6 +58,7 @@ from ..projections import ready_human_tasks
 from ..queries import instance_head
 from ..rows import Head, event_row
 from ..serialization import _serializer
+from ..timers import next_timer_due
 from ..unit_of_work import retry_on_deadlock
 
 log = logging.getLogger(__name__)
@@ -386,8 +387,10 @@ class MigrationCommands:
             conn, uow, Head(head.id, drow.id, head.process_key, head.status, head.version,
                             head.completed_tasks),
             Step(wf, target, now, events))
-        conn.execute(instance.update().where(instance.c.id == head.id)
-                     .values(definition_id=drow.id))
+        values = {"definition_id": drow.id}
+        if head.status == "suspended":  # the save leaves a suspended case without a timer;
+            values["next_due_at"] = next_timer_due(wf)  # resuming does not compute it again
+        conn.execute(instance.update().where(instance.c.id == head.id).values(**values))
 
     def retarget_open_tasks(self, conn, iid: int, wf, source: LoadedSpec,
                             target: LoadedSpec, now) -> None:

@@ -415,3 +415,24 @@ def test_a_finished_step_that_v2_removed_is_spliced_out_of_the_history(versions,
     assert engine.get_instance(iid, admin).status == "completed"
     done = [x for x in engine.case_tasks(iid, admin) if x.element_id == "submit"]
     assert len(done) == 1 and done[0].state == "completed"  # the history rows stay
+
+
+def test_a_suspended_case_keeps_its_timers_through_the_migration(engine, clock):
+    from datetime import timedelta
+
+    admin = actor(engine, "admin")
+    v1 = (FIXTURES / "bpmn" / "deadline_timers.bpmn").read_text("utf-8")
+    deploy_text(engine, "deadline_timers.bpmn", v1)
+    iid = engine.start("deadline_timers", actor(engine, "emergency-clerk"), business_key="DT-2").id
+    engine.suspend(iid, admin, "等待材料")
+    due = next_due(engine, iid)
+    deploy_text(engine, "deadline_timers.bpmn",
+                v1.replace('name="安全设施设计审查"', 'name="安全设施设计审查（新）"'))
+    assert engine.migrate_instances(admin, [iid], 2).ok_count == 1
+    assert engine.get_instance(iid, admin).status == "suspended"
+    assert next_due(engine, iid) == due == T0 + timedelta(days=5)
+    engine.resume(iid, admin, "材料已补")
+    clock.shift(timedelta(days=5, minutes=1))
+    assert engine.fire_due_timers() == 1
+    tasks = {t.element_id for t in engine.get_instance(iid, admin).tasks}
+    assert tasks == {"review_design", "record_reminder"}
