@@ -436,3 +436,42 @@ def test_a_suspended_case_keeps_its_timers_through_the_migration(engine, clock):
     assert engine.fire_due_timers() == 1
     tasks = {t.element_id for t in engine.get_instance(iid, admin).tasks}
     assert tasks == {"review_design", "record_reminder"}
+
+
+@pytest.mark.parametrize("stem", ["inclusive_review", "parallel_opinions"])
+def test_a_join_waiting_for_the_other_branches_moves_and_merges_them(engine, clock, stem):
+    admin, invest = actor(engine, "admin"), actor(engine, "invest-clerk")
+    v1 = (FIXTURES / "bpmn" / f"{stem}.bpmn").read_text("utf-8")
+    deploy_text(engine, f"{stem}.bpmn", v1)
+    if stem == "inclusive_review":
+        iid = engine.start(stem, invest).id
+        engine.complete(open_task(engine, iid).id, invest,
+                        {"needs_land": True, "needs_eia": False, "needs_safety": True})
+        final = "consolidate_review"
+    else:
+        iid = engine.start(stem, actor(engine, "drc-clerk"),
+                           data={"departments": ["natres", "emergency"]}).id
+        final = "consolidate_opinions"
+    tasks = engine.get_instance(iid, admin).tasks
+    assert len(tasks) == 2
+    first, second = tasks
+    engine.complete(first.id, actor(engine, f"{first.department_code}-clerk"),
+                    {"opinion": "同意", f"{first.element_id}_a": "甲"})
+    # v2 renames the final step: the join and the branches are unchanged
+    deploy_text(engine, f"{stem}.bpmn", v1.replace('<bpmn:userTask id="' + final + '" name="',
+                                                   '<bpmn:userTask id="' + final + '" name="新'))
+    (result,) = engine.migrate_instances(admin, [iid], 2).results
+    assert result.ok, result.reason
+    if stem == "inclusive_review":
+        assert ("review_join", "review_join") in result.moves  # the join waits
+    engine.live.clear()
+    (left,) = engine.get_instance(iid, admin).tasks
+    assert left.id == second.id
+    engine.complete(left.id, actor(engine, f"{left.department_code}-clerk"),
+                    {"opinion": "有条件同意", f"{left.element_id}_b": "乙"})
+    (last,) = engine.get_instance(iid, admin).tasks
+    assert last.element_id == final and last.name.startswith("新")
+    data = engine.get_task(last.id, admin).data
+    if stem == "inclusive_review":  # the branches' own fields, merged by the join
+        assert data[f"{first.element_id}_a"] == "甲"
+        assert data[f"{left.element_id}_b"] == "乙"
