@@ -57,3 +57,22 @@ __all__ = [
     "clean_filename", "local_day", "local_today", "new_business_key", "parse_date",
     "parse_schedule", "schedule_from_data", "to_local", "traffic_light", "utcnow",
 ]
+
+# area: versions (issue 11)
+from .dto import (  # noqa: E402
+    DecisionDiff,
+    DecisionRuleChange,
+    ElementChange,
+    FormDiff,
+    FormFieldChange,
+    ProcessDraftInfo,
+    ProcessSummary,
+    PropertyChange,
+    VersionDiff,
+    VersionSummary,
+)
+
+__all__ += [
+    "DecisionDiff", "DecisionRuleChange", "ElementChange", "FormDiff", "FormFieldChange",
+    "ProcessDraftInfo", "ProcessSummary", "PropertyChange", "VersionDiff", "VersionSummary",
+]

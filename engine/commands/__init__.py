@@ -14,3 +14,8 @@ from .tasks import TaskCommands
 
 __all__ = ["Casework", "DueTimers", "InstanceCommands", "MessageCommands", "StartCommand",
            "TaskCommands", "new_business_key"]
+
+# area: versions (issue 11)
+from .drafts import ProcessDrafts  # noqa: E402
+
+__all__ += ["ProcessDrafts"]
