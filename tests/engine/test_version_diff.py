@@ -141,3 +141,24 @@ def test_unknown_versions_are_refused(engine, people):
         engine.diff_versions("sample_review", 1, "draft", admin)
     with pytest.raises(InvalidInput):
         engine.diff_versions("sample_review", "one", 1, admin)
+
+
+def test_timers_conditions_lanes_roles_and_decision_references_are_compared():
+    """The diff itself (no database): a boundary timer's duration, a flow's condition, the lane
+    a task moved to, a candidate role and the decision a business rule task calls."""
+    from engine.versiondiff import element_changes
+
+    before = (FIXTURES / "route_v1.bpmn").read_text("utf-8")
+    after = (FIXTURES / "route_v2.bpmn").read_text("utf-8")
+    changes = {c.element_id: c for c in element_changes(before, after)}
+    assert set(changes) == {"site_overdue", "f_big", "check_site", "handle", "decide_limits"}
+    assert _props(changes["site_overdue"]) == {
+        "timer": ('timeDuration="P5D"', 'timeDuration="P3D"')}
+    assert _props(changes["f_big"]) == {"condition": ("amount > 1000", "amount > 5000")}
+    assert _props(changes["check_site"]) == {"lane": ("区生态环境分局", "区发改委")}
+    assert _props(changes["handle"]) == {"candidate_role": ("head", "caseworker")}
+    decision = changes["decide_limits"].properties[0]
+    assert (decision.label, decision.before, decision.after) == (
+        "决策表（calledDecisionId）", "handle_limits", "handle_limits_v2")
+    assert {p.label for c in changes.values() for p in c.properties} == {
+        "定时器", "条件", "泳道（部门）", "候选角色", "决策表（calledDecisionId）"}
