@@ -143,10 +143,11 @@ class ProcessDrafts:
             if row is None:
                 raise NotFound(f"流程 {key} 没有草稿")
             newest = version_row(uow.conn, key, None)
-        if newest is not None and row.base_version is not None \
-                and newest.version > row.base_version:
+        if newest is not None and (row.base_version is None
+                                   or newest.version > row.base_version):
+            based = f"基于版本 {row.base_version}" if row.base_version else "是新流程的草稿"
             raise Conflict(
-                f"草稿基于版本 {row.base_version}，而 {newest.deployed_by or '其他管理员'} "
+                f"草稿{based}，而 {newest.deployed_by or '其他管理员'} "
                 f"已部署了版本 {newest.version}；请先比较差异，确认后以最新版本为基础保存草稿"
                 "（base_version）再部署",
                 {"base_version": row.base_version, "newest_version": newest.version})

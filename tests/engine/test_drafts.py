@@ -166,6 +166,17 @@ def test_a_copy_of_a_process_is_a_new_key_with_its_files(engine, people):
         engine.new_process_draft("other_copy", "x", admin, template="no_such_process")
 
 
+def test_a_new_process_draft_is_not_deployed_over_a_version_deployed_meanwhile(engine, people):
+    admin = people["admin"]
+    draft = engine.new_process_draft("my_process", "我的流程", admin)
+    other = draft.bpmn_xml.replace('name="办理"', 'name="别人的办理"')
+    engine.deploy("my_process.bpmn", other.encode(), {
+        k: v.encode() for k, v in draft.files.items()}, actor=SECOND_ADMIN)
+    with pytest.raises(Conflict, match="新流程"):
+        engine.deploy_process_draft("my_process", admin, "我的")
+    assert [d.version for d in engine.list_definition_versions("my_process")] == [1]
+
+
 def test_the_catalogue_counts_cases_per_version_and_lists_drafts(engine, people, bpmn_fixture):
     admin, clerk = people["admin"], people["invest-clerk"]
     running = engine.start("sample_review", clerk)
