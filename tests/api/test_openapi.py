@@ -228,5 +228,5 @@ def test_operations_on_real_objects_conform(app, token):
             failure = _fuzz(operation, mode, users[name], MAX_EXAMPLES, given)
             if failure:
                 failures.append(failure)
-    assert covered == 38  # 31, and 7 of the process admin's (area versions)
+    assert covered == 40  # 31, 2 of area decisions, 7 of area versions (issue 11)
     assert not failures, "\n\n".join(failures)
