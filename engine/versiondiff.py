@@ -74,7 +74,8 @@ _SKIP_TAGS = {"extensionElements", "incoming", "outgoing", "flowNodeRef", "laneS
               "standardLoopCharacteristics", "loopCardinality", "completionCondition",
               "timeDuration", "timeDate", "timeCycle", "text", "textAnnotation", "association",
               "dataInputAssociation", "dataOutputAssociation", "ioSpecification",
-              "inputSet", "outputSet", "dataInput", "dataOutput", "childLaneSet"}
+              "inputSet", "outputSet", "dataInput", "dataOutput", "childLaneSet",
+              "inputDataItem", "outputDataItem", "loopDataInputRef", "loopDataOutputRef"}
 
 
 def label(prop: str) -> str:
