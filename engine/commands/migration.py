@@ -57,7 +57,7 @@ from ..persistence import Persistence, Step, info_of
 from ..projections import ready_human_tasks
 from ..queries import instance_head
 from ..rows import Head, event_row
-from ..serialization import _serializer
+from ..serialization import SERIALIZER_VERSION, _serializer, dump_state, load_state
 from ..timers import next_timer_due
 from ..unit_of_work import retry_on_deadlock
 
@@ -254,6 +254,34 @@ def splice_out(wf, tasks) -> None:
         wf.last_task = None
 
 
+def transform(wf, target: LoadedSpec, found: Plan, target_version: int) -> None:
+    """Move ``wf`` onto the target spec as ``found`` planned (in memory); Refused when a task
+    would be left without a spec of the target."""
+    # ``migrate_workflow`` resets the READY and WAITING tasks to predict their successors
+    # from the target; the reset gives each the data of its parent and clears its internal
+    # data. What is the case's own goes back: the task's data (a multi-instance task's
+    # item, a reopened task's data) and, where the spec did not change, its internal data
+    # (a timer's due time, a held clock).
+    changed = found.spec_diff.changed
+    kept = {t.id: (deepcopy(t.data), deepcopy(t.internal_data), t.task_spec in changed)
+            for t in wf.get_tasks(state=TaskState.READY | TaskState.WAITING)}
+    migrate_workflow(found.workflow_diff, wf, target.spec)
+    for sp, sub_diff, new_spec in found.subprocesses:
+        migrate_workflow(sub_diff, sp, new_spec)
+    wf.subprocess_specs = target.subprocess_specs
+    splice_out(wf, [t for t in found.drop if t.id in wf.tasks])
+    for t in wf.get_tasks(state=TaskState.READY | TaskState.WAITING):
+        if t.id in kept:
+            data, internal, spec_changed = kept[t.id]
+            t.data = data
+            if not spec_changed:
+                t.internal_data.update(internal)
+    for t in wf.get_tasks(skip_subprocesses=True):
+        if target.spec.task_specs.get(t.task_spec.name) is not t.task_spec:
+            raise Refused(f"节点{label(t.task_spec)}在版本 {target_version} 中没有对应节点，"
+                          "请在映射中指定")
+
+
 class MigrationCommands:
     def __init__(self, ctx: Context, persistence: Persistence, deployments: Deployments):
         self.ctx = ctx
@@ -331,15 +359,19 @@ class MigrationCommands:
                 raise Refused(f"实例已在版本 {drow.version} 上")
             source = self.ctx.spec(head.definition_id)
             wf = self.persistence.store.load_workflow(conn, head)
+            if dry_run:  # the same checks and changes on a copy; the case's own stays as is
+                self.ctx.live.checkin(iid, head.version, wf)
+                copy = load_state(dump_state(wf), SERIALIZER_VERSION, wf.spec,
+                                  wf.subprocess_specs, script_engine=self.ctx.script_engine)
+                found = plan(copy, source, target, mapping, drow.version, diffs)
+                transform(copy, target, found, drow.version)
+                return MigrationResult(iid, bk, True, None, tuple(found.moves), from_version)
             try:
                 found = plan(wf, source, target, mapping, drow.version, diffs)
             except Refused:
                 self.ctx.live.checkin(iid, head.version, wf)  # untouched
                 raise
             moves = tuple(found.moves)
-            if dry_run:
-                self.ctx.live.checkin(iid, head.version, wf)
-                return MigrationResult(iid, bk, True, None, moves, from_version)
             try:
                 self.apply(conn, uow, actor, head, wf, source, target, drow, found, mapping,
                            from_version)
@@ -352,29 +384,7 @@ class MigrationCommands:
     def apply(self, conn, uow, actor, head, wf, source, target, drow, found: Plan, mapping,
               from_version) -> None:
         now = utcnow()
-        # ``migrate_workflow`` resets the READY and WAITING tasks to predict their successors
-        # from the target; the reset gives each the data of its parent and clears its internal
-        # data. What is the case's own goes back: the task's data (a multi-instance task's
-        # item, a reopened task's data) and, where the spec did not change, its internal data
-        # (a timer's due time, a held clock).
-        changed = found.spec_diff.changed
-        kept = {t.id: (deepcopy(t.data), deepcopy(t.internal_data), t.task_spec in changed)
-                for t in wf.get_tasks(state=TaskState.READY | TaskState.WAITING)}
-        migrate_workflow(found.workflow_diff, wf, target.spec)
-        for sp, sub_diff, new_spec in found.subprocesses:
-            migrate_workflow(sub_diff, sp, new_spec)
-        wf.subprocess_specs = target.subprocess_specs
-        splice_out(wf, [t for t in found.drop if t.id in wf.tasks])
-        for t in wf.get_tasks(state=TaskState.READY | TaskState.WAITING):
-            if t.id in kept:
-                data, internal, spec_changed = kept[t.id]
-                t.data = data
-                if not spec_changed:
-                    t.internal_data.update(internal)
-        for t in wf.get_tasks(skip_subprocesses=True):
-            if target.spec.task_specs.get(t.task_spec.name) is not t.task_spec:
-                raise Refused(f"节点{label(t.task_spec)}在版本 {drow.version} 中没有对应节点，"
-                              "请在映射中指定")
+        transform(wf, target, found, drow.version)
         if head.status == "running":
             incident = self.persistence.running.advance(wf, None)
             if incident is not None:
