@@ -27,6 +27,9 @@ unchanged keeps its task (and so the child's link to it); a changed one is refus
 Timers: a waiting event whose spec did not change keeps its due time (SpiffWorkflow's reset
 would restart it from now); a changed timer starts again from the migration.
 
+Dry run: the same checks and the same changes on a copy of the workflow (serialized and
+loaded again), without running the engine and without writing anything.
+
 Open tasks: a task whose department changes is put back into the new department's queue
 (unclaimed); its deadline is re-computed from its arrival when the due rule changed.
 """
