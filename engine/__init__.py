@@ -57,3 +57,8 @@ __all__ = [
     "clean_filename", "local_day", "local_today", "new_business_key", "parse_date",
     "parse_schedule", "schedule_from_data", "to_local", "traffic_light", "utcnow",
 ]
+
+# ------------------------------------------------------------------ area 5 (repair)
+from .dto import ActiveToken, TokenTarget, TokenView  # noqa: E402
+
+__all__ += ["ActiveToken", "TokenTarget", "TokenView"]

@@ -21,6 +21,7 @@ from .commands import (
     DueTimers,
     InstanceCommands,
     MessageCommands,
+    RepairCommands,
     StartCommand,
     TaskCommands,
 )
@@ -48,6 +49,7 @@ from .dto import (
     TaskContext,
     TaskInfo,
     TaskPauseInfo,
+    TokenView,
     UserInfo,
 )
 from .forms import FieldLabel
@@ -55,7 +57,7 @@ from .live_cache import LiveCache
 from .locks import InstanceLocks, SetupLock
 from .model import metadata
 from .persistence import Persistence
-from .queries import CaseFileQueries, Instances, Messages, Tasks
+from .queries import CaseFileQueries, Instances, Messages, RepairQueries, Tasks
 from .sandbox import ScriptLimits
 from .scripting import ServiceRegistry, make_script_engine
 
@@ -108,6 +110,9 @@ class Engine:
         self._due_timers = DueTimers(ctx, persistence)
         self._messages = MessageCommands(ctx, persistence)
         self._casework = Casework(ctx)
+        # area 5 (repair)
+        self._repair = RepairCommands(ctx, persistence)
+        self._repair_reads = RepairQueries(ctx, store)
 
     # ------------------------------------------------------------------ shared parts
 
@@ -471,3 +476,20 @@ class Engine:
         delivered or still waiting), newest first."""
         return self._message_reads.list_messages(names, correlation_key=correlation_key,
                                                  limit=limit)
+
+    # ------------------------------------------------------------------ area 5: repair
+
+    def skip_incident(self, instance_id: int, actor: Actor, reason: str,
+                      data: dict | None = None) -> InstanceInfo:
+        """Complete the step an incident stopped on without running it (``data`` merged as its
+        result); the case goes on."""
+        return self._repair.skip_incident(instance_id, actor, reason, data)
+
+    def instance_tokens(self, instance_id: int, actor: Actor) -> TokenView:
+        """The case's active tokens and the elements a token may be moved to or added at."""
+        return self._repair_reads.instance_tokens(instance_id, actor)
+
+    def move_token(self, instance_id: int, actor: Actor, cancel: list[str] | None = None,
+                   activate: str | None = None, reason: str | None = None) -> InstanceInfo:
+        """Cancel the active tokens of ``cancel`` and/or put a token on ``activate``."""
+        return self._repair.move_token(instance_id, actor, cancel, activate, reason)
