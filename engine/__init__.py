@@ -58,6 +58,24 @@ __all__ = [
     "parse_schedule", "schedule_from_data", "to_local", "traffic_light", "utcnow",
 ]
 
+# issue 11 area 3: decisions (DMN change preview, trial run)
+from .dto import (  # noqa: E402
+    DecisionChange,
+    DecisionPreview,
+    TrialDecision,
+    TrialError,
+    TrialMessage,
+    TrialResult,
+    TrialStep,
+    TrialTask,
+    TrialTimer,
+)
+
+__all__ += [
+    "DecisionChange", "DecisionPreview", "TrialDecision", "TrialError", "TrialMessage",
+    "TrialResult", "TrialStep", "TrialTask", "TrialTimer",
+]
+
 # ------------------------------------------------------------------ area 5 (repair)
 from .dto import ActiveToken, TokenTarget, TokenView  # noqa: E402
 

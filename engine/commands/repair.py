@@ -47,9 +47,9 @@ MAX_CANCEL = 50
 # Elements whose step cannot be "done without running it": a gateway would open every path,
 # a (called) sub-process would be left half done.
 _NOT_SKIPPABLE = {
-    "exclusiveGateway": "网关", "parallelGateway": "网关", "inclusiveGateway": "网关",
-    "eventBasedGateway": "网关", "subProcess": "子流程", "transaction": "子流程",
-    "callActivity": "调用活动",
+    "ExclusiveGateway": "网关", "ParallelGateway": "网关", "InclusiveGateway": "网关",
+    "EventBasedGateway": "网关", "SubProcess": "子流程", "Transaction": "子流程",
+    "CallActivity": "调用活动",
 }
 
 

@@ -21,17 +21,17 @@ TOKEN_STATES = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskSta
 
 # SpiffWorkflow spec classes (any class in a spec's MRO, first match wins) -> BPMN element type.
 _TYPES = {
-    "UserTask": "userTask", "ManualTask": "manualTask", "ScriptTask": "scriptTask",
-    "ServiceTask": "serviceTask", "BusinessRuleTask": "businessRuleTask",
-    "BusinessRuleTaskMixin": "businessRuleTask", "SendTask": "sendTask",
-    "ReceiveTask": "receiveTask", "NoneTask": "task", "CallActivity": "callActivity",
-    "TransactionSubprocess": "transaction", "EventSubprocess": "subProcess",
-    "SubWorkflowTask": "subProcess", "ExclusiveGateway": "exclusiveGateway",
-    "ParallelGateway": "parallelGateway", "InclusiveGateway": "inclusiveGateway",
-    "EventBasedGateway": "eventBasedGateway", "StartEvent": "startEvent",
-    "EndEvent": "endEvent", "BoundaryEvent": "boundaryEvent",
-    "IntermediateCatchEvent": "intermediateCatchEvent",
-    "IntermediateThrowEvent": "intermediateThrowEvent",
+    "UserTask": "UserTask", "ManualTask": "ManualTask", "ScriptTask": "ScriptTask",
+    "ServiceTask": "ServiceTask", "BusinessRuleTask": "BusinessRuleTask",
+    "BusinessRuleTaskMixin": "BusinessRuleTask", "SendTask": "SendTask",
+    "ReceiveTask": "ReceiveTask", "NoneTask": "Task", "CallActivity": "CallActivity",
+    "TransactionSubprocess": "Transaction", "EventSubprocess": "SubProcess",
+    "SubWorkflowTask": "SubProcess", "ExclusiveGateway": "ExclusiveGateway",
+    "ParallelGateway": "ParallelGateway", "InclusiveGateway": "InclusiveGateway",
+    "EventBasedGateway": "EventBasedGateway", "StartEvent": "StartEvent",
+    "EndEvent": "EndEvent", "BoundaryEvent": "BoundaryEvent",
+    "IntermediateCatchEvent": "IntermediateCatchEvent",
+    "IntermediateThrowEvent": "IntermediateThrowEvent",
 }
 _MULTI = ("StandardLoopTask", "ParallelMultiInstanceTask", "SequentialMultiInstanceTask")
 
@@ -63,7 +63,7 @@ def element_type(spec) -> str:
     for name in names:
         if name in _TYPES:
             return _TYPES[name]
-    return "task"
+    return "Task"
 
 
 def element_id(spec) -> str | None:
@@ -93,13 +93,13 @@ def target_problem(spec) -> str | None:
     """Why a token cannot be placed on this element (Chinese), or None when it can."""
     kind = element_type(spec)
     names = _class_names(spec)
-    if kind == "startEvent":
+    if kind == "StartEvent":
         return f"{label(spec)}是开始事件，不能放置令牌：开始事件只在发起时触发"
-    if kind == "boundaryEvent":
+    if kind == "BoundaryEvent":
         return f"{label(spec)}是边界事件，不能放置令牌：它只能由所附着的环节触发"
     if "EventSubprocess" in names:
         return f"{label(spec)}是事件子流程，不能放置令牌：它只能由事件触发"
-    if kind in ("parallelGateway", "inclusiveGateway") and len(spec.inputs) > 1:
+    if kind in ("ParallelGateway", "InclusiveGateway") and len(spec.inputs) > 1:
         return (f"{label(spec)}是汇聚网关，不能放置令牌：它会一直等待其他分支到达；"
                 "请把令牌放到网关之后的环节")
     return None
@@ -135,7 +135,7 @@ def active_tasks(wf) -> list:
         # The top workflow's iterator walks into its sub-processes too: each task once.
         for task in flow.get_tasks(state=TOKEN_STATES):
             spec = task.task_spec
-            if task.id in seen or not is_element(spec) or element_type(spec) == "boundaryEvent":
+            if task.id in seen or not is_element(spec) or element_type(spec) == "BoundaryEvent":
                 continue
             seen.add(task.id)
             out.append(task)

@@ -33,7 +33,7 @@ def test_incident_list_shows_element_and_data_and_skip_goes_on(deploy, as_user, 
                                                                 error_of):
     iid = _broken_instance(deploy, as_user)
     (inc,) = admin.get(f"/api/v1/incidents?instance_id={iid}").get_json()["items"]
-    assert inc["element_name"] == "计算占比" and inc["element_type"] == "scriptTask"
+    assert inc["element_name"] == "计算占比" and inc["element_type"] == "ScriptTask"
     assert inc["definition_version"] == 1
     assert inc["data"]["amount"] == 5 and inc["data_truncated"] is False
     assert inc["message"].startswith("环节“计算占比”（compute_share）执行出错")

@@ -75,7 +75,7 @@ def test_incident_names_the_element_in_chinese_and_carries_the_failing_data(engi
     assert inc.message.startswith("环节“计算占比”（compute_share）执行出错：除数为零")
     assert "ZeroDivisionError" in inc.message
     assert (inc.element_id, inc.element_name, inc.element_type) == (
-        "compute_share", "计算占比", "scriptTask")
+        "compute_share", "计算占比", "ScriptTask")
     assert inc.process_key == "failing_script" and inc.definition_version == 1
     assert inc.business_key
     assert inc.data["amount"] == 5 and inc.data["total"] == 0
@@ -142,10 +142,10 @@ def test_tokens_show_active_elements_and_possible_targets(moves):
     view = moves.instance_tokens(iid, admin)
     assert view.status == "running"
     assert [(t.element_id, t.name, t.element_type, t.state) for t in view.active] == [
-        ("review_case", "安全审查", "userTask", "ready")]
+        ("review_case", "安全审查", "UserTask", "ready")]
     targets = {t.element_id: t.element_type for t in view.targets}
-    assert targets["register_case"] == "userTask" and targets["compute_total"] == "scriptTask"
-    assert targets["archive_case"] == "subProcess" and targets["moves_finished"] == "endEvent"
+    assert targets["register_case"] == "UserTask" and targets["compute_total"] == "ScriptTask"
+    assert targets["archive_case"] == "SubProcess" and targets["moves_finished"] == "EndEvent"
     # Start and boundary events hold no token; the sub-process's inside is not running.
     assert not {"moves_started", "review_timeout", "file_papers", "f1"} & set(targets)
     with pytest.raises(Forbidden):
