@@ -226,5 +226,5 @@ def test_operations_on_real_objects_conform(app, token):
             failure = _fuzz(operation, mode, users[name], MAX_EXAMPLES, {name: value})
             if failure:
                 failures.append(failure)
-    assert covered == 34  # area 5 (repair): skip, tokens GET and POST
+    assert covered == 36  # + decisions (trial, dmn-preview), + area 5 (skip, tokens GET/POST)
     assert not failures, "\n\n".join(failures)

@@ -216,6 +216,10 @@ def test_add_a_token_then_cancel_it(moves):
 def test_moving_the_failing_step_away_resolves_its_incident(engine):
     iid = _broken(engine)
     admin = actor(engine, "admin")
+    view = engine.instance_tokens(iid, admin)
+    assert view.status == "incident"
+    assert [(t.element_id, t.element_type, t.state) for t in view.active] == [
+        ("compute_share", "ScriptTask", "error")]
     with pytest.raises(Conflict, match="故障"):  # the failing step must go with the move
         engine.move_token(iid, admin, [], "check_share", "先核对")
     info = engine.move_token(iid, admin, ["compute_share"], "check_share", "占比人工计算")
@@ -268,3 +272,27 @@ def test_moves_need_an_admin_a_reason_and_a_running_case(moves):
     with pytest.raises(Conflict, match="已办结"):
         moves.move_token(done, admin, [], "approve_case", "重开")
     assert moves.instance_tokens(done, admin).active == ()
+
+
+def test_parallel_branch_restarted_alone_and_the_join_still_waits_for_both(engine):
+    _deploy(engine, "repair_parallel")
+    admin, clerk = actor(engine, "admin"), actor(engine, "drc-clerk")
+    emergency = actor(engine, "emergency-clerk")
+    iid = engine.start("repair_parallel", clerk).id
+    opinion = _open(engine, iid)["drc_opinion"]
+    view = engine.instance_tokens(iid, admin)
+    assert sorted(t.element_id for t in view.active) == ["drc_opinion", "safety_opinion"]
+    assert "merge" not in {t.element_id for t in view.targets}
+    with pytest.raises(InvalidInput, match="汇聚网关"):
+        engine.move_token(iid, admin, ["drc_opinion"], "merge", "直接汇聚")
+    # The same element cancelled and activated: its branch starts again, the other goes on.
+    info = engine.move_token(iid, admin, ["drc_opinion"], "drc_opinion", "意见作废，重新出具")
+    assert sorted(t.element_id for t in info.tasks) == ["drc_opinion", "safety_opinion"]
+    again = _open(engine, iid)["drc_opinion"]
+    assert again.id != opinion.id and engine.get_task(opinion.id, admin).state == "cancelled"
+    engine.complete(again.id, clerk, {"drc": "同意"})
+    assert list(_open(engine, iid)) == ["safety_opinion"]  # the join waits for the other
+    engine.complete(_open(engine, iid)["safety_opinion"].id, emergency, {"safety": "同意"})
+    decide = _open(engine, iid)["decide"]
+    data = engine.get_task(decide.id, clerk).data
+    assert (data["drc"], data["safety"]) == ("同意", "同意")  # both branches' data merged
