@@ -15,3 +15,13 @@ from .tasks import TaskCommands
 
 __all__ = ["Casework", "DueTimers", "InstanceCommands", "MessageCommands", "RepairCommands", "StartCommand",
            "TaskCommands", "new_business_key"]
+
+# area 4: migration, batch
+from .batch import BatchCommands  # noqa: E402
+from .migration import MigrationCommands  # noqa: E402
+
+__all__ += ["BatchCommands", "MigrationCommands"]
+# area: versions (issue 11)
+from .drafts import ProcessDrafts  # noqa: E402
+
+__all__ += ["ProcessDrafts"]
