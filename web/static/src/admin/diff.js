@@ -246,6 +246,9 @@ function mark(viewer, ids, kind) {
     const element = registry.get(id);
     if (element && element.type !== 'bpmn:Process' && element.type !== 'bpmn:Collaboration') {
       canvas.addMarker(id, MARKER[kind]);
+      if (element.type === 'bpmn:Lane' || element.type === 'bpmn:Participant') {
+        canvas.addMarker(id, 'kf-diff-outline'); // keep the elements inside readable
+      }
       marked.push(id);
     }
   }

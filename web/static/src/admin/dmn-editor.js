@@ -177,12 +177,18 @@ export function mountDmnEditor(el, { xml, onChange = () => {}, wait = 600 } = {}
   status.setAttribute('role', 'status');
   el.append(tabs, canvas, status);
 
+  // dmn-js gives each view type its own options (a view's additionalModules replace common's)
+  const withChinese = { additionalModules: [TranslateModule] };
   const modeler = new DmnModeler({
     container: canvas,
-    common: { additionalModules: [TranslateModule] },
+    drd: withChinese,
+    decisionTable: withChinese,
+    literalExpression: withChinese,
+    boxedExpression: withChinese,
   });
   let timer = null;
   let destroyed = false;
+  let live = false; // edits count once the import (which fires change events too) is done
 
   const flush = async () => {
     timer = null;
@@ -198,6 +204,9 @@ export function mountDmnEditor(el, { xml, onChange = () => {}, wait = 600 } = {}
     }
   };
   const schedule = () => {
+    if (!live) {
+      return;
+    }
     el.dataset.dirty = '1';
     clearTimeout(timer);
     timer = setTimeout(flush, wait);
@@ -237,6 +246,7 @@ export function mountDmnEditor(el, { xml, onChange = () => {}, wait = 600 } = {}
       if (table && modeler.getActiveView() !== table) {
         await modeler.open(table);
       }
+      live = true;
       el.dataset.ready = '1';
     } catch (error) {
       status.textContent = `决策表无法打开：${error.message}`;

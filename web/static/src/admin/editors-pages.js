@@ -7,6 +7,7 @@ import { mountDmnEditor } from './dmn-editor.js';
 import { mountDmnPreview } from './dmn-preview.js';
 import { apiGet, apiPost, apiPut, errorText, processUrl } from './editors-http.js';
 import { mountFormEditor } from './form-editor.js';
+import { mountTrial } from './trial.js';
 
 function versionArg(value) {
   return value === 'draft' ? 'draft' : Number(value);
@@ -94,18 +95,20 @@ function mountFileEditorPage(el) {
       editor = mountFormEditor(holder, { schema: content, onChange: (schema) => save(JSON.stringify(schema, null, 2)) });
     }
     await editor.ready;
+    const getDraft = async () => {
+      if (editor.flush) {
+        await editor.flush();
+      }
+      await saving;
+      return { bpmn_xml: draft.bpmn_xml, files: draft.files };
+    };
     const preview = el.querySelector('.kf-file-dmn-preview');
     if (preview) {
-      mountDmnPreview(preview, {
-        processKey: key,
-        getDraft: async () => {
-          if (editor.flush) {
-            await editor.flush();
-          }
-          await saving;
-          return { bpmn_xml: draft.bpmn_xml, files: draft.files };
-        },
-      });
+      mountDmnPreview(preview, { processKey: key, getDraft });
+    }
+    const trial = el.querySelector('.kf-file-trial');
+    if (trial) {
+      mountTrial(trial, { processKey: key, getDraft });
     }
     el.dataset.ready = '1';
   })();

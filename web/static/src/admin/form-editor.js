@@ -32,6 +32,7 @@ const FORM_ZH = new Map(Object.entries({
   'File picker': '文件上传',
   Checkbox: '复选框',
   Checklist: '多选列表',
+  'Checkbox group': '多选组',
   'Radio group': '单选组',
   Select: '下拉选择',
   'Tag list': '标签列表',
@@ -140,11 +141,13 @@ function translateElement(element) {
   if (element.nodeType !== 1) {
     return;
   }
-  for (const name of ['placeholder', 'title']) {
-    const value = element.getAttribute(name);
-    const zh = value && FORM_ZH.get(value.trim());
-    if (zh && element.closest(TRANSLATED_AREAS)) {
-      element.setAttribute(name, zh);
+  for (const target of [element, ...element.querySelectorAll('[placeholder], [title]')]) {
+    for (const name of ['placeholder', 'title']) {
+      const value = target.getAttribute(name);
+      const zh = value && FORM_ZH.get(value.trim());
+      if (zh && target.closest(TRANSLATED_AREAS)) {
+        target.setAttribute(name, zh);
+      }
     }
   }
   const walker = document.createTreeWalker(element, 4);
