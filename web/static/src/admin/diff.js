@@ -93,7 +93,9 @@ function typeZh(type) {
   if (!type) {
     return '';
   }
-  return TYPE_ZH[type] || TYPE_ZH[`bpmn:${type}`] || type.replace(/^bpmn:/, '');
+  // the differ names moddle types (bpmn:UserTask), the server BPMN local names (userTask)
+  const local = type.replace(/^bpmn:/, '');
+  return TYPE_ZH[`bpmn:${local.charAt(0).toUpperCase()}${local.slice(1)}`] || local;
 }
 
 function propertyZh(change) {
@@ -187,7 +189,14 @@ export function normalizeDiff(answer) {
     for (const rule of Array.isArray(table.rules) ? table.rules : listOf(table.changes)) {
       rules.push({ ...rule, kind: kindOf(rule, 'changed') });
     }
-    out.decisions.push({ file: table.file || table.filename || '', decision_id: table.decision_id || table.id || '', name: table.name || '', rules });
+    out.decisions.push({
+      file: table.file || table.filename || '',
+      decision_id: table.decision_id || table.id || '',
+      name: table.name || '',
+      kind: kindOf(table, 'changed'),
+      changes: asChanges(table.properties),
+      rules,
+    });
   }
   for (const form of listOf(answer.forms || answer.form_changes)) {
     const fields = [];
@@ -199,8 +208,10 @@ export function normalizeDiff(answer) {
     for (const field of Array.isArray(form.fields) ? form.fields : listOf(form.changes)) {
       fields.push({ ...field, kind: kindOf(field, 'changed') });
     }
-    out.forms.push({ file: form.file || form.filename || form.form_key || '', fields });
+    out.forms.push({ file: form.file || form.filename || form.form_key || '', kind: kindOf(form, 'changed'), fields });
   }
+  out.filesAdded = listOf(answer.files_added);
+  out.filesRemoved = listOf(answer.files_removed);
   return out;
 }
 
@@ -215,6 +226,20 @@ function entriesText(value) {
     return Object.entries(value).map(([k, v]) => `${PROPERTY_ZH[k] || k}：${show(v)}`).join('；');
   }
   return show(value);
+}
+
+/** A rule as the server describes it ({inputs: {label: text}, outputs: {…}, description}). */
+function ruleText(rule) {
+  if (!rule || typeof rule !== 'object') {
+    return entriesText(rule);
+  }
+  if (!rule.inputs && !rule.outputs) {
+    return entriesText(rule);
+  }
+  const part = (entries) => Object.entries(entries || {}).map(([label, text]) => `${label} ${text}`).join('，');
+  const when = part(rule.inputs);
+  const then = Object.entries(rule.outputs || {}).map(([label, text]) => `${label} = ${text}`).join('，');
+  return `当 ${when || '（任意）'} 则 ${then || '（无）'}${rule.description ? `（${rule.description}）` : ''}`;
 }
 
 function changeList(changes) {
@@ -387,37 +412,44 @@ export function mountDiff(el, { processKey, a, b } = {}) {
       list.append(h('p', { className: 'muted' }, '流程图没有变化。'));
     }
 
+    if (server.filesAdded.length || server.filesRemoved.length) {
+      list.append(h('p', { dataset: { testid: 'diff-files' } },
+        server.filesAdded.length ? `新增文件：${server.filesAdded.join('、')}　` : '',
+        server.filesRemoved.length ? `删除文件：${server.filesRemoved.join('、')}` : ''));
+    }
     list.append(h('h2', {}, '决策表'));
-    const tables = server.decisions.filter((t) => t.rules.length);
+    const tables = server.decisions.filter((t) => t.rules.length || t.changes.length || t.kind !== 'changed');
     if (!tables.length) {
       list.append(h('p', { className: 'muted', dataset: { testid: 'diff-no-dmn' } }, '决策表没有变化。'));
     }
     for (const table of tables) {
       list.append(h('div', { className: 'card', dataset: { testid: 'diff-dmn', decision: table.decision_id } },
-        h('strong', {}, `${table.name || table.decision_id}`), h('span', { className: 'muted small' }, `　${table.file}`),
-        h('table', { className: 'list compact kf-table' },
+        badge(table.kind), ' ', h('strong', {}, `${table.name || table.decision_id}`), h('span', { className: 'muted small' }, `　${table.decision_id} · ${table.file}`),
+        changeList(table.changes),
+        !table.rules.length ? null : h('table', { className: 'list compact kf-table' },
           h('thead', {}, h('tr', {}, h('th', {}, '变化'), h('th', {}, '规则'), h('th', {}, '变化前'), h('th', {}, '变化后'))),
           h('tbody', {}, table.rules.map((rule) => h('tr', { dataset: { rule: rule.rule_id || rule.id || '', kind: rule.kind } },
             h('td', {}, badge(rule.kind)),
-            h('td', {}, rule.description || rule.rule_id || rule.id || ''),
-            h('td', {}, rule.kind === 'added' ? '—' : entriesText(rule.before ?? rule.old ?? (rule.kind === 'removed' ? rule.entries : undefined))),
-            h('td', {}, rule.kind === 'removed' ? '—' : entriesText(rule.after ?? rule.new ?? (rule.kind === 'added' ? rule.entries : undefined)))))))));
+            h('td', {}, rule.rule_id || rule.id || ''),
+            h('td', {}, rule.kind === 'added' ? '—' : ruleText(rule.before ?? rule.old)),
+            h('td', {}, rule.kind === 'removed' ? '—' : ruleText(rule.after ?? rule.new),
+              rule.kind === 'changed' ? changeList(asChanges(rule.properties)) : null)))))));
     }
 
     list.append(h('h2', {}, '表单'));
-    const forms = server.forms.filter((f) => f.fields.length);
+    const forms = server.forms.filter((f) => f.fields.length || f.kind !== 'changed');
     if (!forms.length) {
       list.append(h('p', { className: 'muted', dataset: { testid: 'diff-no-forms' } }, '表单没有变化。'));
     }
     for (const form of forms) {
       list.append(h('div', { className: 'card', dataset: { testid: 'diff-form', file: form.file } },
-        h('strong', {}, form.file),
-        h('table', { className: 'list compact kf-table' },
+        badge(form.kind), ' ', h('strong', {}, form.file),
+        !form.fields.length ? null : h('table', { className: 'list compact kf-table' },
           h('thead', {}, h('tr', {}, h('th', {}, '变化'), h('th', {}, '字段'), h('th', {}, '类型'), h('th', {}, '属性变化'))),
           h('tbody', {}, form.fields.map((field) => h('tr', { dataset: { key: field.key || '', kind: field.kind } },
             h('td', {}, badge(field.kind)),
             h('td', {}, field.label ? `${field.label}（${field.key}）` : field.key || ''),
-            h('td', {}, field.type || ''),
+            h('td', {}, field.field_type || field.type || ''),
             h('td', {}, changeList(asChanges(field.changes || field.properties)))))))));
     }
   }

@@ -82,7 +82,7 @@ export function mountDmnPreview(el, { processKey, getDraft } = {}) {
             h('td', {}, c.element_name || c.element_id || ''),
             h('td', { className: 'kf-pairs' }, showPairs(c.inputs)),
             h('td', { className: 'kf-before' }, showPairs(c.before)),
-            h('td', { className: 'kf-after' }, showPairs(c.after)))))));
+            h('td', { className: 'kf-after' }, c.error ? `无法计算：${c.error}` : showPairs(c.after)))))));
       }
       output.append(section);
     }

@@ -8,6 +8,7 @@ import { Form } from '@bpmn-io/form-js-viewer';
 
 import '@bpmn-io/form-js-viewer/dist/assets/form-js.css';
 import './editors.css';
+import { installTranslator } from '../dom-translate.js';
 import { apiPost, errorText, h, processUrl, show, showPairs } from './editors-http.js';
 
 const STATUS_ZH = {
@@ -150,6 +151,7 @@ export function mountTrial(el, { processKey, getDraft } = {}) {
       card.append(holder);
       form = new Form({ container: holder });
       forms.push(form);
+      installTranslator(holder); // form-js's own words in Chinese, as on the task page
       try {
         await form.importSchema(task.form, {});
       } catch (error) {
@@ -165,7 +167,8 @@ export function mountTrial(el, { processKey, getDraft } = {}) {
       try {
         if (form) {
           const { data: values, errors } = form.submit();
-          const problems = Object.keys(errors || {});
+          const labels = new Map(form.get('formFieldRegistry').getAll().map((f) => [f.id, f.label || f.key]));
+          const problems = Object.keys(errors || {}).map((id) => labels.get(id) || id);
           if (problems.length) {
             note.textContent = `表单校验未通过：${problems.join('、')}`;
             note.dataset.kind = 'error';
@@ -236,6 +239,16 @@ export function mountTrial(el, { processKey, getDraft } = {}) {
               .filter(Boolean).join(' '))))))
         : h('p', { className: 'muted' }, '尚无。')));
 
+    const skipped = result.skipped || [];
+    if (skipped.length) {
+      output.append(h('section', { className: 'kf-trial-section' }, h('h3', {}, '未调用（试运行中跳过）'),
+        h('ul', {}, skipped.map((t) => h('li', {}, `${t.name || t.element_id}（${t.element_type || ''}）`)))));
+    }
+    const messages = result.messages || [];
+    if (messages.length) {
+      output.append(h('section', { className: 'kf-trial-section' }, h('h3', {}, '未发送的消息'),
+        h('ul', {}, messages.map((m) => h('li', {}, `${m.name}${m.payload !== undefined && m.payload !== null ? `：${show(m.payload)}` : ''}`)))));
+    }
     const timers = result.timers || [];
     if (timers.length) {
       output.append(h('section', { className: 'kf-trial-section' }, h('h3', {}, '定时器'),
