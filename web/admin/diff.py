@@ -26,9 +26,11 @@ def _has_draft(key: str) -> bool:
     if get_draft is None:
         return False
     try:
-        return get_draft(key, g.actor) is not None
+        draft = get_draft(key, g.actor)
     except NotFound:
         return False
+    # with no saved draft the engine offers the newest version as one (revision 0): not a draft
+    return draft is not None and bool(getattr(draft, "saved", True))
 
 
 def _version_arg(name: str, versions: list[int], default, draft: bool):

@@ -89,7 +89,7 @@ const PROPERTY_ZH = {
   values: '选项',
 };
 
-function typeZh(type) {
+export function typeZh(type) {
   if (!type) {
     return '';
   }

@@ -9,6 +9,7 @@ import { Form } from '@bpmn-io/form-js-viewer';
 import '@bpmn-io/form-js-viewer/dist/assets/form-js.css';
 import './editors.css';
 import { installTranslator } from '../dom-translate.js';
+import { typeZh } from './diff.js';
 import { apiPost, errorText, h, processUrl, show, showPairs } from './editors-http.js';
 
 const STATUS_ZH = {
@@ -42,6 +43,18 @@ function department(task) {
   const name = task.department_name || task.department || task.department_code;
   const lane = task.lane && task.lane !== name ? `（泳道：${task.lane}）` : '';
   return name ? `${name}${lane}` : task.lane ? `泳道：${task.lane}（未对应部门）` : '（未确定部门）';
+}
+
+/** A due time the server gives as naive UTC ("2026-12-08T01:00:00"), in China's time. */
+function dueText(value) {
+  if (!value) {
+    return '不会到期';
+  }
+  const date = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value}Z`);
+  if (Number.isNaN(date.getTime())) {
+    return String(value);
+  }
+  return `${date.toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai', hour12: false })} 到期`;
 }
 
 function errorOf(result) {
@@ -230,19 +243,20 @@ export function mountTrial(el, { processKey, getDraft } = {}) {
       h('h3', {}, `已完成步骤（${completed.length}）`),
       completed.length
         ? h('table', { className: 'list compact kf-table', dataset: { testid: 'trial-completed' } },
-          h('thead', {}, h('tr', {}, h('th', {}, '步骤'), h('th', {}, '类型'), h('th', {}, '部门'), h('th', {}, '数据 / 说明'))),
-          h('tbody', {}, completed.map((step) => h('tr', {},
-            h('td', {}, step.name || step.element_id),
-            h('td', {}, step.kind || step.element_type || ''),
-            h('td', {}, step.department_name || step.department_code || step.lane || ''),
-            h('td', {}, [step.note, step.skipped ? '（未调用，已跳过）' : null, step.data ? showPairs(step.data) : null]
+          h('thead', {}, h('tr', {}, h('th', {}, '序号'), h('th', {}, '步骤'), h('th', {}, '类型'), h('th', {}, '说明'))),
+          h('tbody', {}, completed.map((step, i) => h('tr', { dataset: { element: step.element_id } },
+            h('td', {}, String(i + 1)),
+            h('td', {}, step.name || step.element_id, h('div', { className: 'muted small' }, step.element_id)),
+            h('td', {}, typeZh(step.kind || step.element_type || '')),
+            h('td', {}, [step.department_name ? `部门：${step.department_name}` : null,
+              step.skipped ? '未调用（试运行中跳过）' : null, step.data ? showPairs(step.data) : null]
               .filter(Boolean).join(' '))))))
         : h('p', { className: 'muted' }, '尚无。')));
 
     const skipped = result.skipped || [];
     if (skipped.length) {
       output.append(h('section', { className: 'kf-trial-section' }, h('h3', {}, '未调用（试运行中跳过）'),
-        h('ul', {}, skipped.map((t) => h('li', {}, `${t.name || t.element_id}（${t.element_type || ''}）`)))));
+        h('ul', {}, skipped.map((t) => h('li', {}, `${t.name || t.element_id}（${typeZh(t.element_type || '')}）`)))));
     }
     const messages = result.messages || [];
     if (messages.length) {
@@ -252,7 +266,7 @@ export function mountTrial(el, { processKey, getDraft } = {}) {
     const timers = result.timers || [];
     if (timers.length) {
       output.append(h('section', { className: 'kf-trial-section' }, h('h3', {}, '定时器'),
-        h('ul', {}, timers.map((t) => h('li', {}, `${t.name || t.element_id}：${t.due || t.due_at || show(t)}`)))));
+        h('ul', {}, timers.map((t) => h('li', {}, `${t.name || t.element_id}：${dueText(t.due || t.due_at)}`)))));
     }
 
     output.append(h('section', { className: 'kf-trial-section' }, h('h3', {}, '案件数据'),
