@@ -242,14 +242,23 @@ function ruleText(rule) {
   return `当 ${when || '（任意）'} 则 ${then || '（无）'}${rule.description ? `（${rule.description}）` : ''}`;
 }
 
-function changeList(changes) {
+function changeList(changes, kind = 'changed') {
   if (!changes.length) {
     return '';
   }
-  return h('ul', { className: 'kf-diff-props' }, changes.map((c) => h('li', { dataset: { property: c.property || c.name || '' } },
-    h('span', { className: 'kf-diff-prop' }, propertyZh(c)), '：',
-    h('del', {}, entriesText(c.before ?? c.old ?? c.oldValue)), ' → ',
-    h('ins', {}, entriesText(c.after ?? c.new ?? c.newValue)))));
+  return h('ul', { className: 'kf-diff-props' }, changes.map((c) => {
+    const before = c.before ?? c.old ?? c.oldValue;
+    const after = c.after ?? c.new ?? c.newValue;
+    const item = h('li', { dataset: { property: c.property || c.name || '' } }, h('span', { className: 'kf-diff-prop' }, propertyZh(c)), '：');
+    if (kind === 'added') {
+      item.append(entriesText(after)); // an added element: what it has
+    } else if (kind === 'removed') {
+      item.append(entriesText(before));
+    } else {
+      item.append(h('del', {}, entriesText(before)), ' → ', h('ins', {}, entriesText(after)));
+    }
+    return item;
+  }));
 }
 
 function badge(kind) {
@@ -259,7 +268,15 @@ function badge(kind) {
 async function showDiagram(container, xml) {
   const viewer = new NavigatedViewer({ container });
   await viewer.importXML(xml);
-  viewer.get('canvas').zoom('fit-viewport', 'auto');
+  const canvas = viewer.get('canvas');
+  // as tall as the diagram needs at the container's width (within limits), then fit
+  const { inner } = canvas.viewbox();
+  if (inner.width > 0 && container.clientWidth > 0) {
+    const height = Math.round((container.clientWidth * inner.height) / inner.width) + 48;
+    container.style.height = `${Math.max(220, Math.min(560, height))}px`;
+    canvas.resized();
+  }
+  canvas.zoom('fit-viewport', 'auto');
   return viewer;
 }
 
@@ -406,7 +423,7 @@ export function mountDiff(el, { processKey, a, b } = {}) {
             h('td', {}, badge(row.kind)),
             h('td', {}, cell, h('div', { className: 'muted small' }, row.element_id)),
             h('td', {}, typeZh(row.element_type)),
-            h('td', {}, changeList(row.changes)));
+            h('td', {}, changeList(row.changes, row.kind)));
         }))));
     } else {
       list.append(h('p', { className: 'muted' }, '流程图没有变化。'));
@@ -450,7 +467,7 @@ export function mountDiff(el, { processKey, a, b } = {}) {
             h('td', {}, badge(field.kind)),
             h('td', {}, field.label ? `${field.label}（${field.key}）` : field.key || ''),
             h('td', {}, field.field_type || field.type || ''),
-            h('td', {}, changeList(asChanges(field.changes || field.properties)))))))));
+            h('td', {}, changeList(asChanges(field.changes || field.properties), field.kind))))))));
     }
   }
 
