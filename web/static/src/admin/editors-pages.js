@@ -126,6 +126,8 @@ function mountFileEditorPage(el) {
       const comment = deployForm.elements.comment.value.trim();
       const result = await apiPost(el, processUrl(key, '/draft/deploy'), { comment });
       const definition = result.definition || result;
+      // the deploy ended the draft: later edits start a new one from the version just deployed
+      draft = await apiGet(processUrl(key, '/draft'));
       say(result.created === false ? '内容与当前版本相同，未产生新版本' : `已部署为版本 ${definition.version}`, 'ok');
       el.dataset.deployed = String(definition.version || '');
     } catch (error) {
