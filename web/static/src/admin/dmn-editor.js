@@ -292,10 +292,20 @@ export function mountDmnEditor(el, { xml, onChange = () => {}, wait = 600 } = {}
       }
     },
     destroy() {
-      destroyed = true;
+      // an edit still waiting for its debounce is handed over before the editor goes
+      const pending = timer !== null;
       clearTimeout(timer);
-      modeler.destroy();
-      el.textContent = '';
+      timer = null;
+      destroyed = true;
+      const done = () => {
+        modeler.destroy();
+        el.textContent = '';
+      };
+      if (pending && live) {
+        modeler.saveXML({ format: true }).then(({ xml: saved }) => onChange(saved), () => {}).finally(done);
+      } else {
+        done();
+      }
     },
   };
 }

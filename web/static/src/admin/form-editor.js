@@ -247,6 +247,10 @@ export function mountFormEditor(el, { schema, onChange = () => {}, wait = 600 } 
       }
     },
     destroy() {
+      if (timer) {
+        clearTimeout(timer);
+        flush(); // hand over an edit still waiting for its debounce
+      }
       destroyed = true;
       clearTimeout(timer);
       observer.disconnect();
