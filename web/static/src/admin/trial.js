@@ -80,6 +80,9 @@ export function mountTrial(el, { processKey, getDraft } = {}) {
   let startData = {};
   let forms = [];
   let busy = false;
+  // the department each user task went to, seen while it was ready: the completed steps the
+  // server lists carry no department of their own
+  const departments = new Map();
 
   const startInput = h('textarea', {
     className: 'kf-json',
@@ -144,6 +147,7 @@ export function mountTrial(el, { processKey, getDraft } = {}) {
       return;
     }
     steps = [];
+    departments.clear();
     run();
   });
 
@@ -216,6 +220,7 @@ export function mountTrial(el, { processKey, getDraft } = {}) {
     }
 
     const ready = result.ready || [];
+    ready.forEach((task) => departments.set(task.element_id, department(task)));
     const readySection = h('section', { className: 'kf-trial-section' }, h('h3', {}, `待办步骤（${ready.length}）`));
     if (!ready.length) {
       readySection.append(h('p', { className: 'muted' }, ended ? '流程已结束，没有待办步骤。' : '没有待办步骤。'));
@@ -248,7 +253,8 @@ export function mountTrial(el, { processKey, getDraft } = {}) {
             h('td', {}, String(i + 1)),
             h('td', {}, step.name || step.element_id, h('div', { className: 'muted small' }, step.element_id)),
             h('td', {}, typeZh(step.kind || step.element_type || '')),
-            h('td', {}, [step.department_name ? `部门：${step.department_name}` : null,
+            h('td', {}, [step.department_name || departments.has(step.element_id)
+              ? `部门：${step.department_name || departments.get(step.element_id)}` : null,
               step.skipped ? '未调用（试运行中跳过）' : null, step.data ? showPairs(step.data) : null]
               .filter(Boolean).join(' '))))))
         : h('p', { className: 'muted' }, '尚无。')));
