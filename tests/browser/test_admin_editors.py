@@ -112,6 +112,20 @@ def test_dmn_cell_and_form_field_edited_in_the_editors_take_effect_on_new_cases(
         assert cases[2][1] in table.inner_text() and "full" in table.inner_text()
         assert table.locator(f"a[href='/cases/{cases[3][0]}']").count() == 1
 
+        # the trial run of the draft, in memory: 3 亿元 now goes to 全面审查 in 区发改委
+        trial = page.get_by_test_id("trial")
+        page.get_by_test_id("trial-start").click()
+        register = trial.locator("[data-testid=trial-ready][data-element=register_project]")
+        register.wait_for()
+        assert "部门：" in register.inner_text()
+        register.locator(".fjs-form-field").filter(has_text="项目名称").locator("input").fill("试运行")
+        register.locator(".fjs-form-field").filter(has_text="总投资").locator("input").fill("3")
+        register.get_by_test_id("trial-complete").click()
+        full = trial.locator("[data-testid=trial-ready][data-element=full_review]")
+        full.wait_for()
+        assert "部门：区发改委" in full.inner_text()
+        assert "review_route = full" in trial.get_by_test_id("trial-decisions").inner_text()
+
         # form: 联系人 becomes 项目联系人 and required, in the form editor's properties panel
         page.goto(f"{server.url}/admin/processes/{key}/files/register_project.form")
         page.wait_for_selector("[data-testid=file-editor][data-ready='1']")
