@@ -72,3 +72,16 @@ def test_caseworkers_get_403_on_the_editor_pages(app, engine):
     for url in ("/admin/processes/editor_route/diff?a=1&b=2",
                 "/admin/processes/editor_route/files/review_route.dmn"):
         assert client.get(url).status_code == 403
+
+
+def test_diff_page_compares_the_newest_version_with_a_saved_draft(app, engine):
+    admin = engine.get_user("admin").actor()
+    offered = engine.get_process_draft("editor_route", admin)  # the newest version, unsaved
+    client = _login(app, "admin")
+    before = client.get("/admin/processes/editor_route/diff").text
+    assert 'data-b="2"' in before and '<option value="draft"' not in before
+    engine.save_process_draft("editor_route", admin, offered.bpmn_xml, offered.files,
+                              offered.base_version, offered.revision)
+    page = client.get("/admin/processes/editor_route/diff")
+    assert 'data-a="2"' in page.text and 'data-b="draft"' in page.text
+    assert '<option value="draft"' in page.text

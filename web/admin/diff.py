@@ -21,16 +21,12 @@ def _engine():
 
 
 def _has_draft(key: str) -> bool:
-    # drafts come with the versions area (Engine.get_process_draft); without it there is none
-    get_draft = getattr(_engine(), "get_process_draft", None)
-    if get_draft is None:
-        return False
     try:
-        draft = get_draft(key, g.actor)
+        draft = _engine().get_process_draft(key, g.actor)
     except NotFound:
         return False
     # with no saved draft the engine offers the newest version as one (revision 0): not a draft
-    return draft is not None and bool(getattr(draft, "saved", True))
+    return draft is not None and draft.saved
 
 
 def _version_arg(name: str, versions: list[int], default, draft: bool):
