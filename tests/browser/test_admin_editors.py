@@ -210,6 +210,19 @@ def test_version_diff_colours_an_added_task_and_lists_a_changed_due_time(live_se
 
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "diff.png"), full_page=True)
+
+        # b may be the draft: one that goes back to version 1's diagram removes the new task
+        admin = server.user("admin")
+        offered = server.engine.get_process_draft(key, admin)
+        server.engine.save_process_draft(key, admin, _fixture("editor_route.bpmn", key).decode(),
+                                         offered.files, offered.base_version, offered.revision)
+        page.goto(f"{server.url}/admin/processes/{key}/diff")
+        page.wait_for_selector("[data-testid=diff][data-ready='1']")
+        assert page.get_by_test_id("diff-select-b").input_value() == "draft"
+        gone = page.locator("[data-testid=diff-canvas-a] g.djs-element[data-element-id=check_review]")
+        assert "kf-diff-removed" in gone.get_attribute("class")
+        assert "删除" in page.locator("[data-testid=diff-elements] tr[data-element=check_review]"
+                                    ).first.inner_text()
         assert page.kf_errors == [], page.kf_errors
     finally:
         page.context.close()
