@@ -14,3 +14,6 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 # Each module registers its routes on bp; guard's before_request runs for all of them.
 from . import catalogue, guard  # noqa: E402,F401
+
+# area 6 (pages): cases of a version (migrate, batch) and incident repair
+from . import incidents, instances  # noqa: E402,F401
