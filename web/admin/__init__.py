@@ -16,4 +16,5 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 from . import catalogue, guard  # noqa: E402,F401
 
 # area 6 (pages): cases of a version (migrate, batch) and incident repair
+# isort: split
 from . import incidents, instances  # noqa: E402,F401
