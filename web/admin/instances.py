@@ -69,7 +69,8 @@ def instances():
     page_no = max(1, min(_int_arg("page") or 1, 100000))
     query = {"process_key": filters["process"], "version": filters["version"],
              "status": filters["status"], "stage": filters["stage"],
-             "department": filters["department"], "business_key": filters["business_key"]}
+             "department": filters["department"],
+             "business_key_contains": filters["business_key"]}
     query = {k: v for k, v in query.items() if v}
     error = None
     try:

@@ -105,6 +105,11 @@ export function mountCatalogue(root) {
 
 // ------------------------------------------------------------------ instances
 
+/** A move as the API gives it: [from, to] (or an object with from/to ids). */
+function movePair(move) {
+  return Array.isArray(move) ? move : [move.from_id ?? move.from, move.to_id ?? move.to];
+}
+
 function resultsTable(headings, rows) {
   return el('div', { className: 'table-scroll' },
     el('table', { className: 'list compact results-table', 'data-testid': 'results-table' },
@@ -291,7 +296,7 @@ export function mountInstances(root) {
       el('td', {}, r.ok
         ? el('span', { className: 'result-ok' }, dryRun ? '可以迁移' : '已迁移')
         : el('span', { className: 'result-refused' }, `${dryRun ? '不能迁移' : '未迁移'}：${r.reason || '原因不明'}`)),
-      el('td', { className: 'small muted' }, (r.moves || []).filter((m) => m[0] !== m[1]).map((m) => `${m[0]} → ${m[1]}`).join('，') || '—')));
+      el('td', { className: 'small muted' }, (r.moves || []).map(movePair).filter(([a, b]) => a !== b).map(([a, b]) => `${a} → ${b}`).join('，') || '—')));
     box.replaceChildren(
       el('p', { className: 'results-head', 'data-testid': 'results-head' }, head),
       resultsTable(['业务编号', '结果', '环节变化'], rows),
@@ -433,8 +438,8 @@ export function mountIncidents(root) {
     let value;
     try {
       value = JSON.parse(text);
-    } catch (error) {
-      throw new Error(`数据不是有效的 JSON：${error.message}`);
+    } catch {
+      throw new Error('数据不是有效的 JSON，请检查括号、引号和逗号');
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw new Error('数据须为 JSON 对象（{ … }）');
