@@ -105,7 +105,7 @@ def test_cases_filtered_migrated_after_a_dry_run_and_suspended_in_a_batch(live_s
     key = "pages_migrate"
     _deploy(server, key, "测试：迁移页流程")
     cases = [_start(server, key) for _ in range(3)]
-    _deploy(server, key, "测试：迁移页流程 v2")
+    _deploy(server, key, "测试：迁移页流程（修订）")
     newer = _start(server, key)
 
     login(wide, server, "admin")
