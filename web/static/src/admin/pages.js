@@ -314,7 +314,7 @@ export function mountInstances(root) {
     setStatus(status, dryRun ? '正在试迁移…' : '正在迁移…');
     try {
       const report = await busy(button, () => requestJSON(root.dataset.migrateUrl, {
-        csrf, json: { ...target(), target_version: targetVersion, mapping: mapping(), dry_run: dryRun },
+        csrf, json: { ...target(), target_version: targetVersion, mapping: mapping(), dry_run: dryRun, ...(root.dataset.process ? { process_key: root.dataset.process } : {}) },
       }));
       renderMigration(report, dryRun);
       setStatus(status, dryRun ? '试迁移完成，确认无误后点“执行迁移”。' : '迁移完成。刷新页面可看到案件的新版本。', 'ok');
