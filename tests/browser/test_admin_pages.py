@@ -142,8 +142,7 @@ def test_cases_filtered_migrated_after_a_dry_run_and_suspended_in_a_batch(live_s
     _shot(wide, "instances")
 
     panel.get_by_test_id("migrate").click()
-    wide.wait_for_function(
-        "document.querySelector('[data-testid=migrate-results]').innerText.includes('迁移完成')")
+    results.get_by_test_id("results-head").filter(has_text="迁移完成").wait_for()
     for _, code in picked:
         assert "已迁移" in results.locator("tr", has_text=code).inner_text()
     versions = [server.engine.get_instance(iid, server.user("admin")).definition_version
