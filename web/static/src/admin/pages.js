@@ -257,10 +257,11 @@ export function mountInstances(root) {
         }
         seen.add(source.id);
         const choice = el('select', { dataset: { from: source.id }, 'aria-label': `${source.name} 迁往` },
-          el('option', { value: '' }, '（无对应环节）'),
+          // no "none" for an id the target keeps: the engine maps it to itself anyway
+          targetIds.has(source.id) ? null : el('option', { value: '' }, '（目标版本中没有此环节）'),
           targets.map((t) => el('option', { value: t.id }, `${t.name}（${t.id}）`)));
         const keep = previous.get(source.id);
-        choice.value = keep !== undefined && (keep === '' || targetIds.has(keep)) ? keep : (targetIds.has(source.id) ? source.id : '');
+        choice.value = keep && targetIds.has(keep) ? keep : (targetIds.has(source.id) ? source.id : '');
         choice.addEventListener('change', invalidateDryRun);
         const row = el('tr', { dataset: { from: source.id }, className: targetIds.has(source.id) ? '' : 'unmatched' },
           el('td', {}, el('span', { className: 'title' }, source.name), el('span', { className: 'key' }, `${source.type} · ${source.id}`)),
