@@ -302,6 +302,7 @@ export function mountInstances(root) {
       el('p', { className: 'results-head', 'data-testid': 'results-head' }, head),
       resultsTable(['业务编号', '结果', '环节变化'], rows),
     );
+    return ok;
   }
 
   async function runMigration(dryRun, button) {
@@ -317,11 +318,15 @@ export function mountInstances(root) {
       const report = await busy(button, () => requestJSON(root.dataset.migrateUrl, {
         csrf, json: { ...target(), target_version: targetVersion, mapping: mapping(), dry_run: dryRun, ...(root.dataset.process ? { process_key: root.dataset.process } : {}) },
       }));
-      renderMigration(report, dryRun);
-      setStatus(status, dryRun ? '试迁移完成，确认无误后点“执行迁移”。' : '迁移完成。刷新页面可看到案件的新版本。', 'ok');
+      const movable = renderMigration(report, dryRun);
+      if (dryRun) {
+        setStatus(status, movable ? '试迁移完成，确认无误后点“执行迁移”（只迁移可以迁移的案件）。' : '没有可以迁移的案件：请调整环节对应关系后再试迁移。', movable ? 'ok' : 'error');
+      } else {
+        setStatus(status, '迁移完成。刷新页面可看到案件的新版本。', 'ok');
+      }
       const migrate = panel.querySelector('[data-action=migrate]');
-      dryRunDone = dryRun;
-      migrate.disabled = !dryRun;
+      dryRunDone = dryRun && movable > 0;
+      migrate.disabled = !dryRunDone;
       if (!dryRun) {
         markReload();
       }
