@@ -9,6 +9,12 @@ from flask import g, render_template, request
 from ..errors import ApiError
 from . import bp
 from .catalogue import STATUS_NAMES, engine, names
+from .instances import TOKEN_ELEMENTS
+
+ELEMENT_TYPES = {**TOKEN_ELEMENTS, "exclusiveGateway": "排他网关", "parallelGateway": "并行网关",
+                 "inclusiveGateway": "包容网关", "boundaryEvent": "边界事件",
+                 "intermediateThrowEvent": "中间抛出事件", "startEvent": "开始事件",
+                 "endEvent": "结束事件", "sequenceFlow": "顺序流"}
 
 
 @bp.get("/incidents")
@@ -16,7 +22,7 @@ def incidents():
     items = engine().list_incidents(g.actor)
     resolved = (request.args.get("resolved") or "").strip()[:200]
     return render_template("admin/incidents.html", incidents=items, names=names(),
-                           resolved=resolved)
+                           resolved=resolved, element_types=ELEMENT_TYPES)
 
 
 @bp.get("/incidents/<int:incident_id>")
@@ -33,4 +39,6 @@ def incident(incident_id: int):
     history = [i for i in eng.list_incidents(actor, instance_id=inc.instance_id, open_only=False)
                if i.id != inc.id]
     return render_template("admin/incident.html", incident=inc, instance=inst, data=data,
-                           history=history, names=names(), status_names=STATUS_NAMES)
+                           history=history, names=names(), status_names=STATUS_NAMES,
+                           element_types=ELEMENT_TYPES,
+                           truncated=bool(getattr(inc, "data_truncated", False)))

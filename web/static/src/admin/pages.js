@@ -7,6 +7,14 @@ import './pages.css';
 import { requestJSON } from '../http.js';
 
 const BATCH_NAMES = { suspend: '挂起', resume: '恢复', terminate: '终止' };
+const ELEMENT_TYPES = {
+  userTask: '用户任务', manualTask: '人工任务', task: '任务', serviceTask: '服务任务', scriptTask: '脚本任务',
+  businessRuleTask: '业务规则任务', sendTask: '发送任务', receiveTask: '接收任务', callActivity: '调用活动',
+  subProcess: '子流程', intermediateCatchEvent: '中间捕获事件', intermediateThrowEvent: '中间抛出事件',
+  eventBasedGateway: '事件网关', exclusiveGateway: '排他网关', parallelGateway: '并行网关', inclusiveGateway: '包容网关',
+  boundaryEvent: '边界事件', startEvent: '开始事件', endEvent: '结束事件',
+};
+const TOKEN_STATES = { ready: '待办', started: '执行中', waiting: '等待中', error: '出错' };
 const STATUS_NAMES = {
   running: '办理中', suspended: '已挂起', incident: '故障', completed: '已办结', terminated: '已终止',
 };
@@ -436,6 +444,25 @@ export function mountIncidents(root) {
   const dataField = root.querySelector('textarea.json-editor');
   const repairStatus = root.querySelector('[data-panel=data] .kf-status');
 
+  let original = {};
+  try {
+    original = JSON.parse(root.querySelector('script.kf-original-data').textContent) || {};
+  } catch {
+    original = {};
+  }
+
+  /** The fields the admin changed or added: only they are sent (a long value shown cut short
+   * is never written back). */
+  function changedData(edited) {
+    const changed = {};
+    for (const [key, value] of Object.entries(edited)) {
+      if (!(key in original) || JSON.stringify(original[key]) !== JSON.stringify(value)) {
+        changed[key] = value;
+      }
+    }
+    return changed;
+  }
+
   function editedData() {
     const text = dataField.value.trim();
     if (!text) {
@@ -450,7 +477,7 @@ export function mountIncidents(root) {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw new Error('数据须为 JSON 对象（{ … }）');
     }
-    return value;
+    return changedData(value);
   }
 
   function afterRepair(instance, doneText) {
@@ -530,11 +557,11 @@ function mountTokens(panel, { csrf, base }) {
           el('label', { className: 'check' },
             el('input', { type: 'checkbox', name: 'cancel', value: t.element_id }),
             `${t.name || t.element_id}`,
-            el('span', { className: 'key' }, ` ${t.element_type || ''} · ${t.element_id} · ${t.state || ''}`))))),
+            el('span', { className: 'key' }, ` ${ELEMENT_TYPES[t.element_type] || t.element_type || ''} · ${t.element_id} · ${TOKEN_STATES[t.state] || t.state || ''}`))))),
       );
       targetSelect.replaceChildren(
         el('option', { value: '' }, '（不激活）'),
-        (view.targets || []).map((t) => el('option', { value: t.element_id }, `${t.name || t.element_id}（${t.element_id}）`)),
+        (view.targets || []).map((t) => el('option', { value: t.element_id }, `${t.name || t.element_id}（${ELEMENT_TYPES[t.element_type] || t.element_type || ''} · ${t.element_id}）`)),
       );
     } catch (error) {
       list.replaceChildren(el('p', { className: 'error' }, `无法读取令牌：${errorText(error)}`));
