@@ -557,7 +557,7 @@ function mountTokens(panel, { csrf, base }) {
           el('label', { className: 'check' },
             el('input', { type: 'checkbox', name: 'cancel', value: t.element_id }),
             `${t.name || t.element_id}`,
-            el('span', { className: 'key' }, ` ${ELEMENT_TYPES[t.element_type] || t.element_type || ''} · ${t.element_id} · ${TOKEN_STATES[t.state] || t.state || ''}`))))),
+            el('span', { className: 'key' }, `${ELEMENT_TYPES[t.element_type] || t.element_type || ''} · ${t.element_id} · ${TOKEN_STATES[t.state] || t.state || ''}`))))),
       );
       targetSelect.replaceChildren(
         el('option', { value: '' }, '（不激活）'),
