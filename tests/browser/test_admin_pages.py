@@ -219,3 +219,43 @@ def test_incident_fixed_and_retried_leaves_the_list(live_server, wide):
     inst = server.engine.get_instance(iid, server.user("admin"))
     assert inst.status == "running"
     assert [t.element_id for t in inst.tasks] == ["check_share"]
+
+
+def test_incident_skipped_with_a_reason_or_its_token_moved_back(live_server, wide):
+    server = live_server
+    key = "pages_repair"
+    _deploy(server, key, "测试：修复页流程")
+    skipped, skipped_code = _start(server, key, total=0)
+    moved, moved_code = _start(server, key, total=0)
+    for iid in (skipped, moved):
+        _complete(server, iid, "enter_amounts", {"amount": 5})
+    login(wide, server, "admin")
+
+    # Skip: a reason is required; the case goes on to 核对占比.
+    wide.goto(server.url + "/admin/incidents")
+    wide.locator("table[data-testid=incident-list] tbody tr", has_text=skipped_code).get_by_test_id(
+        "open-incident").click()
+    wide.get_by_test_id("skip").click()
+    assert "请填写跳过原因" in wide.get_by_test_id("repair-status").inner_text()
+    wide.get_by_test_id("skip-reason").fill("占比已由财政局线下核定")
+    wide.get_by_test_id("skip").click()
+    wide.wait_for_url(re.compile(r".*/admin/incidents\?resolved=.*"))
+    inst = server.engine.get_instance(skipped, server.user("admin"))
+    assert inst.status == "running" and [t.element_id for t in inst.tasks] == ["check_share"]
+
+    # Move the token from the failing script back to 填报金额, with a reason.
+    wide.locator("table[data-testid=incident-list] tbody tr", has_text=moved_code).get_by_test_id(
+        "open-incident").click()
+    tokens = wide.get_by_test_id("tokens-panel")
+    tokens.locator("input[name=cancel][value=compute_share]").check()
+    tokens.get_by_test_id("token-target").select_option("enter_amounts")
+    tokens.get_by_test_id("move-token").click()
+    assert "请填写原因" in tokens.get_by_test_id("token-status").inner_text()
+    tokens.get_by_test_id("token-reason").fill("金额填报有误，退回重填")
+    tokens.get_by_test_id("move-token").click()
+    tokens.get_by_test_id("token-status").filter(has_text="已完成").wait_for()
+    tokens.locator("input[name=cancel][value=enter_amounts]").wait_for()  # the list reloaded
+    inst = server.engine.get_instance(moved, server.user("admin"))
+    assert [t.element_id for t in inst.tasks] == ["enter_amounts"]
+    kinds = [e.kind for e in server.engine.list_events(moved, server.user("admin"))]
+    assert "token_moved" in kinds
