@@ -561,7 +561,7 @@ function mountTokens(panel, { csrf, base }) {
       );
       targetSelect.replaceChildren(
         el('option', { value: '' }, '（不激活）'),
-        (view.targets || []).map((t) => el('option', { value: t.element_id }, `${t.name || t.element_id}（${ELEMENT_TYPES[t.element_type] || t.element_type || ''} · ${t.element_id}）`)),
+        ...(view.targets || []).map((t) => el('option', { value: t.element_id }, `${t.name || t.element_id}（${ELEMENT_TYPES[t.element_type] || t.element_type || ''} · ${t.element_id}）`)),
       );
     } catch (error) {
       list.replaceChildren(el('p', { className: 'error' }, `无法读取令牌：${errorText(error)}`));
