@@ -14,6 +14,7 @@ const ELEMENT_TYPES = {
   eventBasedGateway: '事件网关', exclusiveGateway: '排他网关', parallelGateway: '并行网关', inclusiveGateway: '包容网关',
   boundaryEvent: '边界事件', startEvent: '开始事件', endEvent: '结束事件',
 };
+const typeName = (type) => (type && (ELEMENT_TYPES[type] || ELEMENT_TYPES[type.charAt(0).toLowerCase() + type.slice(1)])) || type || '';
 const TOKEN_STATES = { ready: '待办', started: '执行中', waiting: '等待中', error: '出错' };
 const STATUS_NAMES = {
   running: '办理中', suspended: '已挂起', incident: '故障', completed: '已办结', terminated: '已终止',
@@ -557,11 +558,11 @@ function mountTokens(panel, { csrf, base }) {
           el('label', { className: 'check' },
             el('input', { type: 'checkbox', name: 'cancel', value: t.element_id }),
             `${t.name || t.element_id}`,
-            el('span', { className: 'key' }, `${ELEMENT_TYPES[t.element_type] || t.element_type || ''} · ${t.element_id} · ${TOKEN_STATES[t.state] || t.state || ''}`))))),
+            el('span', { className: 'key' }, `${typeName(t.element_type)} · ${t.element_id} · ${TOKEN_STATES[t.state] || t.state || ''}`))))),
       );
       targetSelect.replaceChildren(
         el('option', { value: '' }, '（不激活）'),
-        ...(view.targets || []).map((t) => el('option', { value: t.element_id }, `${t.name || t.element_id}（${ELEMENT_TYPES[t.element_type] || t.element_type || ''} · ${t.element_id}）`)),
+        ...(view.targets || []).map((t) => el('option', { value: t.element_id }, `${t.name || t.element_id}（${typeName(t.element_type)} · ${t.element_id}）`)),
       );
     } catch (error) {
       list.replaceChildren(el('p', { className: 'error' }, `无法读取令牌：${errorText(error)}`));
