@@ -259,3 +259,40 @@ def test_incident_skipped_with_a_reason_or_its_token_moved_back(live_server, wid
     assert [t.element_id for t in inst.tasks] == ["enter_amounts"]
     kinds = [e.kind for e in server.engine.list_events(moved, server.user("admin"))]
     assert "token_moved" in kinds
+
+
+def test_all_matching_cases_suspended_beyond_the_first_page(live_server, wide):
+    server = live_server
+    key = "pages_bulk"
+    _deploy(server, key, "测试：批量流程")
+    ids = [_start(server, key)[0] for _ in range(23)]  # more than one page (20)
+
+    login(wide, server, "admin")
+    wide.goto(f"{server.url}/admin/instances?process={key}")
+    assert wide.locator("table[data-testid=instance-list] tbody tr").count() == 20
+    wide.get_by_test_id("select-all-matching").click()
+    assert wide.get_by_test_id("selection-count").inner_text() == "已选择全部 23 件符合条件的案件"
+    wide.get_by_test_id("open-suspend").click()
+    batch = wide.get_by_test_id("batch-panel")
+    batch.get_by_test_id("batch-reason").fill("年度清理")
+    batch.get_by_test_id("batch-submit").click()
+    batch.get_by_test_id("results-head").filter(has_text="23 件成功").wait_for()
+    assert {server.engine.get_instance(i, server.user("admin")).status for i in ids} \
+        == {"suspended"}
+
+
+def test_a_new_process_from_the_blank_template_opens_the_modeler(live_server, wide):
+    server = live_server
+    login(wide, server, "admin")
+    wide.goto(server.url + "/admin/processes")
+    form = wide.get_by_test_id("new-process")
+    form.locator("summary").click()
+    form.locator("input[name=key]").fill("9bad")
+    form.locator("input[name=name]").fill("测试：新流程")
+    form.locator("button[type=submit]").click()
+    assert "不能以数字开头" in form.locator(".kf-status").inner_text()
+    form.locator("input[name=key]").fill("pages_new_process")
+    form.locator("button[type=submit]").click()
+    wide.wait_for_url("**/admin/processes/pages_new_process/edit")
+    draft = server.engine.get_process_draft("pages_new_process", server.user("admin"))
+    assert draft is not None and draft.saved and draft.base_version is None
