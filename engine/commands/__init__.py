@@ -20,3 +20,7 @@ from .batch import BatchCommands  # noqa: E402
 from .migration import MigrationCommands  # noqa: E402
 
 __all__ += ["BatchCommands", "MigrationCommands"]
+# area: versions (issue 11)
+from .drafts import ProcessDrafts  # noqa: E402
+
+__all__ += ["ProcessDrafts"]

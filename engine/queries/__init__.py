@@ -11,3 +11,8 @@ from .tasks import Tasks, task_row
 
 __all__ = ["CaseFileQueries", "Instances", "Messages", "Tasks", "check_instance_access",
            "file_field_problems", "instance_head", "read_instance", "task_row"]
+
+# area: versions (issue 11)
+from .catalogue import Catalogue  # noqa: E402
+
+__all__ += ["Catalogue"]
