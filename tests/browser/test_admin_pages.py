@@ -291,6 +291,7 @@ def test_a_new_process_from_the_blank_template_opens_the_modeler(live_server, wi
     form.locator("input[name=name]").fill("测试：新流程")
     form.locator("button[type=submit]").click()
     assert "不能以数字开头" in form.locator(".kf-status").inner_text()
+    _shot(wide, "catalogue-new-process")
     form.locator("input[name=key]").fill("pages_new_process")
     form.locator("button[type=submit]").click()
     wide.wait_for_url("**/admin/processes/pages_new_process/edit")
