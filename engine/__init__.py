@@ -98,3 +98,8 @@ __all__ += [
     "DecisionDiff", "DecisionRuleChange", "ElementChange", "FormDiff", "FormFieldChange",
     "ProcessDraftInfo", "ProcessSummary", "PropertyChange", "VersionDiff", "VersionSummary",
 ]
+
+# ------------------------------------------------------------------ area 5 (repair)
+from .dto import ActiveToken, TokenTarget, TokenView  # noqa: E402
+
+__all__ += ["ActiveToken", "TokenTarget", "TokenView"]

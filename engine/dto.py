@@ -257,6 +257,15 @@ class IncidentInfo(DictBridge):
     resolved_by: str | None
     process_key: str
     business_key: str | None
+    # -- area 5 (repair): what the incident page shows besides the row
+    element_name: str | None = None  # the failing element's name (its id when unnamed)
+    element_type: str | None = None  # BPMN type as bpmn-js names it: ScriptTask, ServiceTask …
+    definition_version: int | None = None  # the version of the process the case runs on
+    title: str | None = None
+    # The failing task's data (open incidents only), each value at most a few KB; a larger
+    # value is replaced by the start of its JSON text, and ``data_truncated`` says so.
+    data: dict | None = None
+    data_truncated: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -597,3 +606,37 @@ class VersionDiff:
     def empty(self) -> bool:
         return not (self.elements or self.decisions or self.forms or self.files_added
                     or self.files_removed)
+
+# ------------------------------------------------------------------ area 5: repair (tokens)
+
+
+@dataclass(frozen=True)
+class ActiveToken:
+    """An active element of a case: a ready or running task, a waiting event, a failed step."""
+
+    task_id: str
+    element_id: str
+    name: str | None
+    element_type: str
+    state: str  # ready | started | waiting | error
+    scope: str = ""  # id of the (sub-)process it runs in
+
+
+@dataclass(frozen=True)
+class TokenTarget:
+    """An element that may receive a token (``Engine.move_token``'s ``activate``)."""
+
+    element_id: str
+    name: str | None
+    element_type: str
+    scope: str = ""  # id of the (sub-)process it belongs to
+
+
+@dataclass(frozen=True)
+class TokenView:
+    """The active tokens of a case and the elements a token may be moved to or added at."""
+
+    instance_id: int
+    status: str
+    active: tuple = ()  # of ActiveToken
+    targets: tuple = ()  # of TokenTarget

@@ -24,6 +24,7 @@ from .commands import (
     MessageCommands,
     MigrationCommands,
     ProcessDrafts,  # area: versions (issue 11)
+    RepairCommands,
     StartCommand,
     TaskCommands,
 )
@@ -56,6 +57,7 @@ from .dto import (
     TaskContext,
     TaskInfo,
     TaskPauseInfo,
+    TokenView,
     TrialResult,
     UserInfo,
     VersionDiff,
@@ -70,6 +72,7 @@ from .queries import (
     Catalogue,  # area: versions (issue 11)
     Instances,
     Messages,
+    RepairQueries,  # area 5 (repair)
     Tasks,
 )
 from .queries.decisions import DecisionQueries
@@ -137,6 +140,10 @@ class Engine:
         # area 4: migration, batch
         self._migration = MigrationCommands(ctx, persistence, self._deployments)
         self._batch = BatchCommands(ctx, self._instance_commands)
+
+        # area 5 (repair)
+        self._repair = RepairCommands(ctx, persistence)
+        self._repair_reads = RepairQueries(ctx, store)
 
     # ------------------------------------------------------------------ shared parts
 
@@ -581,3 +588,20 @@ class Engine:
     def diff_versions(self, key: str, a, b, actor: Actor | None = None) -> VersionDiff:
         """What changed from version ``a`` to ``b`` (a version number or "draft")."""
         return self._catalogue.diff_versions(key, a, b, actor)
+
+    # ------------------------------------------------------------------ area 5: repair
+
+    def skip_incident(self, instance_id: int, actor: Actor, reason: str,
+                      data: dict | None = None) -> InstanceInfo:
+        """Complete the step an incident stopped on without running it (``data`` merged as its
+        result); the case goes on."""
+        return self._repair.skip_incident(instance_id, actor, reason, data)
+
+    def instance_tokens(self, instance_id: int, actor: Actor) -> TokenView:
+        """The case's active tokens and the elements a token may be moved to or added at."""
+        return self._repair_reads.instance_tokens(instance_id, actor)
+
+    def move_token(self, instance_id: int, actor: Actor, cancel: list[str] | None = None,
+                   activate: str | None = None, reason: str | None = None) -> InstanceInfo:
+        """Cancel the active tokens of ``cancel`` and/or put a token on ``activate``."""
+        return self._repair.move_token(instance_id, actor, cancel, activate, reason)

@@ -228,5 +228,5 @@ def test_operations_on_real_objects_conform(app, token):
             failure = _fuzz(operation, mode, users[name], MAX_EXAMPLES, given)
             if failure:
                 failures.append(failure)
-    assert covered == 40  # 31, 2 of area decisions, 7 of area versions (issue 11)
+    assert covered == 43  # 31, 2 of decisions, 7 of versions, 3 of repair (issue 11)
     assert not failures, "\n\n".join(failures)

@@ -431,6 +431,17 @@ class Incident(Schema):
     created_at = moment()
     resolved_at = maybe_moment("重试的时间；null 表示尚未处理")
     resolved_by = maybe_string()
+    # -- area 5 (repair)
+    element_name = maybe_string("出错环节的名称（无名称时为其 id）")
+    element_type = maybe_string("出错环节的 BPMN 类型（同 bpmn-js，无 bpmn: 前缀），如 ScriptTask")
+    definition_version = maybe_integer("实例所用的流程版本")
+    title = maybe_string("案件名称")
+    data = fields.Raw(
+        required=True, allow_none=True,
+        **_m("出错环节的数据（仅未处理的故障；过大的值截断为其 JSON 文本的开头）",
+             type="object", additionalProperties=True),
+    )
+    data_truncated = boolean("true：data 中有值被截断或省略")
 
 
 class IncidentQuery(Schema):
@@ -1144,3 +1155,45 @@ class VersionDiff(Schema):
 
 
 ProcessCatalogue = items_of(ProcessSummary, "ProcessCatalogue")
+
+# ------------------------------------------------------------------ area 5: repair (skip, tokens)
+
+
+class Skip(Schema):
+    reason = Text(required=True, max_length=MAX_REASON, doc="跳过的原因（记入操作日志）")
+    data = JsonObject(doc="作为该环节结果并入流程数据的数据（可选）")
+
+
+class MoveToken(Schema):
+    cancel = fields.List(
+        Text(max_length=MAX_FIELD),
+        load_default=list,
+        error_messages={"invalid": "字段 cancel 必须是环节标识（字符串）的列表"},
+        **_m("要取消其活动令牌的环节（BPMN 元素 id）", maxItems=50),
+    )
+    activate = Text(max_length=MAX_FIELD, doc="要放置令牌的环节（BPMN 元素 id）；只给它时为添加令牌")
+    reason = Text(required=True, max_length=MAX_REASON, doc="移动的原因（记入操作日志）")
+
+
+class ActiveToken(Schema):
+    task_id = string("引擎内部任务 id")
+    element_id = string()
+    name = maybe_string()
+    element_type = string("BPMN 类型，如 UserTask、IntermediateCatchEvent")
+    state = one_of(("ready", "started", "waiting", "error"),
+                   "ready 待办理、started 运行中（子流程等）、waiting 等待事件、error 出错")
+    scope = string("所在（子）流程的 id")
+
+
+class TokenTarget(Schema):
+    element_id = string()
+    name = maybe_string()
+    element_type = string()
+    scope = string("所在（子）流程的 id")
+
+
+class TokenView(Schema):
+    instance_id = integer()
+    status = one_of(STATUSES)
+    active = many(ActiveToken, "活动令牌（已办结或终止的实例为空）")
+    targets = many(TokenTarget, "可放置令牌的环节（开始事件、边界事件等除外）")

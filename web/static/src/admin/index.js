@@ -20,3 +20,6 @@ window.kunflowAdmin = {
   mountDiff,
   ...pages,
 };
+
+// --- area editors: the diff page and the one-file editor page mount themselves
+import './editors-pages.js';
