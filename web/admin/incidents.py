@@ -17,12 +17,20 @@ ELEMENT_TYPES = {**TOKEN_ELEMENTS, "exclusiveGateway": "排他网关", "parallel
                  "endEvent": "结束事件", "sequenceFlow": "顺序流"}
 
 
+def type_name(element_type: str | None) -> str:
+    """A BPMN element type (``scriptTask`` or ``ScriptTask``) in Chinese."""
+    if not element_type:
+        return ""
+    return ELEMENT_TYPES.get(element_type) or ELEMENT_TYPES.get(
+        element_type[:1].lower() + element_type[1:], element_type)
+
+
 @bp.get("/incidents")
 def incidents():
     items = engine().list_incidents(g.actor)
     resolved = (request.args.get("resolved") or "").strip()[:200]
     return render_template("admin/incidents.html", incidents=items, names=names(),
-                           resolved=resolved, element_types=ELEMENT_TYPES)
+                           resolved=resolved, type_name=type_name)
 
 
 @bp.get("/incidents/<int:incident_id>")
@@ -40,5 +48,5 @@ def incident(incident_id: int):
                if i.id != inc.id]
     return render_template("admin/incident.html", incident=inc, instance=inst, data=data,
                            history=history, names=names(), status_names=STATUS_NAMES,
-                           element_types=ELEMENT_TYPES,
+                           type_name=type_name,
                            truncated=bool(getattr(inc, "data_truncated", False)))
