@@ -18,3 +18,7 @@ from . import catalogue, guard  # noqa: E402,F401
 # --- area editors: version diff page and the one-file (DMN / form) editor page
 # isort: split
 from . import diff  # noqa: E402,F401
+
+# area 6 (pages): cases of a version (migrate, batch) and incident repair
+# isort: split
+from . import incidents, instances  # noqa: E402,F401
