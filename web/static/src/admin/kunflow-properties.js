@@ -113,7 +113,7 @@ function textEntry(name, label, description, validate) {
   return { id: `kunflow-${name}`, component: Component, isEdited: isTextFieldEntryEdited };
 }
 
-function selectEntry(name, label, description, optionsOf) {
+function selectEntry(name, label, description, optionsOf, known = () => true) {
   function Component({ element, id }) {
     const context = useService('kunflowContext');
     const write = useWriter(element);
@@ -121,14 +121,14 @@ function selectEntry(name, label, description, optionsOf) {
       element,
       id,
       label,
-      description,
+      description: typeof description === 'function' ? description(context, element) : description,
       getValue: () => getProperty(element, name) || '',
       setValue: write(name),
       getOptions: () => {
         const options = optionsOf(context, element);
         const current = getProperty(element, name);
         if (current && !options.some((o) => o.value === current)) {
-          options.push({ value: current, label: `${current}（不存在）` });
+          options.push({ value: current, label: known(context) ? `${current}（不存在）` : current });
         }
         return options;
       },
@@ -225,11 +225,11 @@ const dueHours = (value) => {
 function humanTaskEntries() {
   return [
     selectEntry('department', '部门（覆盖泳道）', '留空时按所在泳道的部门办理',
-      (context) => departmentOptions(context, '<按泳道>')),
+      (context) => departmentOptions(context, '<按泳道>'), (context) => Boolean(context.departments)),
     textEntry('department_expression', '部门表达式', '按案件数据决定部门，如 department（结果为部门名称或编码）'),
     textEntry('candidate_role', '候选角色', '如 head（部门负责人）；留空为本部门任何人'),
     textEntry('assignee', '办理人表达式', '结果为用户名的表达式，如 applicant_username'),
-    selectEntry('form_key', '表单', '本流程的表单文件', formOptions),
+    selectEntry('form_key', '表单', '本流程的表单文件', formOptions, (context) => Boolean(context.forms)),
     textEntry('due_working_days', '办理时限（工作日）', '工作日天数，或截止日期', dueWorkingDays),
     textEntry('due_hours', '办理时限（小时）', '自然小时数', dueHours),
     textEntry('due_expression', '办理时限表达式', '结果为工作日天数、日期或日期时间的表达式'),
@@ -245,18 +245,32 @@ function startDepartmentsEntry() {
     (context) => (context.departments || []).map((d) => ({ value: d.name, label: `${d.name}（${d.code}）` })));
 }
 
+/** What the engine makes of a lane without a `department` property: its name. */
+function laneDescription(context, element) {
+  const name = (element.businessObject.name || '').trim();
+  if (getProperty(element, 'department')) {
+    return '泳道中的用户任务由所选部门办理';
+  }
+  if (!context.departments) {
+    return '留空时按泳道名称对应部门';
+  }
+  const match = context.departments.find((d) => d.name === name || d.code === name);
+  return match ? `留空时按泳道名称对应：${match.name}（${match.code}）`
+    : `泳道名称“${name}”不是组织架构中的部门：请选择部门`;
+}
+
 export function entriesFor(element) {
   const bo = element.businessObject;
   if (is(bo, 'bpmn:UserTask') || is(bo, 'bpmn:ManualTask')) {
     return humanTaskEntries();
   }
   if (is(bo, 'bpmn:Lane')) {
-    return [selectEntry('department', '部门', '泳道对应的部门；留空时按泳道名称',
-      (context) => departmentOptions(context, '<按泳道名称>'))];
+    return [selectEntry('department', '部门', laneDescription,
+      (context) => departmentOptions(context, '<按泳道名称>'), (context) => Boolean(context.departments))];
   }
   if (is(bo, 'bpmn:StartEvent') && !(bo.eventDefinitions || []).length) {
     return [
-      selectEntry('form_key', '发起表单', '发起案件时填写的表单', formOptions),
+      selectEntry('form_key', '发起表单', '发起案件时填写的表单', formOptions, (context) => Boolean(context.forms)),
       startDepartmentsEntry(),
     ];
   }

@@ -137,7 +137,10 @@ export function mountModeler(root, options = {}) {
   const modeler = new BpmnModeler({
     container: canvasEl,
     keyboard: { bindTo: document },
-    propertiesPanel: { parent: panelEl },
+    propertiesPanel: {
+      parent: panelEl,
+      layout: { groups: { general: { open: true }, kunflow: { open: true } } },
+    },
     linting: { bpmnlint: lintConfig(context), active: true },
     additionalModules: [
       BpmnPropertiesPanelModule,
@@ -294,6 +297,22 @@ export function mountModeler(root, options = {}) {
     modeler.get('linting').update();
   }
 
+  // SpiffWorkflow reads some references as plain names (a multi-instance task's
+  // loopDataInputRef / loopDataOutputRef hold variable names): moddle finds no element with
+  // that id and would drop them on export. Put back a stand-in that exports the same name.
+  function keepUnresolvedReferences(warnings) {
+    const moddle = modeler.get('moddle');
+    for (const w of warnings || []) {
+      if (!/^unresolved reference/.test(w.message || '') || !w.element || !w.property || !w.value) {
+        continue;
+      }
+      const current = w.element.get(w.property);
+      if (current === undefined || current === null) {
+        w.element.set(w.property, moddle.create('bpmn:DataInput', { id: w.value }));
+      }
+    }
+  }
+
   async function loadDraft() {
     let draft;
     try {
@@ -306,13 +325,27 @@ export function mountModeler(root, options = {}) {
       const definition = await getJSON(`${API}/definitions/${encodeURIComponent(processKey)}`);
       const xml = await fetch(`${API}/definitions/${encodeURIComponent(processKey)}/xml`,
         { credentials: 'same-origin' }).then((r) => r.text());
-      draft = { process_key: processKey, bpmn_xml: xml, files: null, base_version: definition.version,
+      let files = {};
+      try {
+        for (const name of definition.files || []) {
+          const url = `${base}/versions/${definition.version}/files/${encodeURIComponent(name)}`;
+          const response = await fetch(url, { credentials: 'same-origin' });
+          if (!response.ok) {
+            throw new Error(String(response.status));
+          }
+          files[name] = await response.text();
+        }
+      } catch {
+        files = null; // the version's files cannot be read: form and DMN references go unjudged
+      }
+      draft = { process_key: processKey, bpmn_xml: xml, files, base_version: definition.version,
         revision: null, created_by: null, updated_by: null };
     }
     state.filesKnown = Boolean(draft.files);
     state.files = { ...(draft.files || {}) };
     adoptDraft(draft);
-    await modeler.importXML(draft.bpmn_xml);
+    const { warnings } = await modeler.importXML(draft.bpmn_xml);
+    keepUnresolvedReferences(warnings);
     modeler.get('canvas').zoom('fit-viewport');
     refreshContext();
     if (draft.revision === null || draft.revision === undefined) {
