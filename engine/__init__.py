@@ -57,3 +57,21 @@ __all__ = [
     "clean_filename", "local_day", "local_today", "new_business_key", "parse_date",
     "parse_schedule", "schedule_from_data", "to_local", "traffic_light", "utcnow",
 ]
+
+# issue 11 area 3: decisions (DMN change preview, trial run)
+from .dto import (  # noqa: E402
+    DecisionChange,
+    DecisionPreview,
+    TrialDecision,
+    TrialError,
+    TrialMessage,
+    TrialResult,
+    TrialStep,
+    TrialTask,
+    TrialTimer,
+)
+
+__all__ += [
+    "DecisionChange", "DecisionPreview", "TrialDecision", "TrialError", "TrialMessage",
+    "TrialResult", "TrialStep", "TrialTask", "TrialTimer",
+]

@@ -315,3 +315,109 @@ class RelatedCases(DictBridge):
 
     parent: CaseRef | None
     children: tuple  # of CaseRef
+
+
+# ---------------------------------------------------------------- issue 11 area 3: decisions
+# (DMN change preview, trial run)
+
+
+@dataclass(frozen=True)
+class DecisionChange:
+    """A recorded evaluation whose outcome the draft's table changes (``after`` None and
+    ``error`` set: the draft's table cannot be evaluated on these inputs)."""
+
+    instance_id: int
+    business_key: str | None
+    title: str | None
+    element_id: str | None
+    inputs: dict
+    before: dict
+    after: dict | None
+    at: datetime | None = None  # when the recorded evaluation ran
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class DecisionPreview:
+    """One decision table of the draft against its newest recorded evaluations."""
+
+    file: str
+    decision_id: str
+    evaluated: int
+    changed: tuple  # of DecisionChange
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class TrialStep:
+    """An element the trial run passed (``skipped``: a service task or call activity that was
+    not called)."""
+
+    element_id: str
+    name: str | None
+    element_type: str
+    skipped: bool = False
+
+
+@dataclass(frozen=True)
+class TrialTask:
+    """A READY user task of the trial run, routed as a real task would be."""
+
+    element_id: str
+    name: str | None
+    lane: str | None
+    department_code: str | None
+    department_name: str | None
+    candidate_role: str | None
+    form_key: str | None
+    form: dict | None
+    assignee: str | None = None
+    due_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TrialDecision:
+    element_id: str
+    decision_id: str
+    inputs: dict
+    outputs: dict
+
+
+@dataclass(frozen=True)
+class TrialTimer:
+    """A timer the trial run reached (not fired): when it would fall due (naive UTC)."""
+
+    element_id: str
+    name: str | None
+    due: datetime | None
+
+
+@dataclass(frozen=True)
+class TrialMessage:
+    """A message the trial run threw (not sent)."""
+
+    name: str
+    payload: object = None
+
+
+@dataclass(frozen=True)
+class TrialError:
+    element_id: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """The state of a trial run after its start and steps (``status``: running, completed or
+    error; ``ended``: the process reached its end)."""
+
+    status: str
+    ended: bool
+    completed: tuple  # of TrialStep, in the order they ran
+    ready: tuple  # of TrialTask
+    decisions: tuple  # of TrialDecision
+    data: dict
+    error: TrialError | None = None
+    skipped: tuple = ()  # of TrialStep: service tasks and call activities not called
+    timers: tuple = ()  # of TrialTimer
+    messages: tuple = ()  # of TrialMessage

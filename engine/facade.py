@@ -33,6 +33,7 @@ from .directory import Directory
 from .dto import (
     Actor,
     AttachmentInfo,
+    DecisionPreview,
     DefinitionInfo,
     DepartmentInfo,
     DeployResult,
@@ -48,6 +49,7 @@ from .dto import (
     TaskContext,
     TaskInfo,
     TaskPauseInfo,
+    TrialResult,
     UserInfo,
 )
 from .forms import FieldLabel
@@ -56,6 +58,8 @@ from .locks import InstanceLocks, SetupLock
 from .model import metadata
 from .persistence import Persistence
 from .queries import CaseFileQueries, Instances, Messages, Tasks
+from .queries.decisions import DecisionQueries
+from .queries.trial import TrialRun
 from .sandbox import ScriptLimits
 from .scripting import ServiceRegistry, make_script_engine
 
@@ -108,6 +112,9 @@ class Engine:
         self._due_timers = DueTimers(ctx, persistence)
         self._messages = MessageCommands(ctx, persistence)
         self._casework = Casework(ctx)
+        # issue 11 area 3: decisions (DMN change preview, trial run)
+        self._decision_queries = DecisionQueries(ctx)
+        self._trial = TrialRun(ctx, persistence, self._deployments)
 
     # ------------------------------------------------------------------ shared parts
 
@@ -471,3 +478,19 @@ class Engine:
         delivered or still waiting), newest first."""
         return self._message_reads.list_messages(names, correlation_key=correlation_key,
                                                  limit=limit)
+
+    # ------------------------------------------------------------------ issue 11 area 3: decisions
+
+    def preview_decision_change(self, key: str, actor: Actor,
+                                files: dict[str, str] | None = None, limit: int = 200
+                                ) -> list[DecisionPreview]:
+        """The draft's decision tables (or ``files``') against the newest ``limit`` recorded
+        evaluations of each: the cases whose outcome would change."""
+        return self._decision_queries.preview_decision_change(key, actor, files, limit)
+
+    def trial_run(self, key: str, actor: Actor, bpmn_xml: str | None = None,
+                  files: dict[str, str] | None = None, start_data: dict | None = None,
+                  steps=()) -> TrialResult:
+        """Run the process (given XML, else its draft, else its newest version) in memory
+        through ``steps``; nothing is stored."""
+        return self._trial.trial_run(key, actor, bpmn_xml, files, start_data, steps)

@@ -24,6 +24,7 @@ def _authenticate() -> None:
 
 
 from . import (  # noqa: E402,F401
+    admin_decisions,  # issue 11 area 3: decisions
     calendar,
     casefiles,
     definitions,

@@ -16,7 +16,7 @@ schemas describe exactly what is sent: every field present, ``null`` only where 
 from __future__ import annotations
 
 from flask import url_for
-from marshmallow import Schema, fields, post_dump, pre_dump
+from marshmallow import Schema, fields, post_dump, pre_dump, validate
 from marshmallow.utils import get_value
 
 from engine import EVENT_KINDS, local_today
@@ -725,3 +725,128 @@ EventPage = page_of(Event, "EventPage")
 IncidentList = items_of(Incident, "IncidentList")
 TaskPauseList = items_of(TaskPause, "TaskPauseList")
 AttachmentList = items_of(Attachment, "AttachmentList")
+
+
+# ------------------------------------------------------------------ issue 11 area 3: decisions
+# (DMN change preview, trial run)
+
+MAX_TRIAL_STEPS = 200
+MAX_DRAFT_XML = 5_000_000
+
+
+def _files_field():
+    return JsonObject(
+        doc="文件名 -> 文本内容（.dmn / .form）；缺省时用该流程的草稿（没有草稿时用最新版本）",
+        additionalProperties={"type": "string"},
+    )
+
+
+def _raw_object(doc, allow_none=False):
+    return fields.Raw(required=True, allow_none=allow_none,
+                      **_m(doc, type="object", additionalProperties=True))
+
+
+class DmnPreviewRequest(Schema):
+    files = _files_field()
+    limit = Integer(minimum=1, maximum=1000, default=200,
+                    doc="每张决策表取最近多少次真实的决策记录")
+
+
+class DecisionChange(Schema):
+    instance_id = integer()
+    business_key = maybe_string()
+    title = maybe_string()
+    element_id = maybe_string("业务规则任务的 BPMN 元素 id")
+    inputs = _raw_object("当时的输入：输入表达式 -> 值")
+    before = _raw_object("当时的决策结果")
+    after = _raw_object("草稿决策表的结果；无法计算时为 null（见 error）", allow_none=True)
+    at = maybe_moment("当时决策的时间")
+    error = maybe_string("草稿决策表无法按这组输入计算的原因")
+
+
+class DecisionPreview(Schema):
+    file = string("决策表文件名")
+    decision_id = string()
+    name = maybe_string("决策名称")
+    evaluated = integer("重新计算的决策记录数（该表没有记录时为 0）")
+    changed = many(DecisionChange, "结果会改变的案件（最新的在前）")
+
+
+DecisionPreviewList = items_of(DecisionPreview, "DecisionPreviewList")
+
+
+class TrialStepInput(Schema):
+    element_id = Text(required=True, max_length=200, doc="要办理的用户任务（BPMN 元素 id）")
+    data = JsonObject(doc="并入流程数据的表单数据")
+
+
+class TrialRequest(Schema):
+    bpmn_xml = Text(max_length=MAX_DRAFT_XML,
+                    doc="要试运行的流程图；缺省时用草稿，没有草稿时用最新版本")
+    files = _files_field()
+    start_data = JsonObject(doc="启动数据")
+    steps = fields.List(
+        fields.Nested(TrialStepInput), load_default=list,
+        validate=validate.Length(max=MAX_TRIAL_STEPS,
+                                 error=f"一次试运行最多 {MAX_TRIAL_STEPS} 步"),
+        **_m("依次办理的用户任务", maxItems=MAX_TRIAL_STEPS),
+    )
+
+
+class TrialStep(Schema):
+    element_id = string()
+    name = maybe_string()
+    element_type = string("元素类型，如 UserTask、BusinessRuleTask、ExclusiveGateway")
+    skipped = boolean("服务任务或调用活动：试运行中未调用")
+
+
+class TrialTask(Schema):
+    element_id = string()
+    name = maybe_string()
+    lane = maybe_string("泳道")
+    department_code = maybe_string("按真实路由规则（泳道、部门属性、部门表达式）得到的部门")
+    department_name = maybe_string()
+    candidate_role = maybe_string()
+    form_key = maybe_string()
+    form = fields.Raw(required=True, allow_none=True,
+                      **_m("表单（form-js schema）；没有表单时为 null", type="object",
+                           additionalProperties=True))
+    assignee = maybe_string("办理人表达式的结果")
+    due_at = maybe_moment("办理时限")
+
+
+class TrialDecision(Schema):
+    element_id = string()
+    decision_id = string()
+    inputs = _raw_object("输入表达式 -> 值")
+    outputs = _raw_object("决策结果（COLLECT：每个输出为列表）")
+
+
+class TrialTimer(Schema):
+    element_id = string()
+    name = maybe_string()
+    due = maybe_moment("到期时间（未触发）")
+
+
+class TrialMessage(Schema):
+    name = string("消息名（未发送）")
+    payload = fields.Raw(required=True, allow_none=True, **_m("消息内容"))
+
+
+class TrialError(Schema):
+    element_id = maybe_string()
+    message = string("出错原因")
+
+
+class TrialResult(Schema):
+    status = one_of(("running", "completed", "error"))
+    ended = boolean("流程已结束")
+    completed = many(TrialStep, "已经过的元素，按执行顺序")
+    ready = many(TrialTask, "当前待办的用户任务")
+    decisions = many(TrialDecision, "业务规则任务的决策结果")
+    data = process_data("当前流程数据")
+    error = fields.Nested(TrialError, required=True, allow_none=True,
+                          **_m("出错的元素与原因；没有出错时为 null"))
+    skipped = many(TrialStep, "未调用的服务任务和调用活动")
+    timers = many(TrialTimer, "等待中的定时器")
+    messages = many(TrialMessage, "抛出的消息（未发送）")
