@@ -119,6 +119,16 @@ def test_admin_adds_a_task_in_the_emergency_lane_deploys_it_and_migrates_a_case(
     # A task dropped on the flow 安全设施设计审查 -> its gateway splits the flow: the case
     # reaches it right after the review. It lies in the 区应急局 lane.
     _show(page, "review_safety_design")
+    # Make room first (space tool: everything right of the line moves 140 px right).
+    mid_x, mid_y = _flow_midpoint(page, "flow_safety_design_reviewed")
+    sx, sy = _screen_point(page, mid_x, mid_y + 90)
+    page.locator(".djs-palette .entry[data-action='space-tool']").click()
+    page.mouse.move(sx, sy)
+    page.mouse.down()
+    page.mouse.move(sx + 60, sy, steps=5)
+    page.mouse.move(sx + 140, sy, steps=5)
+    page.mouse.up()
+    page.keyboard.press("Escape")
     x, y = _screen_point(page, *_flow_midpoint(page, "flow_safety_design_reviewed"))
     _palette_create(page, "create.task", x, y)
     created = _selected(page)
@@ -164,6 +174,8 @@ def test_admin_adds_a_task_in_the_emergency_lane_deploys_it_and_migrates_a_case(
         "+ `.kf-problem-error`)", arg=NEW_TASK)
     _wait_saved(page)
     assert "已自动保存" in page.get_by_test_id("draft-status").inner_text()
+    page.evaluate("document.querySelector(\"[data-group-id='group-kunflow']\").scrollIntoView(); "
+                  "window.scrollTo(0, 0)")
     screenshot = ROOT / "var" / "screenshots" / "modeler.png"
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(screenshot))
@@ -252,6 +264,15 @@ def test_a_user_task_outside_any_lane_is_flagged_and_the_deploy_refuses(live_ser
     item.wait_for()
     assert "不在对应部门的泳道中，也没有部门表达式" in item.inner_text()
     assert pool != task
+
+    # 校验 asks the server too: its problems are listed and marked on the canvas.
+    page.get_by_test_id("validate").click()
+    page.wait_for_selector("[data-testid=problems][data-checked=errors]")
+    server_item = page.locator(f"[data-testid=problems] li[data-element-id='{task}']"
+                               "[data-source=server][data-rule='kunflow/user-task-department']")
+    assert "不在对应部门的泳道中，也没有部门表达式" in server_item.inner_text()
+    assert page.locator(f".djs-element.kf-server-error[data-element-id='{task}']").count() == 1
+    assert page.locator(f".djs-overlays[data-container-id='{task}'] .kf-server-badge").count() == 1
 
     # The deploy refuses: nothing deployed.
     page.get_by_test_id("deploy").click()

@@ -169,12 +169,14 @@ export function lintConfig(context) {
     rules[name] = level === 'error' && AS_WARNING.has(name) ? 'warn' : level;
   }
   for (const name of Object.keys(KUNFLOW_RULES)) {
-    rules[`kunflow/${name}`] = ['error', { context }];
+    rules[`kunflow/${name}`] = ['error', { context, level: 'error' }];
+    rules[`kunflow-warnings/${name}`] = ['warn', { context, level: 'warning' }];
   }
   const resolver = {
     resolveRule(pkg, ruleName) {
       const factory = pkg === 'bpmnlint' ? BPMNLINT_RULES[ruleName]
-        : pkg === 'bpmnlint-plugin-kunflow' ? KUNFLOW_RULES[ruleName] : null;
+        : ['bpmnlint-plugin-kunflow', 'bpmnlint-plugin-kunflow-warnings'].includes(pkg)
+          ? KUNFLOW_RULES[ruleName] : null;
       if (!factory) {
         throw new Error(`unknown rule <${pkg}/${ruleName}>`);
       }
@@ -188,25 +190,7 @@ export function lintConfig(context) {
   return { config: { rules }, resolver, transformRule };
 }
 
-/**
- * Lint results (`{elementId: [{id, message, category, rule?}]}`) as a flat problem list of the
- * contract's shape: {element_id, element_type, rule, message, hint, severity}.
- */
-export function problemsOf(results, elementRegistry) {
-  const problems = [];
-  for (const [elementId, reports] of Object.entries(results || {})) {
-    for (const report of reports) {
-      const shape = elementRegistry && elementRegistry.get(report.id || elementId);
-      problems.push({
-        element_id: report.id || elementId,
-        element_type: shape ? shape.businessObject.$type.replace('bpmn:', '') : '',
-        rule: report.rule || elementId,
-        message: report.message,
-        hint: '',
-        severity: report.category === 'error' ? 'error' : 'warning',
-        source: 'browser',
-      });
-    }
-  }
-  return problems;
+/** The contract's rule code of a lint rule name (`kunflow-warnings/x` is `kunflow/x`). */
+export function ruleCode(name) {
+  return (name || '').replace(/^kunflow-warnings\//, 'kunflow/');
 }

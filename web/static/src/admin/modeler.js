@@ -17,7 +17,7 @@ import { mountDmnEditor } from './dmn-editor.js';
 import { mountDmnPreview } from './dmn-preview.js';
 import { mountFormEditor } from './form-editor.js';
 import kunflowPropertiesModule from './kunflow-properties.js';
-import { lintConfig } from './lint.js';
+import { lintConfig, ruleCode } from './lint.js';
 import spiffworkflowDescriptor from './spiffworkflow.json';
 import { mountTrial } from './trial.js';
 import translateModule from './translate-zh.js';
@@ -91,7 +91,7 @@ function problemsOfLint(results, registry) {
       problems.push({
         element_id: report.id,
         element_type: shape ? shape.businessObject.$type.replace('bpmn:', '') : '',
-        rule,
+        rule: ruleCode(rule),
         message: report.message,
         hint: '',
         severity: report.category === 'error' ? 'error' : 'warning',
@@ -112,7 +112,7 @@ function problemsOfIssues(issues, registry) {
       problems.push({
         element_id: id,
         element_type: shape ? shape.businessObject.$type.replace('bpmn:', '') : '',
-        rule: report.rule,
+        rule: ruleCode(report.rule),
         message: report.message,
         hint: '',
         severity: report.category === 'error' ? 'error' : 'warning',
@@ -180,7 +180,8 @@ export function mountModeler(root, options = {}) {
 
   function showSaved() {
     const d = state.draft || {};
-    const who = d.updated_by || d.created_by || '';
+    const by = d.updated_by || d.created_by || '';
+    const who = state.me && state.me.username === by ? `${state.me.display_name}（${by}）` : by;
     const at = hhmm(d.updated_at || d.created_at);
     setStatus(`已自动保存 ${at}${who ? ` · ${who}` : ''}`, 'saved');
   }
@@ -348,7 +349,7 @@ export function mountModeler(root, options = {}) {
     keepUnresolvedReferences(warnings);
     modeler.get('canvas').zoom('fit-viewport');
     refreshContext();
-    if (draft.revision === null || draft.revision === undefined) {
+    if (draft.saved === false || draft.revision === null || draft.revision === undefined) {
       setStatus('尚未保存草稿（修改后自动保存）', 'new');
     } else {
       showSaved();
@@ -622,6 +623,11 @@ export function mountModeler(root, options = {}) {
   // ------------------------------------------------------------ start
 
   const ready = (async () => {
+    try {
+      state.me = await getJSON(`${API}/me`);
+    } catch {
+      state.me = null;
+    }
     try {
       const departments = await getJSON(`${API}/departments`);
       context.departments = departments.items || [];

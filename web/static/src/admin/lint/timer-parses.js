@@ -1,7 +1,8 @@
-// kunflow/timer-parses: a timer's time is an ISO 8601 date, duration or cycle (bare or quoted)
-// or an expression the engine evaluates to one (checked here for balanced brackets only; the
-// server compiles it).
-import { label } from './util.js';
+// kunflow/timer-parses, as the server's check: a timer's time is an expression the engine
+// evaluates (Python): a quoted ISO 8601 date, duration or cycle, or an expression giving one
+// (checked here for balanced brackets only; the server compiles it). A bare ISO literal
+// (`PT2H`) is an error: it fails when the timer starts.
+import { emitter, label } from './util.js';
 
 const DURATION = /^P(?!$)(\d+(\.\d+)?Y)?(\d+(\.\d+)?M)?(\d+(\.\d+)?W)?(\d+(\.\d+)?D)?(T(?=\d)(\d+(\.\d+)?H)?(\d+(\.\d+)?M)?(\d+(\.\d+)?S)?)?$/;
 const DATE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
@@ -52,13 +53,13 @@ export function timerParses(text) {
   if (quoted) {
     return isoParses(quoted[2].trim());
   }
-  if (/^(P|R\d*\/|\d{4}-)/.test(value)) {
-    return isoParses(value);
+  if (/^(R\d*\/)?P(?=\d|T)/.test(value) || /^\d{4}-\d{2}-\d{2}/.test(value)) {
+    return false; // a bare ISO literal: to be quoted
   }
   return balanced(value);
 }
 
-export default function timerParsesRule() {
+export default function timerParsesRule(config = {}) {
   function check(node, reporter) {
     if (node.$type !== 'bpmn:TimerEventDefinition') {
       return;
@@ -67,7 +68,7 @@ export default function timerParsesRule() {
     const text = expr ? expr.body || '' : '';
     if (!timerParses(text)) {
       const owner = node.$parent || node;
-      reporter.report(owner.id, `定时器“${label(owner)}”的时间“${text}”无法解析`);
+      emitter(config, reporter)('error', owner.id, `定时器“${label(owner)}”的时间“${text}”无法解析`);
     }
   }
 

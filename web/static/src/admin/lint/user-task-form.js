@@ -1,25 +1,22 @@
 // kunflow/user-task-form: every user task names a form (`form_key`) that the process ships
-// (`<form_key>.form` among the draft's files).
-import { isHumanTask, kunflowProperties, label } from './util.js';
+// (`<form_key>.form` among the draft's files). As the server: judged only when the process has
+// form files; an unknown form is an error, a task without a form a warning.
+import { emitter, isHumanTask, kunflowProperties, label } from './util.js';
 
 export default function userTaskForm(config = {}) {
   const context = config.context || {};
 
   function check(node, reporter) {
-    if (node.$type !== 'bpmn:UserTask') {
+    const forms = context.forms;
+    if (!isHumanTask(node) || !forms || !forms.length) {
       return;
     }
-    if (!isHumanTask(node)) {
-      return;
-    }
+    const emit = emitter(config, reporter);
     const formKey = (kunflowProperties(node).form_key || '').trim();
     if (!formKey) {
-      reporter.report(node.id, `用户任务“${label(node)}”没有表单`);
-      return;
-    }
-    const forms = context.forms;
-    if (forms && !forms.includes(formKey)) {
-      reporter.report(node.id, `用户任务“${label(node)}”的表单“${formKey}”不存在`);
+      emit('warning', node.id, `用户任务“${label(node)}”没有表单`);
+    } else if (!forms.includes(formKey)) {
+      emit('error', node.id, `用户任务“${label(node)}”的表单“${formKey}”不存在`);
     }
   }
 

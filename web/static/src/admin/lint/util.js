@@ -60,3 +60,17 @@ export function flowElementsDeep(container, top = null, out = []) {
   }
   return out;
 }
+
+/**
+ * A kunflow rule is registered twice: as `kunflow/<rule>` (errors) and as
+ * `kunflow-warnings/<rule>` (warnings), each reporting only the findings of its level, so the
+ * browser gives each finding the severity the server's check gives it (engine/modelcheck).
+ */
+export function emitter(config, reporter) {
+  const level = (config && config.level) || 'error';
+  return (severity, id, message) => {
+    if (severity === level) {
+      reporter.report(id, message);
+    }
+  };
+}
