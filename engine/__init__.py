@@ -75,3 +75,8 @@ __all__ += [
     "DecisionChange", "DecisionPreview", "TrialDecision", "TrialError", "TrialMessage",
     "TrialResult", "TrialStep", "TrialTask", "TrialTimer",
 ]
+
+# area 4: migration, batch
+from .dto import BatchReport, BatchResult, MigrationReport, MigrationResult  # noqa: E402
+
+__all__ += ["BatchReport", "BatchResult", "MigrationReport", "MigrationResult"]

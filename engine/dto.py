@@ -421,3 +421,47 @@ class TrialResult:
     skipped: tuple = ()  # of TrialStep: service tasks and call activities not called
     timers: tuple = ()  # of TrialTimer
     messages: tuple = ()  # of TrialMessage
+
+# ---------------------------------------------------------------- area 4: migration, batch
+
+@dataclass(frozen=True)
+class MigrationResult:
+    """One instance of a migration (or its dry run): ``ok`` it moves (moved), else ``reason``
+    (Chinese) says why not; ``moves``: (old element id, new element id) of each active
+    element."""
+
+    instance_id: int
+    business_key: str | None
+    ok: bool
+    reason: str | None = None
+    moves: tuple = ()
+    from_version: int | None = None
+
+
+@dataclass(frozen=True)
+class MigrationReport:
+    process_key: str
+    target_version: int
+    dry_run: bool
+    results: tuple  # of MigrationResult, in the order asked
+    ok_count: int
+    refused_count: int
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """One instance of a batch suspend / resume / terminate: its status afterwards (or as it
+    was, when the action failed with ``reason``)."""
+
+    instance_id: int
+    ok: bool
+    status: str | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    action: str
+    results: tuple  # of BatchResult
+    ok_count: int
+    failed_count: int

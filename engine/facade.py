@@ -17,10 +17,12 @@ from . import diagram_helpers
 from .access import Access, LoginPolicy
 from .calendar import CalendarService
 from .commands import (
+    BatchCommands,
     Casework,
     DueTimers,
     InstanceCommands,
     MessageCommands,
+    MigrationCommands,
     StartCommand,
     TaskCommands,
 )
@@ -33,6 +35,7 @@ from .directory import Directory
 from .dto import (
     Actor,
     AttachmentInfo,
+    BatchReport,
     DecisionPreview,
     DefinitionInfo,
     DepartmentInfo,
@@ -44,6 +47,7 @@ from .dto import (
     InstanceInfo,
     MessageInfo,
     MessageOutcome,
+    MigrationReport,
     Page,
     RelatedCases,
     TaskContext,
@@ -59,6 +63,7 @@ from .model import metadata
 from .persistence import Persistence
 from .queries import CaseFileQueries, Instances, Messages, Tasks
 from .queries.decisions import DecisionQueries
+from .queries.instances import select_instance_ids
 from .queries.trial import TrialRun
 from .sandbox import ScriptLimits
 from .scripting import ServiceRegistry, make_script_engine
@@ -115,6 +120,10 @@ class Engine:
         # issue 11 area 3: decisions (DMN change preview, trial run)
         self._decision_queries = DecisionQueries(ctx)
         self._trial = TrialRun(ctx, persistence, self._deployments)
+
+        # area 4: migration, batch
+        self._migration = MigrationCommands(ctx, persistence, self._deployments)
+        self._batch = BatchCommands(ctx, self._instance_commands)
 
     # ------------------------------------------------------------------ shared parts
 
@@ -279,12 +288,16 @@ class Engine:
         limit: int = 50,
         offset: int = 0,
         count_only: bool = False,
+        version: int | None = None,
+        department: str | None = None,
+        business_key_contains: str | None = None,
     ) -> Page:
         """Instances the actor may see; see ``Instances.list_instances``."""
         return self._instances.list_instances(
             actor, status=status, process_key=process_key, business_key=business_key,
             started_by=started_by, stage=stage, q=q, limit=limit, offset=offset,
-            count_only=count_only)
+            count_only=count_only, version=version, department=department,
+            business_key_contains=business_key_contains)
 
     def list_events(self, instance_id: int, actor: Actor) -> list[EventInfo]:
         return self._instances.list_events(instance_id, actor)
@@ -494,3 +507,27 @@ class Engine:
         """Run the process (given XML, else its draft, else its newest version) in memory
         through ``steps``; nothing is stored."""
         return self._trial.trial_run(key, actor, bpmn_xml, files, start_data, steps)
+
+    # ------------------------------------------------------------------ area 4: migration, batch
+
+    def migrate_instances(self, actor: Actor, instance_ids, target_version: int,
+                          mapping: dict[str, str] | None = None, dry_run: bool = False,
+                          process_key: str | None = None) -> MigrationReport:
+        """Move running cases to another version, one unit of work each (``dry_run``: only
+        the checks); see ``commands.migration``."""
+        return self._migration.migrate_instances(actor, instance_ids, target_version, mapping,
+                                                 dry_run, process_key)
+
+    def batch_instances(self, actor: Actor, action: str, instance_ids, reason: str
+                        ) -> BatchReport:
+        """Suspend, resume or terminate each instance in its own unit of work."""
+        return self._batch.batch_instances(actor, action, instance_ids, reason)
+
+    def select_instance_ids(self, actor: Actor, *, process_key: str | None = None,
+                            version: int | None = None, status: str | None = None,
+                            stage: str | None = None, department: str | None = None,
+                            business_key_contains: str | None = None) -> list[int]:
+        """Ids of all instances matching the admin's filters (at most 5,000), oldest first."""
+        return select_instance_ids(
+            self.context, actor, process_key=process_key, version=version, status=status,
+            stage=stage, department=department, business_key_contains=business_key_contains)

@@ -14,3 +14,9 @@ from .tasks import TaskCommands
 
 __all__ = ["Casework", "DueTimers", "InstanceCommands", "MessageCommands", "StartCommand",
            "TaskCommands", "new_business_key"]
+
+# area 4: migration, batch
+from .batch import BatchCommands  # noqa: E402
+from .migration import MigrationCommands  # noqa: E402
+
+__all__ += ["BatchCommands", "MigrationCommands"]

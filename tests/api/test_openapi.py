@@ -226,5 +226,5 @@ def test_operations_on_real_objects_conform(app, token):
             failure = _fuzz(operation, mode, users[name], MAX_EXAMPLES, {name: value})
             if failure:
                 failures.append(failure)
-    assert covered == 31
+    assert covered == 33
     assert not failures, "\n\n".join(failures)

@@ -25,6 +25,7 @@ def _authenticate() -> None:
 
 from . import (  # noqa: E402,F401
     admin_decisions,  # issue 11 area 3: decisions
+    admin_instances,  # area 4: migration, batch
     calendar,
     casefiles,
     definitions,

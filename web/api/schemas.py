@@ -850,3 +850,140 @@ class TrialResult(Schema):
     skipped = many(TrialStep, "未调用的服务任务和调用活动")
     timers = many(TrialTimer, "等待中的定时器")
     messages = many(TrialMessage, "抛出的消息（未发送）")
+
+# ------------------------------------------------------------------ area 4: migration, batch
+
+from marshmallow import ValidationError  # noqa: E402
+
+MAX_SELECTION = 5000  # instances of one migration or batch request
+
+
+class InstanceIds(JsonObject):
+    """A JSON array of instance ids (whole numbers 1–MAX_ID), at most ``MAX_SELECTION``."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.metadata.update(type="array", maxItems=MAX_SELECTION,
+                             items={"type": "integer", "minimum": 1, "maximum": MAX_ID})
+
+    def check(self, value):
+        if not isinstance(value, list):
+            raise ValidationError(f"字段 {self.key} 必须是实例编号的数组")
+        if len(value) > MAX_SELECTION:
+            raise ValidationError(f"字段 {self.key} 最多 {MAX_SELECTION} 个实例")
+        for item in value:
+            if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= MAX_ID:
+                raise ValidationError(f"字段 {self.key} 中的实例编号必须是 1–{MAX_ID} 的整数")
+        return value
+
+
+FILTER_FIELDS = {
+    "process": ("流程标识", 200),
+    "status": ("实例状态", 16),
+    "stage": ("当前阶段", 200),
+    "department": ("有未办结任务的部门（编码或名称）", 200),
+    "business_key": ("业务编号中包含的文字", 200),
+}
+
+
+class InstanceFilter(JsonObject):
+    """The filters of ``GET /admin/instances`` as an object: "all matching" instances."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        props = {name: {"type": "string", "maxLength": n, "description": doc}
+                 for name, (doc, n) in FILTER_FIELDS.items()}
+        props["version"] = {"type": "integer", "minimum": 1, "maximum": MAX_ID,
+                            "description": "流程版本号"}
+        self.metadata.update(properties=props, additionalProperties=False)
+
+    def check(self, value):
+        value = super().check(value)
+        out = {}
+        for name, item in value.items():
+            if name == "version":
+                if item is None:
+                    continue
+                if isinstance(item, bool) or not isinstance(item, int) \
+                        or not 1 <= item <= MAX_ID:
+                    raise ValidationError("filter.version 必须是正整数")
+                out[name] = item
+            elif name in FILTER_FIELDS:
+                if item is None or item == "":
+                    continue
+                if not isinstance(item, str):
+                    raise ValidationError(f"filter.{name} 必须是字符串")
+                text = item.strip()
+                if len(text) > FILTER_FIELDS[name][1]:
+                    raise ValidationError(
+                        f"filter.{name} 最长 {FILTER_FIELDS[name][1]} 个字符")
+                if text:
+                    out[name] = text
+            else:
+                raise ValidationError(f"filter 中的未知字段：{name}")
+        if out.get("status") and out["status"] not in STATUSES:
+            raise ValidationError(f"filter.status 只能是 {'、'.join(STATUSES)}")
+        return out
+
+
+class AdminInstanceQuery(Schema):
+    process = QueryText(doc="流程标识")
+    version = QueryInt(minimum=1, doc="流程版本号")
+    status = QueryChoice(STATUSES, doc="实例状态")
+    stage = QueryText(doc="当前阶段")
+    department = QueryText(doc="有未办结任务的部门（编码或名称）")
+    business_key = QueryText(doc="业务编号中包含的文字")
+    page = QueryInt(minimum=1, default=1, doc="页码（从 1 开始）")
+    limit = QueryInt(minimum=1, maximum=MAX_PAGE, default=50, doc="每页条数")
+
+
+class MigrateInstances(Schema):
+    instance_ids = InstanceIds(doc="要迁移的实例；与 filter 二选一")
+    filter = InstanceFilter(doc="迁移全部符合这些条件的实例（同列表接口的筛选条件，最多 5000 个）")
+    target_version = Integer(required=True, minimum=1, maximum=MAX_ID, doc="目标版本号")
+    mapping = JsonObject(doc="节点映射：旧节点标识 → 新节点标识；缺省按相同标识对应")
+    dry_run = fields.Boolean(load_default=False, allow_none=True, truthy={True}, falsy={False},
+                             error_messages={"invalid": "字段 dry_run 必须是 true 或 false"},
+                             **_m("只检查、不迁移"))
+    process_key = Text(max_length=200, doc="目标版本所属流程；缺省为所选实例的流程")
+
+
+class BatchInstances(Schema):
+    action = Text(required=True, max_length=16, doc="suspend 挂起、resume 恢复、terminate 终止",
+                  enum=["suspend", "resume", "terminate"])
+    reason = Text(required=True, max_length=MAX_REASON, doc="原因（写入每个实例的操作日志）")
+    instance_ids = InstanceIds(doc="要处理的实例；与 filter 二选一")
+    filter = InstanceFilter(doc="处理全部符合这些条件的实例（最多 5000 个）")
+
+
+class MigrationResult(Schema):
+    instance_id = integer()
+    business_key = maybe_string()
+    ok = boolean("可以迁移（试运行）或已迁移")
+    reason = maybe_string("不能迁移的原因")
+    moves = fields.List(fields.List(fields.String()), required=True,
+                        **_m("进行中节点的对应：[旧节点标识, 新节点标识]"))
+    from_version = maybe_integer("迁移前的版本号")
+
+
+class MigrationReport(Schema):
+    process_key = string()
+    target_version = integer()
+    dry_run = boolean()
+    results = many(MigrationResult, "每个实例的结果，按请求顺序")
+    ok_count = integer()
+    refused_count = integer()
+
+
+class BatchResult(Schema):
+    instance_id = integer()
+    ok = boolean()
+    status = maybe_string("操作后的实例状态（失败时为原状态；实例不存在时为 null）")
+    reason = maybe_string("失败原因")
+
+
+class BatchReport(Schema):
+    action = string()
+    results = many(BatchResult)
+    ok_count = integer()
+    failed_count = integer()
