@@ -286,3 +286,23 @@ def test_a_user_task_outside_any_lane_is_flagged_and_the_deploy_refuses(live_ser
     # Clicking the problem selects the element on the canvas.
     dialog.get_by_test_id("deploy-problems").locator(f"li[data-element-id='{task}']").first.click()
     assert _selected(page) == [task]
+
+
+def test_the_tabs_open_the_drafts_decision_tables_and_forms_in_their_editors(
+        live_server, admin_page):
+    server, page = live_server, admin_page
+    _open_modeler(page, server)
+    status = page.get_by_test_id("draft-status").inner_text()
+    page.get_by_test_id("tab-dmn").click()
+    dmn = page.locator("[data-pane=dmn]")
+    assert "mine_permits.dmn" in dmn.locator("select[data-role=file-picker]").inner_text()
+    dmn.get_by_text("非煤矿山核准/备案与专项审批").first.wait_for()
+    page.get_by_test_id("tab-form").click()
+    form = page.locator("[data-pane=form]")
+    form.locator("select[data-role=file-picker]").select_option("review_safety_design.form")
+    form.locator(".fjs-editor-container").wait_for()
+    form.get_by_text("审查结论").first.wait_for()
+    assert page.locator("[data-pane=bpmn]").is_hidden()
+    # Looking is not editing: nothing saved.
+    page.get_by_test_id("tab-bpmn").click()
+    assert page.get_by_test_id("draft-status").inner_text() == status
