@@ -240,9 +240,20 @@ function humanTaskEntries() {
   ];
 }
 
+// `kind:<kind>` entries: every department of a kind (engine routing.start_departments).
+const DEPARTMENT_KINDS = [
+  { value: 'kind:street', label: '所有街镇（kind:street）' },
+  { value: 'kind:bureau', label: '所有委办局（kind:bureau）' },
+  { value: 'kind:office', label: '所有办公室（kind:office）' },
+  { value: 'kind:leadership', label: '区领导（kind:leadership）' },
+];
+
 function startDepartmentsEntry() {
   return multiSelectEntry('start_departments', '可发起部门', '留空时按开始事件所在泳道；按住 Ctrl 可多选',
-    (context) => (context.departments || []).map((d) => ({ value: d.name, label: `${d.name}（${d.code}）` })));
+    (context) => [
+      ...DEPARTMENT_KINDS,
+      ...(context.departments || []).map((d) => ({ value: d.name, label: `${d.name}（${d.code}）` })),
+    ]);
 }
 
 /** What the engine makes of a lane without a `department` property: its name. */
