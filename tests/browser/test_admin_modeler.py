@@ -27,9 +27,12 @@ _codes = itertools.count(1)
 @pytest.fixture
 def admin_page(browser, live_server):
     page = new_page(browser, WIDE)
+    console = []
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
     login(page, live_server, "admin")
     yield page
     assert page.kf_errors == [], f"页面脚本错误：{page.kf_errors}"
+    assert console == [], f"控制台错误：{console}"
     page.context.close()
 
 

@@ -136,7 +136,6 @@ export function mountModeler(root, options = {}) {
   const context = { departments: null, forms: null, decisions: null, userTasks: () => [] };
   const modeler = new BpmnModeler({
     container: canvasEl,
-    keyboard: { bindTo: document },
     propertiesPanel: {
       parent: panelEl,
       layout: { groups: { general: { open: true }, kunflow: { open: true } } },
