@@ -28,7 +28,9 @@ _codes = itertools.count(1)
 def admin_page(browser, live_server):
     page = new_page(browser, WIDE)
     console = []
-    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+    page.on("console", lambda m: console.append(f"{m.text} {m.location.get('url', '')}")
+            if m.type == "error" and not m.location.get("url", "").endswith("/favicon.ico")
+            else None)
     login(page, live_server, "admin")
     yield page
     assert page.kf_errors == [], f"页面脚本错误：{page.kf_errors}"
