@@ -80,3 +80,26 @@ __all__ += [
 from .dto import BatchReport, BatchResult, MigrationReport, MigrationResult  # noqa: E402
 
 __all__ += ["BatchReport", "BatchResult", "MigrationReport", "MigrationResult"]
+# area: versions (issue 11)
+from .dto import (  # noqa: E402
+    DecisionDiff,
+    DecisionRuleChange,
+    ElementChange,
+    FormDiff,
+    FormFieldChange,
+    ProcessDraftInfo,
+    ProcessSummary,
+    PropertyChange,
+    VersionDiff,
+    VersionSummary,
+)
+
+__all__ += [
+    "DecisionDiff", "DecisionRuleChange", "ElementChange", "FormDiff", "FormFieldChange",
+    "ProcessDraftInfo", "ProcessSummary", "PropertyChange", "VersionDiff", "VersionSummary",
+]
+
+# ------------------------------------------------------------------ area 5 (repair)
+from .dto import ActiveToken, TokenTarget, TokenView  # noqa: E402
+
+__all__ += ["ActiveToken", "TokenTarget", "TokenView"]

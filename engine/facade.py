@@ -23,6 +23,8 @@ from .commands import (
     InstanceCommands,
     MessageCommands,
     MigrationCommands,
+    ProcessDrafts,  # area: versions (issue 11)
+    RepairCommands,
     StartCommand,
     TaskCommands,
 )
@@ -49,19 +51,30 @@ from .dto import (
     MessageOutcome,
     MigrationReport,
     Page,
+    ProcessDraftInfo,  # area: versions (issue 11)
+    ProcessSummary,
     RelatedCases,
     TaskContext,
     TaskInfo,
     TaskPauseInfo,
+    TokenView,
     TrialResult,
     UserInfo,
+    VersionDiff,
 )
 from .forms import FieldLabel
 from .live_cache import LiveCache
 from .locks import InstanceLocks, SetupLock
 from .model import metadata
 from .persistence import Persistence
-from .queries import CaseFileQueries, Instances, Messages, Tasks
+from .queries import (
+    CaseFileQueries,
+    Catalogue,  # area: versions (issue 11)
+    Instances,
+    Messages,
+    RepairQueries,  # area 5 (repair)
+    Tasks,
+)
 from .queries.decisions import DecisionQueries
 from .queries.instances import select_instance_ids
 from .queries.trial import TrialRun
@@ -120,10 +133,17 @@ class Engine:
         # issue 11 area 3: decisions (DMN change preview, trial run)
         self._decision_queries = DecisionQueries(ctx)
         self._trial = TrialRun(ctx, persistence, self._deployments)
+        # area: versions (issue 11)
+        self._catalogue = Catalogue(ctx)
+        self._drafts = ProcessDrafts(ctx, self._deployments)
 
         # area 4: migration, batch
         self._migration = MigrationCommands(ctx, persistence, self._deployments)
         self._batch = BatchCommands(ctx, self._instance_commands)
+
+        # area 5 (repair)
+        self._repair = RepairCommands(ctx, persistence)
+        self._repair_reads = RepairQueries(ctx, store)
 
     # ------------------------------------------------------------------ shared parts
 
@@ -236,10 +256,10 @@ class Engine:
     # ------------------------------------------------------------------ definitions
 
     def deploy(self, filename: str, bpmn: bytes, files: dict[str, bytes] | None = None,
-               actor: Actor | None = None) -> DeployResult:
-        """Validate and store a BPMN file as a new version of its key; see
-        ``Deployments.deploy``."""
-        return self._deployments.deploy(filename, bpmn, files, actor)
+               actor: Actor | None = None, comment: str | None = None) -> DeployResult:
+        """Validate and store a BPMN file as a new version of its key (``comment``: the
+        admin's note on the version); see ``Deployments.deploy``."""
+        return self._deployments.deploy(filename, bpmn, files, actor, comment=comment)
 
     def list_definitions(self) -> list[DefinitionInfo]:
         """The newest version of every process key."""
@@ -531,3 +551,57 @@ class Engine:
         return select_instance_ids(
             self.context, actor, process_key=process_key, version=version, status=status,
             stage=stage, department=department, business_key_contains=business_key_contains)
+    # ------------------------------------------------------------------ area: versions (issue 11)
+
+    def process_catalogue(self, actor: Actor) -> list[ProcessSummary]:
+        """Every process with its versions (comment, cases running / ended) and its draft."""
+        return self._catalogue.process_catalogue(actor)
+
+    def get_definition_file(self, key: str, version: int, filename: str,
+                            actor: Actor | None = None) -> str:
+        """The text of a DMN / form file deployed with a version."""
+        return self._catalogue.get_definition_file(key, version, filename, actor)
+
+    def get_process_draft(self, key: str, actor: Actor) -> ProcessDraftInfo | None:
+        """The draft of ``key``, else its newest version as the start of one (revision 0)."""
+        return self._catalogue.get_process_draft(key, actor)
+
+    def save_process_draft(self, key: str, actor: Actor, bpmn_xml: str,
+                           files: dict[str, str] | None = None, base_version: int | None = None,
+                           revision: int | None = None) -> ProcessDraftInfo:
+        """Store the draft (Conflict when ``revision`` is stale); see ``ProcessDrafts.save``."""
+        return self._drafts.save(key, actor, bpmn_xml, files, base_version, revision)
+
+    def discard_process_draft(self, key: str, actor: Actor) -> bool:
+        return self._drafts.discard(key, actor)
+
+    def deploy_process_draft(self, key: str, actor: Actor, comment: str | None = None
+                             ) -> DeployResult:
+        """Deploy the draft as the next version with ``comment``; the draft goes with it."""
+        return self._drafts.deploy(key, actor, comment)
+
+    def new_process_draft(self, key: str, name: str, actor: Actor, template: str = "blank"
+                          ) -> ProcessDraftInfo:
+        """The draft of a new process from a template ("blank", or an existing key)."""
+        return self._drafts.new(key, name, actor, template)
+
+    def diff_versions(self, key: str, a, b, actor: Actor | None = None) -> VersionDiff:
+        """What changed from version ``a`` to ``b`` (a version number or "draft")."""
+        return self._catalogue.diff_versions(key, a, b, actor)
+
+    # ------------------------------------------------------------------ area 5: repair
+
+    def skip_incident(self, instance_id: int, actor: Actor, reason: str,
+                      data: dict | None = None) -> InstanceInfo:
+        """Complete the step an incident stopped on without running it (``data`` merged as its
+        result); the case goes on."""
+        return self._repair.skip_incident(instance_id, actor, reason, data)
+
+    def instance_tokens(self, instance_id: int, actor: Actor) -> TokenView:
+        """The case's active tokens and the elements a token may be moved to or added at."""
+        return self._repair_reads.instance_tokens(instance_id, actor)
+
+    def move_token(self, instance_id: int, actor: Actor, cancel: list[str] | None = None,
+                   activate: str | None = None, reason: str | None = None) -> InstanceInfo:
+        """Cancel the active tokens of ``cancel`` and/or put a token on ``activate``."""
+        return self._repair.move_token(instance_id, actor, cancel, activate, reason)

@@ -17,6 +17,7 @@ from ..model import definition, event, instance, task
 from ..model import incident as incident_table
 from ..persistence import Store
 from ..rows import INSTANCE_HEAD, TASK_COLUMNS, instance_info, task_info
+from .repair import incident_details
 
 MAX_INCIDENTS = 500
 _INSTANCE_COLUMNS = [c for c in instance.c if c.name != "state_json"]
@@ -193,14 +194,25 @@ class Instances:
             raise Forbidden("无权查看故障列表")
         stmt = sa.select(incident_table, instance.c.process_key, instance.c.business_key).join(
             instance, instance.c.id == incident_table.c.instance_id)
+        # area 5 (repair): the element, the version, the failing task's data
+        stmt = stmt.add_columns(
+            instance.c.title, instance.c.status, instance.c.definition_id,
+            definition.c.version.label("definition_version"),
+        ).join(definition, definition.c.id == instance.c.definition_id)
         if instance_id is not None:
             stmt = stmt.where(incident_table.c.instance_id == checked_instance_id(instance_id))
         if open_only:
             stmt = stmt.where(incident_table.c.resolved_at.is_(None))
         with self.ctx.uow(readonly=True) as uow:
             rows = uow.conn.execute(stmt.order_by(incident_table.c.id.desc())
-                                    .limit(MAX_INCIDENTS))
-            return [IncidentInfo(**r._mapping) for r in rows]
+                                    .limit(MAX_INCIDENTS)).all()
+            out = []
+            for r in rows:
+                fields = {k: v for k, v in r._mapping.items()
+                          if k not in ("status", "definition_id")}
+                fields.update(incident_details(self.ctx, self.store, uow.conn, r))
+                out.append(IncidentInfo(**fields))
+            return out
 
     def next_timer_due(self) -> datetime | None:
         """When the earliest timer of a running instance falls due (naive UTC); None when no

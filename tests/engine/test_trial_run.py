@@ -150,3 +150,15 @@ def test_only_process_admins_and_checked_input(engine, people):
         _try(engine, people, {"data": {}})
     with pytest.raises(InvalidInput):
         engine.trial_run("other_key", people["admin"], bpmn_xml=BPMN, files=FILES)
+
+
+def test_a_called_process_is_skipped_not_started(engine, people):
+    bpmn = (DECISIONS / "decision_parent.bpmn").read_text("utf-8")
+    engine.deploy("decision_parent.bpmn", bpmn.encode(), actor=people["admin"])
+    before = _counts(engine)
+    result = engine.trial_run("decision_parent", people["admin"],
+                              steps=[_step(REGISTER, total_investment=3)])
+    assert result.error is None
+    assert [s.element_id for s in result.skipped] == ["call_child"]
+    assert [t.element_id for t in result.ready] == ["after_child"]
+    assert _counts(engine) == before

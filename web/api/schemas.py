@@ -239,6 +239,7 @@ class Definition(Schema):
     start_form_key = maybe_string(
         "发起表单（空白开始事件的 form_key）：发起数据按该表单校验；null 表示无发起表单"
     )
+    comment = maybe_string("版本说明（流程管理员部署时填写）；null 表示没有")  # area: versions
 
 
 def definition_json(info) -> dict:
@@ -430,6 +431,17 @@ class Incident(Schema):
     created_at = moment()
     resolved_at = maybe_moment("重试的时间；null 表示尚未处理")
     resolved_by = maybe_string()
+    # -- area 5 (repair)
+    element_name = maybe_string("出错环节的名称（无名称时为其 id）")
+    element_type = maybe_string("出错环节的 BPMN 类型（同 bpmn-js，无 bpmn: 前缀），如 ScriptTask")
+    definition_version = maybe_integer("实例所用的流程版本")
+    title = maybe_string("案件名称")
+    data = fields.Raw(
+        required=True, allow_none=True,
+        **_m("出错环节的数据（仅未处理的故障；过大的值截断为其 JSON 文本的开头）",
+             type="object", additionalProperties=True),
+    )
+    data_truncated = boolean("true：data 中有值被截断或省略")
 
 
 class IncidentQuery(Schema):
@@ -987,3 +999,201 @@ class BatchReport(Schema):
     results = many(BatchResult)
     ok_count = integer()
     failed_count = integer()
+
+# ------------------------------------------------------------------ area: versions (issue 11)
+# The process admin's catalogue, drafts, deploy with a comment and version diff
+# (web/api/admin_processes.py).
+
+MAX_BPMN_CHARS = 5_000_000
+CHANGES = ("added", "removed", "changed")
+
+
+class NewProcess(Schema):
+    key = Text(required=True, max_length=100,
+               doc="新流程的标识（BPMN process id）：字母或下划线开头，只含字母、数字、下划线")
+    name = Text(required=True, max_length=200, doc="流程名称")
+    template = Text(max_length=200, default="blank",
+                    doc="模板：blank（开始 → 一个用户任务（带表单，在本人部门的泳道）→ 结束），"
+                    "或现有流程的标识（复制其最新版本及文件）")
+
+
+class SaveProcessDraft(Schema):
+    bpmn_xml = Text(required=True, max_length=MAX_BPMN_CHARS,
+                    doc="BPMN 2.0 XML；须含标识与路径中 key 相同的流程。草稿可以暂不可部署")
+    files = JsonObject(default=dict,
+                       doc="附带文件 {文件名: 文本内容}，仅 .dmn / .form / .json，"
+                       "单个不超过 200 万字符")
+    base_version = Integer(minimum=1, maximum=MAX_ID,
+                           doc="草稿基于的版本；缺省为已存草稿的值（新草稿为最新版本）")
+    revision = Integer(minimum=0, maximum=MAX_ID,
+                       doc="载入时草稿的 revision（0：载入的是版本，尚无草稿）；与已存的不一致时"
+                       "返回 409（他人已保存）。缺省则不检查，直接覆盖")
+
+
+class DeployDraft(Schema):
+    comment = Text(max_length=2000, doc="版本说明，如“区应急局加入会商”")
+
+
+class DiffQuery(Schema):
+    a = QueryText(max_length=20, required=True, doc="旧版本号，或 draft（草稿）")
+    b = QueryText(max_length=20, required=True, doc="新版本号，或 draft（草稿）")
+
+
+class ProcessDraft(Schema):
+    process_key = string()
+    bpmn_xml = string("BPMN 2.0 XML")
+    files = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                        **_m("附带文件 {文件名: 文本内容}"))
+    base_version = maybe_integer("草稿基于的版本；null 表示新流程")
+    revision = integer("保存次数；0 表示尚未保存（内容取自最新版本），保存时原样带回")
+    saved = boolean("false：尚无草稿，内容取自最新版本")
+    created_by = maybe_string()
+    created_at = maybe_moment()
+    updated_by = maybe_string("最后保存的人")
+    updated_at = maybe_moment()
+
+
+class DraftDiscarded(Schema):
+    discarded = boolean("true：删除了草稿；false：本来就没有草稿")
+
+
+class ProcessDraftSummary(Schema):
+    process_key = string()
+    base_version = maybe_integer()
+    revision = integer()
+    files = fields.Function(lambda d: sorted(get_value(d, "files")), required=True,
+                            **_m("附带文件名", type="array", items={"type": "string"}))
+    created_by = maybe_string()
+    created_at = maybe_moment()
+    updated_by = maybe_string()
+    updated_at = maybe_moment()
+
+
+class VersionSummary(Schema):
+    id = integer()
+    version = integer()
+    name = string()
+    filename = string()
+    deployed_by = maybe_string()
+    deployed_at = moment()
+    comment = maybe_string("版本说明")
+    running = integer("该版本上运行中（含挂起、故障）的案件数")
+    done = integer("该版本上已结束（办结或终止）的案件数")
+    files = strings("随版本部署的 DMN / 表单文件")
+
+
+class ProcessSummary(Schema):
+    key = string()
+    name = string()
+    versions = many(VersionSummary, "已部署的版本，最新的在前；只有草稿的新流程为空")
+    draft = fields.Nested(ProcessDraftSummary, required=True, allow_none=True,
+                          **_m("草稿（不含内容）；没有草稿时为 null"))
+
+
+class PropertyChange(Schema):
+    property = string("属性名（机器可读）")
+    label = string("属性的中文名称")
+    before = maybe_string("旧值；null 表示没有")
+    after = maybe_string("新值；null 表示没有")
+
+
+class ElementChange(Schema):
+    element_id = string()
+    element_type = string("BPMN 元素类型，如 userTask、sequenceFlow、lane、process")
+    name = maybe_string()
+    change = one_of(CHANGES)
+    properties = many(PropertyChange, "变化的属性（新增、删除的元素：它的全部属性）")
+
+
+_RULE_ENTRIES = _m("规则内容 {inputs: {列名: 条件}, outputs: {列名: 结果}, description}；"
+                   "新增的规则 before 为 null，删除的规则 after 为 null",
+                   type="object", additionalProperties=True)
+
+
+class DecisionRuleChange(Schema):
+    rule_id = string()
+    change = one_of(CHANGES)
+    before = fields.Raw(required=True, allow_none=True, **_RULE_ENTRIES)
+    after = fields.Raw(required=True, allow_none=True, **_RULE_ENTRIES)
+    properties = many(PropertyChange, "变化的单元格")
+
+
+class DecisionDiff(Schema):
+    file = string()
+    decision_id = string()
+    name = maybe_string()
+    change = one_of(CHANGES)
+    properties = many(PropertyChange, "命中策略、输入列、输出列的变化")
+    rules = many(DecisionRuleChange)
+
+
+class FormFieldChange(Schema):
+    key = string()
+    label = maybe_string()
+    field_type = maybe_string()
+    change = one_of(CHANGES)
+    properties = many(PropertyChange, "标签、类型、校验规则（validate.*）、选项等的变化")
+
+
+class FormDiff(Schema):
+    file = string()
+    change = one_of(CHANGES)
+    # Schema.fields is marshmallow's own: the attribute keeps another name
+    field_changes = fields.List(fields.Nested(FormFieldChange), required=True, attribute="fields",
+                                data_key="fields", **_m("字段（按 key）的变化"))
+
+
+class VersionDiff(Schema):
+    process_key = string()
+    a = string("旧版本号或 draft")
+    b = string("新版本号或 draft")
+    elements = many(ElementChange, "流程图中新增、删除、修改的元素")
+    decisions = many(DecisionDiff, "决策表（按决策 id）的变化")
+    forms = many(FormDiff, "表单（按文件名）的变化")
+    files_added = strings()
+    files_removed = strings()
+
+
+ProcessCatalogue = items_of(ProcessSummary, "ProcessCatalogue")
+
+# ------------------------------------------------------------------ area 5: repair (skip, tokens)
+
+
+class Skip(Schema):
+    reason = Text(required=True, max_length=MAX_REASON, doc="跳过的原因（记入操作日志）")
+    data = JsonObject(doc="作为该环节结果并入流程数据的数据（可选）")
+
+
+class MoveToken(Schema):
+    cancel = fields.List(
+        Text(max_length=MAX_FIELD),
+        load_default=list,
+        error_messages={"invalid": "字段 cancel 必须是环节标识（字符串）的列表"},
+        **_m("要取消其活动令牌的环节（BPMN 元素 id）", maxItems=50),
+    )
+    activate = Text(max_length=MAX_FIELD, doc="要放置令牌的环节（BPMN 元素 id）；只给它时为添加令牌")
+    reason = Text(required=True, max_length=MAX_REASON, doc="移动的原因（记入操作日志）")
+
+
+class ActiveToken(Schema):
+    task_id = string("引擎内部任务 id")
+    element_id = string()
+    name = maybe_string()
+    element_type = string("BPMN 类型，如 UserTask、IntermediateCatchEvent")
+    state = one_of(("ready", "started", "waiting", "error"),
+                   "ready 待办理、started 运行中（子流程等）、waiting 等待事件、error 出错")
+    scope = string("所在（子）流程的 id")
+
+
+class TokenTarget(Schema):
+    element_id = string()
+    name = maybe_string()
+    element_type = string()
+    scope = string("所在（子）流程的 id")
+
+
+class TokenView(Schema):
+    instance_id = integer()
+    status = one_of(STATUSES)
+    active = many(ActiveToken, "活动令牌（已办结或终止的实例为空）")
+    targets = many(TokenTarget, "可放置令牌的环节（开始事件、边界事件等除外）")
