@@ -47,3 +47,15 @@ def test_a_caseworker_gets_403_and_no_admin_bundle(app):
     page = client.get("/admin/processes/mine_approval/edit")
     assert page.status_code == 403
     assert "kunflow-admin.js" not in page.text
+
+
+def test_a_new_process_opens_from_its_draft(admin_client):
+    csrf = re.search(r'data-csrf="([^"]+)"',
+                     admin_client.get("/admin/processes/mine_approval/edit").text).group(1)
+    created = admin_client.post("/api/v1/admin/processes", headers={"X-CSRF-Token": csrf},
+                                json={"key": "site_followup", "name": "现场回访", "template": "blank"})
+    assert created.status_code == 201, created.text
+    page = admin_client.get("/admin/processes/site_followup/edit")
+    assert page.status_code == 200
+    assert "现场回访" in page.text and 'data-process-key="site_followup"' in page.text
+    assert "基于版本" not in page.text and 'data-testid="compare"' not in page.text

@@ -5,6 +5,9 @@ autosaves the draft through the API (``/api/v1/admin/processes/<key>/draft``).""
 
 from __future__ import annotations
 
+import html
+import re
+
 from flask import current_app, g, render_template
 
 from ..errors import ApiError
@@ -21,10 +24,10 @@ def _process(key: str) -> tuple[str, int | None]:
     for definition in engine.list_definitions():
         if definition.key == key:
             return definition.name, definition.version
-    get_draft = getattr(engine, "get_process_draft", None)  # area "versions" (drafts)
-    draft = get_draft(key, g.actor) if get_draft else None
+    draft = engine.get_process_draft(key, g.actor)  # a new process: a draft, no version yet
     if draft is not None:
-        return getattr(draft, "name", None) or key, None
+        named = re.search(r'<(?:\w+:)?process\b[^>]*?\bname="([^"]*)"', draft.bpmn_xml or "")
+        return (html.unescape(named.group(1)) if named else "") or key, None
     raise ApiError(404, f"没有流程“{key}”")
 
 
