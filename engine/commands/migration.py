@@ -27,6 +27,9 @@ unchanged keeps its task (and so the child's link to it); a changed one is refus
 Timers: a waiting event whose spec did not change keeps its due time (SpiffWorkflow's reset
 would restart it from now); a changed timer starts again from the migration.
 
+Dry run: the same checks and the same changes on a copy of the workflow (serialized and
+loaded again), without running the engine and without writing anything.
+
 Open tasks: a task whose department changes is put back into the new department's queue
 (unclaimed); its deadline is re-computed from its arrival when the due rule changed.
 """
@@ -34,6 +37,7 @@ Open tasks: a task whose department changes is put back into the new department'
 from __future__ import annotations
 
 import logging
+from copy import deepcopy
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -56,7 +60,8 @@ from ..persistence import Persistence, Step, info_of
 from ..projections import ready_human_tasks
 from ..queries import instance_head
 from ..rows import Head, event_row
-from ..serialization import _serializer
+from ..serialization import SERIALIZER_VERSION, _serializer, dump_state, load_state
+from ..timers import next_timer_due
 from ..unit_of_work import retry_on_deadlock
 
 log = logging.getLogger(__name__)
@@ -90,6 +95,9 @@ def element_id_of(spec) -> str:
 
 def label(spec) -> str:
     name = getattr(spec, "bpmn_name", None)
+    if not name and isinstance(spec, LoopTask):  # the name is on the instances' spec
+        child = spec._wf_spec.task_specs.get(spec.task_spec)
+        name = getattr(child, "bpmn_name", None)
     eid = element_id_of(spec)
     return f"“{name}”（{eid}）" if name and name != eid else f"“{eid}”"
 
@@ -172,19 +180,29 @@ def check_ids(instance_ids) -> list[int]:
     return ids
 
 
+def spec_diff_of(cache: dict, original, new, mapping: dict[str, str]) -> MappedSpecDiff:
+    """The mapped diff of two specs, computed once per pair within one request (it depends
+    on the specs and the mapping only; the cases' trees are aligned to it afterwards)."""
+    key = (id(original), id(new))
+    diff = cache.get(key)
+    if diff is None:
+        diff = cache[key] = MappedSpecDiff(_serializer().registry, original, new)
+        diff.remap(original, new, mapping)
+    return diff
+
+
 def plan(wf, source: LoadedSpec, target: LoadedSpec, mapping: dict[str, str],
-         target_version: int) -> Plan:
+         target_version: int, cache: dict | None = None) -> Plan:
     """The checks of one instance's workflow against the target spec; Refused when it cannot
-    move. Touches nothing."""
-    registry = _serializer().registry
-    spec_diff = MappedSpecDiff(registry, wf.spec, target.spec)
-    spec_diff.remap(wf.spec, target.spec, mapping)
+    move. Touches nothing (but ``cache``: spec diffs by pair of specs)."""
+    cache = {} if cache is None else cache
+    spec_diff = spec_diff_of(cache, wf.spec, target.spec, mapping)
     for t in wf.get_tasks(skip_subprocesses=True):  # specs the traversal did not reach
         if t.task_spec not in spec_diff.alignment:
             spec_diff.alignment[t.task_spec] = target.spec.task_specs.get(t.task_spec.name)
     changed = spec_diff.changed
     wdiff = WorkflowDiff(wf, spec_diff)
-    v = f"版本 {target_version}"
+    v = f"版本 {target_version} "
     moves = []
     for t in wf.get_tasks(state=ACTIVE, skip_subprocesses=True):
         spec = t.task_spec
@@ -208,8 +226,7 @@ def plan(wf, source: LoadedSpec, target: LoadedSpec, mapping: dict[str, str],
         owner_label = label(owner.task_spec) if owner is not None else f"“{sp.spec.name}”"
         if new_spec is None:
             raise Refused(f"子流程{owner_label}在{v}中不存在")
-        sub_diff = MappedSpecDiff(registry, sp.spec, new_spec)
-        sub_diff.remap(sp.spec, new_spec, mapping)
+        sub_diff = spec_diff_of(cache, sp.spec, new_spec, mapping)
         if not sp.is_completed() and (sub_diff.changed or sub_diff.removed or sub_diff.added):
             raise Refused(f"子流程{owner_label}在{v}中已修改，且其中有进行中的节点")
         if sub_diff.removed:
@@ -238,6 +255,34 @@ def splice_out(wf, tasks) -> None:
         wf.tasks.pop(t.id, None)
     if wf.last_task is not None and wf.last_task.id not in wf.tasks:
         wf.last_task = None
+
+
+def transform(wf, target: LoadedSpec, found: Plan, target_version: int) -> None:
+    """Move ``wf`` onto the target spec as ``found`` planned (in memory); Refused when a task
+    would be left without a spec of the target."""
+    # ``migrate_workflow`` resets the READY and WAITING tasks to predict their successors
+    # from the target; the reset gives each the data of its parent and clears its internal
+    # data. What is the case's own goes back: the task's data (a multi-instance task's
+    # item, a reopened task's data) and, where the spec did not change, its internal data
+    # (a timer's due time, a held clock).
+    changed = found.spec_diff.changed
+    kept = {t.id: (deepcopy(t.data), deepcopy(t.internal_data), t.task_spec in changed)
+            for t in wf.get_tasks(state=TaskState.READY | TaskState.WAITING)}
+    migrate_workflow(found.workflow_diff, wf, target.spec)
+    for sp, sub_diff, new_spec in found.subprocesses:
+        migrate_workflow(sub_diff, sp, new_spec)
+    wf.subprocess_specs = target.subprocess_specs
+    splice_out(wf, [t for t in found.drop if t.id in wf.tasks])
+    for t in wf.get_tasks(state=TaskState.READY | TaskState.WAITING):
+        if t.id in kept:
+            data, internal, spec_changed = kept[t.id]
+            t.data = data
+            if not spec_changed:
+                t.internal_data.update(internal)
+    for t in wf.get_tasks(skip_subprocesses=True):
+        if target.spec.task_specs.get(t.task_spec.name) is not t.task_spec:
+            raise Refused(f"节点{label(t.task_spec)}在版本 {target_version} 中没有对应节点，"
+                          "请在映射中指定")
 
 
 class MigrationCommands:
@@ -272,9 +317,11 @@ class MigrationCommands:
         target = self.ctx.spec(drow.id)
         mapping = check_mapping(mapping, target, target_version)
         results = []
+        diffs: dict = {}  # spec diffs by pair of specs, shared by the cases of one version
         for iid in ids:
             try:
-                results.append(self.migrate_one(iid, actor, drow, target, mapping, dry_run))
+                results.append(self.migrate_one(iid, actor, drow, target, mapping, dry_run,
+                                                diffs))
             except (Refused, EngineError) as exc:
                 results.append(MigrationResult(iid, self.business_key(iid), False, str(exc)))
             except Exception as exc:  # one broken case must not stop the others
@@ -293,8 +340,8 @@ class MigrationCommands:
                                     .where(instance.c.id == iid)).scalar()
 
     @retry_on_deadlock
-    def migrate_one(self, iid, actor: Actor, drow, target: LoadedSpec, mapping, dry_run
-                    ) -> MigrationResult:
+    def migrate_one(self, iid, actor: Actor, drow, target: LoadedSpec, mapping, dry_run,
+                    diffs: dict | None = None) -> MigrationResult:
         iid = checked_instance_id(iid)
         with self.ctx.uow(readonly=dry_run) as uow:
             conn = uow.conn
@@ -315,15 +362,19 @@ class MigrationCommands:
                 raise Refused(f"实例已在版本 {drow.version} 上")
             source = self.ctx.spec(head.definition_id)
             wf = self.persistence.store.load_workflow(conn, head)
+            if dry_run:  # the same checks and changes on a copy; the case's own stays as is
+                self.ctx.live.checkin(iid, head.version, wf)
+                copy = load_state(dump_state(wf), SERIALIZER_VERSION, wf.spec,
+                                  wf.subprocess_specs, script_engine=self.ctx.script_engine)
+                found = plan(copy, source, target, mapping, drow.version, diffs)
+                transform(copy, target, found, drow.version)
+                return MigrationResult(iid, bk, True, None, tuple(found.moves), from_version)
             try:
-                found = plan(wf, source, target, mapping, drow.version)
+                found = plan(wf, source, target, mapping, drow.version, diffs)
             except Refused:
                 self.ctx.live.checkin(iid, head.version, wf)  # untouched
                 raise
             moves = tuple(found.moves)
-            if dry_run:
-                self.ctx.live.checkin(iid, head.version, wf)
-                return MigrationResult(iid, bk, True, None, moves, from_version)
             try:
                 self.apply(conn, uow, actor, head, wf, source, target, drow, found, mapping,
                            from_version)
@@ -336,26 +387,12 @@ class MigrationCommands:
     def apply(self, conn, uow, actor, head, wf, source, target, drow, found: Plan, mapping,
               from_version) -> None:
         now = utcnow()
-        waiting = {t.id: dict(t.internal_data)
-                   for t in wf.get_tasks(state=TaskState.WAITING)
-                   if t.task_spec not in found.spec_diff.changed}
-        migrate_workflow(found.workflow_diff, wf, target.spec)
-        for sp, sub_diff, new_spec in found.subprocesses:
-            migrate_workflow(sub_diff, sp, new_spec)
-        wf.subprocess_specs = target.subprocess_specs
-        splice_out(wf, [t for t in found.drop if t.id in wf.tasks])
-        for t in wf.get_tasks(skip_subprocesses=True):
-            if target.spec.task_specs.get(t.task_spec.name) is not t.task_spec:
-                raise Refused(f"节点{label(t.task_spec)}在版本 {drow.version} 中没有对应节点，"
-                              "请在映射中指定")
-        for t in wf.get_tasks(state=TaskState.WAITING):
-            if t.id in waiting:  # keep the due time of an unchanged timer
-                t.internal_data.update(waiting[t.id])
+        transform(wf, target, found, drow.version)
         if head.status == "running":
             incident = self.persistence.running.advance(wf, None)
             if incident is not None:
                 raise Refused(f"迁移后流程无法继续：{incident['message']}")
-        self.retarget_open_tasks(conn, wf, source, target, now)
+        self.retarget_open_tasks(conn, head.id, wf, source, target, now)
         events = [event_row(head.id, None, actor, "migrated", now, {
             "from_version": from_version, "to_version": drow.version,
             "mapping": mapping, "moves": [list(m) for m in found.moves]})]
@@ -363,31 +400,47 @@ class MigrationCommands:
             conn, uow, Head(head.id, drow.id, head.process_key, head.status, head.version,
                             head.completed_tasks),
             Step(wf, target, now, events))
-        conn.execute(instance.update().where(instance.c.id == head.id)
-                     .values(definition_id=drow.id))
+        values = {"definition_id": drow.id}
+        if head.status == "suspended":  # the save leaves a suspended case without a timer;
+            values["next_due_at"] = next_timer_due(wf)  # resuming does not compute it again
+        conn.execute(instance.update().where(instance.c.id == head.id).values(**values))
 
-    def retarget_open_tasks(self, conn, wf, source: LoadedSpec, target: LoadedSpec, now
-                            ) -> None:
+    def retarget_open_tasks(self, conn, iid: int, wf, source: LoadedSpec,
+                            target: LoadedSpec, now) -> None:
         """Re-derive each open task row whose task stays ready from the target spec: element,
         name, lane, department (a new department's queue: unclaimed), candidate role, form,
         stage; the deadline when the due rule changed (counted from the task's arrival)."""
         ready = ready_human_tasks(wf)
         directory = self.ctx.directory()
-        rows = conn.execute(sa.select(task).where(task.c.id.in_(list(ready)),
-                                                  task.c.state.in_(("ready", "claimed")))).all()
-        for row in rows:
-            t = ready[row.id]
+        updates = []
+        for row in conn.execute(OPEN_ROWS, {"iid": iid}):
+            t = ready.get(row.id)
+            if t is None:
+                continue  # no longer ready: the save closes it
             info = info_of(target, t)
             old = source.parsed.tasks.get(row.element_id)
             props, assignee, due_at, provisional = self.persistence.running.routing(
                 wf, t, info, row.created_at, conn)
             dept = routing.department_for(t.lane, target.parsed.lanes, props, directory)
-            values = {"element_id": t.element_id, "name": t.name, "lane": t.lane,
-                      "department_code": dept, "candidate_role": info.candidate_role,
-                      "form_key": info.form_key, "stage": info.stage}
+            values = {column: getattr(row, column) for column in RETARGETED}
+            values.update(element_id=t.element_id, name=t.name, lane=t.lane,
+                          department_code=dept, candidate_role=info.candidate_role,
+                          form_key=info.form_key, stage=info.stage)
             if old is None or any(getattr(old, f) != getattr(info, f) for f in DUE_FIELDS):
                 values.update(due_at=due_at, due_provisional=provisional)
             if dept != row.department_code:
                 values.update(assignee=assignee, state="claimed" if assignee else "ready",
                               claimed_at=now if assignee else None)
-            conn.execute(task.update().where(task.c.id == row.id).values(**values))
+            if any(values[c] != getattr(row, c) for c in RETARGETED):
+                updates.append({"b_id": row.id, **values})
+        if updates:
+            conn.execute(RETARGET_TASK, updates)
+
+
+# The columns of an open task row that a migration re-derives, and its prepared statements.
+RETARGETED = ("element_id", "name", "lane", "department_code", "candidate_role", "form_key",
+              "stage", "due_at", "due_provisional", "assignee", "state", "claimed_at")
+OPEN_ROWS = sa.select(task.c.id, task.c.created_at, *(task.c[c] for c in RETARGETED)).where(
+    task.c.instance_id == sa.bindparam("iid"), task.c.state.in_(("ready", "claimed")))
+RETARGET_TASK = task.update().where(task.c.id == sa.bindparam("b_id")).values(
+    **{c: sa.bindparam(c) for c in RETARGETED})

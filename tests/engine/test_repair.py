@@ -296,3 +296,17 @@ def test_parallel_branch_restarted_alone_and_the_join_still_waits_for_both(engin
     decide = _open(engine, iid)["decide"]
     data = engine.get_task(decide.id, clerk).data
     assert (data["drc"], data["safety"]) == ("同意", "同意")  # both branches' data merged
+
+
+def test_a_case_stopped_on_an_incident_can_be_terminated_and_its_incidents_close(engine):
+    with time_machine.travel(T0, tick=False):
+        iid = _broken(engine)
+        admin = actor(engine, "admin")
+        assert engine.list_incidents(admin, instance_id=iid, open_only=True)
+        info = engine.terminate(iid, admin, reason="申报材料作废，本案终止")
+        assert info.status == "terminated"
+        assert engine.list_incidents(admin, instance_id=iid, open_only=True) == []
+        assert [e.data for e in _events(engine, iid, "instance_terminated")] == [
+            {"reason": "申报材料作废，本案终止"}]
+        with pytest.raises(Conflict, match="已终止"):
+            engine.terminate(iid, admin, reason="再次终止")

@@ -13,4 +13,12 @@ from flask import Blueprint
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 # Each module registers its routes on bp; guard's before_request runs for all of them.
-from . import catalogue, guard, modeler  # noqa: E402,F401  (modeler: area 7)
+from . import catalogue, guard  # noqa: E402,F401
+
+# --- area editors: version diff page and the one-file (DMN / form) editor page
+# isort: split
+from . import diff  # noqa: E402,F401
+
+# --- area 7 (modeler): /admin/processes/<key>/edit
+# isort: split
+from . import modeler  # noqa: E402,F401

@@ -38,3 +38,5 @@ if (document.readyState === 'loading') {
 } else {
   mountAll();
 }
+// --- area editors: the diff page and the one-file editor page mount themselves
+import './editors-pages.js';
