@@ -34,6 +34,7 @@ def test_the_admin_gets_the_modeler_shell_with_its_tabs_and_the_admin_bundle(adm
     for control in ("校验", "部署…", "比较"):
         assert control in html
     assert re.search(r'data-csrf="[^"]+"', html)
+    assert re.search(r'href="/admin/processes/mine_approval/diff\?a=\d+&amp;b=draft"', html)
 
 
 def test_an_unknown_process_is_404(admin_client):
