@@ -265,6 +265,7 @@ class Deploy(Schema):
         fields.Raw(metadata={"type": "string", "format": "binary"}),
         **_m("附带的 .dmn / .form 文件（可多个）"),
     )
+    comment = fields.String(**_m("版本说明（可选，最多 2000 字）", type="string", maxLength=2000))
 
 
 class DefinitionQuery(Schema):
