@@ -58,6 +58,52 @@ __all__ = [
     "parse_schedule", "schedule_from_data", "to_local", "traffic_light", "utcnow",
 ]
 
+# issue 11 area 3: decisions (DMN change preview, trial run)
+from .dto import (  # noqa: E402
+    DecisionChange,
+    DecisionPreview,
+    TrialDecision,
+    TrialError,
+    TrialMessage,
+    TrialResult,
+    TrialStep,
+    TrialTask,
+    TrialTimer,
+)
+
+__all__ += [
+    "DecisionChange", "DecisionPreview", "TrialDecision", "TrialError", "TrialMessage",
+    "TrialResult", "TrialStep", "TrialTask", "TrialTimer",
+]
+
+# area 4: migration, batch
+from .dto import BatchReport, BatchResult, MigrationReport, MigrationResult  # noqa: E402
+
+__all__ += ["BatchReport", "BatchResult", "MigrationReport", "MigrationResult"]
+# area: versions (issue 11)
+from .dto import (  # noqa: E402
+    DecisionDiff,
+    DecisionRuleChange,
+    ElementChange,
+    FormDiff,
+    FormFieldChange,
+    ProcessDraftInfo,
+    ProcessSummary,
+    PropertyChange,
+    VersionDiff,
+    VersionSummary,
+)
+
+__all__ += [
+    "DecisionDiff", "DecisionRuleChange", "ElementChange", "FormDiff", "FormFieldChange",
+    "ProcessDraftInfo", "ProcessSummary", "PropertyChange", "VersionDiff", "VersionSummary",
+]
+
+# ------------------------------------------------------------------ area 5 (repair)
+from .dto import ActiveToken, TokenTarget, TokenView  # noqa: E402
+
+__all__ += ["ActiveToken", "TokenTarget", "TokenView"]
+
 # area "checks" (issue 11): the model check and the import
 from .dto import ImportReport, ModelReport, Problem, Translation  # noqa: E402
 

@@ -32,15 +32,21 @@ class Deployments:
         bpmn: bytes,
         files: dict[str, bytes] | None = None,
         actor: Actor | None = None,
+        comment: str | None = None,
+        within=None,
     ) -> DeployResult:
         """Validate and store a BPMN file (with its DMN/form files) as a new version of its key.
 
         An unchanged file (same checksum as the newest version) creates nothing. Raises
-        InvalidModel when the diagram cannot be deployed; nothing is stored then.
+        InvalidModel when the diagram cannot be deployed; nothing is stored then. ``comment``:
+        the admin's note on the new version; ``within(conn, key)``: more work for the same
+        unit of work (a draft deployed is removed with it), run whether or not a version is
+        created.
         """
         if actor is not None and not actor.is_admin:
             raise Forbidden("只有流程管理员可以部署流程")
         text(filename, "文件名", 400, required=True)
+        comment = (text(comment, "版本说明", 2000) or "").strip() or None
         files = dict(files or {})
         for name in files:
             text(name, "文件名", 400, required=True)
@@ -67,7 +73,11 @@ class Deployments:
                 .limit(1)
             ).first()
             if latest is not None and latest.checksum == digest:
-                return DeployResult(self.definition_info(conn, latest), created=False)
+                info = self.definition_info(conn, latest)
+                if within is not None:
+                    within(conn, parsed.key)
+                    uow.commit()
+                return DeployResult(info, created=False)
             version = (latest.version + 1) if latest is not None else 1
             now = utcnow()
             def_id = conn.execute(
@@ -81,6 +91,7 @@ class Deployments:
                     meta_json=to_json(parsed.to_meta()),
                     deployed_by=actor.username if actor else None,
                     deployed_at=now,
+                    comment=comment,
                 )
             ).inserted_primary_key[0]
             for name, content in file_texts.items():
@@ -91,7 +102,10 @@ class Deployments:
                     )
                 )
             write_events(conn, [event_row(None, None, actor, "deployed", now,
-                                          {"key": parsed.key, "version": version})])
+                                          {"key": parsed.key, "version": version,
+                                           "comment": comment})])
+            if within is not None:
+                within(conn, parsed.key)
             row = conn.execute(sa.select(definition).where(definition.c.id == def_id)).one()
             info = self.definition_info(conn, row)
             uow.commit()
@@ -202,6 +216,7 @@ class Deployments:
             files=files,
             warnings=tuple(meta.get("warnings", ())),
             **self.start_fields(row, meta),
+            comment=row.comment,
         )
 
     def start_fields(self, row, meta: dict) -> dict:

@@ -80,6 +80,7 @@ class DefinitionInfo:
     # None: the diagram names nobody, every department may.
     start_departments: tuple | None = None
     start_form_key: str | None = None  # the form of the start data (none start event)
+    comment: str | None = None  # the process admin's note on this version (issue 11)
 
 
 @dataclass(frozen=True)
@@ -256,6 +257,15 @@ class IncidentInfo(DictBridge):
     resolved_by: str | None
     process_key: str
     business_key: str | None
+    # -- area 5 (repair): what the incident page shows besides the row
+    element_name: str | None = None  # the failing element's name (its id when unnamed)
+    element_type: str | None = None  # BPMN type as bpmn-js names it: ScriptTask, ServiceTask …
+    definition_version: int | None = None  # the version of the process the case runs on
+    title: str | None = None
+    # The failing task's data (open incidents only), each value at most a few KB; a larger
+    # value is replaced by the start of its JSON text, and ``data_truncated`` says so.
+    data: dict | None = None
+    data_truncated: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -316,6 +326,320 @@ class RelatedCases(DictBridge):
     parent: CaseRef | None
     children: tuple  # of CaseRef
 
+
+# ---------------------------------------------------------------- issue 11 area 3: decisions
+# (DMN change preview, trial run)
+
+
+@dataclass(frozen=True)
+class DecisionChange:
+    """A recorded evaluation whose outcome the draft's table changes (``after`` None and
+    ``error`` set: the draft's table cannot be evaluated on these inputs)."""
+
+    instance_id: int
+    business_key: str | None
+    title: str | None
+    element_id: str | None
+    inputs: dict
+    before: dict
+    after: dict | None
+    at: datetime | None = None  # when the recorded evaluation ran
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class DecisionPreview:
+    """One decision table of the draft against its newest recorded evaluations."""
+
+    file: str
+    decision_id: str
+    evaluated: int
+    changed: tuple  # of DecisionChange
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class TrialStep:
+    """An element the trial run passed (``skipped``: a service task or call activity that was
+    not called)."""
+
+    element_id: str
+    name: str | None
+    element_type: str
+    skipped: bool = False
+
+
+@dataclass(frozen=True)
+class TrialTask:
+    """A READY user task of the trial run, routed as a real task would be."""
+
+    element_id: str
+    name: str | None
+    lane: str | None
+    department_code: str | None
+    department_name: str | None
+    candidate_role: str | None
+    form_key: str | None
+    form: dict | None
+    assignee: str | None = None
+    due_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TrialDecision:
+    element_id: str
+    decision_id: str
+    inputs: dict
+    outputs: dict
+
+
+@dataclass(frozen=True)
+class TrialTimer:
+    """A timer the trial run reached (not fired): when it would fall due (naive UTC)."""
+
+    element_id: str
+    name: str | None
+    due: datetime | None
+
+
+@dataclass(frozen=True)
+class TrialMessage:
+    """A message the trial run threw (not sent)."""
+
+    name: str
+    payload: object = None
+
+
+@dataclass(frozen=True)
+class TrialError:
+    element_id: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """The state of a trial run after its start and steps (``status``: running, completed or
+    error; ``ended``: the process reached its end)."""
+
+    status: str
+    ended: bool
+    completed: tuple  # of TrialStep, in the order they ran
+    ready: tuple  # of TrialTask
+    decisions: tuple  # of TrialDecision
+    data: dict
+    error: TrialError | None = None
+    skipped: tuple = ()  # of TrialStep: service tasks and call activities not called
+    timers: tuple = ()  # of TrialTimer
+    messages: tuple = ()  # of TrialMessage
+
+# ---------------------------------------------------------------- area 4: migration, batch
+
+@dataclass(frozen=True)
+class MigrationResult:
+    """One instance of a migration (or its dry run): ``ok`` it moves (moved), else ``reason``
+    (Chinese) says why not; ``moves``: (old element id, new element id) of each active
+    element."""
+
+    instance_id: int
+    business_key: str | None
+    ok: bool
+    reason: str | None = None
+    moves: tuple = ()
+    from_version: int | None = None
+
+
+@dataclass(frozen=True)
+class MigrationReport:
+    process_key: str
+    target_version: int
+    dry_run: bool
+    results: tuple  # of MigrationResult, in the order asked
+    ok_count: int
+    refused_count: int
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """One instance of a batch suspend / resume / terminate: its status afterwards (or as it
+    was, when the action failed with ``reason``)."""
+
+    instance_id: int
+    ok: bool
+    status: str | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    action: str
+    results: tuple  # of BatchResult
+    ok_count: int
+    failed_count: int
+
+# ------------------------------------------------------------------ area: versions (issue 11)
+
+
+@dataclass(frozen=True)
+class ProcessDraftInfo:
+    """A process admin's draft of one process key: the BPMN and its DMN / form files.
+
+    ``revision`` 0: nothing is stored yet, this is the newest version offered as the start
+    of a draft (``Engine.get_process_draft``); the first save stores revision 1."""
+
+    process_key: str
+    bpmn_xml: str
+    files: dict  # filename -> text
+    base_version: int | None  # the version it started from (None: a new process)
+    revision: int
+    created_by: str | None
+    created_at: datetime | None
+    updated_by: str | None
+    updated_at: datetime | None
+
+    @property
+    def saved(self) -> bool:
+        return self.revision > 0
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    """One deployed version in the catalogue, with how many of its cases run and ended."""
+
+    id: int
+    version: int
+    name: str
+    filename: str
+    deployed_by: str | None
+    deployed_at: datetime
+    comment: str | None
+    running: int  # running, suspended or waiting on an incident
+    done: int  # completed or terminated
+    files: tuple  # its DMN / form file names
+
+
+@dataclass(frozen=True)
+class ProcessSummary:
+    """A process key in the catalogue: its versions (newest first) and its draft, if any."""
+
+    key: str
+    name: str
+    versions: tuple  # of VersionSummary
+    draft: ProcessDraftInfo | None
+
+
+@dataclass(frozen=True)
+class PropertyChange:
+    """One property of an element, rule or form field, before and after (None: absent)."""
+
+    property: str
+    label: str  # what the page calls it (Chinese)
+    before: str | None
+    after: str | None
+
+
+@dataclass(frozen=True)
+class ElementChange:
+    """A diagram element added, removed or changed between two versions."""
+
+    element_id: str
+    element_type: str  # BPMN local name: userTask, sequenceFlow, lane, process …
+    name: str | None
+    change: str  # added | removed | changed
+    properties: tuple = ()  # of PropertyChange (for added / removed: every property it has)
+
+
+@dataclass(frozen=True)
+class DecisionRuleChange:
+    """A rule of a decision table added, removed or changed: its entries by column label."""
+
+    rule_id: str
+    change: str  # added | removed | changed
+    before: dict | None  # {"inputs": {label: text}, "outputs": {label: text}, "description"}
+    after: dict | None
+    properties: tuple = ()  # of PropertyChange: each entry that differs
+
+
+@dataclass(frozen=True)
+class DecisionDiff:
+    """The changes of one decision table (matched by decision id)."""
+
+    file: str
+    decision_id: str
+    name: str | None
+    change: str  # added | removed | changed
+    properties: tuple = ()  # of PropertyChange: hit policy, columns
+    rules: tuple = ()  # of DecisionRuleChange
+
+
+@dataclass(frozen=True)
+class FormFieldChange:
+    key: str
+    label: str | None
+    field_type: str | None
+    change: str  # added | removed | changed
+    properties: tuple = ()  # of PropertyChange: label, type, validate.* …
+
+
+@dataclass(frozen=True)
+class FormDiff:
+    """The changes of one form file (matched by file name)."""
+
+    file: str
+    change: str  # added | removed | changed
+    fields: tuple = ()  # of FormFieldChange
+
+
+@dataclass(frozen=True)
+class VersionDiff:
+    """What changed from ``a`` to ``b`` (a version number, or "draft")."""
+
+    process_key: str
+    a: str
+    b: str
+    elements: tuple  # of ElementChange
+    decisions: tuple  # of DecisionDiff
+    forms: tuple  # of FormDiff
+    files_added: tuple = ()
+    files_removed: tuple = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.elements or self.decisions or self.forms or self.files_added
+                    or self.files_removed)
+
+# ------------------------------------------------------------------ area 5: repair (tokens)
+
+
+@dataclass(frozen=True)
+class ActiveToken:
+    """An active element of a case: a ready or running task, a waiting event, a failed step."""
+
+    task_id: str
+    element_id: str
+    name: str | None
+    element_type: str
+    state: str  # ready | started | waiting | error
+    scope: str = ""  # id of the (sub-)process it runs in
+
+
+@dataclass(frozen=True)
+class TokenTarget:
+    """An element that may receive a token (``Engine.move_token``'s ``activate``)."""
+
+    element_id: str
+    name: str | None
+    element_type: str
+    scope: str = ""  # id of the (sub-)process it belongs to
+
+
+@dataclass(frozen=True)
+class TokenView:
+    """The active tokens of a case and the elements a token may be moved to or added at."""
+
+    instance_id: int
+    status: str
+    active: tuple = ()  # of ActiveToken
+    targets: tuple = ()  # of TokenTarget
 
 # ------------------------------------------------------------------ area "checks" (issue 11):
 # the model check of a diagram and the import of diagrams from other modelers

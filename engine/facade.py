@@ -17,10 +17,14 @@ from . import diagram_helpers
 from .access import Access, LoginPolicy
 from .calendar import CalendarService
 from .commands import (
+    BatchCommands,
     Casework,
     DueTimers,
     InstanceCommands,
     MessageCommands,
+    MigrationCommands,
+    ProcessDrafts,  # area: versions (issue 11)
+    RepairCommands,
     StartCommand,
     TaskCommands,
 )
@@ -33,6 +37,8 @@ from .directory import Directory
 from .dto import (
     Actor,
     AttachmentInfo,
+    BatchReport,
+    DecisionPreview,
     DefinitionInfo,
     DepartmentInfo,
     DeployResult,
@@ -44,20 +50,36 @@ from .dto import (
     InstanceInfo,
     MessageInfo,
     MessageOutcome,
+    MigrationReport,
     ModelReport,
     Page,
+    ProcessDraftInfo,  # area: versions (issue 11)
+    ProcessSummary,
     RelatedCases,
     TaskContext,
     TaskInfo,
     TaskPauseInfo,
+    TokenView,
+    TrialResult,
     UserInfo,
+    VersionDiff,
 )
 from .forms import FieldLabel
 from .live_cache import LiveCache
 from .locks import InstanceLocks, SetupLock
 from .model import metadata
 from .persistence import Persistence
-from .queries import CaseFileQueries, Instances, Messages, Tasks
+from .queries import (
+    CaseFileQueries,
+    Catalogue,  # area: versions (issue 11)
+    Instances,
+    Messages,
+    RepairQueries,  # area 5 (repair)
+    Tasks,
+)
+from .queries.decisions import DecisionQueries
+from .queries.instances import select_instance_ids
+from .queries.trial import TrialRun
 from .sandbox import ScriptLimits
 from .scripting import ServiceRegistry, make_script_engine
 
@@ -110,6 +132,20 @@ class Engine:
         self._due_timers = DueTimers(ctx, persistence)
         self._messages = MessageCommands(ctx, persistence)
         self._casework = Casework(ctx)
+        # issue 11 area 3: decisions (DMN change preview, trial run)
+        self._decision_queries = DecisionQueries(ctx)
+        self._trial = TrialRun(ctx, persistence, self._deployments)
+        # area: versions (issue 11)
+        self._catalogue = Catalogue(ctx)
+        self._drafts = ProcessDrafts(ctx, self._deployments)
+
+        # area 4: migration, batch
+        self._migration = MigrationCommands(ctx, persistence, self._deployments)
+        self._batch = BatchCommands(ctx, self._instance_commands)
+
+        # area 5 (repair)
+        self._repair = RepairCommands(ctx, persistence)
+        self._repair_reads = RepairQueries(ctx, store)
 
     # ------------------------------------------------------------------ shared parts
 
@@ -222,10 +258,10 @@ class Engine:
     # ------------------------------------------------------------------ definitions
 
     def deploy(self, filename: str, bpmn: bytes, files: dict[str, bytes] | None = None,
-               actor: Actor | None = None) -> DeployResult:
-        """Validate and store a BPMN file as a new version of its key; see
-        ``Deployments.deploy``."""
-        return self._deployments.deploy(filename, bpmn, files, actor)
+               actor: Actor | None = None, comment: str | None = None) -> DeployResult:
+        """Validate and store a BPMN file as a new version of its key (``comment``: the
+        admin's note on the version); see ``Deployments.deploy``."""
+        return self._deployments.deploy(filename, bpmn, files, actor, comment=comment)
 
     def list_definitions(self) -> list[DefinitionInfo]:
         """The newest version of every process key."""
@@ -274,12 +310,16 @@ class Engine:
         limit: int = 50,
         offset: int = 0,
         count_only: bool = False,
+        version: int | None = None,
+        department: str | None = None,
+        business_key_contains: str | None = None,
     ) -> Page:
         """Instances the actor may see; see ``Instances.list_instances``."""
         return self._instances.list_instances(
             actor, status=status, process_key=process_key, business_key=business_key,
             started_by=started_by, stage=stage, q=q, limit=limit, offset=offset,
-            count_only=count_only)
+            count_only=count_only, version=version, department=department,
+            business_key_contains=business_key_contains)
 
     def list_events(self, instance_id: int, actor: Actor) -> list[EventInfo]:
         return self._instances.list_events(instance_id, actor)
@@ -473,6 +513,100 @@ class Engine:
         delivered or still waiting), newest first."""
         return self._message_reads.list_messages(names, correlation_key=correlation_key,
                                                  limit=limit)
+
+    # ------------------------------------------------------------------ issue 11 area 3: decisions
+
+    def preview_decision_change(self, key: str, actor: Actor,
+                                files: dict[str, str] | None = None, limit: int = 200
+                                ) -> list[DecisionPreview]:
+        """The draft's decision tables (or ``files``') against the newest ``limit`` recorded
+        evaluations of each: the cases whose outcome would change."""
+        return self._decision_queries.preview_decision_change(key, actor, files, limit)
+
+    def trial_run(self, key: str, actor: Actor, bpmn_xml: str | None = None,
+                  files: dict[str, str] | None = None, start_data: dict | None = None,
+                  steps=()) -> TrialResult:
+        """Run the process (given XML, else its draft, else its newest version) in memory
+        through ``steps``; nothing is stored."""
+        return self._trial.trial_run(key, actor, bpmn_xml, files, start_data, steps)
+
+    # ------------------------------------------------------------------ area 4: migration, batch
+
+    def migrate_instances(self, actor: Actor, instance_ids, target_version: int,
+                          mapping: dict[str, str] | None = None, dry_run: bool = False,
+                          process_key: str | None = None) -> MigrationReport:
+        """Move running cases to another version, one unit of work each (``dry_run``: only
+        the checks); see ``commands.migration``."""
+        return self._migration.migrate_instances(actor, instance_ids, target_version, mapping,
+                                                 dry_run, process_key)
+
+    def batch_instances(self, actor: Actor, action: str, instance_ids, reason: str
+                        ) -> BatchReport:
+        """Suspend, resume or terminate each instance in its own unit of work."""
+        return self._batch.batch_instances(actor, action, instance_ids, reason)
+
+    def select_instance_ids(self, actor: Actor, *, process_key: str | None = None,
+                            version: int | None = None, status: str | None = None,
+                            stage: str | None = None, department: str | None = None,
+                            business_key_contains: str | None = None) -> list[int]:
+        """Ids of all instances matching the admin's filters (at most 5,000), oldest first."""
+        return select_instance_ids(
+            self.context, actor, process_key=process_key, version=version, status=status,
+            stage=stage, department=department, business_key_contains=business_key_contains)
+    # ------------------------------------------------------------------ area: versions (issue 11)
+
+    def process_catalogue(self, actor: Actor) -> list[ProcessSummary]:
+        """Every process with its versions (comment, cases running / ended) and its draft."""
+        return self._catalogue.process_catalogue(actor)
+
+    def get_definition_file(self, key: str, version: int, filename: str,
+                            actor: Actor | None = None) -> str:
+        """The text of a DMN / form file deployed with a version."""
+        return self._catalogue.get_definition_file(key, version, filename, actor)
+
+    def get_process_draft(self, key: str, actor: Actor) -> ProcessDraftInfo | None:
+        """The draft of ``key``, else its newest version as the start of one (revision 0)."""
+        return self._catalogue.get_process_draft(key, actor)
+
+    def save_process_draft(self, key: str, actor: Actor, bpmn_xml: str,
+                           files: dict[str, str] | None = None, base_version: int | None = None,
+                           revision: int | None = None) -> ProcessDraftInfo:
+        """Store the draft (Conflict when ``revision`` is stale); see ``ProcessDrafts.save``."""
+        return self._drafts.save(key, actor, bpmn_xml, files, base_version, revision)
+
+    def discard_process_draft(self, key: str, actor: Actor) -> bool:
+        return self._drafts.discard(key, actor)
+
+    def deploy_process_draft(self, key: str, actor: Actor, comment: str | None = None
+                             ) -> DeployResult:
+        """Deploy the draft as the next version with ``comment``; the draft goes with it."""
+        return self._drafts.deploy(key, actor, comment)
+
+    def new_process_draft(self, key: str, name: str, actor: Actor, template: str = "blank"
+                          ) -> ProcessDraftInfo:
+        """The draft of a new process from a template ("blank", or an existing key)."""
+        return self._drafts.new(key, name, actor, template)
+
+    def diff_versions(self, key: str, a, b, actor: Actor | None = None) -> VersionDiff:
+        """What changed from version ``a`` to ``b`` (a version number or "draft")."""
+        return self._catalogue.diff_versions(key, a, b, actor)
+
+    # ------------------------------------------------------------------ area 5: repair
+
+    def skip_incident(self, instance_id: int, actor: Actor, reason: str,
+                      data: dict | None = None) -> InstanceInfo:
+        """Complete the step an incident stopped on without running it (``data`` merged as its
+        result); the case goes on."""
+        return self._repair.skip_incident(instance_id, actor, reason, data)
+
+    def instance_tokens(self, instance_id: int, actor: Actor) -> TokenView:
+        """The case's active tokens and the elements a token may be moved to or added at."""
+        return self._repair_reads.instance_tokens(instance_id, actor)
+
+    def move_token(self, instance_id: int, actor: Actor, cancel: list[str] | None = None,
+                   activate: str | None = None, reason: str | None = None) -> InstanceInfo:
+        """Cancel the active tokens of ``cancel`` and/or put a token on ``activate``."""
+        return self._repair.move_token(instance_id, actor, cancel, activate, reason)
 
     # ------------------------------------------------------------------ area "checks": model
     # check and import of other modelers' diagrams (issue 11)

@@ -17,6 +17,8 @@ from SpiffWorkflow.spiff.parser.task_spec import CallActivityParser
 from SpiffWorkflow.spiff.specs.defaults import CallActivity
 from SpiffWorkflow.util.task import TaskState
 
+from .decisions import RecordingDMNEngine
+
 
 def merge_branch_data(join_spec, my_task) -> None:
     """Merge the data of parallel branches by what each branch *changed*.
@@ -130,3 +132,9 @@ class KunflowBpmnParser(SpiffBpmnParser):
         full_tag("parallelGateway"): (GatewayParser, BranchMergeParallelGateway),
         full_tag("inclusiveGateway"): (ConditionalGatewayParser, BranchMergeInclusiveGateway),
     }
+
+    def get_engine(self, decision_ref, node):
+        """SpiffWorkflow's DMN engine for the table, recording each evaluation
+        (``engine/decisions.py``)."""
+        dmn_engine = super().get_engine(decision_ref, node)
+        return RecordingDMNEngine(dmn_engine.decision_table, decision_ref)

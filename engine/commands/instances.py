@@ -18,6 +18,9 @@ from ..queries import instance_head, read_instance
 from ..rows import CLOSE_TASK, OPEN_TASKS, Head, event_row, write_events
 from ..unit_of_work import retry_on_deadlock
 
+STATUS_NAMES = {"running": "办理中", "suspended": "已挂起", "incident": "出错待处理",
+                "completed": "已办结", "terminated": "已终止"}
+
 
 class InstanceCommands:
     def __init__(self, ctx: Context, persistence: Persistence):
@@ -31,8 +34,9 @@ class InstanceCommands:
         return self.set_status(instance_id, actor, "running", ("suspended",), reason=reason)
 
     def terminate(self, instance_id: int, actor: Actor, reason: str | None = None) -> InstanceInfo:
+        # A case stopped on an incident may be terminated too: its open incidents are resolved.
         return self.set_status(
-            instance_id, actor, "terminated", ("running", "suspended"), reason=reason
+            instance_id, actor, "terminated", ("running", "suspended", "incident"), reason=reason
         )
 
     @retry_on_deadlock
@@ -48,7 +52,8 @@ class InstanceCommands:
             self.ctx.locks.lock_instance(conn, instance_id)
             head = instance_head(conn, instance_id)
             if head.status not in allowed_from:
-                raise Conflict(f"实例当前状态为 {head.status}，不能执行该操作")
+                raise Conflict(f"实例当前状态为“{STATUS_NAMES.get(head.status, head.status)}”，"
+                               "不能执行该操作")
             now = utcnow()
             values = {"status": new_status, "version": head.version + 1, "updated_at": now}
             events = [event_row(instance_id, None, actor, f"instance_{new_status}", now,
@@ -63,6 +68,12 @@ class InstanceCommands:
                                             None))
                 self.persistence.cascade.terminate_children(conn, instance_id, actor, now,
                                                             reason)
+                conn.execute(
+                    incident_table.update()
+                    .where(incident_table.c.instance_id == instance_id,
+                           incident_table.c.resolved_at.is_(None))
+                    .values(resolved_at=now, resolved_by=actor.username)
+                )
             res = conn.execute(
                 instance.update()
                 .where(instance.c.id == instance_id, instance.c.version == head.version)

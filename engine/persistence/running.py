@@ -5,6 +5,7 @@ when the waiting timers fall due."""
 
 from __future__ import annotations
 
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from ..context import Context
@@ -44,6 +45,39 @@ def violation_incident(violation: ScriptViolation, task) -> dict:
         "element_id": element,
         "message": violation.incident_message(element)[:4000],
     }
+
+
+# What a process admin reads for the commonest Python errors of diagram code and handlers.
+_EXPLAINED = {
+    "ZeroDivisionError": "除数为零",
+    "NameError": "使用了未定义的变量",
+    "KeyError": "缺少数据项",
+    "IndexError": "列表下标越界",
+    "TypeError": "数据类型不符",
+    "ValueError": "数据值无效",
+    "AttributeError": "数据没有该属性",
+    "SyntaxError": "表达式或脚本有语法错误",
+    "LookupError": "找不到所需的项",
+}
+
+
+def failure_message(exc: Exception, task) -> str:
+    """The incident message of a failed step: a Chinese sentence naming the element, with the
+    error's own text (a SpiffWorkflow error carries the underlying one in ``error_msg``)."""
+    detail = (getattr(exc, "error_msg", None) or str(exc) or type(exc).__name__).strip()
+    detail = detail.rstrip(".").strip()
+    if not isinstance(exc, SpiffWorkflowException):  # the library's own text names the error
+        detail = f"{type(exc).__name__}: {detail}"
+    known = next((text for name, text in _EXPLAINED.items() if name in detail), None)
+    if known and not any("\u4e00" <= ch <= "\u9fff" for ch in detail):
+        detail = f"{known}（{detail}）"
+    if task is None:
+        return f"流程执行出错：{detail}"
+    spec = task.task_spec
+    element = element_of(task)
+    name = getattr(spec, "bpmn_name", None)
+    where = f"“{name}”（{element}）" if name and name != element else f"“{element}”"
+    return f"环节{where}执行出错：{detail}"
 
 
 class Running:
@@ -86,11 +120,10 @@ class Running:
             if violation is not None:
                 return violation_incident(violation, failed)
             element = element_of(failed)
-            message = getattr(exc, "error_msg", None) or str(exc) or type(exc).__name__
             return {
                 "task_id": str(failed.id) if failed is not None else None,
                 "element_id": element,
-                "message": f"{type(exc).__name__}: {message}"[:4000],
+                "message": failure_message(exc, failed)[:4000],
             }
 
     def take_budget(self, wf) -> Budget:

@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from .. import routing
 from ..compaction import compact_workflow
 from ..context import Context
+from ..decisions import log_decisions
 from ..definitions import LoadedSpec
 from ..errors import Conflict, EngineError
 from ..messages import requested_calls, thrown_messages
@@ -210,6 +211,7 @@ class Store:
         if completed:
             events.append(event_row(head.id, None, None, "instance_completed", now, None))
         write_events(conn, events)
+        log_decisions(conn, head, wf, now)
         uow.after_commit(lambda: self.ctx.live.checkin(head.id, new_version, wf))
         # Effects on other instances: only once this instance's own row is consistent.
         self.effects.carry(conn, uow, head, wf, status, completed, calls, outbound, now,

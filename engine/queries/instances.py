@@ -12,11 +12,12 @@ from ..checks import instance_id as checked_instance_id
 from ..checks import like_pattern, page, text
 from ..context import Context
 from ..dto import OPEN_STATES, Actor, EventInfo, IncidentInfo, InstanceInfo, Page
-from ..errors import Forbidden, NotFound
+from ..errors import Forbidden, InvalidInput, NotFound
 from ..model import definition, event, instance, task
 from ..model import incident as incident_table
 from ..persistence import Store
 from ..rows import INSTANCE_HEAD, TASK_COLUMNS, instance_info, task_info
+from .repair import incident_details
 
 MAX_INCIDENTS = 500
 _INSTANCE_COLUMNS = [c for c in instance.c if c.name != "state_json"]
@@ -120,10 +121,15 @@ class Instances:
         limit: int = 50,
         offset: int = 0,
         count_only: bool = False,
+        version: int | None = None,
+        department: str | None = None,
+        business_key_contains: str | None = None,
     ) -> Page:
         """Instances the actor may see: all for supervisors/leaders/admins, else those their
         department has tasks in or that they started. ``q``: text in title or business key.
-        ``count_only``: only the total (a page without items)."""
+        ``count_only``: only the total (a page without items). ``version``: of the definition
+        (with ``process_key``); ``department``: code of an open task's department;
+        ``business_key_contains``: text in the business key."""
         limit, offset = page(limit, offset)
         for name, value, max_len in (("status", status, 16), ("process_key", process_key, 200),
                                      ("business_key", business_key, 200),
@@ -144,6 +150,7 @@ class Instances:
         if q:
             text(q, "q", 200)
             where.append(instance.c.id.in_(matching_instances(q)))
+        where.extend(admin_filters(version, department, business_key_contains))
         # Own cases are visible anyway: "started by me" needs no department check (which would
         # cost a pass over the instance table).
         if not actor.reads_all and started_by != actor.username:
@@ -187,14 +194,25 @@ class Instances:
             raise Forbidden("无权查看故障列表")
         stmt = sa.select(incident_table, instance.c.process_key, instance.c.business_key).join(
             instance, instance.c.id == incident_table.c.instance_id)
+        # area 5 (repair): the element, the version, the failing task's data
+        stmt = stmt.add_columns(
+            instance.c.title, instance.c.status, instance.c.definition_id,
+            definition.c.version.label("definition_version"),
+        ).join(definition, definition.c.id == instance.c.definition_id)
         if instance_id is not None:
             stmt = stmt.where(incident_table.c.instance_id == checked_instance_id(instance_id))
         if open_only:
             stmt = stmt.where(incident_table.c.resolved_at.is_(None))
         with self.ctx.uow(readonly=True) as uow:
             rows = uow.conn.execute(stmt.order_by(incident_table.c.id.desc())
-                                    .limit(MAX_INCIDENTS))
-            return [IncidentInfo(**r._mapping) for r in rows]
+                                    .limit(MAX_INCIDENTS)).all()
+            out = []
+            for r in rows:
+                fields = {k: v for k, v in r._mapping.items()
+                          if k not in ("status", "definition_id")}
+                fields.update(incident_details(self.ctx, self.store, uow.conn, r))
+                out.append(IncidentInfo(**fields))
+            return out
 
     def next_timer_due(self) -> datetime | None:
         """When the earliest timer of a running instance falls due (naive UTC); None when no
@@ -216,3 +234,52 @@ class Instances:
                 .group_by(instance.c.stage)
             ).all()
         return {stage: count for stage, count in rows}
+
+
+# ---------------------------------------------------------------- area 4: migration filters
+
+MAX_SELECTED = 5000  # "all matching" selects at most this many instances
+
+
+def admin_filters(version=None, department=None, business_key_contains=None) -> list:
+    """Where clauses of the admin's instance filters: definition version, department of an
+    open task, text in the business key."""
+    where = []
+    if version is not None:
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise InvalidInput("version 必须是正整数")
+        where.append(instance.c.definition_id.in_(
+            sa.select(definition.c.id).where(definition.c.version == version)))
+    if department:
+        text(department, "department", 64)
+        where.append(instance.c.id.in_(
+            sa.select(task.c.instance_id).where(task.c.department_code == department,
+                                                task.c.state.in_(OPEN_STATES))))
+    if business_key_contains:
+        text(business_key_contains, "business_key", 200)
+        where.append(instance.c.business_key.like(like_pattern(business_key_contains),
+                                                  escape="\\"))
+    return where
+
+
+def select_instance_ids(ctx: Context, actor: Actor, *, process_key=None, version=None,
+                        status=None, stage=None, department=None,
+                        business_key_contains=None, limit: int = MAX_SELECTED) -> list[int]:
+    """Ids of every instance matching the admin's filters ("all matching"), oldest first, at
+    most ``limit``; process admins only."""
+    if not actor.is_admin:
+        raise Forbidden("只有流程管理员可以批量选择流程实例")
+    for name, value, max_len in (("process", process_key, 200), ("status", status, 16),
+                                 ("stage", stage, 200)):
+        text(value, name, max_len)
+    where = admin_filters(version, department, business_key_contains)
+    if process_key:
+        where.append(instance.c.process_key == process_key)
+    if status:
+        where.append(instance.c.status == status)
+    if stage:
+        where.append(instance.c.stage == stage)
+    with ctx.uow(readonly=True) as uow:
+        rows = uow.conn.execute(sa.select(instance.c.id).where(*where)
+                                .order_by(instance.c.id).limit(limit))
+        return [r.id for r in rows]

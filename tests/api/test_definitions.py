@@ -166,3 +166,19 @@ def test_deploy_bad_uploads(as_user, error_of):
     assert r.status_code == 422 and error_of(r)["code"] == "invalid_model"
     r = admin.post("/api/v1/definitions", data={"file": (io.BytesIO(b""), "a.bpmn")})
     assert r.status_code == 422
+
+
+def test_deploy_upload_takes_a_comment_kept_on_the_version(as_user, error_of, root):
+    admin = as_user("admin")
+    xml = _valid_variant(root, "commented")
+    r = admin.post("/api/v1/definitions", data={"file": (io.BytesIO(xml), "commented.bpmn"),
+                                                "comment": "  区应急局加入会商  "})
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["comment"] == "区应急局加入会商"
+    versions = admin.get("/api/v1/definitions/commented/versions").get_json()
+    assert [v["comment"] for v in versions["items"]] == ["区应急局加入会商"]
+    r = admin.post("/api/v1/definitions", data={
+        "file": (io.BytesIO(xml.replace(b'name="', b'name="v2 ', 1)), "commented.bpmn"),
+        "comment": "长" * 2001})
+    assert r.status_code == 422 and error_of(r)["details"]["field"] == "comment"
+    assert len(admin.get("/api/v1/definitions/commented/versions").get_json()["items"]) == 1

@@ -13,4 +13,4 @@ from flask import Blueprint
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 # Each module registers its routes on bp; guard's before_request runs for all of them.
-from . import catalogue, guard  # noqa: E402,F401
+from . import catalogue, diff, guard, incidents, instances, modeler  # noqa: E402,F401

@@ -24,7 +24,11 @@ def _authenticate() -> None:
 
 
 from . import (  # noqa: E402,F401
+    admin_decisions,  # issue 11 area 3: decisions
+    admin_instances,  # area 4: migration, batch
     admin_models,  # area "checks" (issue 11): /admin/validate, /admin/import
+    admin_processes,  # area: versions (issue 11)
+    admin_repair,  # area 5 (repair)
     calendar,
     casefiles,
     definitions,

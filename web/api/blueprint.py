@@ -36,7 +36,11 @@ PATH_PARAMETERS = {
         {"type": "string", "pattern": "^[0-9a-f]{32}$", "example": "0" * 32},
     ),
     "username": ("用户名", {"type": "string", "minLength": 1}),
+    # area: versions (issue 11)
+    "version": ("版本号", {"type": "integer", "minimum": 1, "maximum": MAX_ID}),
+    "filename": ("随版本部署的文件名（.dmn / .form）", {"type": "string", "minLength": 1}),
 }
+VERSION = f"<int(max={MAX_ID}):version>"  # in a rule: beyond 32 bits is a 404
 _RULE_ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 

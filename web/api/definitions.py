@@ -59,6 +59,11 @@ def deploy_definition():
         raise invalid(f"file 须为 .bpmn 文件：{filename}", "file")
     if "files" in request.form:
         raise invalid("字段 files 须以文件形式上传（.dmn / .form）", "files")
+    if "comment" in request.files:
+        raise invalid("字段 comment 须为文本", "comment")
+    comment = request.form.get("comment") or None
+    if comment is not None and (len(comment) > 2000 or "\x00" in comment):
+        raise invalid("版本说明最多 2000 字，且不能含有无效字符", "comment")
     extra: dict[str, bytes] = {}
     for part in request.files.getlist("files"):
         name = _filename(part.filename)
@@ -67,7 +72,7 @@ def deploy_definition():
         if name in extra or name == filename:
             raise invalid(f"文件名重复：{name}", "files")
         extra[name] = part.read()
-    result = current_engine().deploy(filename, content, extra, actor=g.actor)
+    result = current_engine().deploy(filename, content, extra, actor=g.actor, comment=comment)
     return result, (201 if result.created else 200)
 
 

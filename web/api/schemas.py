@@ -16,7 +16,7 @@ schemas describe exactly what is sent: every field present, ``null`` only where 
 from __future__ import annotations
 
 from flask import url_for
-from marshmallow import Schema, fields, post_dump, pre_dump
+from marshmallow import Schema, fields, post_dump, pre_dump, validate
 from marshmallow.utils import get_value
 
 from engine import EVENT_KINDS, local_today
@@ -243,6 +243,7 @@ class Definition(Schema):
     start_form_key = maybe_string(
         "发起表单（空白开始事件的 form_key）：发起数据按该表单校验；null 表示无发起表单"
     )
+    comment = maybe_string("版本说明（流程管理员部署时填写）；null 表示没有")  # area: versions
 
 
 def definition_json(info) -> dict:
@@ -268,6 +269,7 @@ class Deploy(Schema):
         fields.Raw(metadata={"type": "string", "format": "binary"}),
         **_m("附带的 .dmn / .form 文件（可多个）"),
     )
+    comment = fields.String(**_m("版本说明（可选，最多 2000 字）", type="string", maxLength=2000))
 
 
 class DefinitionQuery(Schema):
@@ -434,6 +436,17 @@ class Incident(Schema):
     created_at = moment()
     resolved_at = maybe_moment("重试的时间；null 表示尚未处理")
     resolved_by = maybe_string()
+    # -- area 5 (repair)
+    element_name = maybe_string("出错环节的名称（无名称时为其 id）")
+    element_type = maybe_string("出错环节的 BPMN 类型（同 bpmn-js，无 bpmn: 前缀），如 ScriptTask")
+    definition_version = maybe_integer("实例所用的流程版本")
+    title = maybe_string("案件名称")
+    data = fields.Raw(
+        required=True, allow_none=True,
+        **_m("出错环节的数据（仅未处理的故障；过大的值截断为其 JSON 文本的开头）",
+             type="object", additionalProperties=True),
+    )
+    data_truncated = boolean("true：data 中有值被截断或省略")
 
 
 class IncidentQuery(Schema):
@@ -730,6 +743,465 @@ IncidentList = items_of(Incident, "IncidentList")
 TaskPauseList = items_of(TaskPause, "TaskPauseList")
 AttachmentList = items_of(Attachment, "AttachmentList")
 
+
+# ------------------------------------------------------------------ issue 11 area 3: decisions
+# (DMN change preview, trial run)
+
+MAX_TRIAL_STEPS = 200
+MAX_DRAFT_XML = 5_000_000
+
+
+def _files_field():
+    return JsonObject(
+        doc="文件名 -> 文本内容（.dmn / .form）；缺省时用该流程的草稿（没有草稿时用最新版本）",
+        additionalProperties={"type": "string"},
+    )
+
+
+def _raw_object(doc, allow_none=False):
+    return fields.Raw(required=True, allow_none=allow_none,
+                      **_m(doc, type="object", additionalProperties=True))
+
+
+class DmnPreviewRequest(Schema):
+    files = _files_field()
+    limit = Integer(minimum=1, maximum=1000, default=200,
+                    doc="每张决策表取最近多少次真实的决策记录")
+
+
+class DecisionChange(Schema):
+    instance_id = integer()
+    business_key = maybe_string()
+    title = maybe_string()
+    element_id = maybe_string("业务规则任务的 BPMN 元素 id")
+    inputs = _raw_object("当时的输入：输入表达式 -> 值")
+    before = _raw_object("当时的决策结果")
+    after = _raw_object("草稿决策表的结果；无法计算时为 null（见 error）", allow_none=True)
+    at = maybe_moment("当时决策的时间")
+    error = maybe_string("草稿决策表无法按这组输入计算的原因")
+
+
+class DecisionPreview(Schema):
+    file = string("决策表文件名")
+    decision_id = string()
+    name = maybe_string("决策名称")
+    evaluated = integer("重新计算的决策记录数（该表没有记录时为 0）")
+    changed = many(DecisionChange, "结果会改变的案件（最新的在前）")
+
+
+DecisionPreviewList = items_of(DecisionPreview, "DecisionPreviewList")
+
+
+class TrialStepInput(Schema):
+    element_id = Text(required=True, max_length=200, doc="要办理的用户任务（BPMN 元素 id）")
+    data = JsonObject(doc="并入流程数据的表单数据")
+
+
+class TrialRequest(Schema):
+    bpmn_xml = Text(max_length=MAX_DRAFT_XML,
+                    doc="要试运行的流程图；缺省时用草稿，没有草稿时用最新版本")
+    files = _files_field()
+    start_data = JsonObject(doc="启动数据")
+    steps = fields.List(
+        fields.Nested(TrialStepInput), load_default=list,
+        validate=validate.Length(max=MAX_TRIAL_STEPS,
+                                 error=f"一次试运行最多 {MAX_TRIAL_STEPS} 步"),
+        **_m("依次办理的用户任务", maxItems=MAX_TRIAL_STEPS),
+    )
+
+
+class TrialStep(Schema):
+    element_id = string()
+    name = maybe_string()
+    element_type = string("元素类型，如 UserTask、BusinessRuleTask、ExclusiveGateway")
+    skipped = boolean("服务任务或调用活动：试运行中未调用")
+
+
+class TrialTask(Schema):
+    element_id = string()
+    name = maybe_string()
+    lane = maybe_string("泳道")
+    department_code = maybe_string("按真实路由规则（泳道、部门属性、部门表达式）得到的部门")
+    department_name = maybe_string()
+    candidate_role = maybe_string()
+    form_key = maybe_string()
+    form = fields.Raw(required=True, allow_none=True,
+                      **_m("表单（form-js schema）；没有表单时为 null", type="object",
+                           additionalProperties=True))
+    assignee = maybe_string("办理人表达式的结果")
+    due_at = maybe_moment("办理时限")
+
+
+class TrialDecision(Schema):
+    element_id = string()
+    decision_id = string()
+    inputs = _raw_object("输入表达式 -> 值")
+    outputs = _raw_object("决策结果（COLLECT：每个输出为列表）")
+
+
+class TrialTimer(Schema):
+    element_id = string()
+    name = maybe_string()
+    due = maybe_moment("到期时间（未触发）")
+
+
+class TrialMessage(Schema):
+    name = string("消息名（未发送）")
+    payload = fields.Raw(required=True, allow_none=True, **_m("消息内容"))
+
+
+class TrialError(Schema):
+    element_id = maybe_string()
+    message = string("出错原因")
+
+
+class TrialResult(Schema):
+    status = one_of(("running", "completed", "error"))
+    ended = boolean("流程已结束")
+    completed = many(TrialStep, "已经过的元素，按执行顺序")
+    ready = many(TrialTask, "当前待办的用户任务")
+    decisions = many(TrialDecision, "业务规则任务的决策结果")
+    data = process_data("当前流程数据")
+    error = fields.Nested(TrialError, required=True, allow_none=True,
+                          **_m("出错的元素与原因；没有出错时为 null"))
+    skipped = many(TrialStep, "未调用的服务任务和调用活动")
+    timers = many(TrialTimer, "等待中的定时器")
+    messages = many(TrialMessage, "抛出的消息（未发送）")
+
+# ------------------------------------------------------------------ area 4: migration, batch
+
+from marshmallow import ValidationError  # noqa: E402
+
+MAX_SELECTION = 5000  # instances of one migration or batch request
+
+
+class InstanceIds(JsonObject):
+    """A JSON array of instance ids (whole numbers 1–MAX_ID), at most ``MAX_SELECTION``."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.metadata.update(type="array", maxItems=MAX_SELECTION,
+                             items={"type": "integer", "minimum": 1, "maximum": MAX_ID})
+
+    def check(self, value):
+        if not isinstance(value, list):
+            raise ValidationError(f"字段 {self.key} 必须是实例编号的数组")
+        if len(value) > MAX_SELECTION:
+            raise ValidationError(f"字段 {self.key} 最多 {MAX_SELECTION} 个实例")
+        for item in value:
+            if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= MAX_ID:
+                raise ValidationError(f"字段 {self.key} 中的实例编号必须是 1–{MAX_ID} 的整数")
+        return value
+
+
+FILTER_FIELDS = {
+    "process": ("流程标识", 200),
+    "status": ("实例状态", 16),
+    "stage": ("当前阶段", 200),
+    "department": ("有未办结任务的部门（编码或名称）", 200),
+    "business_key": ("业务编号中包含的文字", 200),
+}
+
+
+class InstanceFilter(JsonObject):
+    """The filters of ``GET /admin/instances`` as an object: "all matching" instances."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        props = {name: {"type": "string", "maxLength": n, "description": doc}
+                 for name, (doc, n) in FILTER_FIELDS.items()}
+        props["version"] = {"type": "integer", "minimum": 1, "maximum": MAX_ID,
+                            "description": "流程版本号"}
+        self.metadata.update(properties=props, additionalProperties=False)
+
+    def check(self, value):
+        value = super().check(value)
+        out = {}
+        for name, item in value.items():
+            if name == "version":
+                if item is None:
+                    continue
+                if isinstance(item, bool) or not isinstance(item, int) \
+                        or not 1 <= item <= MAX_ID:
+                    raise ValidationError("filter.version 必须是正整数")
+                out[name] = item
+            elif name in FILTER_FIELDS:
+                if item is None or item == "":
+                    continue
+                if not isinstance(item, str):
+                    raise ValidationError(f"filter.{name} 必须是字符串")
+                text = item.strip()
+                if len(text) > FILTER_FIELDS[name][1]:
+                    raise ValidationError(
+                        f"filter.{name} 最长 {FILTER_FIELDS[name][1]} 个字符")
+                if text:
+                    out[name] = text
+            else:
+                raise ValidationError(f"filter 中的未知字段：{name}")
+        if out.get("status") and out["status"] not in STATUSES:
+            raise ValidationError(f"filter.status 只能是 {'、'.join(STATUSES)}")
+        return out
+
+
+class AdminInstanceQuery(Schema):
+    process = QueryText(doc="流程标识")
+    version = QueryInt(minimum=1, doc="流程版本号")
+    status = QueryChoice(STATUSES, doc="实例状态")
+    stage = QueryText(doc="当前阶段")
+    department = QueryText(doc="有未办结任务的部门（编码或名称）")
+    business_key = QueryText(doc="业务编号中包含的文字")
+    page = QueryInt(minimum=1, default=1, doc="页码（从 1 开始）")
+    limit = QueryInt(minimum=1, maximum=MAX_PAGE, default=50, doc="每页条数")
+
+
+class MigrateInstances(Schema):
+    instance_ids = InstanceIds(doc="要迁移的实例；与 filter 二选一")
+    filter = InstanceFilter(doc="迁移全部符合这些条件的实例（同列表接口的筛选条件，最多 5000 个）")
+    target_version = Integer(required=True, minimum=1, maximum=MAX_ID, doc="目标版本号")
+    mapping = JsonObject(doc="节点映射：旧节点标识 → 新节点标识；缺省按相同标识对应")
+    dry_run = fields.Boolean(load_default=False, allow_none=True, truthy={True}, falsy={False},
+                             error_messages={"invalid": "字段 dry_run 必须是 true 或 false"},
+                             **_m("只检查、不迁移"))
+    process_key = Text(max_length=200, doc="目标版本所属流程；缺省为所选实例的流程")
+
+
+class BatchInstances(Schema):
+    action = Text(required=True, max_length=16, doc="suspend 挂起、resume 恢复、terminate 终止",
+                  enum=["suspend", "resume", "terminate"])
+    reason = Text(required=True, max_length=MAX_REASON, doc="原因（写入每个实例的操作日志）")
+    instance_ids = InstanceIds(doc="要处理的实例；与 filter 二选一")
+    filter = InstanceFilter(doc="处理全部符合这些条件的实例（最多 5000 个）")
+
+
+class MigrationResult(Schema):
+    instance_id = integer()
+    business_key = maybe_string()
+    ok = boolean("可以迁移（试运行）或已迁移")
+    reason = maybe_string("不能迁移的原因")
+    moves = fields.List(fields.List(fields.String()), required=True,
+                        **_m("进行中节点的对应：[旧节点标识, 新节点标识]"))
+    from_version = maybe_integer("迁移前的版本号")
+
+
+class MigrationReport(Schema):
+    process_key = string()
+    target_version = integer()
+    dry_run = boolean()
+    results = many(MigrationResult, "每个实例的结果，按请求顺序")
+    ok_count = integer()
+    refused_count = integer()
+
+
+class BatchResult(Schema):
+    instance_id = integer()
+    ok = boolean()
+    status = maybe_string("操作后的实例状态（失败时为原状态；实例不存在时为 null）")
+    reason = maybe_string("失败原因")
+
+
+class BatchReport(Schema):
+    action = string()
+    results = many(BatchResult)
+    ok_count = integer()
+    failed_count = integer()
+
+# ------------------------------------------------------------------ area: versions (issue 11)
+# The process admin's catalogue, drafts, deploy with a comment and version diff
+# (web/api/admin_processes.py).
+
+MAX_BPMN_CHARS = 5_000_000
+CHANGES = ("added", "removed", "changed")
+
+
+class NewProcess(Schema):
+    key = Text(required=True, max_length=100,
+               doc="新流程的标识（BPMN process id）：字母或下划线开头，只含字母、数字、下划线")
+    name = Text(required=True, max_length=200, doc="流程名称")
+    template = Text(max_length=200, default="blank",
+                    doc="模板：blank（开始 → 一个用户任务（带表单，在本人部门的泳道）→ 结束），"
+                    "或现有流程的标识（复制其最新版本及文件）")
+
+
+class SaveProcessDraft(Schema):
+    bpmn_xml = Text(required=True, max_length=MAX_BPMN_CHARS,
+                    doc="BPMN 2.0 XML；须含标识与路径中 key 相同的流程。草稿可以暂不可部署")
+    files = JsonObject(default=dict,
+                       doc="附带文件 {文件名: 文本内容}，仅 .dmn / .form / .json，"
+                       "单个不超过 200 万字符")
+    base_version = Integer(minimum=1, maximum=MAX_ID,
+                           doc="草稿基于的版本；缺省为已存草稿的值（新草稿为最新版本）")
+    revision = Integer(minimum=0, maximum=MAX_ID,
+                       doc="载入时草稿的 revision（0：载入的是版本，尚无草稿）；与已存的不一致时"
+                       "返回 409（他人已保存）。缺省则不检查，直接覆盖")
+
+
+class DeployDraft(Schema):
+    comment = Text(max_length=2000, doc="版本说明，如“区应急局加入会商”")
+
+
+class DiffQuery(Schema):
+    a = QueryText(max_length=20, required=True, doc="旧版本号，或 draft（草稿）")
+    b = QueryText(max_length=20, required=True, doc="新版本号，或 draft（草稿）")
+
+
+class ProcessDraft(Schema):
+    process_key = string()
+    bpmn_xml = string("BPMN 2.0 XML")
+    files = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                        **_m("附带文件 {文件名: 文本内容}"))
+    base_version = maybe_integer("草稿基于的版本；null 表示新流程")
+    revision = integer("保存次数；0 表示尚未保存（内容取自最新版本），保存时原样带回")
+    saved = boolean("false：尚无草稿，内容取自最新版本")
+    created_by = maybe_string()
+    created_at = maybe_moment()
+    updated_by = maybe_string("最后保存的人")
+    updated_at = maybe_moment()
+
+
+class DraftDiscarded(Schema):
+    discarded = boolean("true：删除了草稿；false：本来就没有草稿")
+
+
+class ProcessDraftSummary(Schema):
+    process_key = string()
+    base_version = maybe_integer()
+    revision = integer()
+    files = fields.Function(lambda d: sorted(get_value(d, "files")), required=True,
+                            **_m("附带文件名", type="array", items={"type": "string"}))
+    created_by = maybe_string()
+    created_at = maybe_moment()
+    updated_by = maybe_string()
+    updated_at = maybe_moment()
+
+
+class VersionSummary(Schema):
+    id = integer()
+    version = integer()
+    name = string()
+    filename = string()
+    deployed_by = maybe_string()
+    deployed_at = moment()
+    comment = maybe_string("版本说明")
+    running = integer("该版本上运行中（含挂起、故障）的案件数")
+    done = integer("该版本上已结束（办结或终止）的案件数")
+    files = strings("随版本部署的 DMN / 表单文件")
+
+
+class ProcessSummary(Schema):
+    key = string()
+    name = string()
+    versions = many(VersionSummary, "已部署的版本，最新的在前；只有草稿的新流程为空")
+    draft = fields.Nested(ProcessDraftSummary, required=True, allow_none=True,
+                          **_m("草稿（不含内容）；没有草稿时为 null"))
+
+
+class PropertyChange(Schema):
+    property = string("属性名（机器可读）")
+    label = string("属性的中文名称")
+    before = maybe_string("旧值；null 表示没有")
+    after = maybe_string("新值；null 表示没有")
+
+
+class ElementChange(Schema):
+    element_id = string()
+    element_type = string("BPMN 元素类型，如 userTask、sequenceFlow、lane、process")
+    name = maybe_string()
+    change = one_of(CHANGES)
+    properties = many(PropertyChange, "变化的属性（新增、删除的元素：它的全部属性）")
+
+
+_RULE_ENTRIES = _m("规则内容 {inputs: {列名: 条件}, outputs: {列名: 结果}, description}；"
+                   "新增的规则 before 为 null，删除的规则 after 为 null",
+                   type="object", additionalProperties=True)
+
+
+class DecisionRuleChange(Schema):
+    rule_id = string()
+    change = one_of(CHANGES)
+    before = fields.Raw(required=True, allow_none=True, **_RULE_ENTRIES)
+    after = fields.Raw(required=True, allow_none=True, **_RULE_ENTRIES)
+    properties = many(PropertyChange, "变化的单元格")
+
+
+class DecisionDiff(Schema):
+    file = string()
+    decision_id = string()
+    name = maybe_string()
+    change = one_of(CHANGES)
+    properties = many(PropertyChange, "命中策略、输入列、输出列的变化")
+    rules = many(DecisionRuleChange)
+
+
+class FormFieldChange(Schema):
+    key = string()
+    label = maybe_string()
+    field_type = maybe_string()
+    change = one_of(CHANGES)
+    properties = many(PropertyChange, "标签、类型、校验规则（validate.*）、选项等的变化")
+
+
+class FormDiff(Schema):
+    file = string()
+    change = one_of(CHANGES)
+    # Schema.fields is marshmallow's own: the attribute keeps another name
+    field_changes = fields.List(fields.Nested(FormFieldChange), required=True, attribute="fields",
+                                data_key="fields", **_m("字段（按 key）的变化"))
+
+
+class VersionDiff(Schema):
+    process_key = string()
+    a = string("旧版本号或 draft")
+    b = string("新版本号或 draft")
+    elements = many(ElementChange, "流程图中新增、删除、修改的元素")
+    decisions = many(DecisionDiff, "决策表（按决策 id）的变化")
+    forms = many(FormDiff, "表单（按文件名）的变化")
+    files_added = strings()
+    files_removed = strings()
+
+
+ProcessCatalogue = items_of(ProcessSummary, "ProcessCatalogue")
+
+# ------------------------------------------------------------------ area 5: repair (skip, tokens)
+
+
+class Skip(Schema):
+    reason = Text(required=True, max_length=MAX_REASON, doc="跳过的原因（记入操作日志）")
+    data = JsonObject(doc="作为该环节结果并入流程数据的数据（可选）")
+
+
+class MoveToken(Schema):
+    cancel = fields.List(
+        Text(max_length=MAX_FIELD),
+        load_default=list,
+        error_messages={"invalid": "字段 cancel 必须是环节标识（字符串）的列表"},
+        **_m("要取消其活动令牌的环节（BPMN 元素 id）", maxItems=50),
+    )
+    activate = Text(max_length=MAX_FIELD, doc="要放置令牌的环节（BPMN 元素 id）；只给它时为添加令牌")
+    reason = Text(required=True, max_length=MAX_REASON, doc="移动的原因（记入操作日志）")
+
+
+class ActiveToken(Schema):
+    task_id = string("引擎内部任务 id")
+    element_id = string()
+    name = maybe_string()
+    element_type = string("BPMN 类型，如 UserTask、IntermediateCatchEvent")
+    state = one_of(("ready", "started", "waiting", "error"),
+                   "ready 待办理、started 运行中（子流程等）、waiting 等待事件、error 出错")
+    scope = string("所在（子）流程的 id")
+
+
+class TokenTarget(Schema):
+    element_id = string()
+    name = maybe_string()
+    element_type = string()
+    scope = string("所在（子）流程的 id")
+
+
+class TokenView(Schema):
+    instance_id = integer()
+    status = one_of(STATUSES)
+    active = many(ActiveToken, "活动令牌（已办结或终止的实例为空）")
+    targets = many(TokenTarget, "可放置令牌的环节（开始事件、边界事件等除外）")
 
 # ------------------------------------------------------------------ area "checks" (issue 11):
 # model check and import (web/api/admin_models.py)

@@ -60,6 +60,9 @@ EVENT_NAMES = {
     "call_completed": "子流程办结",
     "incident_raised": "出现异常",
     "incident_retried": "异常重试",
+    "incident_skipped": "跳过出错环节",
+    "token_moved": "管理员调整环节",
+    "migrated": "迁移版本",
     "attachment_added": "上传附件",
     "comment": "意见",
 }

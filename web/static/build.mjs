@@ -28,6 +28,11 @@ async function main() {
     legalComments: 'linked', // licences of bpmn-js, form-js & co. in dist/kunflow.js.LEGAL.txt
     charset: 'utf8',
     define: { 'process.env.NODE_ENV': '"production"' },
+    // One preact for every widget: @bpmn-io/form-js-editor pins its own older copy, yet renders
+    // form-js-viewer's fields and @bpmn-io/properties-panel's entries, whose hooks must run on
+    // the same preact (else "Cannot read properties of undefined (reading 'context')"). The
+    // properties panel ships the preact that bpmn-js-properties-panel uses too; take that one.
+    alias: { preact: '@bpmn-io/properties-panel/preact' },
     loader: { '.woff': 'file', '.woff2': 'file', '.ttf': 'file', '.eot': 'file', '.svg': 'file' },
     logLevel: 'warning',
     metafile: true,

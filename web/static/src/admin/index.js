@@ -6,6 +6,7 @@ import './admin.css';
 import { mountDiff } from './diff.js';
 import { mountDmnEditor } from './dmn-editor.js';
 import { mountDmnPreview } from './dmn-preview.js';
+import './editors-pages.js'; // the diff page and the one-file editor page mount themselves
 import { mountFormEditor } from './form-editor.js';
 import { mountModeler } from './modeler.js';
 import * as pages from './pages.js';
@@ -20,3 +21,21 @@ window.kunflowAdmin = {
   mountDiff,
   ...pages,
 };
+
+// Pages say what to mount (no inline scripts under the Content-Security-Policy):
+// <div data-kf-mount="Modeler" data-process-key="…">  ->  mountModeler(div, {processKey: …}).
+function mountAll() {
+  for (const node of document.querySelectorAll('[data-kf-mount]')) {
+    const mount = window.kunflowAdmin[`mount${node.dataset.kfMount}`];
+    if (typeof mount === 'function' && !node.dataset.kfMounted) {
+      node.dataset.kfMounted = '1';
+      mount(node, { ...node.dataset });
+    }
+  }
+}
+
+if (document.readyState === 'loading') {
+  document.addEventListener('DOMContentLoaded', mountAll);
+} else {
+  mountAll();
+}
