@@ -278,9 +278,13 @@ class Deployments:
         text(filename, "文件名", 400, required=True)
         return self.validate(filename, bpmn, dict(files or {}))[0]
 
-    def import_model(self, filename: str, bpmn: bytes, actor: Actor | None = None):
-        """A diagram of another modeler in kunflow's dialect (``modelcheck.import_diagram``)."""
+    def import_model(self, filename: str, bpmn: bytes, actor: Actor | None = None,
+                     key: str | None = None):
+        """A diagram of another modeler in kunflow's dialect (``modelcheck.import_diagram``),
+        its main process renamed ``key`` when given."""
         if actor is not None and not actor.is_admin:
             raise Forbidden("只有流程管理员可以导入流程")
         text(filename, "文件名", 400, required=True)
-        return modelcheck.import_diagram(filename, bpmn, self.ctx.directory())
+        if key is not None:
+            text(key, "流程标识", 100, required=True)
+        return modelcheck.import_diagram(filename, bpmn, self.ctx.directory(), key)

@@ -616,8 +616,8 @@ class Engine:
         """The checks a deploy runs, without deploying: errors block a deploy, warnings not."""
         return self._deployments.validate_model(filename, bpmn, files, actor)
 
-    def import_model(self, filename: str, bpmn: bytes, actor: Actor | None = None
-                     ) -> ImportReport:
+    def import_model(self, filename: str, bpmn: bytes, actor: Actor | None = None,
+                     key: str | None = None) -> ImportReport:
         """A diagram exported by another modeler, translated into kunflow's dialect, with each
-        translation and what cannot run listed per element."""
-        return self._deployments.import_model(filename, bpmn, actor)
+        translation and what cannot run listed per element; its process renamed ``key``."""
+        return self._deployments.import_model(filename, bpmn, actor, key)

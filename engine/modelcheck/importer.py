@@ -46,6 +46,7 @@ from .xmledit import (
     iso_ok,
     local_attr,
     num,
+    rename_process,
     set_property,
 )
 
@@ -344,12 +345,20 @@ class _Import:
         return main.get("id"), main.get("name") or main.get("id"), bool(executable)
 
 
-def import_diagram(filename: str, bpmn: bytes, directory: dict[str, str]) -> ImportReport:
+def import_diagram(filename: str, bpmn: bytes, directory: dict[str, str],
+                   key: str | None = None) -> ImportReport:
     """The diagram in kunflow's dialect with its translations and problems; InvalidModel when
-    the upload is not a BPMN XML document (empty, too large, not XML, entities, not BPMN)."""
+    the upload is not a BPMN XML document (empty, too large, not XML, entities, not BPMN).
+    ``key``: the id the main process gets (a draft's key is its process id), e.g. when the
+    diagram's id is taken by an existing process; InvalidInput when it cannot be one."""
     root = parse_xml(bpmn, filename, rule="import/xml")
     job = _Import(root, filename, directory)
-    key, name, executable = job.processes()
+    found, name, executable = job.processes()
+    if key is not None and found is not None and key != found:
+        rename_process(root, found, key)
+        job.problems.clear()  # what processes() found, named by the new id
+        found, name, executable = job.processes()
+    key = found
     job.timers()
     job.conditions()
     job.extensions()

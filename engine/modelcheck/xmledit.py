@@ -4,12 +4,18 @@ and their indentation, ISO 8601 literals as the engine parses them."""
 from __future__ import annotations
 
 import ast
+import re
 
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from ..definitions import RESERVED_IDS
+from ..errors import InvalidInput
 from .common import BPMN_NS, NS, SPIFF_NS, local, ns_of
 from .rules import _TIMER_PARSE
+
+# A process key: a BPMN id that is also a plain identifier (as a new process's key).
+PROCESS_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
 
 
 def local_attr(attr: str) -> str:
@@ -102,3 +108,24 @@ def set_property(node, name: str, value: str) -> None:
             prop.set("value", value)
             return
     etree.SubElement(props, f"{{{SPIFF_NS}}}property", name=name, value=value)
+
+
+def rename_process(root, old: str, new: str) -> None:
+    """Give process ``old`` the id ``new`` (with the participant and diagram references to
+    it); InvalidInput when ``new`` is no process key or another element's id already."""
+    if not isinstance(new, str) or not PROCESS_KEY.fullmatch(new):
+        raise InvalidInput("流程标识只能用英文字母、数字和下划线，且不能以数字开头（最多 100 个字符）")
+    if new in RESERVED_IDS:
+        raise InvalidInput(f"标识“{new}”是保留字，请改用其他标识")
+    if new == old:
+        return
+    if any(node.get("id") == new for node in root.iter() if isinstance(node.tag, str)):
+        raise InvalidInput(f"流程图中已有标识为 {new} 的元素，请换一个流程标识")
+    for node in root.iter():
+        if not isinstance(node.tag, str):
+            continue
+        if node.tag == f"{{{BPMN_NS}}}process" and node.get("id") == old:
+            node.set("id", new)
+        for attr in ("processRef", "bpmnElement"):
+            if node.get(attr) == old:
+                node.set(attr, new)

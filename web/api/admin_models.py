@@ -41,7 +41,7 @@ def validate_model(body):
     tags=TAGS,
     summary="导入其他建模工具的流程图（Camunda 7/8、Signavio、bpmn.io、SpiffArena）",
     description="multipart/form-data 字段 file，或 JSON {filename, bpmn_xml}。返回转换后的 XML、"
-    "逐项转换和无法运行之处；不部署、不保存。文件为空、不是 XML 或不是 BPMN 时返回 422。",
+    "逐项转换和无法运行之处；不部署、不保存。可选字段 key 把流程标识改为新值（与现有流程重复时）。文件为空、不是 XML 或不是 BPMN 时返回 422。",
 )
 @admin_only("只有流程管理员可以导入流程")
 @bp.multipart(ImportUpload)
@@ -55,10 +55,12 @@ def import_model():
             raise invalid(f"未知字段：{'、'.join(unknown)}", unknown[0])
         filename = field_value(ImportJson, "filename", body.get("filename"))
         content = field_value(ImportJson, "bpmn_xml", body.get("bpmn_xml")).encode("utf-8")
+        key = field_value(ImportJson, "key", body.get("key"))
     elif request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:
             raise invalid("缺少字段 file（.bpmn 文件）", "file")
+        key = field_value(ImportUpload, "key", request.form.get("key") or None)
         try:
             filename = _filename(upload.filename) or "diagram.bpmn"
             content = upload.read()
@@ -66,4 +68,4 @@ def import_model():
             upload.close()  # a large upload is spooled to a temporary file
     else:
         raise bad_request("请以 multipart/form-data（字段 file）或 JSON {filename, bpmn_xml} 上传")
-    return current_engine().import_model(filename, content, actor=g.actor)
+    return current_engine().import_model(filename, content, actor=g.actor, key=key or None)

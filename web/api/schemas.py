@@ -1230,9 +1230,14 @@ class ValidateModel(Schema):
     files = JsonObject(default=dict, doc="附带文件 {文件名: 文本内容}（.dmn / .form / .json）")
 
 
+IMPORT_KEY_DOC = ("可选：流程的新标识（主流程的 id 改为此值，引用随之修改），用于标识与现有流程"
+                  "重复时；草稿的标识须与流程 id 相同")
+
+
 class ImportJson(Schema):
     filename = Text(max_length=400, default="diagram.bpmn", doc="文件名")
     bpmn_xml = Text(required=True, max_length=MAX_DIAGRAM_CHARS, doc="其他建模工具导出的 BPMN XML")
+    key = Text(max_length=100, doc=IMPORT_KEY_DOC)
 
 
 class ImportUpload(Schema):
@@ -1240,6 +1245,7 @@ class ImportUpload(Schema):
     ``{filename, bpmn_xml}`` is accepted too."""
 
     file = fields.Raw(required=True, **_m(".bpmn 文件", type="string", format="binary"))
+    key = Text(max_length=100, doc=IMPORT_KEY_DOC)
 
 
 class Translation(Schema):
