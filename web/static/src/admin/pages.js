@@ -5,6 +5,7 @@
 import './pages.css';
 
 import { requestJSON } from '../http.js';
+import { mountImport } from './import.js';
 
 const BATCH_NAMES = { suspend: '挂起', resume: '恢复', terminate: '终止' };
 const ELEMENT_TYPES = {
@@ -602,6 +603,7 @@ function mountTokens(panel, { csrf, base }) {
 function mountPages() {
   const mounts = [
     ['#kf-new-process', mountCatalogue],
+    ['#kf-import-process', mountImport],
     ['#kf-instances', mountInstances],
     ['#kf-incident', mountIncidents],
   ];
