@@ -222,3 +222,27 @@ def test_a_file_that_is_no_diagram_gets_a_chinese_message(live_server, admin_pag
     assert f"无法导入“{name}”" in text and words in text
     assert "Traceback" not in text and "lxml" not in text
     assert panel.get_by_test_id("import-report").is_hidden()
+
+
+def test_a_key_with_a_draft_asks_before_overwriting_it(live_server, admin_page):
+    server, page = live_server, admin_page
+    admin = server.user("admin")
+    server.engine.new_process_draft("permit_draft_kept", "已有草稿的流程", admin)
+    panel = _upload(page, server, FIXTURES / "camunda7_permit.bpmn")
+    panel.get_by_test_id("import-report").wait_for()
+    key = panel.get_by_test_id("import-key")
+    key.fill("permit_draft_kept")
+    key.dispatch_event("change")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=import-key-note]').textContent"
+        ".includes('permit_draft_kept')")
+    assert "已有流程和草稿" in panel.get_by_test_id("import-key-note").inner_text()
+    panel.locator("[data-action=confirm-all]").check()
+    panel.locator("[data-action=save-import]").click()
+    page.wait_for_url("**/admin/processes/permit_draft_kept/edit")
+    page.wait_for_selector("[data-testid=modeler][data-ready='1']")
+    (question,) = page.kf_dialogs
+    assert "permit_draft_kept 已有草稿" in question and "覆盖" in question
+    draft = server.engine.get_process_draft("permit_draft_kept", admin)
+    assert draft.revision >= 2 and "review_overdue" in draft.bpmn_xml
+    assert _process_ids(draft.bpmn_xml) == ["permit_draft_kept"]
