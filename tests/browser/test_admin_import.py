@@ -208,8 +208,9 @@ def test_signavio_diagram_without_a_drawing_is_reported_but_not_saved(live_serve
 
 
 @pytest.mark.parametrize(("name", "content", "words"), [
-    ("notes.bpmn", b"this is not a diagram at all", "XML"),
-    ("empty.bpmn", b"", "无法导入"),
+    ("notes.bpmn", b"this is not a diagram at all", "不是有效的 XML（第 1 行）"),
+    ("empty.bpmn", b"", "文件为空。请上传导出的 .bpmn 文件"),
+    ("page.bpmn", b"<html><body>hello</body></html>", "不是 BPMN 2.0 文件"),
 ])
 def test_a_file_that_is_no_diagram_gets_a_chinese_message(live_server, admin_page, name,
                                                           content, words):
@@ -219,7 +220,8 @@ def test_a_file_that_is_no_diagram_gets_a_chinese_message(live_server, admin_pag
         "() => document.querySelector('#kf-import-process .kf-status').textContent.length > 0"
         " && !document.querySelector('#kf-import-process .kf-status').textContent.includes('正在')")
     text = status.inner_text()
-    assert f"无法导入“{name}”" in text and words in text
+    assert text.startswith(f"无法导入“{name}”：") and words in text
+    assert text.count(name) == 1
     assert "Traceback" not in text and "lxml" not in text
     assert panel.get_by_test_id("import-report").is_hidden()
 
@@ -246,3 +248,10 @@ def test_a_key_with_a_draft_asks_before_overwriting_it(live_server, admin_page):
     draft = server.engine.get_process_draft("permit_draft_kept", admin)
     assert draft.revision >= 2 and "review_overdue" in draft.bpmn_xml
     assert _process_ids(draft.bpmn_xml) == ["permit_draft_kept"]
+
+
+def test_a_file_over_5_mb_is_refused_before_the_upload(live_server, admin_page):
+    panel = _upload(admin_page, live_server, name="huge.bpmn", content=b"<" * (6 * 1024 * 1024))
+    status = panel.locator(".kf-status").first
+    assert status.inner_text() == "文件过大（6.0 MB），最大 5 MB"
+    assert panel.get_by_test_id("import-report").is_hidden()

@@ -76,6 +76,21 @@ function errorText(error) {
   return text;
 }
 
+/** Why an upload was refused: the server's message without the file name it starts with,
+ * and what to do (the hint of its first problem). */
+function uploadErrorText(error, name) {
+  const details = Array.isArray(error && error.details) ? error.details : [];
+  const first = details.find((d) => d && typeof d === 'object' && d.hint);
+  if (!first) {
+    return errorText(error);
+  }
+  let message = String(error.message || first.message || '');
+  if (message.startsWith(`${name}：`)) {
+    message = message.slice(name.length + 1);
+  }
+  return `${message}。${first.hint}`;
+}
+
 /** Names of the diagram's elements by id (the report names elements by id only), and whether
  * it has a drawing (BPMNDiagram / BPMNPlane) the modeler can show. */
 function readDiagram(xml) {
@@ -164,7 +179,7 @@ export function mountImport(root) {
       render();
     } catch (error) {
       report = null;
-      setStatus(status, `无法导入“${file.name}”：${errorText(error)}`, 'error');
+      setStatus(status, `无法导入“${file.name}”：${uploadErrorText(error, file.name)}`, 'error');
     } finally {
       button.disabled = false;
     }
