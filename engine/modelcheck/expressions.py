@@ -20,6 +20,12 @@ class Untranslatable(ValueError):
     """The expression cannot be translated; ``str(exc)`` says why (Chinese)."""
 
 
+# A condition of another modeler is a line, not a program: longer or deeper ones are refused
+# before the recursive-descent parser (and Python's compiler) would run out of stack.
+MAX_LENGTH = 2000
+MAX_DEPTH = 50
+
+
 _TOKEN = re.compile(
     r"""\s*(?:
         (?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
@@ -89,6 +95,12 @@ class _Parser:
     def __init__(self, tokens):
         self.tokens = tokens
         self.pos = 0
+        self.depth = 0
+
+    def nest(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise Untranslatable(f"表达式嵌套超过 {MAX_DEPTH} 层")
 
     def peek(self, *values) -> bool:
         if self.pos >= len(self.tokens):
@@ -113,13 +125,16 @@ class _Parser:
         return text
 
     def ternary(self):
+        self.nest()
         cond = self.binary(1)
         if not self.peek("?"):
+            self.depth -= 1
             return cond
         self.take()
         yes = self.ternary()
         self.expect(":")
         no = self.ternary()
+        self.depth -= 1
         return (f"{_wrap(yes, 1)} if {_wrap(cond, 1)} else {_wrap(no, 0)}", 0)
 
     # levels: 1 ||, 2 &&, 3 equality, 4 relational, 5 additive, 6 multiplicative
@@ -142,6 +157,13 @@ class _Parser:
         return left
 
     def unary(self):
+        self.nest()
+        try:
+            return self._unary()
+        finally:
+            self.depth -= 1
+
+    def _unary(self):
         if self.peek("!"):
             self.take()
             operand = self.unary()
@@ -236,9 +258,13 @@ def translate(text: str) -> str:
         body = stripped[1:]
     else:
         raise Untranslatable("不是 JUEL（${…}）或 FEEL（= …）表达式")
-    python = _Parser(_tokens(body, dialect)).parse()
+    if len(body) > MAX_LENGTH:
+        raise Untranslatable(f"表达式超过 {MAX_LENGTH} 个字符")
     try:
+        python = _Parser(_tokens(body, dialect)).parse()
         check_code(python, "eval")
     except (SyntaxError, ScriptRejected) as exc:
         raise Untranslatable(f"转换结果不符合引擎的表达式规则：{exc}") from None
+    except (RecursionError, MemoryError):
+        raise Untranslatable("表达式过于复杂（嵌套过深），请简化后手工填写") from None
     return python

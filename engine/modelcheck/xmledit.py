@@ -47,9 +47,11 @@ def feel_time_literal(body: str) -> str | None:
         if body.startswith(prefix) and body.endswith(")"):
             body = body[len(prefix):-1].strip()
             break
+    if len(body) > 200:  # a date-time or duration literal is short; no parse of a long one
+        return None
     try:
         value = ast.literal_eval(body)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
         return None
     return value if isinstance(value, str) else None
 

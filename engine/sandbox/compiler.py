@@ -41,13 +41,21 @@ def compile_code(source: str, mode: str = "exec"):
     return cached
 
 
+_TOO_DEEP = "代码嵌套过深或过于复杂（请拆成几步）"
+
+
 def _compile(source: str, mode: str):
     try:
         ast.parse(source, _FILENAME, mode)
     except SyntaxError as exc:
         return SyntaxError(*exc.args)
+    except (RecursionError, MemoryError):  # CPython's parser on deeply nested code
+        return ScriptRejected(_TOO_DEEP)
     compiler = compile_restricted_exec if mode == "exec" else compile_restricted_eval
-    result = compiler(source, _FILENAME, policy=DiagramCodePolicy)
+    try:
+        result = compiler(source, _FILENAME, policy=DiagramCodePolicy)
+    except (RecursionError, MemoryError):  # the policy's visitor recurses per AST level
+        return ScriptRejected(_TOO_DEEP)
     if result.errors or result.code is None:
         return ScriptRejected("；".join(_readable(e) for e in result.errors) or "代码被拒绝")
     return result.code

