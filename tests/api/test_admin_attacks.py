@@ -132,3 +132,51 @@ def test_validate_and_trial_of_deeply_nested_code_answer_without_a_500(admin, sc
     assert r.status_code in (200, 201, 422), (r.status_code, r.data[:300])
     r = admin.post("/api/v1/admin/processes/atk/draft/deploy", json={"comment": "x"})
     assert r.status_code in (201, 200, 409, 422), (r.status_code, r.data[:300])
+
+
+# ----------------------------------------------------------------------------- authorization
+
+REPAIR = [("POST", "skip", {"reason": "x", "data": {}}), ("GET", "tokens", None),
+          ("POST", "tokens", {"activate": "enter_amounts", "reason": "x"}),
+          ("POST", "retry", {"data": {}}), ("POST", "suspend", {"reason": "x"}),
+          ("POST", "terminate", {"reason": "x"})]
+
+
+def test_a_caseworker_of_the_case_cannot_repair_it(deploy, as_user, error_of):
+    from tests.api.case_support import complete, open_tasks, start
+    deploy("failing_script")
+    clerk = as_user("drc-clerk")
+    inst = start(clerk, "failing_script", data={"total": 0})
+    complete(clerk, open_tasks(clerk, inst["id"])["enter_amounts"]["id"], {"amount": 5})
+    for username in ("drc-clerk", "invest-clerk", "supervisor"):
+        user = as_user(username)
+        for method, action, body in REPAIR:
+            r = user.client.open(f"/api/v1/instances/{inst['id']}/{action}", method=method,
+                                 headers=user.headers, json=body)
+            assert r.status_code == 403, (username, method, action, r.status_code)
+            assert error_of(r)["code"] == "forbidden"
+
+
+def _session(app, username: str):
+    import re
+    client = app.test_client()
+    page = client.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    r = client.post("/login", data={"username": username, "password": "demo",
+                                    "csrf_token": csrf})
+    assert r.status_code == 302
+    return client
+
+
+def test_every_state_changing_api_call_with_the_session_cookie_needs_the_csrf_header(app):
+    """A forged request from another site carries the admin's cookie but not the header."""
+    from tests.api.test_admin_access import _routes
+    client = _session(app, "admin")
+    routes = [(m, u) for m, u in _routes(app, "/api/v1") if m != "GET"
+              and not u.startswith("/api/v1/auth/")]
+    assert any("/admin/" in u for _, u in routes) and any(u.endswith("/tokens")
+                                                          for _, u in routes)
+    for method, url in routes:
+        r = client.open(url, method=method, json={})
+        assert r.status_code == 403, (method, url, r.status_code)
+        assert r.get_json()["error"]["code"] == "csrf_failed", (method, url)
