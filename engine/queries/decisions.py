@@ -5,6 +5,7 @@ evaluations (``decision_log``); the cases whose outcome would differ are listed.
 from __future__ import annotations
 
 import json
+import time
 
 import sqlalchemy as sa
 from lxml import etree
@@ -22,6 +23,10 @@ from ..sandbox import Budget, ScriptViolation
 from ..specs import KunflowBpmnParser
 
 MAX_LIMIT = 1000
+# The whole preview (every row of every table, each within the script limits) stops after this
+# many script time limits: 1,000 rows of a 10,000-rule table would hold a worker for an hour.
+RUN_LIMIT_FACTOR = 15
+_clock = time.monotonic  # the tests replace it
 
 # No entities, no network: DMN text comes from the browser.
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
@@ -115,12 +120,20 @@ class DecisionQueries:
             }
             # Cell expressions may call the calendar helpers: load it through this connection.
             self.ctx.calendar.current(conn)
-            return [self.preview(name, decision_id, title, table, recorded[decision_id])
+            deadline = _clock() + RUN_LIMIT_FACTOR * self.ctx.script_limits.seconds
+            return [self.preview(name, decision_id, title, table, recorded[decision_id],
+                                 deadline)
                     for name, decision_id, title, table in tables]
 
-    def preview(self, name, decision_id, title, table, rows) -> DecisionPreview:
+    def preview(self, name, decision_id, title, table, rows, deadline: float
+                ) -> DecisionPreview:
         changed = []
         for r in rows:
+            if _clock() > deadline:
+                seconds = int(RUN_LIMIT_FACTOR * self.ctx.script_limits.seconds)
+                raise InvalidInput(
+                    f"决策表变更预览超过时间上限（{seconds} 秒），在决策表 {decision_id} 处停止："
+                    "请减小 limit（取较少的决策记录），或精简规则")
             inputs = json.loads(r.inputs_json)
             before = json.loads(r.outputs_json)
             after, error = self.replay(table, inputs)

@@ -8,6 +8,7 @@ are not sent, timers are listed with their due time. Every call replays from the
 from __future__ import annotations
 
 import json
+import time
 
 import sqlalchemy as sa
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -40,6 +41,11 @@ from ..timers import is_timer, timer_due
 from .decisions import check_files
 
 MAX_STEPS = 200
+# A trial's whole run (all steps, each with the script budget of a command) stops after this
+# many script time limits: 200 steps of a loop just under the limit would hold a worker for
+# minutes otherwise.
+RUN_LIMIT_FACTOR = 15
+_clock = time.monotonic  # the tests replace it
 TRIAL_BUSINESS_KEY = "试运行"
 SKIPPED_ATTR = "kunflow_trial_skipped"
 
@@ -161,8 +167,12 @@ class TrialRun:
         wf.task_tree.data.update(start_data)
         skipped_calls: list = []
         messages: list = []
-        error = self.advance(wf, None, skipped_calls, messages)
+        deadline = _clock() + RUN_LIMIT_FACTOR * self.ctx.script_limits.seconds
+        error = self.advance(wf, None, skipped_calls, messages, deadline)
         for i, (element, data) in enumerate(steps, 1):
+            if error is not None:
+                break
+            error = self.out_of_time(deadline, element, i)
             if error is not None:
                 break
             task = next((t for t in wf.get_tasks(state=TaskState.READY, manual=True)
@@ -176,10 +186,11 @@ class TrialRun:
                 task.data.update(data)
                 task.run()
 
-            error = self.advance(wf, complete, skipped_calls, messages)
+            error = self.advance(wf, complete, skipped_calls, messages, deadline)
         return self.result(conn, wf, loaded, error, skipped_calls, messages)
 
-    def advance(self, wf, action, skipped_calls: list, messages: list) -> TrialError | None:
+    def advance(self, wf, action, skipped_calls: list, messages: list, deadline: float
+                ) -> TrialError | None:
         """Run ``action`` and the engine steps as a real command does; a called process is
         not started: its call activity completes at once (skipped)."""
         running = self.persistence.running
@@ -189,6 +200,10 @@ class TrialRun:
             calls = requested_calls(wf) if incident is None else []
             if not calls:
                 break
+            late = self.out_of_time(deadline, calls[0].task_spec.bpmn_id, None)
+            if late is not None:
+                running.take_budget(wf)
+                return late
 
             def skip(calls=calls):
                 for call_task in calls:
@@ -204,6 +219,15 @@ class TrialRun:
         if not message.startswith("脚本"):
             message = f"执行出错：{message}"
         return TrialError(incident["element_id"], message)
+
+    def out_of_time(self, deadline: float, element: str | None, step: int | None
+                    ) -> TrialError | None:
+        if _clock() <= deadline:
+            return None
+        seconds = int(RUN_LIMIT_FACTOR * self.ctx.script_limits.seconds)
+        where = f"第 {step} 步前" if step else "调用活动处"
+        return TrialError(element, f"试运行超过时间上限（{seconds} 秒），在{where}停止："
+                                   "请减少步数，或简化循环与脚本")
 
     # ------------------------------------------------------------------ the result
 

@@ -180,3 +180,92 @@ def test_every_state_changing_api_call_with_the_session_cookie_needs_the_csrf_he
         r = client.open(url, method=method, json={})
         assert r.status_code == 403, (method, url, r.status_code)
         assert r.get_json()["error"]["code"] == "csrf_failed", (method, url)
+
+
+# ----------------------------------------------------------------------------- resource abuse
+
+LOOP = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions {NS} id="d_loop" targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="atk" isExecutable="true">
+    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:exclusiveGateway id="join"><bpmn:incoming>f1</bpmn:incoming>
+      <bpmn:incoming>f4</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:userTask id="review" name="审查">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="department" value="invest" />
+      </spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
+    <bpmn:scriptTask id="busy" name="忙"><bpmn:incoming>f3</bpmn:incoming>
+      <bpmn:outgoing>f4</bpmn:outgoing><bpmn:script>n = 1</bpmn:script></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="join" />
+    <bpmn:sequenceFlow id="f2" sourceRef="join" targetRef="review" />
+    <bpmn:sequenceFlow id="f3" sourceRef="review" targetRef="busy" />
+    <bpmn:sequenceFlow id="f4" sourceRef="busy" targetRef="join" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+class SlowClock:
+    """Each look at the clock is a minute later: every step seems to take a minute."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 60.0
+        return self.now
+
+
+def test_a_trial_of_200_loop_steps_stops_at_the_run_time_limit(admin, monkeypatch):
+    from engine.queries import trial as trial_module
+    steps = [{"element_id": "review", "data": {}}] * 200
+    r = trial(admin, LOOP, steps=steps)
+    assert r.status_code == 200 and r.get_json()["status"] == "running"  # cheap steps: all run
+    monkeypatch.setattr(trial_module, "_clock", SlowClock())
+    r = trial(admin, LOOP, steps=steps)
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["status"] == "error" and "时间上限" in body["error"]["message"], body
+    r = trial(admin, LOOP, steps=[{"element_id": "review", "data": {}}] * 201)
+    assert r.status_code == 422
+
+
+def _rules_dmn(count: int) -> str:
+    rules = "".join(
+        f'<rule id="r{i}"><inputEntry id="i{i}"><text>{i}</text></inputEntry>'
+        f'<outputEntry id="o{i}"><text>"v{i}"</text></outputEntry></rule>' for i in range(count))
+    return ('<?xml version="1.0" encoding="UTF-8"?>'
+            '<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="defs" '
+            'name="d" namespace="http://kunflow"><decision id="review_route" name="审查路径">'
+            '<decisionTable id="t" hitPolicy="FIRST"><input id="in" label="x">'
+            '<inputExpression id="ie" typeRef="number"><text>total_investment</text>'
+            '</inputExpression></input><output id="out" name="review_route" typeRef="string"/>'
+            f'{rules}</decisionTable></decision></definitions>')
+
+
+def test_a_dmn_preview_of_a_huge_table_stops_at_the_run_time_limit(admin, as_user, root,
+                                                                    monkeypatch, error_of):
+    import io
+
+    from engine.queries import decisions as decisions_module
+    from tests.api.case_support import complete, open_tasks, start
+    bpmn = (root / "tests/fixtures/bpmn/dmn_review_route.bpmn").read_bytes()
+    dmn = (root / "tests/fixtures/dmn/review_route.dmn").read_bytes()
+    r = admin.post("/api/v1/definitions", content_type="multipart/form-data",
+                   data={"file": (io.BytesIO(bpmn), "dmn_review_route.bpmn"),
+                         "files": [(io.BytesIO(dmn), "review_route.dmn")]})
+    assert r.status_code == 201, r.get_json()
+    clerk = as_user("invest-clerk")
+    for key in ("A-1", "A-2"):
+        inst = start(clerk, "dmn_review_route", business_key=key)
+        complete(clerk, open_tasks(clerk, inst["id"])["register_project"]["id"],
+                 {"total_investment": 3})
+    url = "/api/v1/admin/processes/dmn_review_route/dmn-preview"
+    huge = {"files": {"review_route.dmn": _rules_dmn(2000)}}
+    r = admin.post(url, json=huge)
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["items"][0]["evaluated"] == 2
+    monkeypatch.setattr(decisions_module, "_clock", SlowClock())
+    r = admin.post(url, json=huge)
+    assert r.status_code == 422, r.get_json()
+    assert "时间上限" in error_of(r)["message"]
