@@ -5,6 +5,7 @@ does not stop the others."""
 from __future__ import annotations
 
 import logging
+import time
 
 import sqlalchemy as sa
 
@@ -14,11 +15,12 @@ from ..dto import Actor, BatchReport, BatchResult
 from ..errors import EngineError, Forbidden, InvalidInput
 from ..model import instance
 from .instances import InstanceCommands
-from .migration import check_ids
+from .migration import BULK_SECONDS, OUT_OF_TIME, check_ids
 
 log = logging.getLogger(__name__)
 
 ACTIONS = ("suspend", "resume", "terminate")
+_clock = time.monotonic  # the tests replace it
 
 
 class BatchCommands:
@@ -38,7 +40,13 @@ class BatchCommands:
         ids = check_ids(instance_ids)
         command = getattr(self.commands, action)
         results = []
-        for iid in ids:
+        deadline = _clock() + BULK_SECONDS
+        for n, iid in enumerate(ids):
+            if _clock() > deadline:
+                statuses = self.statuses(ids[n:])
+                results += [BatchResult(i, False, statuses.get(i), OUT_OF_TIME.format(
+                    BULK_SECONDS)) for i in ids[n:]]
+                break
             try:
                 info = command(iid, actor, reason)
                 results.append(BatchResult(iid, True, info.status))
@@ -50,6 +58,12 @@ class BatchCommands:
                                            f"操作失败：{type(exc).__name__}"))
         ok = sum(1 for r in results if r.ok)
         return BatchReport(action, tuple(results), ok, len(results) - ok)
+
+    def statuses(self, ids) -> dict:
+        wanted = [i for i in ids if isinstance(i, int) and 1 <= i <= MAX_ID]
+        with self.ctx.uow(readonly=True) as uow:
+            return dict(uow.conn.execute(sa.select(instance.c.id, instance.c.status)
+                                         .where(instance.c.id.in_(wanted))).all())
 
     def status(self, iid: int) -> str | None:
         if not 1 <= iid <= MAX_ID:

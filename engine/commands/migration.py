@@ -37,6 +37,7 @@ Open tasks: a task whose department changes is put back into the new department'
 from __future__ import annotations
 
 import logging
+import time
 from copy import deepcopy
 from dataclasses import dataclass
 
@@ -67,6 +68,11 @@ from ..unit_of_work import retry_on_deadlock
 log = logging.getLogger(__name__)
 
 MAX_INSTANCES = 5000  # instances of one migration request
+# One request works on its cases for at most this long (a worker is killed after 120 s and its
+# answer lost): the cases not reached are reported with OUT_OF_TIME, to be sent again.
+BULK_SECONDS = 60
+OUT_OF_TIME = "本次请求已用尽处理时间（{0} 秒），此实例未处理：请再次提交（已处理的实例不受影响）"
+_clock = time.monotonic  # the tests replace it
 MAX_MAPPING = 500
 ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 STATUS_NAMES = {"running": "办理中", "suspended": "已挂起", "completed": "已办结",
@@ -318,7 +324,13 @@ class MigrationCommands:
         mapping = check_mapping(mapping, target, target_version)
         results = []
         diffs: dict = {}  # spec diffs by pair of specs, shared by the cases of one version
-        for iid in ids:
+        deadline = _clock() + BULK_SECONDS
+        for n, iid in enumerate(ids):
+            if _clock() > deadline:
+                keys = self.business_keys(ids[n:])
+                results += [MigrationResult(i, keys.get(i), False, OUT_OF_TIME.format(
+                    BULK_SECONDS)) for i in ids[n:]]
+                break
             try:
                 results.append(self.migrate_one(iid, actor, drow, target, mapping, dry_run,
                                                 diffs))
@@ -331,6 +343,12 @@ class MigrationCommands:
         ok = sum(1 for r in results if r.ok)
         return MigrationReport(process_key, target_version, bool(dry_run), tuple(results), ok,
                                len(results) - ok)
+
+    def business_keys(self, ids) -> dict:
+        wanted = [i for i in ids if isinstance(i, int) and 1 <= i <= MAX_ID]
+        with self.ctx.uow(readonly=True) as uow:
+            return dict(uow.conn.execute(sa.select(instance.c.id, instance.c.business_key)
+                                         .where(instance.c.id.in_(wanted))).all())
 
     def business_key(self, iid: int) -> str | None:
         if not 1 <= iid <= MAX_ID:

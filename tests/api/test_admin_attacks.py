@@ -269,3 +269,31 @@ def test_a_dmn_preview_of_a_huge_table_stops_at_the_run_time_limit(admin, as_use
     r = admin.post(url, json=huge)
     assert r.status_code == 422, r.get_json()
     assert "时间上限" in error_of(r)["message"]
+
+
+def test_migrating_and_batching_many_cases_stop_in_time_and_report_the_rest(deploy, as_user,
+                                                                            admin,
+                                                                            monkeypatch):
+    from engine.commands import batch as batch_module
+    from engine.commands import migration as migration_module
+    from tests.api.case_support import start
+    deploy("migrate_review_v1")
+    clerk = as_user("invest-clerk")
+    ids = [start(clerk, "migrate_review", business_key=f"QZ-{i}")["id"] for i in range(4)]
+    deploy("migrate_review_v2")
+    monkeypatch.setattr(migration_module, "_clock", SlowClock())
+    r = admin.post("/api/v1/admin/instances/migrate",
+                   json={"filter": {"process": "migrate_review"}, "target_version": 2})
+    assert r.status_code == 200, r.get_json()
+    report = r.get_json()
+    # a minute per case: the first one moves, the clock has run out for the others
+    assert (report["ok_count"], report["refused_count"]) == (1, 3)
+    assert {x["business_key"] for x in report["results"]} == {f"QZ-{i}" for i in range(4)}
+    assert all("再次提交" in x["reason"] for x in report["results"][1:])
+    monkeypatch.setattr(batch_module, "_clock", SlowClock())
+    r = admin.post("/api/v1/admin/instances/batch",
+                   json={"action": "suspend", "reason": "检查", "instance_ids": ids})
+    assert r.status_code == 200, r.get_json()
+    results = r.get_json()["results"]
+    assert [x["ok"] for x in results] == [True, False, False, False]
+    assert all(x["status"] == "running" and "再次提交" in x["reason"] for x in results[1:])
