@@ -3,6 +3,8 @@ preview) and a caseworker who edits URLs and JSON bodies. Each test names what i
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 NS = ('xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
@@ -297,3 +299,79 @@ def test_migrating_and_batching_many_cases_stop_in_time_and_report_the_rest(depl
     results = r.get_json()["results"]
     assert [x["ok"] for x in results] == [True, False, False, False]
     assert all(x["status"] == "running" and "再次提交" in x["reason"] for x in results[1:])
+
+
+# ----------------------------------------------------------------------------- garbage input
+
+GARBAGE = [None, 1, -1, 2**70, 1.5, True, "", "\x00", "\ud800", "../../etc/passwd", [], {},
+           "a" * 100_000, {"a": {"b": [1, "\x00"]}}]
+KEYS = ["..%2F..%2Fetc", "a%00b", "%F0%9F%98%80", "x" * 300, "mine_approval%2F..%2Fx",
+        "%E2%80%AE", "1"]
+
+
+def _bodies():
+    for value in GARBAGE:
+        yield {"bpmn_xml": value}
+        yield {"bpmn_xml": "<x/>", "files": value}
+        yield {"bpmn_xml": "<x/>", "files": {"../../a.dmn": "x", "\x00.dmn": value}}
+        yield {"start_data": value, "steps": value}
+        yield {"steps": [{"element_id": value, "data": value}]}
+        yield {"limit": value, "files": {"a.dmn": value}}
+        yield {"comment": value, "revision": value, "base_version": value}
+        yield {"instance_ids": value, "target_version": value, "mapping": value,
+               "filter": value, "action": "suspend", "reason": value}
+        yield {"cancel": value, "activate": value, "reason": value, "data": value}
+        yield {"filename": value, "bpmn_xml": value, "key": value}
+        yield {"key": value, "name": value, "template": value}
+        yield value
+
+
+def _is_chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def test_garbage_bodies_get_the_error_envelope_in_chinese_never_a_500(app, admin, deploy):
+    from tests.api.test_admin_access import _routes
+    deploy("review_chain")
+    routes = [(m, u) for m, u in _routes(app, "/api/v1/admin") if m != "GET"]
+    routes += [("POST", "/api/v1/instances/1/skip"), ("POST", "/api/v1/instances/1/tokens")]
+    seen, problems = 0, []
+    for method, url in routes:
+        for body in _bodies():
+            r = admin.client.open(url, method=method, headers=admin.headers,
+                                  data=json.dumps(body), content_type="application/json")
+            shown = body if len(str(body)) < 200 else "…"
+            if r.status_code >= 500:
+                problems.append((method, url, shown, r.status_code))
+            elif r.status_code >= 400:
+                error = r.get_json()["error"]
+                assert set(error) == {"code", "message", "details"}
+                if not _is_chinese(error["message"]):
+                    problems.append((method, url, shown, error["message"]))
+            seen += 1
+    assert seen > 100
+    assert problems == [], "\n".join(map(str, sorted(set(map(str, problems)))))
+
+
+def test_strange_keys_and_versions_in_the_url_answer_404_or_422(admin, deploy, error_of):
+    deploy("review_chain")
+    for key in KEYS:
+        for method, path in (("GET", "draft"), ("PUT", "draft"), ("DELETE", "draft"),
+                             ("POST", "draft/deploy"), ("GET", "diff?a=1&b=2"),
+                             ("GET", "versions/1/xml"), ("GET", "versions/1/files/a.dmn"),
+                             ("POST", "trial"), ("POST", "dmn-preview")):
+            r = admin.client.open(f"/api/v1/admin/processes/{key}/{path}", method=method,
+                                  headers=admin.headers,
+                                  json={"bpmn_xml": "<x/>"} if method != "GET" else None)
+            if method == "DELETE" and r.status_code == 200:  # idempotent: nothing to discard
+                assert r.get_json() == {"discarded": False}
+                continue
+            assert r.status_code in (400, 404, 405, 409, 422), (method, key, path,
+                                                                r.status_code, r.data[:200])
+    for path in ("versions/99999999999999999999/xml", "versions/-1/xml",
+                 "versions/1/files/..%2F..%2Fetc%2Fpasswd", "versions/1/files/%00",
+                 "diff?a=1&b=99999999999999999999", "diff?a=x&b=%00",
+                 "diff?a=draft&b=draft"):
+        r = admin.get(f"/api/v1/admin/processes/review_chain/{path}")
+        assert r.status_code in (400, 404, 422), (path, r.status_code, r.data[:200])
+        assert _is_chinese(error_of(r)["message"]), path

@@ -804,6 +804,8 @@ class TrialRequest(Schema):
     start_data = JsonObject(doc="启动数据")
     steps = fields.List(
         fields.Nested(TrialStepInput), load_default=list,
+        error_messages={"invalid": "字段 steps 必须是 {{element_id, data}} 对象的列表",
+                        "null": "字段 steps 不能为 null（不办理任务时给空列表）"},
         validate=validate.Length(max=MAX_TRIAL_STEPS,
                                  error=f"一次试运行最多 {MAX_TRIAL_STEPS} 步"),
         **_m("依次办理的用户任务", maxItems=MAX_TRIAL_STEPS),
@@ -1173,7 +1175,8 @@ class MoveToken(Schema):
     cancel = fields.List(
         Text(max_length=MAX_FIELD),
         load_default=list,
-        error_messages={"invalid": "字段 cancel 必须是环节标识（字符串）的列表"},
+        error_messages={"invalid": "字段 cancel 必须是环节标识（字符串）的列表",
+                        "null": "字段 cancel 不能为 null"},
         **_m("要取消其活动令牌的环节（BPMN 元素 id）", maxItems=50),
     )
     activate = Text(max_length=MAX_FIELD, doc="要放置令牌的环节（BPMN 元素 id）；只给它时为添加令牌")
