@@ -3,6 +3,7 @@ preview) and a caseworker who edits URLs and JSON bodies. Each test names what i
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -247,8 +248,6 @@ def _rules_dmn(count: int) -> str:
 
 def test_a_dmn_preview_of_a_huge_table_stops_at_the_run_time_limit(admin, as_user, root,
                                                                     monkeypatch, error_of):
-    import io
-
     from engine.queries import decisions as decisions_module
     from tests.api.case_support import complete, open_tasks, start
     bpmn = (root / "tests/fixtures/bpmn/dmn_review_route.bpmn").read_bytes()
@@ -375,3 +374,39 @@ def test_strange_keys_and_versions_in_the_url_answer_404_or_422(admin, deploy, e
         r = admin.get(f"/api/v1/admin/processes/review_chain/{path}")
         assert r.status_code in (400, 404, 422), (path, r.status_code, r.data[:200])
         assert _is_chinese(error_of(r)["message"]), path
+
+
+# ----------------------------------------------------------------------------- XML entities
+
+LAUGHS = ('<!DOCTYPE bpmn:definitions [<!ENTITY a "aaaaaaaaaa">'
+          + "".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">'
+                    for i in range(8)) + ']>')
+XXE = '<!DOCTYPE bpmn:definitions [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+
+
+@pytest.mark.parametrize("doctype", [LAUGHS, XXE], ids=["laughs", "xxe"])
+def test_entities_in_a_draft_are_never_expanded(admin, deploy, doctype):
+    xml = diagram(doctype=doctype, name="&i;" if doctype is LAUGHS else "&x;")
+    r = admin.client.put("/api/v1/admin/processes/atk/draft", headers=admin.headers,
+                         json={"bpmn_xml": xml, "files": {}})
+    assert r.status_code in (200, 201, 422), (r.status_code, r.data[:300])
+    for method, url, body in (
+            ("POST", "/api/v1/admin/validate", {"filename": "atk.bpmn", "bpmn_xml": xml}),
+            ("POST", "/api/v1/admin/import", {"filename": "atk.bpmn", "bpmn_xml": xml}),
+            ("POST", "/api/v1/admin/processes/atk/trial", {"bpmn_xml": xml, "files": {}}),
+            ("POST", "/api/v1/admin/processes/atk/draft/deploy", {"comment": "x"}),
+            ("GET", "/api/v1/admin/processes/atk/diff?a=1&b=draft", None),
+            ("GET", "/api/v1/admin/processes/atk/draft", None)):
+        r = admin.client.open(url, method=method, headers=admin.headers, json=body)
+        assert r.status_code < 500, (url, r.status_code, r.data[:300])
+        assert "root:" not in r.text and "aaaaaaaaaaaaaaaaaaaa" not in r.text, url
+    r = admin.post("/api/v1/definitions", content_type="multipart/form-data",
+                   data={"file": (io.BytesIO(xml.encode()), "atk.bpmn")})
+    assert r.status_code == 422, (r.status_code, r.data[:300])
+
+
+def test_an_incident_page_of_a_huge_or_unknown_id_is_the_404_page(app):
+    client = _session(app, "admin")
+    for incident_id in ("99999999999999999999", "2147483648", "0", "123456"):
+        r = client.get(f"/admin/incidents/{incident_id}")
+        assert r.status_code == 404, (incident_id, r.status_code)
