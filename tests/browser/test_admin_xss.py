@@ -133,3 +133,26 @@ def test_markup_in_names_and_data_is_text_on_every_admin_page(live_server, hosti
     page.goto(f"{server.url}/admin/processes/{key}/files/register_project.form")
     page.wait_for_selector("[data-testid=file-editor][data-ready='1']")
     _clean(page, "form editor")
+
+
+def test_markup_in_an_imported_diagram_is_text_in_the_import_report(live_server, hostile):
+    server, page = live_server, hostile
+    xml = (FIXTURES / "import" / "camunda7_permit.bpmn").read_text("utf-8")
+    for old in ("许可证核查（Camunda 7）", "审查申请", "金额与区域？", "北区大额", "领导签批"):
+        xml = xml.replace(f'name="{old}"', f'name="{_attr(P)}"')
+    xml = xml.replace("region == 'north'}", escape(f"region == '{P}'}}"))  # a translation
+    xml = xml.replace("${!(amount gt 1000 and region eq 'north')}",
+                      escape(f"${{x.y('{P}')}}"))  # a problem: a method call
+    xml = xml.replace('camunda:candidateGroups="区发改委">',
+                      f'camunda:candidateGroups="{_attr(P)}">', 1)  # an unknown group
+    login(page, server, "admin")
+    page.goto(server.url + "/admin/processes")
+    panel = page.get_by_test_id("import-process")
+    panel.locator("summary").click()
+    panel.locator("input[name=file]").set_input_files(
+        {"name": "x.bpmn", "mimeType": "application/octet-stream", "buffer": xml.encode()})
+    panel.get_by_role("button", name="上传并检查").click()
+    panel.get_by_test_id("import-report").wait_for()
+    _clean(page, "import report")
+    report = panel.get_by_test_id("import-report").inner_text()
+    assert P in report
