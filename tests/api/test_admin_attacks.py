@@ -249,6 +249,20 @@ def _rules_dmn(count: int) -> str:
 def test_a_dmn_preview_of_a_huge_table_stops_at_the_run_time_limit(admin, as_user, root,
                                                                     monkeypatch, error_of):
     from engine.queries import decisions as decisions_module
+    _recorded_route(admin, as_user, root)
+    url = "/api/v1/admin/processes/dmn_review_route/dmn-preview"
+    huge = {"files": {"review_route.dmn": _rules_dmn(2000)}}
+    r = admin.post(url, json=huge)
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["items"][0]["evaluated"] == 2
+    monkeypatch.setattr(decisions_module, "_clock", SlowClock())
+    r = admin.post(url, json=huge)
+    assert r.status_code == 422, r.get_json()
+    assert "时间上限" in error_of(r)["message"]
+
+
+def _recorded_route(admin, as_user, root) -> None:
+    """dmn_review_route deployed, two cases through its decision (recorded)."""
     from tests.api.case_support import complete, open_tasks, start
     bpmn = (root / "tests/fixtures/bpmn/dmn_review_route.bpmn").read_bytes()
     dmn = (root / "tests/fixtures/dmn/review_route.dmn").read_bytes()
@@ -261,15 +275,28 @@ def test_a_dmn_preview_of_a_huge_table_stops_at_the_run_time_limit(admin, as_use
         inst = start(clerk, "dmn_review_route", business_key=key)
         complete(clerk, open_tasks(clerk, inst["id"])["register_project"]["id"],
                  {"total_investment": 3})
-    url = "/api/v1/admin/processes/dmn_review_route/dmn-preview"
-    huge = {"files": {"review_route.dmn": _rules_dmn(2000)}}
-    r = admin.post(url, json=huge)
-    assert r.status_code == 200, r.get_json()
-    assert r.get_json()["items"][0]["evaluated"] == 2
-    monkeypatch.setattr(decisions_module, "_clock", SlowClock())
-    r = admin.post(url, json=huge)
-    assert r.status_code == 422, r.get_json()
-    assert "时间上限" in error_of(r)["message"]
+
+
+CELLS = ["().__class__.__bases__[0].__subclasses__()", "__import__('os').getcwd()",
+         "open('/etc/passwd').read()", "len([i for i in range(10 ** 9)])", "'a' * 10 ** 10"]
+
+
+@pytest.mark.parametrize("cell", CELLS, ids=range(len(CELLS)))
+def test_dmn_preview_cells_run_in_the_sandbox(admin, as_user, root, cell):
+    from xml.sax.saxutils import escape
+    _recorded_route(admin, as_user, root)
+    for entry in ("input", "output"):
+        dmn = _rules_dmn(1)
+        dmn = (dmn.replace("<text>0</text>", f"<text>{escape(cell)}</text>") if entry == "input"
+               else dmn.replace("<text>0</text>", "<text>3</text>").replace(
+                   '<text>"v0"</text>', f"<text>{escape(cell)}</text>"))
+        r = admin.post("/api/v1/admin/processes/dmn_review_route/dmn-preview",
+                       json={"files": {"review_route.dmn": dmn}})
+        assert r.status_code in (200, 422), r.get_json()
+        assert "<class" not in r.text and "root:" not in r.text and "/work" not in r.text
+        if r.status_code == 200:
+            changed = r.get_json()["items"][0]["changed"]
+            assert len(changed) == 2 and all(c["after"] is None and c["error"] for c in changed)
 
 
 def test_migrating_and_batching_many_cases_stop_in_time_and_report_the_rest(deploy, as_user,
@@ -410,3 +437,13 @@ def test_an_incident_page_of_a_huge_or_unknown_id_is_the_404_page(app):
     for incident_id in ("99999999999999999999", "2147483648", "0", "123456"):
         r = client.get(f"/admin/incidents/{incident_id}")
         assert r.status_code == 404, (incident_id, r.status_code)
+
+
+@pytest.mark.parametrize("prop", ["department_expression", "assignee", "due_expression"])
+def test_a_busy_routing_expression_in_a_trial_is_stopped_by_the_limits(admin, prop):
+    props = f'<spiffworkflow:property name="{prop}" value="len([i for i in range(10 ** 9)])" />'
+    r = trial(admin, diagram(props=props))
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["status"] == "error", body
+    assert "超" in body["error"]["message"] or "限" in body["error"]["message"], body["error"]
