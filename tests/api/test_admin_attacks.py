@@ -447,3 +447,31 @@ def test_a_busy_routing_expression_in_a_trial_is_stopped_by_the_limits(admin, pr
     body = r.get_json()
     assert body["status"] == "error", body
     assert "超" in body["error"]["message"] or "限" in body["error"]["message"], body["error"]
+
+
+def test_deeply_nested_json_bodies_are_refused_not_a_500(admin):
+    deep = '{"start_data": {"a": ' + "[" * 100_000 + "]" * 100_000 + "}}"
+    deep_ok_json = '{"start_data": {"a": ' + "[" * 900 + "]" * 900 + "}}"
+    for url in ("/api/v1/admin/processes/atk/trial", "/api/v1/admin/processes/atk/draft",
+                "/api/v1/admin/validate", "/api/v1/admin/instances/migrate",
+                "/api/v1/instances/1/skip"):
+        for body in (deep, deep_ok_json):
+            method = "PUT" if url.endswith("/draft") else "POST"
+            r = admin.client.open(url, method=method, headers=admin.headers, data=body,
+                                  content_type="application/json")
+            assert 400 <= r.status_code < 500, (url, r.status_code, r.data[:200])
+
+
+def test_markup_in_admin_page_urls_is_never_reflected_as_markup(app):
+    from urllib.parse import quote
+    client = _session(app, "admin")
+    evil = quote('"><img src=x onerror=alert(1)>', safe="")
+    for url in (f"/admin/processes/{evil}/edit", f"/admin/processes/{evil}/diff?a={evil}",
+                f"/admin/processes/mine_approval/files/{evil}",
+                f"/admin/processes/mine_approval/diff?a={evil}&b={evil}",
+                f"/admin/instances?process={evil}&business_key={evil}",
+                f"/admin/incidents?resolved={evil}"):
+        r = client.get(url, headers={"Accept": "text/html,*/*;q=0.8"})  # as a browser
+        assert r.status_code < 500, (url, r.status_code)
+        assert r.mimetype == "text/html", (url, r.mimetype)
+        assert "<img src=x" not in r.text, url
