@@ -53,6 +53,14 @@ _NOT_SKIPPABLE = {
 }
 
 
+def refuse_suspended(head) -> None:
+    """A suspended case runs nothing until it is resumed (no task can be completed, no timer
+    fires, resuming only changes the status): a skip or a move, which run the automatic steps
+    after the new position, is refused rather than held."""
+    if head.status == "suspended":
+        raise Conflict("实例已挂起，请先恢复后再调整环节")
+
+
 def _owners(wf, task):
     """The tasks that own the sub-processes ``task`` runs in, innermost first."""
     flow = task.workflow
@@ -139,6 +147,7 @@ class RepairCommands:
             conn = uow.conn
             self.ctx.locks.lock_instance(conn, instance_id)
             head = instance_head(conn, instance_id)
+            refuse_suspended(head)
             if head.status != "incident":
                 raise Conflict("该实例没有待处理的故障")
             loaded = self.ctx.spec(head.definition_id)
@@ -196,6 +205,7 @@ class RepairCommands:
                 raise Conflict("实例已办结，不能移动令牌")
             if head.status == "terminated":
                 raise Conflict("实例已终止，不能移动令牌")
+            refuse_suspended(head)
             loaded = self.ctx.spec(head.definition_id)
             wf = self.persistence.store.load_workflow(conn, head)
             tokens = active_tasks(wf)

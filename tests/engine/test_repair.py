@@ -274,6 +274,28 @@ def test_moves_need_an_admin_a_reason_and_a_running_case(moves):
     assert moves.instance_tokens(done, admin).active == ()
 
 
+def test_moves_and_skips_on_a_suspended_case_are_refused_until_it_is_resumed(moves):
+    """A suspended case runs nothing (tasks, timers): a move would run the automatic steps
+    after its target (here the script compute_total), so it is refused, not held."""
+    admin = actor(moves, "admin")
+    iid = _at(moves, "review_case")
+    moves.suspend(iid, admin, "暂停核查")
+    before = _row(moves, iid)
+    with pytest.raises(Conflict, match="实例已挂起，请先恢复后再调整环节"):
+        moves.move_token(iid, admin, ["review_case"], "compute_total", "重新计算")
+    with pytest.raises(Conflict, match="实例已挂起，请先恢复后再调整环节"):
+        moves.move_token(iid, admin, [], "approve_case", "加一个令牌")
+    with pytest.raises(Conflict, match="实例已挂起，请先恢复后再调整环节"):
+        moves.skip_incident(iid, admin, "跳过")
+    assert _row(moves, iid) == before
+    assert list(_open(moves, iid)) == ["review_case"]
+    assert _events(moves, iid, "token_moved") == []
+    moves.resume(iid, admin, "核查结束")
+    info = moves.move_token(iid, admin, ["review_case"], "approve_case", "直接审批")
+    assert info.status == "running"
+    assert [t.element_id for t in info.tasks] == ["approve_case"]
+
+
 def test_parallel_branch_restarted_alone_and_the_join_still_waits_for_both(engine):
     _deploy(engine, "repair_parallel")
     admin, clerk = actor(engine, "admin"), actor(engine, "drc-clerk")
