@@ -956,7 +956,8 @@ class AdminInstanceQuery(Schema):
 
 class MigrateInstances(Schema):
     instance_ids = InstanceIds(doc="要迁移的实例；与 filter 二选一")
-    filter = InstanceFilter(doc="迁移全部符合这些条件的实例（同列表接口的筛选条件，最多 5000 个）")
+    filter = InstanceFilter(doc="迁移全部符合这些条件的实例（同列表接口的筛选条件；超过 5000 个时"
+                            "以 422 拒绝，请缩小筛选范围）")
     target_version = Integer(required=True, minimum=1, maximum=MAX_ID, doc="目标版本号")
     mapping = JsonObject(doc="节点映射：旧节点标识 → 新节点标识；缺省按相同标识对应")
     dry_run = fields.Boolean(load_default=False, allow_none=True, truthy={True}, falsy={False},
@@ -970,7 +971,7 @@ class BatchInstances(Schema):
                   enum=["suspend", "resume", "terminate"])
     reason = Text(required=True, max_length=MAX_REASON, doc="原因（写入每个实例的操作日志）")
     instance_ids = InstanceIds(doc="要处理的实例；与 filter 二选一")
-    filter = InstanceFilter(doc="处理全部符合这些条件的实例（最多 5000 个）")
+    filter = InstanceFilter(doc="处理全部符合这些条件的实例（超过 5000 个时以 422 拒绝，请缩小筛选范围）")
 
 
 class MigrationResult(Schema):
