@@ -206,8 +206,15 @@ class Logout(Schema):
 
 
 class DefinitionWarning(Schema):
-    element_id = fields.String(allow_none=True)
-    message = string()
+    """A warning of the deploy (it did not block it): the model check's problems and the
+    lanes / start departments that name no department."""
+
+    element_id = maybe_string("元素 id（整个流程的问题为流程标识）")
+    element_type = maybe_string("元素类型，如 bpmn:UserTask（旧版本的警告为 null）")
+    rule = maybe_string("规则编码，如 kunflow/user-task-department、kunflow/start-departments"
+                        "（旧版本的警告为 null）")
+    message = string("问题（中文）")
+    hint = string("应如何修改（可为空）")
 
 
 class Definition(Schema):
