@@ -219,3 +219,21 @@ def test_a_filter_matching_more_than_the_cap_is_refused_not_cut_short(
     assert 'data-action="select-all-matching"' not in html
     html = page.get("/admin/instances?process=migrate_review&business_key=QY-001").text
     assert 'data-testid="too-many-matching"' not in html
+
+
+def test_dry_run_of_a_rollback_says_so_per_case(deploy, as_user, admin):
+    deploy("migrate_review_v1")
+    clerk = as_user("invest-clerk")
+    (old,) = _at_review(clerk, 1)
+    deploy("migrate_review_v2")
+    new = _start(clerk, "migrate_review", business_key="QY-NEW")["id"]
+    _complete(clerk, _open_tasks(clerk, new)["submit"]["id"], {})
+    r = admin.post("/api/v1/admin/instances/migrate", json={
+        "instance_ids": [new], "target_version": 1, "dry_run": True})
+    (back,) = r.get_json()["results"]
+    assert r.status_code == 200 and back["ok"]
+    assert (back["rollback"], back["note"]) == (True, "回退到旧版本（v2 → v1）")
+    r = admin.post("/api/v1/admin/instances/migrate", json={
+        "instance_ids": [old], "target_version": 2, "dry_run": True})
+    (forward,) = r.get_json()["results"]
+    assert (forward["rollback"], forward["note"]) == (False, None)

@@ -989,6 +989,8 @@ class MigrationResult(Schema):
     moves = fields.List(fields.List(fields.String()), required=True,
                         **_m("进行中节点的对应：[旧节点标识, 新节点标识]"))
     from_version = maybe_integer("迁移前的版本号")
+    rollback = boolean("true：目标版本比实例当前的版本旧（回退到旧版本；允许，试迁移与操作日志都会注明）")
+    note = maybe_string("提示，如“回退到旧版本（v3 → v2）”")
 
 
 class MigrationReport(Schema):
