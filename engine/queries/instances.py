@@ -207,10 +207,11 @@ class Instances:
             rows = uow.conn.execute(stmt.order_by(incident_table.c.id.desc())
                                     .limit(MAX_INCIDENTS)).all()
             out = []
+            workflows: dict = {}  # each parked case loaded once, however many incidents it has
             for r in rows:
                 fields = {k: v for k, v in r._mapping.items()
                           if k not in ("status", "definition_id")}
-                fields.update(incident_details(self.ctx, self.store, uow.conn, r))
+                fields.update(incident_details(self.ctx, self.store, uow.conn, r, workflows))
                 out.append(IncidentInfo(**fields))
             return out
 

@@ -170,9 +170,15 @@ def instance_head(conn, iid: int):
     return head
 
 
-def incident_details(ctx: Context, store: Store, conn, row) -> dict:
+_UNLOADABLE = object()  # a workflow that could not be loaded (in ``workflows``)
+
+
+def incident_details(ctx: Context, store: Store, conn, row,
+                     workflows: dict | None = None) -> dict:
     """Element name and type of an incident's failing step, and (open incidents of a parked
-    case) its task's data, bounded: the extra fields of ``IncidentInfo``."""
+    case) its task's data, bounded: the extra fields of ``IncidentInfo``. ``workflows``: the
+    cases already loaded by this request, by instance id (a list loads each case once, however
+    many of its incidents are open)."""
     out: dict = {}
     try:
         loaded = ctx.spec(row.definition_id)
@@ -184,12 +190,19 @@ def incident_details(ctx: Context, store: Store, conn, row) -> dict:
             out["element_name"] = element_name(spec)
             out["element_type"] = element_type(spec)
     if row.resolved_at is None and row.task_id and row.status == "incident":
-        head = conn.execute(INSTANCE_HEAD, {"id": row.instance_id}).first()
-        try:
-            wf = store.load_workflow(conn, head)
-        except Exception:  # a state that cannot load: the incident's message says why
+        workflows = {} if workflows is None else workflows
+        wf = workflows.get(row.instance_id)
+        if wf is None:
+            head = conn.execute(INSTANCE_HEAD, {"id": row.instance_id}).first()
+            try:
+                wf = store.load_workflow(conn, head)
+            except Exception:  # a state that cannot load: the incident's message says why
+                wf = _UNLOADABLE
+            else:
+                ctx.live.checkin(head.id, head.version, wf)
+            workflows[row.instance_id] = wf
+        if wf is _UNLOADABLE:
             return out
-        ctx.live.checkin(head.id, head.version, wf)
         task = spiff_task(wf, row.task_id)
         if task is not None:
             out["data"], out["data_truncated"] = bounded_data(dict(task.data))

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 import time_machine
 
 from engine import Conflict, Engine, Forbidden, InvalidInput
-from engine.model import instance
+from engine.model import incident, instance
+from engine.persistence.store import Store
 from tests.conftest import FIXTURES, actor
 
 T0 = datetime(2026, 9, 1, 2, 0, 0)  # Tuesday 10:00 in Beijing, naive UTC
@@ -82,6 +83,32 @@ def test_incident_names_the_element_in_chinese_and_carries_the_failing_data(engi
     # A large value is cut to the start of its JSON text, and the incident says so.
     assert inc.data_truncated and inc.data["memo"].endswith("…")
     assert len(inc.data["memo"]) < 3000
+
+
+def test_listing_incidents_loads_each_parked_case_once(engine, monkeypatch):
+    """A case with several open incidents (a parked case whose timer or message failed as
+    well) is loaded once per list, not once per incident; each incident still carries the
+    failing step's data."""
+    first, second = _broken(engine), _broken(engine)
+    admin = actor(engine, "admin")
+    rows = engine.list_incidents(admin)
+    with engine.db.begin() as conn:
+        for row in rows * 2:  # two more open incidents on each case
+            conn.execute(incident.insert().values(
+                instance_id=row.instance_id, task_id=row.task_id, element_id=row.element_id,
+                message=row.message, created_at=row.created_at))
+    loads = []
+    original = Store.load_workflow
+
+    def counting(self, conn, head):
+        loads.append(head.id)
+        return original(self, conn, head)
+
+    monkeypatch.setattr(Store, "load_workflow", counting)
+    listed = engine.list_incidents(admin)
+    assert len(listed) == 6
+    assert all(i.data["amount"] == 5 and i.element_type == "ScriptTask" for i in listed)
+    assert sorted(loads) == sorted([first, second])
 
 
 def test_retry_after_fixing_the_data_is_audited(engine):
