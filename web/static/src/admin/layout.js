@@ -11,6 +11,7 @@ import { BpmnModdle } from 'bpmn-moddle';
 const POOL_LABEL = 30; // the pool's name column
 const PAD = 30; // space above and below the elements of a band
 const MIN_BAND = 120;
+const ORIGIN = { x: 160, y: 80 }; // where bpmn-js puts a new diagram: clear of the palette
 
 function walk(element, visit, seen = new Set()) {
   if (!element || typeof element !== 'object' || seen.has(element) || !element.$type) {
@@ -265,6 +266,20 @@ function drawAssociations(moddle, plane) {
   }
 }
 
+/** Move the drawing so that its top left corner is at ``origin``. */
+function moveTo(plane, origin) {
+  const points = plane.planeElement.flatMap((di) => (di.bounds ? [di.bounds] : di.waypoint || []));
+  if (!points.length) {
+    return;
+  }
+  const dx = origin.x - Math.min(...points.map((p) => p.x));
+  const dy = origin.y - Math.min(...points.map((p) => p.y));
+  for (const p of points) {
+    p.x = Math.round(p.x + dx);
+    p.y = Math.round(p.y + dy);
+  }
+}
+
 /**
  * Lay out ``xml`` when it draws none of its flow nodes.
  * @returns {Promise<{xml: string, laidOut: boolean}>} the XML unchanged when it has a drawing.
@@ -289,6 +304,7 @@ export async function layoutDiagram(xml) {
       drawLanes(moddle, definitions, process, main.plane);
     }
     drawAssociations(moddle, main.plane);
+    moveTo(main.plane, ORIGIN);
   }
   const { xml: out } = await moddle.toXML(definitions, { format: true });
   return { xml: out, laidOut: true };
