@@ -238,6 +238,41 @@ function drawLanes(moddle, definitions, process, plane) {
     }
   }
   plane.planeElement.unshift(...drawn);
+  drawOtherPools(moddle, collaboration, participant, plane, { x: poolX, y: y + PAD, width: poolWidth });
+}
+
+/** The collaboration's other participants (black boxes: 企业, 审批机关 …) as empty pools below
+ * the laid-out one, and its message flows as vertical lines between them. */
+function drawOtherPools(moddle, collaboration, main, plane, at) {
+  const shapes = new Map(plane.planeElement.filter((di) => di.$type === 'bpmndi:BPMNShape').map((di) => [di.bpmnElement, di.bounds]));
+  let { y } = at;
+  for (const participant of collaboration.participants || []) {
+    if (participant === main || shapes.has(participant)) {
+      continue;
+    }
+    const shape = moddle.create('bpmndi:BPMNShape', {
+      id: `${participant.id}_di`, bpmnElement: participant, isHorizontal: true,
+      bounds: bounds(moddle, { x: at.x, y, width: at.width, height: 80 }),
+    });
+    plane.planeElement.push(shape);
+    shapes.set(participant, shape.bounds);
+    y += 80 + PAD;
+  }
+  for (const flow of collaboration.messageFlows || []) {
+    const from = shapes.get(flow.sourceRef);
+    const to = shapes.get(flow.targetRef);
+    if (!from || !to) {
+      continue;
+    }
+    // a pool is wide: the line runs at the x of the element at the other end
+    const pool = (b) => b.width >= at.width - POOL_LABEL;
+    const x = pool(from) ? to.x + to.width / 2 : from.x + from.width / 2;
+    const down = to.y > from.y;
+    plane.planeElement.push(moddle.create('bpmndi:BPMNEdge', {
+      id: `${flow.id}_di`, bpmnElement: flow,
+      waypoint: [point(moddle, x, down ? from.y + from.height : from.y), point(moddle, x, down ? to.y : to.y + to.height)],
+    }));
+  }
 }
 
 /** Data associations bpmn-auto-layout leaves undrawn: a straight line between the shapes. */
@@ -266,6 +301,22 @@ function drawAssociations(moddle, plane) {
   }
 }
 
+/** SpiffWorkflow reads some references as plain names (a multi-instance task's
+ * loopDataInputRef / loopDataOutputRef hold variable names): moddle finds no element with that
+ * id and would drop them on export. Put back a stand-in that exports the same name (as the
+ * modeler does). */
+function keepUnresolvedReferences(moddle, warnings) {
+  for (const w of warnings || []) {
+    if (!/^unresolved reference/.test(w.message || '') || !w.element || !w.property || !w.value) {
+      continue;
+    }
+    const current = w.element.get(w.property);
+    if (current === undefined || current === null) {
+      w.element.set(w.property, moddle.create('bpmn:DataInput', { id: w.value }));
+    }
+  }
+}
+
 /** Move the drawing so that its top left corner is at ``origin``. */
 function moveTo(plane, origin) {
   const points = plane.planeElement.flatMap((di) => (di.bounds ? [di.bounds] : di.waypoint || []));
@@ -286,10 +337,11 @@ function moveTo(plane, origin) {
  */
 export async function layoutDiagram(xml) {
   const moddle = new BpmnModdle();
-  const { rootElement: definitions } = await moddle.fromXML(xml);
+  const { rootElement: definitions, warnings } = await moddle.fromXML(xml);
   if (isDrawn(definitions)) {
     return { xml, laidOut: false };
   }
+  keepUnresolvedReferences(moddle, warnings);
   const laidXml = await layoutProcess(xml);
   const { rootElement: laid } = await new BpmnModdle().fromXML(laidXml);
   const byId = elementsById(definitions);
