@@ -19,7 +19,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.util.task import TaskState
 
-from ..checks import check_data, check_field_names, check_size, text
+from ..checks import check_fix_data, text
 from ..checks import instance_id as checked_instance_id
 from ..clock import utcnow
 from ..compaction import prune_event_manager, restore_boundary_events
@@ -138,11 +138,8 @@ class RepairCommands:
         if not actor.is_admin:
             raise Forbidden("只有流程管理员可以跳过出错的环节")
         text(reason, "reason", 2000, required=True)
-        if data is not None and not isinstance(data, dict):
-            raise InvalidInput("data 必须是 JSON 对象")
-        check_data(data or {})
-        check_field_names(data, self.ctx.script_engine.environment.globals)
-        check_size(data or {}, self.ctx.max_step_data_bytes)
+        check_fix_data(data, self.ctx.script_engine.environment.globals,
+                       self.ctx.max_step_data_bytes)
         with self.ctx.uow() as uow:
             conn = uow.conn
             self.ctx.locks.lock_instance(conn, instance_id)
