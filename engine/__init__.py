@@ -78,8 +78,9 @@ __all__ += [
 
 # area 4: migration, batch
 from .dto import BatchReport, BatchResult, MigrationReport, MigrationResult  # noqa: E402
+from .queries.instances import MAX_SELECTED  # noqa: E402
 
-__all__ += ["BatchReport", "BatchResult", "MigrationReport", "MigrationResult"]
+__all__ += ["BatchReport", "BatchResult", "MAX_SELECTED", "MigrationReport", "MigrationResult"]
 # area: versions (issue 11)
 from .dto import (  # noqa: E402
     DecisionDiff,

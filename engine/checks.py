@@ -108,3 +108,13 @@ def like_pattern(value: str) -> str:
     """A LIKE pattern matching ``value`` anywhere, its wildcards escaped with a backslash."""
     escaped = value.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def check_fix_data(data, reserved, limit: int) -> None:
+    """The data an admin merges into a failed step (retry, skip): a JSON object or None, with
+    the checks of submitted data (types, depth, field names, size)."""
+    if data is not None and not isinstance(data, dict):
+        raise InvalidInput("data 必须是 JSON 对象")
+    check_data(data or {})
+    check_field_names(data, reserved)
+    check_size(data or {}, limit)

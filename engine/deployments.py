@@ -22,6 +22,21 @@ from .model import definition, definition_file
 from .rows import event_row, to_json, write_events
 
 
+def warning(element_id, rule: str, message: str, hint: str = "",
+            element_type: str | None = None) -> dict:
+    """A deploy warning as stored and returned: the shape of a model check's ``Problem``
+    without its file and line."""
+    return {"element_id": element_id, "element_type": element_type, "rule": rule,
+            "message": message, "hint": hint}
+
+
+def stored_warning(w: dict) -> dict:
+    """A stored warning in today's shape (versions deployed before the warnings carried
+    ``rule`` and ``hint`` have ``rule`` None and an empty hint)."""
+    return warning(w.get("element_id"), w.get("rule"), w.get("message", ""), w.get("hint") or "",
+                   w.get("element_type"))
+
+
 class Deployments:
     def __init__(self, ctx: Context):
         self.ctx = ctx
@@ -125,20 +140,18 @@ class Deployments:
             if (t.element_id, "kunflow/user-task-department") in warned:
                 continue
             if routing.department_for(t.lane, parsed.lanes, t.properties, directory) is None:
-                warnings.append(
-                    {
-                        "element_id": t.element_id,
-                        "message": f"任务“{t.name}”所在泳道“{t.lane or '（无）'}”没有对应的部门，"
-                        "任务只对管理员可见",
-                    }
-                )
+                warnings.append(warning(
+                    t.element_id, "kunflow/user-task-department",
+                    f"任务“{t.name}”所在泳道“{t.lane or '（无）'}”没有对应的部门，任务只对管理员可见",
+                    "把任务放进以部门命名的泳道，或给任务设置 department 属性或部门表达式",
+                    "bpmn:UserTask"))
         for entry in routing.unknown_start_entries(parsed.start_departments, directory,
                                                    self.ctx.department_kinds()):
-            warnings.append({
-                "element_id": parsed.key,
-                "message": f"发起部门（start_departments）中的“{entry}”不是已知的部门或部门类别，"
+            warnings.append(warning(
+                parsed.key, "kunflow/start-departments",
+                f"发起部门（start_departments）中的“{entry}”不是已知的部门或部门类别，"
                 "不会让任何部门获得发起权限",
-            })
+                "改为组织机构中的部门名称、编码或 kind:部门类别", "bpmn:Process"))
         return replace(parsed, warnings=warnings)
 
     # ------------------------------------------------------------------ reads
@@ -214,7 +227,7 @@ class Deployments:
             deployed_at=row.deployed_at,
             lanes=meta.get("lanes", {}),
             files=files,
-            warnings=tuple(meta.get("warnings", ())),
+            warnings=tuple(stored_warning(w) for w in meta.get("warnings", ())),
             **self.start_fields(row, meta),
             comment=row.comment,
         )

@@ -438,7 +438,8 @@ class TrialResult:
 class MigrationResult:
     """One instance of a migration (or its dry run): ``ok`` it moves (moved), else ``reason``
     (Chinese) says why not; ``moves``: (old element id, new element id) of each active
-    element."""
+    element; ``rollback``: the target version is older than the case's (allowed: a
+    rollback), ``note`` says so in Chinese ("回退到旧版本（v3 → v2）")."""
 
     instance_id: int
     business_key: str | None
@@ -446,6 +447,8 @@ class MigrationResult:
     reason: str | None = None
     moves: tuple = ()
     from_version: int | None = None
+    rollback: bool = False
+    note: str | None = None
 
 
 @dataclass(frozen=True)

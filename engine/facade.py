@@ -549,7 +549,8 @@ class Engine:
                             version: int | None = None, status: str | None = None,
                             stage: str | None = None, department: str | None = None,
                             business_key_contains: str | None = None) -> list[int]:
-        """Ids of all instances matching the admin's filters (at most 5,000), oldest first."""
+        """Ids of all instances matching the admin's filters, oldest first; more than
+        ``MAX_SELECTED`` (5,000) matching is refused (InvalidInput: narrow the filter)."""
         return select_instance_ids(
             self.context, actor, process_key=process_key, version=version, status=status,
             stage=stage, department=department, business_key_contains=business_key_contains)

@@ -1,4 +1,5 @@
-"""Task specs kunflow uses in place of SpiffWorkflow's defaults, and the parser that uses them.
+"""Task specs kunflow uses in place of SpiffWorkflow's defaults, and the parser that uses them;
+``element_type``: the BPMN element type a spec stands for.
 
 Only runtime behaviour differs; kunflow serializes state without specs, so no serializer
 configuration is involved.
@@ -18,6 +19,43 @@ from SpiffWorkflow.spiff.specs.defaults import CallActivity
 from SpiffWorkflow.util.task import TaskState
 
 from .decisions import RecordingDMNEngine
+
+# SpiffWorkflow spec classes -> the BPMN element type they stand for. Any class in a spec's MRO
+# counts, first match wins, so kunflow's own specs (subclasses, below and in timers.py) need
+# no entry of their own.
+_TYPES = {
+    "UserTask": "UserTask", "ManualTask": "ManualTask", "ScriptTask": "ScriptTask",
+    "ServiceTask": "ServiceTask", "BusinessRuleTask": "BusinessRuleTask",
+    "BusinessRuleTaskMixin": "BusinessRuleTask", "SendTask": "SendTask",
+    "ReceiveTask": "ReceiveTask", "NoneTask": "Task", "CallActivity": "CallActivity",
+    "TransactionSubprocess": "Transaction", "EventSubprocess": "SubProcess",
+    "SubWorkflowTask": "SubProcess", "ExclusiveGateway": "ExclusiveGateway",
+    "ParallelGateway": "ParallelGateway", "InclusiveGateway": "InclusiveGateway",
+    "EventBasedGateway": "EventBasedGateway", "StartEvent": "StartEvent",
+    "EndEvent": "EndEvent", "BoundaryEvent": "BoundaryEvent",
+    "IntermediateCatchEvent": "IntermediateCatchEvent",
+    "IntermediateThrowEvent": "IntermediateThrowEvent",
+}
+_MULTI = ("StandardLoopTask", "ParallelMultiInstanceTask", "SequentialMultiInstanceTask")
+
+
+def _class_names(spec) -> list[str]:
+    return [cls.__name__ for cls in type(spec).__mro__]
+
+
+def element_type(spec) -> str:
+    """The BPMN type of a task spec (``UserTask``, ``ExclusiveGateway`` …; ``Task`` for the
+    library's own specs), the one naming of the repair tools, incidents and the trial run; a
+    loop or multi-instance activity has the type of the activity it repeats."""
+    names = _class_names(spec)
+    if any(n in _MULTI for n in names) and getattr(spec, "task_spec", None):
+        inner = spec._wf_spec.task_specs.get(spec.task_spec)
+        if inner is not None and inner is not spec:
+            return element_type(inner)
+    for name in names:
+        if name in _TYPES:
+            return _TYPES[name]
+    return "Task"
 
 
 def merge_branch_data(join_spec, my_task) -> None:

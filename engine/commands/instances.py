@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from SpiffWorkflow.util.task import TaskState
 
-from ..checks import check_data, check_field_names, check_size, text
+from ..checks import check_fix_data, text
 from ..checks import instance_id as checked_instance_id
 from ..clock import utcnow
 from ..context import Context
 from ..dto import Actor, InstanceInfo
-from ..errors import Conflict, Forbidden, InvalidInput
+from ..errors import Conflict, Forbidden
 from ..model import incident as incident_table
 from ..model import instance
 from ..persistence import Persistence, Step
@@ -98,11 +98,8 @@ class InstanceCommands:
         instance_id = checked_instance_id(instance_id)
         if not actor.is_admin:
             raise Forbidden("只有流程管理员可以重试故障")
-        if data is not None and not isinstance(data, dict):
-            raise InvalidInput("data 必须是 JSON 对象")
-        check_data(data or {})
-        check_field_names(data, self.ctx.script_engine.environment.globals)
-        check_size(data or {}, self.ctx.max_step_data_bytes)
+        check_fix_data(data, self.ctx.script_engine.environment.globals,
+                       self.ctx.max_step_data_bytes)
         with self.ctx.uow() as uow:
             conn = uow.conn
             self.ctx.locks.lock_instance(conn, instance_id)

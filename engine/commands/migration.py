@@ -171,6 +171,14 @@ def check_mapping(mapping, target: LoadedSpec, target_version: int) -> dict[str,
     return out
 
 
+def rollback_of(from_version: int, to_version: int) -> tuple[bool, str | None]:
+    """(whether moving from ``from_version`` to ``to_version`` goes back to an older version,
+    the Chinese note that says so). A rollback is allowed; the dry run and the audit say it."""
+    if to_version < from_version:
+        return True, f"回退到旧版本（v{from_version} → v{to_version}）"
+    return False, None
+
+
 def check_ids(instance_ids) -> list[int]:
     if not isinstance(instance_ids, list | tuple) or not instance_ids:
         raise InvalidInput("请选择要处理的流程实例")
@@ -386,7 +394,8 @@ class MigrationCommands:
                                   wf.subprocess_specs, script_engine=self.ctx.script_engine)
                 found = plan(copy, source, target, mapping, drow.version, diffs)
                 transform(copy, target, found, drow.version)
-                return MigrationResult(iid, bk, True, None, tuple(found.moves), from_version)
+                return MigrationResult(iid, bk, True, None, tuple(found.moves), from_version,
+                                       *rollback_of(from_version, drow.version))
             try:
                 found = plan(wf, source, target, mapping, drow.version, diffs)
             except Refused:
@@ -400,7 +409,8 @@ class MigrationCommands:
                 self.ctx.live.discard(iid)  # the object was changed; the database was not
                 raise
             uow.commit()
-        return MigrationResult(iid, bk, True, None, moves, from_version)
+        return MigrationResult(iid, bk, True, None, moves, from_version,
+                               *rollback_of(from_version, drow.version))
 
     def apply(self, conn, uow, actor, head, wf, source, target, drow, found: Plan, mapping,
               from_version) -> None:
@@ -413,6 +423,7 @@ class MigrationCommands:
         self.retarget_open_tasks(conn, head.id, wf, source, target, now)
         events = [event_row(head.id, None, actor, "migrated", now, {
             "from_version": from_version, "to_version": drow.version,
+            "rollback": rollback_of(from_version, drow.version)[0],
             "mapping": mapping, "moves": [list(m) for m in found.moves]})]
         self.persistence.store.save(
             conn, uow, Head(head.id, drow.id, head.process_key, head.status, head.version,

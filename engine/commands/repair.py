@@ -19,7 +19,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.util.task import TaskState
 
-from ..checks import check_data, check_field_names, check_size, text
+from ..checks import check_fix_data, text
 from ..checks import instance_id as checked_instance_id
 from ..clock import utcnow
 from ..compaction import prune_event_manager, restore_boundary_events
@@ -51,6 +51,14 @@ _NOT_SKIPPABLE = {
     "EventBasedGateway": "网关", "SubProcess": "子流程", "Transaction": "子流程",
     "CallActivity": "调用活动",
 }
+
+
+def refuse_suspended(head) -> None:
+    """A suspended case runs nothing until it is resumed (no task can be completed, no timer
+    fires, resuming only changes the status): a skip or a move, which run the automatic steps
+    after the new position, is refused rather than held."""
+    if head.status == "suspended":
+        raise Conflict("实例已挂起，请先恢复后再调整环节")
 
 
 def _owners(wf, task):
@@ -130,15 +138,13 @@ class RepairCommands:
         if not actor.is_admin:
             raise Forbidden("只有流程管理员可以跳过出错的环节")
         text(reason, "reason", 2000, required=True)
-        if data is not None and not isinstance(data, dict):
-            raise InvalidInput("data 必须是 JSON 对象")
-        check_data(data or {})
-        check_field_names(data, self.ctx.script_engine.environment.globals)
-        check_size(data or {}, self.ctx.max_step_data_bytes)
+        check_fix_data(data, self.ctx.script_engine.environment.globals,
+                       self.ctx.max_step_data_bytes)
         with self.ctx.uow() as uow:
             conn = uow.conn
             self.ctx.locks.lock_instance(conn, instance_id)
             head = instance_head(conn, instance_id)
+            refuse_suspended(head)
             if head.status != "incident":
                 raise Conflict("该实例没有待处理的故障")
             loaded = self.ctx.spec(head.definition_id)
@@ -196,6 +202,7 @@ class RepairCommands:
                 raise Conflict("实例已办结，不能移动令牌")
             if head.status == "terminated":
                 raise Conflict("实例已终止，不能移动令牌")
+            refuse_suspended(head)
             loaded = self.ctx.spec(head.definition_id)
             wf = self.persistence.store.load_workflow(conn, head)
             tokens = active_tasks(wf)

@@ -207,10 +207,11 @@ class Instances:
             rows = uow.conn.execute(stmt.order_by(incident_table.c.id.desc())
                                     .limit(MAX_INCIDENTS)).all()
             out = []
+            workflows: dict = {}  # each parked case loaded once, however many incidents it has
             for r in rows:
                 fields = {k: v for k, v in r._mapping.items()
                           if k not in ("status", "definition_id")}
-                fields.update(incident_details(self.ctx, self.store, uow.conn, r))
+                fields.update(incident_details(self.ctx, self.store, uow.conn, r, workflows))
                 out.append(IncidentInfo(**fields))
             return out
 
@@ -238,7 +239,7 @@ class Instances:
 
 # ---------------------------------------------------------------- area 4: migration filters
 
-MAX_SELECTED = 5000  # "all matching" selects at most this many instances
+MAX_SELECTED = 5000  # "all matching" selects at most this many instances; more is refused
 
 
 def admin_filters(version=None, department=None, business_key_contains=None) -> list:
@@ -264,11 +265,14 @@ def admin_filters(version=None, department=None, business_key_contains=None) -> 
 
 def select_instance_ids(ctx: Context, actor: Actor, *, process_key=None, version=None,
                         status=None, stage=None, department=None,
-                        business_key_contains=None, limit: int = MAX_SELECTED) -> list[int]:
-    """Ids of every instance matching the admin's filters ("all matching"), oldest first, at
-    most ``limit``; process admins only."""
+                        business_key_contains=None, limit: int | None = None) -> list[int]:
+    """Ids of every instance matching the admin's filters ("all matching"), oldest first;
+    process admins only. A filter matching more than ``limit`` (default ``MAX_SELECTED``)
+    instances is refused (InvalidInput naming the count): acting on the first ``limit`` only
+    would leave the rest silently untouched."""
     if not actor.is_admin:
         raise Forbidden("只有流程管理员可以批量选择流程实例")
+    limit = MAX_SELECTED if limit is None else limit
     for name, value, max_len in (("process", process_key, 200), ("status", status, 16),
                                  ("stage", stage, 200)):
         text(value, name, max_len)
@@ -280,6 +284,13 @@ def select_instance_ids(ctx: Context, actor: Actor, *, process_key=None, version
     if stage:
         where.append(instance.c.stage == stage)
     with ctx.uow(readonly=True) as uow:
-        rows = uow.conn.execute(sa.select(instance.c.id).where(*where)
-                                .order_by(instance.c.id).limit(limit))
-        return [r.id for r in rows]
+        ids = list(uow.conn.execute(sa.select(instance.c.id).where(*where)
+                                    .order_by(instance.c.id).limit(limit + 1)).scalars())
+        if len(ids) > limit:
+            matched = uow.conn.execute(
+                sa.select(sa.func.count()).select_from(instance).where(*where)).scalar_one()
+            raise InvalidInput(
+                f"符合筛选条件的实例有 {matched} 个，超过一次最多处理的 {limit} 个；"
+                "请缩小筛选范围（如按版本、状态、阶段、部门或业务编号）后重试",
+                {"matched": matched, "max": limit})
+        return ids

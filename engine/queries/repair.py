@@ -1,7 +1,7 @@
 """Reads of the repair tools (area 5): the active tokens of a case and the elements a token may
 be moved to (``instance_tokens``), and the element and data of an incident's failing step. The
-helpers that name an element (its BPMN type and name) and say whether it can hold a token are
-shared with ``commands/repair.py``."""
+helpers that name an element (its name; its BPMN type is ``specs.element_type``, shared with the
+trial run) and say whether it can hold a token are shared with ``commands/repair.py``."""
 
 from __future__ import annotations
 
@@ -15,25 +15,10 @@ from ..dto import ActiveToken, Actor, TokenTarget, TokenView
 from ..errors import Forbidden, NotFound
 from ..persistence import Store, spiff_task
 from ..rows import INSTANCE_HEAD
+from ..specs import element_type
 
 # Task states that hold a token: waiting to be worked on, running, waiting for an event, failed.
 TOKEN_STATES = TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
-
-# SpiffWorkflow spec classes (any class in a spec's MRO, first match wins) -> BPMN element type.
-_TYPES = {
-    "UserTask": "UserTask", "ManualTask": "ManualTask", "ScriptTask": "ScriptTask",
-    "ServiceTask": "ServiceTask", "BusinessRuleTask": "BusinessRuleTask",
-    "BusinessRuleTaskMixin": "BusinessRuleTask", "SendTask": "SendTask",
-    "ReceiveTask": "ReceiveTask", "NoneTask": "Task", "CallActivity": "CallActivity",
-    "TransactionSubprocess": "Transaction", "EventSubprocess": "SubProcess",
-    "SubWorkflowTask": "SubProcess", "ExclusiveGateway": "ExclusiveGateway",
-    "ParallelGateway": "ParallelGateway", "InclusiveGateway": "InclusiveGateway",
-    "EventBasedGateway": "EventBasedGateway", "StartEvent": "StartEvent",
-    "EndEvent": "EndEvent", "BoundaryEvent": "BoundaryEvent",
-    "IntermediateCatchEvent": "IntermediateCatchEvent",
-    "IntermediateThrowEvent": "IntermediateThrowEvent",
-}
-_MULTI = ("StandardLoopTask", "ParallelMultiInstanceTask", "SequentialMultiInstanceTask")
 
 # Element kinds in the XML that are not flow nodes (a refused target names what it is).
 XML_KINDS = {
@@ -46,24 +31,6 @@ XML_KINDS = {
 
 MAX_VALUE_CHARS = 2000  # a larger value of an incident's data is cut to its JSON's start
 MAX_DATA_CHARS = 16000  # an incident carries at most about this much data
-
-
-def _class_names(spec) -> list[str]:
-    return [cls.__name__ for cls in type(spec).__mro__]
-
-
-def element_type(spec) -> str:
-    """The BPMN type of a task spec (``userTask``, ``exclusiveGateway`` …); a loop or
-    multi-instance activity has the type of the activity it repeats."""
-    names = _class_names(spec)
-    if any(n in _MULTI for n in names) and getattr(spec, "task_spec", None):
-        inner = spec._wf_spec.task_specs.get(spec.task_spec)
-        if inner is not None and inner is not spec:
-            return element_type(inner)
-    for name in names:
-        if name in _TYPES:
-            return _TYPES[name]
-    return "Task"
 
 
 def element_id(spec) -> str | None:
@@ -92,7 +59,7 @@ def label(spec) -> str:
 def target_problem(spec) -> str | None:
     """Why a token cannot be placed on this element (Chinese), or None when it can."""
     kind = element_type(spec)
-    names = _class_names(spec)
+    names = [cls.__name__ for cls in type(spec).__mro__]
     if kind == "StartEvent":
         return f"{label(spec)}是开始事件，不能放置令牌：开始事件只在发起时触发"
     if kind == "BoundaryEvent":
@@ -203,9 +170,15 @@ def instance_head(conn, iid: int):
     return head
 
 
-def incident_details(ctx: Context, store: Store, conn, row) -> dict:
+_UNLOADABLE = object()  # a workflow that could not be loaded (in ``workflows``)
+
+
+def incident_details(ctx: Context, store: Store, conn, row,
+                     workflows: dict | None = None) -> dict:
     """Element name and type of an incident's failing step, and (open incidents of a parked
-    case) its task's data, bounded: the extra fields of ``IncidentInfo``."""
+    case) its task's data, bounded: the extra fields of ``IncidentInfo``. ``workflows``: the
+    cases already loaded by this request, by instance id (a list loads each case once, however
+    many of its incidents are open)."""
     out: dict = {}
     try:
         loaded = ctx.spec(row.definition_id)
@@ -217,12 +190,19 @@ def incident_details(ctx: Context, store: Store, conn, row) -> dict:
             out["element_name"] = element_name(spec)
             out["element_type"] = element_type(spec)
     if row.resolved_at is None and row.task_id and row.status == "incident":
-        head = conn.execute(INSTANCE_HEAD, {"id": row.instance_id}).first()
-        try:
-            wf = store.load_workflow(conn, head)
-        except Exception:  # a state that cannot load: the incident's message says why
+        workflows = {} if workflows is None else workflows
+        wf = workflows.get(row.instance_id)
+        if wf is None:
+            head = conn.execute(INSTANCE_HEAD, {"id": row.instance_id}).first()
+            try:
+                wf = store.load_workflow(conn, head)
+            except Exception:  # a state that cannot load: the incident's message says why
+                wf = _UNLOADABLE
+            else:
+                ctx.live.checkin(head.id, head.version, wf)
+            workflows[row.instance_id] = wf
+        if wf is _UNLOADABLE:
             return out
-        ctx.live.checkin(head.id, head.version, wf)
         task = spiff_task(wf, row.task_id)
         if task is not None:
             out["data"], out["data_truncated"] = bounded_data(dict(task.data))

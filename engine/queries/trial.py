@@ -36,7 +36,7 @@ from ..messages import requested_calls, thrown_messages
 from ..model import department, process_draft
 from ..persistence import Persistence, info_of
 from ..scripting import KunflowScriptEngine, bind_business_key
-from ..specs import CALL_STATE
+from ..specs import CALL_STATE, element_type
 from ..timers import is_timer, timer_due
 from .decisions import check_files
 
@@ -51,20 +51,6 @@ SKIPPED_ATTR = "kunflow_trial_skipped"
 
 DRAFT = sa.select(process_draft.c.bpmn_xml, process_draft.c.files_json).where(
     process_draft.c.process_key == sa.bindparam("key"))
-
-# SpiffWorkflow's class names of kunflow's own task specs -> the BPMN element they stand for
-ELEMENT_TYPES = {
-    "SeparateCallActivity": "CallActivity",
-    "BranchMergeParallelGateway": "ParallelGateway",
-    "BranchMergeInclusiveGateway": "InclusiveGateway",
-    "BoundaryTimerEvent": "BoundaryEvent",
-}
-
-
-def element_type(task_spec) -> str:
-    name = type(task_spec).__name__
-    return ELEMENT_TYPES.get(name, name)
-
 
 def _top(workflow):
     return getattr(workflow, "top_workflow", None) or workflow

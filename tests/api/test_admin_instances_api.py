@@ -4,6 +4,7 @@ for everyone else."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC
 
 import pytest
@@ -181,3 +182,58 @@ def test_caseworkers_get_403(deploy, as_user, error_of):
             r = user.get(path) if method == "get" else user.post(path, json=body)
             assert r.status_code == 403, (username, path, r.get_json())
             assert error_of(r)["code"] == "forbidden"
+
+
+def test_a_filter_matching_more_than_the_cap_is_refused_not_cut_short(
+        deploy, as_user, admin, error_of, app, monkeypatch):
+    """"All matching" never acts on the first N only: more than MAX_SELECTED (here 2) is a
+    422 that names the count and asks for a narrower filter; the cases page says so too."""
+    monkeypatch.setattr("engine.queries.instances.MAX_SELECTED", 2)
+    monkeypatch.setattr("web.admin.instances.MAX_SELECTED", 2)
+    deploy("migrate_review_v1")
+    clerk = as_user("invest-clerk")
+    ids = _at_review(clerk, 3)
+    deploy("migrate_review_v2")
+    too_wide = {"process": "migrate_review", "version": 1}
+    for path, body in (("migrate", {"filter": too_wide, "target_version": 2}),
+                       ("batch", {"filter": too_wide, "action": "suspend", "reason": "检查"})):
+        r = admin.post(f"/api/v1/admin/instances/{path}", json=body)
+        assert r.status_code == 422, r.get_json()
+        error = error_of(r)
+        assert "3 个" in error["message"] and "缩小筛选范围" in error["message"]
+        assert error["details"] == {"matched": 3, "max": 2}
+    for iid in ids:
+        inst = admin.get(f"/api/v1/instances/{iid}").get_json()
+        assert (inst["status"], inst["definition_version"]) == ("running", 1)
+    r = admin.post("/api/v1/admin/instances/batch", json={
+        "filter": {**too_wide, "business_key": "QY-001"}, "action": "suspend", "reason": "检查"})
+    assert r.status_code == 200 and [x["instance_id"] for x in r.get_json()["results"]] == [ids[1]]
+
+    page = app.test_client()
+    login = page.get("/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', login).group(1)
+    assert page.post("/login", data={"username": "admin", "password": "demo",
+                                     "csrf_token": token}).status_code == 302
+    html = page.get("/admin/instances?process=migrate_review").text
+    assert 'data-testid="too-many-matching"' in html and "超过 2 件" in html
+    assert 'data-action="select-all-matching"' not in html
+    html = page.get("/admin/instances?process=migrate_review&business_key=QY-001").text
+    assert 'data-testid="too-many-matching"' not in html
+
+
+def test_dry_run_of_a_rollback_says_so_per_case(deploy, as_user, admin):
+    deploy("migrate_review_v1")
+    clerk = as_user("invest-clerk")
+    (old,) = _at_review(clerk, 1)
+    deploy("migrate_review_v2")
+    new = _start(clerk, "migrate_review", business_key="QY-NEW")["id"]
+    _complete(clerk, _open_tasks(clerk, new)["submit"]["id"], {})
+    r = admin.post("/api/v1/admin/instances/migrate", json={
+        "instance_ids": [new], "target_version": 1, "dry_run": True})
+    (back,) = r.get_json()["results"]
+    assert r.status_code == 200 and back["ok"]
+    assert (back["rollback"], back["note"]) == (True, "回退到旧版本（v2 → v1）")
+    r = admin.post("/api/v1/admin/instances/migrate", json={
+        "instance_ids": [old], "target_version": 2, "dry_run": True})
+    (forward,) = r.get_json()["results"]
+    assert (forward["rollback"], forward["note"]) == (False, None)

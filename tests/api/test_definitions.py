@@ -182,3 +182,18 @@ def test_deploy_upload_takes_a_comment_kept_on_the_version(as_user, error_of, ro
         "comment": "长" * 2001})
     assert r.status_code == 422 and error_of(r)["details"]["field"] == "comment"
     assert len(admin.get("/api/v1/definitions/commented/versions").get_json()["items"]) == 1
+
+
+def test_deploy_warnings_carry_rule_and_hint(as_user, root):
+    """A stored warning says which rule and what to change, in the deploy's answer and when the
+    version is read again (the Definition schema lists all five fields)."""
+    admin = as_user("admin")
+    r = _upload(admin, "warned.bpmn", _valid_variant(root, "warned"))
+    assert r.status_code == 201, r.get_json()
+    for body in (r.get_json(), admin.get("/api/v1/definitions/warned").get_json()):
+        (w,) = body["warnings"]
+        assert w["element_id"] == "fill_form" and w["rule"] == "kunflow/user-task-department"
+        assert w["element_type"] == "bpmn:UserTask" and w["message"] and w["hint"]
+    doc = admin.get("/api/v1/openapi.json").get_json()
+    props = doc["components"]["schemas"]["DefinitionWarning"]["properties"]
+    assert set(props) == {"element_id", "element_type", "rule", "message", "hint"}

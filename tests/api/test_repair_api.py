@@ -128,6 +128,15 @@ def test_refused_moves_answer_422_or_409_with_the_reason(deploy, as_user, admin,
     assert "token_moved" not in _kinds(admin, iid)
     assert list(_open_tasks(admin, iid)) == ["review_case"]
 
+    assert admin.post(f"/api/v1/instances/{iid}/suspend", json={"reason": "核查"}
+                      ).status_code == 200
+    for path, body in (("tokens", {"cancel": ["review_case"], "activate": "compute_total"}),
+                       ("skip", {})):
+        r = admin.post(f"/api/v1/instances/{iid}/{path}", json={**body, "reason": "调整"})
+        assert r.status_code == 409, r.get_json()
+        assert error_of(r)["message"] == "实例已挂起，请先恢复后再调整环节"
+    assert list(_open_tasks(admin, iid)) == ["review_case"]
+
     assert admin.post(f"/api/v1/instances/{iid}/terminate", json={"reason": "撤案"}
                       ).status_code == 200
     r = admin.post(url, json={"activate": "approve_case", "reason": "恢复"})

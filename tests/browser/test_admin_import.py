@@ -1,9 +1,11 @@
 """The catalogue's 导入流程图 panel in a real browser: a Camunda Modeler 7 diagram (a bare ISO
 timer, JUEL conditions, candidate groups) is uploaded, its translations confirmed one by one,
 saved as a draft and opened in the modeler, deployed there with a comment, and a case of it
-runs; uploaded again, its key clashes and is renamed. A Signavio diagram with elements the
-engine cannot run gets the per-element Chinese report, is saved as a draft under a new key and
-cannot be deployed. A file that is no diagram gets a Chinese message. Screenshot at 1440 px:
+runs; uploaded again, its key clashes and is renamed. A diagram with elements the engine cannot
+run gets the per-element Chinese report, is saved as a draft and cannot be deployed. A Signavio
+diagram without a drawing is laid out, saved under a new key and shown in the modeler; a draft
+without a drawing saved through the API opens laid out and the autosave stores the drawing.
+Screenshot of the laid-out diagram in the modeler: var/screenshots/import-laid-out.png. A file that is no diagram gets a Chinese message. Screenshot at 1440 px:
 var/screenshots/import.png."""
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ FIXTURES = ROOT / "tests" / "fixtures" / "import"
 SCREENSHOTS = ROOT / "var" / "screenshots"
 WIDE = {"width": 1440, "height": 900}
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+DI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
 
 
 @pytest.fixture
@@ -185,8 +188,9 @@ def test_an_unsupported_element_gets_a_chinese_report_and_saves_but_does_not_dep
     assert "complaint_dispatch" not in {d.key for d in server.engine.list_definitions()}
 
 
-def test_signavio_diagram_without_a_drawing_is_reported_but_not_saved(live_server, admin_page):
+def test_signavio_diagram_without_a_drawing_is_laid_out_saved_and_shown(live_server, admin_page):
     server, page = live_server, admin_page
+    admin = server.user("admin")
     panel = _upload(page, server, FIXTURES / "signavio_complaint.bpmn")
     panel.get_by_test_id("import-report").wait_for()
     assert panel.get_by_test_id("import-executable").inner_text() == "不可执行"
@@ -201,10 +205,64 @@ def test_signavio_diagram_without_a_drawing_is_reported_but_not_saved(live_serve
     page.wait_for_function(
         "() => document.querySelector('[data-testid=import-key-note]').textContent.length > 0")
     assert "只能用英文字母" in panel.get_by_test_id("import-key-note").inner_text()
-    # No drawing: the modeler could not show it, so it is not saved.
-    assert "没有图形信息" in panel.get_by_test_id("import-undrawn").inner_text()
-    panel.locator("input[name=confirm]").first.check()
-    assert panel.locator("[data-action=save-import]").is_disabled()
+    # No drawing: it is laid out, and the report says so.
+    assert "原图没有布局信息，已自动排版，请在建模器中检查" in panel.get_by_test_id(
+        "import-laid-out").inner_text()
+    assert panel.get_by_test_id("import-undrawn").count() == 0
+
+    key = panel.get_by_test_id("import-key")
+    key.fill("complaint_signavio")
+    key.dispatch_event("change")
+    panel.locator("[data-action=confirm-all]").check()
+    panel.locator("[data-action=save-import]").click()
+    page.wait_for_url("**/admin/processes/complaint_signavio/edit")
+    page.wait_for_selector("[data-testid=modeler][data-ready='1']")
+
+    # The draft holds the drawing, under the new key, with the lane and every element.
+    draft = server.engine.get_process_draft("complaint_signavio", admin)
+    assert _process_ids(draft.bpmn_xml) == ["complaint_signavio"]
+    root = etree.fromstring(draft.bpmn_xml.encode("utf-8"))
+    drawn = {s.get("bpmnElement") for s in root.iter(f"{{{DI_NS}}}BPMNShape")}
+    user_tasks = [t.get("id") for t in root.iter(f"{{{BPMN_NS}}}userTask")]
+    lanes = [lane.get("id") for lane in root.iter(f"{{{BPMN_NS}}}lane")]
+    assert len(user_tasks) == 2 and lanes == ["sid-1A2B3C4D-5E6F-4A5B-9C8D-7E6F5A4B3C2D"]
+    original = etree.parse(str(FIXTURES / "signavio_complaint.bpmn")).getroot()
+    process_id = next(original.iter(f"{{{BPMN_NS}}}process")).get("id")
+    ids = {e.get("id") for e in original.iter() if e.get("id") and e.get("id") != process_id}
+    assert ids <= {e.get("id") for e in root.iter() if e.get("id")}
+    assert set(user_tasks) | set(lanes) <= drawn
+
+    # The modeler shows every user task, in the lane.
+    assert page.locator("[data-testid=modeler-laid-out]").count() == 0  # laid out before saving
+    for task in user_tasks:
+        shape = page.locator(f".djs-element.djs-shape[data-element-id='{task}']")
+        assert shape.count() == 1 and shape.is_visible()
+    assert page.locator(".djs-element.djs-shape[data-element-id='sid-1A2B3C4D-5E6F-4A5B-9C8D-7E6F5A4B3C2D']"
+                        ).is_visible()
+    assert page.evaluate("""() => window.kunflowModeler.get('elementRegistry')
+        .filter((e) => e.type === 'bpmn:UserTask').length""") == 2
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "import-laid-out.png"))
+
+
+def test_a_draft_without_a_drawing_opens_laid_out_and_the_autosave_stores_it(
+        live_server, admin_page):
+    server, page = live_server, admin_page
+    admin = server.user("admin")
+    report = server.engine.import_model("signavio_complaint.bpmn",
+                                        (FIXTURES / "signavio_complaint.bpmn").read_bytes(),
+                                        admin, key="complaint_api")
+    assert "BPMNDiagram" not in report.bpmn_xml
+    saved = server.engine.save_process_draft("complaint_api", admin, report.bpmn_xml)
+    page.goto(server.url + "/admin/processes/complaint_api/edit")
+    page.wait_for_selector("[data-testid=modeler][data-ready='1']")
+    assert "原图没有布局信息，已自动排版" in page.get_by_test_id("modeler-laid-out").inner_text()
+    for name in ("登记投诉", "现场核查"):
+        assert page.locator(".djs-element.djs-shape", has_text=name).first.is_visible()
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=draft-status]').textContent.includes('已自动保存')")
+    draft = server.engine.get_process_draft("complaint_api", admin)
+    assert "BPMNShape" in draft.bpmn_xml and draft.revision > saved.revision
 
 
 @pytest.mark.parametrize(("name", "content", "words"), [

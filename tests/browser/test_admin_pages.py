@@ -281,6 +281,27 @@ def test_all_matching_cases_suspended_beyond_the_first_page(live_server, wide):
         == {"suspended"}
 
 
+def test_dry_run_back_to_an_older_version_says_so_per_case(live_server, wide):
+    server = live_server
+    key = "pages_rollback"
+    _deploy(server, key, "测试：回退流程")
+    _deploy(server, key, "测试：回退流程（修订）")
+    iid, code = _start(server, key)  # on v2
+
+    login(wide, server, "admin")
+    wide.goto(f"{server.url}/admin/instances?process={key}&version=2")
+    wide.locator(f"tr[data-instance-id='{iid}'] input[name=instance]").check()
+    wide.get_by_test_id("open-migrate").click()
+    panel = wide.get_by_test_id("migrate-panel")
+    panel.get_by_test_id("target-version").select_option("1")
+    panel.get_by_test_id("dry-run").click()
+    results = panel.get_by_test_id("migrate-results")
+    results.get_by_test_id("results-head").filter(has_text="1 件可以迁移").wait_for()
+    row = results.locator("tr", has_text=code)
+    assert "可以迁移" in row.inner_text()
+    assert row.get_by_test_id("rollback-note").inner_text() == "回退到旧版本（v2 → v1）"
+
+
 def test_a_new_process_from_the_blank_template_opens_the_modeler(live_server, wide):
     server = live_server
     login(wide, server, "admin")

@@ -168,6 +168,32 @@ def test_dry_run_changes_nothing(versions, clock):
     assert engine.migrate_instances(admin, [kept], 2).ok_count == 1
 
 
+def test_going_back_to_an_older_version_is_allowed_and_said_per_case(versions, clock):
+    """A rollback (target older than the case's version) is a legitimate migration: the dry
+    run says 回退到旧版本 for each such case, the audit event records it."""
+    engine = versions
+    admin = actor(engine, "admin")
+    old = case_at(engine, "review", "MR-OLD")  # on v1
+    deploy(engine, "migrate_review_v2")
+    new = case_at(engine, "review", "MR-NEW")  # on v2
+    report = engine.migrate_instances(admin, [new], 1, dry_run=True)
+    (back,) = report.results
+    assert back.ok and back.from_version == 2
+    assert back.rollback and back.note == "回退到旧版本（v2 → v1）"
+    forward = engine.migrate_instances(admin, [old], 2, dry_run=True).results[0]
+    assert forward.ok and not forward.rollback and forward.note is None
+
+    (done,) = engine.migrate_instances(admin, [new], 1).results
+    assert done.ok and done.rollback
+    assert engine.get_instance(new, admin).definition_version == 1
+    (event,) = [e for e in engine.list_events(new, admin) if e.kind == "migrated"]
+    assert event.data["rollback"] is True
+    assert (event.data["from_version"], event.data["to_version"]) == (2, 1)
+    engine.migrate_instances(admin, [old], 2)
+    (event,) = [e for e in engine.list_events(old, admin) if e.kind == "migrated"]
+    assert event.data["rollback"] is False
+
+
 def test_refusals_status_other_version_and_permissions(versions, clock):
     engine = versions
     admin = actor(engine, "admin")

@@ -3,9 +3,13 @@ codes and Chinese messages, each problem naming the element; errors store nothin
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import sqlalchemy as sa
 
 from engine import Forbidden, InvalidModel
+from engine.model import definition
 from tests.conftest import BPMN, actor
 
 FIXTURES = BPMN.parent / "tests" / "fixtures"
@@ -111,6 +115,30 @@ def test_lane_of_an_unknown_department_is_a_warning_stored_once(engine):
     result = engine.deploy("checked.bpmn", bpmn, actor=actor(engine, "admin"))
     assert [w["element_id"] for w in result.definition.warnings] == ["task_a"]
     assert result.definition.warnings[0]["rule"] == "kunflow/user-task-department"
+    assert result.definition.warnings[0]["hint"]
+
+
+def test_every_stored_warning_has_rule_and_hint_and_old_ones_read_in_the_same_shape(engine):
+    starters = ('<bpmn:extensionElements><spiffworkflow:properties><spiffworkflow:property '
+                'name="start_departments" value="kind:nowhere" /></spiffworkflow:properties>'
+                "</bpmn:extensionElements>")
+    bpmn = diagram(user_task(), lanes=starters + lane("不存在的科室", "task_a"))
+    info = engine.deploy("checked.bpmn", bpmn, actor=actor(engine, "admin")).definition
+    keys = {"element_id", "element_type", "rule", "message", "hint"}
+    assert all(set(w) == keys for w in info.warnings), info.warnings
+    assert {w["rule"] for w in info.warnings} == {"kunflow/user-task-department",
+                                                  "kunflow/start-departments"}
+    assert all(w["hint"] for w in info.warnings)
+    # A version deployed before warnings carried rule and hint reads in the same shape.
+    with engine.db.begin() as conn:
+        meta = json.loads(conn.execute(sa.select(definition.c.meta_json)
+                                       .where(definition.c.id == info.id)).scalar_one())
+        meta["warnings"] = [{"element_id": "task_a", "message": "旧警告"}]
+        conn.execute(definition.update().where(definition.c.id == info.id)
+                     .values(meta_json=json.dumps(meta)))
+    (old,) = engine.get_definition("checked", info.version).warnings
+    assert old == {"element_id": "task_a", "element_type": None, "rule": None,
+                   "message": "旧警告", "hint": ""}
 
 
 def test_task_inside_a_subprocess_takes_the_lane_of_the_subprocess(engine):

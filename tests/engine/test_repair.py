@@ -12,7 +12,8 @@ import sqlalchemy as sa
 import time_machine
 
 from engine import Conflict, Engine, Forbidden, InvalidInput
-from engine.model import instance
+from engine.model import incident, instance
+from engine.persistence.store import Store
 from tests.conftest import FIXTURES, actor
 
 T0 = datetime(2026, 9, 1, 2, 0, 0)  # Tuesday 10:00 in Beijing, naive UTC
@@ -82,6 +83,32 @@ def test_incident_names_the_element_in_chinese_and_carries_the_failing_data(engi
     # A large value is cut to the start of its JSON text, and the incident says so.
     assert inc.data_truncated and inc.data["memo"].endswith("…")
     assert len(inc.data["memo"]) < 3000
+
+
+def test_listing_incidents_loads_each_parked_case_once(engine, monkeypatch):
+    """A case with several open incidents (a parked case whose timer or message failed as
+    well) is loaded once per list, not once per incident; each incident still carries the
+    failing step's data."""
+    first, second = _broken(engine), _broken(engine)
+    admin = actor(engine, "admin")
+    rows = engine.list_incidents(admin)
+    with engine.db.begin() as conn:
+        for row in rows * 2:  # two more open incidents on each case
+            conn.execute(incident.insert().values(
+                instance_id=row.instance_id, task_id=row.task_id, element_id=row.element_id,
+                message=row.message, created_at=row.created_at))
+    loads = []
+    original = Store.load_workflow
+
+    def counting(self, conn, head):
+        loads.append(head.id)
+        return original(self, conn, head)
+
+    monkeypatch.setattr(Store, "load_workflow", counting)
+    listed = engine.list_incidents(admin)
+    assert len(listed) == 6
+    assert all(i.data["amount"] == 5 and i.element_type == "ScriptTask" for i in listed)
+    assert sorted(loads) == sorted([first, second])
 
 
 def test_retry_after_fixing_the_data_is_audited(engine):
@@ -272,6 +299,28 @@ def test_moves_need_an_admin_a_reason_and_a_running_case(moves):
     with pytest.raises(Conflict, match="已办结"):
         moves.move_token(done, admin, [], "approve_case", "重开")
     assert moves.instance_tokens(done, admin).active == ()
+
+
+def test_moves_and_skips_on_a_suspended_case_are_refused_until_it_is_resumed(moves):
+    """A suspended case runs nothing (tasks, timers): a move would run the automatic steps
+    after its target (here the script compute_total), so it is refused, not held."""
+    admin = actor(moves, "admin")
+    iid = _at(moves, "review_case")
+    moves.suspend(iid, admin, "暂停核查")
+    before = _row(moves, iid)
+    with pytest.raises(Conflict, match="实例已挂起，请先恢复后再调整环节"):
+        moves.move_token(iid, admin, ["review_case"], "compute_total", "重新计算")
+    with pytest.raises(Conflict, match="实例已挂起，请先恢复后再调整环节"):
+        moves.move_token(iid, admin, [], "approve_case", "加一个令牌")
+    with pytest.raises(Conflict, match="实例已挂起，请先恢复后再调整环节"):
+        moves.skip_incident(iid, admin, "跳过")
+    assert _row(moves, iid) == before
+    assert list(_open(moves, iid)) == ["review_case"]
+    assert _events(moves, iid, "token_moved") == []
+    moves.resume(iid, admin, "核查结束")
+    info = moves.move_token(iid, admin, ["review_case"], "approve_case", "直接审批")
+    assert info.status == "running"
+    assert [t.element_id for t in info.tasks] == ["approve_case"]
 
 
 def test_parallel_branch_restarted_alone_and_the_join_still_waits_for_both(engine):

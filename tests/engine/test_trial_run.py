@@ -162,3 +162,27 @@ def test_a_called_process_is_skipped_not_started(engine, people):
     assert [s.element_id for s in result.skipped] == ["call_child"]
     assert [t.element_id for t in result.ready] == ["after_child"]
     assert _counts(engine) == before
+
+
+@pytest.mark.parametrize(("fixture", "expected"), [
+    ("parallel_opinions", {"give_opinion": "UserTask", "parallel_opinions_requested": "StartEvent"}),
+    ("call_middle", {"run_child": "CallActivity", "middle_finished": "EndEvent"}),
+    ("repair_moves", {"compute_total": "ScriptTask", "review_timeout": "BoundaryEvent"}),
+    ("call_beside_task", {"fork": "ParallelGateway", "join": "ParallelGateway"}),
+], ids=["multi-instance", "call-activity", "boundary-timer", "parallel-join"])
+def test_one_element_type_naming_for_trial_run_repair_and_incidents(fixture, expected):
+    """The trial run and the repair tools name an element's type with the same function
+    (``engine.specs.element_type``): kunflow's own spec classes and a multi-instance activity
+    (the type of the activity it repeats) are named as the diagram names them."""
+    from engine.definitions import parse
+    from engine.queries import repair, trial
+    from engine.specs import element_type
+
+    assert trial.element_type is repair.element_type is element_type
+    _, loaded = parse(f"{fixture}.bpmn", (FIXTURES / "bpmn" / f"{fixture}.bpmn").read_bytes(),
+                      validate=False)
+    named: dict[str, set] = {}
+    for spec in loaded.spec.task_specs.values():
+        if getattr(spec, "bpmn_id", None):
+            named.setdefault(spec.bpmn_id, set()).add(element_type(spec))
+    assert {eid: named[eid] for eid in expected} == {eid: {t} for eid, t in expected.items()}

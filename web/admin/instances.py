@@ -9,7 +9,7 @@ import math
 from flask import g, render_template, request
 from lxml import etree
 
-from engine import OPEN_STATES, EngineError
+from engine import MAX_SELECTED, OPEN_STATES, EngineError
 
 from . import bp
 from .catalogue import STATUS_NAMES, engine, names
@@ -92,7 +92,7 @@ def instances():
     return render_template(
         "admin/instances.html", rows=rows, total=total, page_no=page_no, pages=pages,
         filters=filters, active_filters={k: v for k, v in filters.items() if v}, names=n, status_names=STATUS_NAMES, versions=versions,
-        elements=elements, error=error,
+        elements=elements, error=error, max_selected=MAX_SELECTED,
         stages=eng.stage_options(n["definitions"], filters["process"] or None),
         departments=eng.list_departments(),
     )

@@ -44,7 +44,8 @@ def _filters(f: dict) -> dict:
 
 def _selected(body) -> tuple[list[int], dict | None]:
     """The instance ids a migrate or batch request names: ``instance_ids``, or every instance
-    matching ``filter`` ("all matching", at most 5,000)."""
+    matching ``filter`` ("all matching"; a filter matching more than 5,000 is refused by the
+    engine with 422, never cut short)."""
     ids, given = body.get("instance_ids"), body.get("filter")
     if (ids is None) == (given is None):
         raise InvalidInput("请给出 instance_ids 或 filter（二选一）")
@@ -80,7 +81,8 @@ def list_admin_instances(query):
     "/admin/instances/migrate",
     tags=TAGS,
     summary="把实例迁移到流程的另一个版本（流程管理员）",
-    description="instance_ids 与 filter 二选一（filter：全部符合筛选条件的实例，最多 5000 个）。"
+    description="instance_ids 与 filter 二选一（filter：全部符合筛选条件的实例；超过 5000 个时"
+    "整个请求以 422 拒绝，details 给出 matched 与 max，请缩小筛选范围）。"
     "每个实例单独一个事务；结果逐个列出能否迁移及原因。dry_run 为 true 时只检查，不做修改。"
     "mapping 缺省按相同节点标识对应。",
 )
@@ -101,7 +103,8 @@ def migrate_instances(body):
     "/admin/instances/batch",
     tags=TAGS,
     summary="批量挂起、恢复或终止实例（流程管理员）",
-    description="instance_ids 与 filter 二选一；reason 必填，写入每个实例的操作日志。"
+    description="instance_ids 与 filter 二选一（filter 超过 5000 个实例时以 422 拒绝，请缩小筛选"
+    "范围）；reason 必填，写入每个实例的操作日志。"
     "每个实例单独一个事务；结果逐个列出成功与否及原因。",
 )
 @admin_only(FORBIDDEN)

@@ -206,8 +206,15 @@ class Logout(Schema):
 
 
 class DefinitionWarning(Schema):
-    element_id = fields.String(allow_none=True)
-    message = string()
+    """A warning of the deploy (it did not block it): the model check's problems and the
+    lanes / start departments that name no department."""
+
+    element_id = maybe_string("元素 id（整个流程的问题为流程标识）")
+    element_type = maybe_string("元素类型，如 bpmn:UserTask（旧版本的警告为 null）")
+    rule = maybe_string("规则编码，如 kunflow/user-task-department、kunflow/start-departments"
+                        "（旧版本的警告为 null）")
+    message = string("问题（中文）")
+    hint = string("应如何修改（可为空）")
 
 
 class Definition(Schema):
@@ -958,7 +965,8 @@ class AdminInstanceQuery(Schema):
 
 class MigrateInstances(Schema):
     instance_ids = InstanceIds(doc="要迁移的实例；与 filter 二选一")
-    filter = InstanceFilter(doc="迁移全部符合这些条件的实例（同列表接口的筛选条件，最多 5000 个）")
+    filter = InstanceFilter(doc="迁移全部符合这些条件的实例（同列表接口的筛选条件；超过 5000 个时"
+                            "以 422 拒绝，请缩小筛选范围）")
     target_version = Integer(required=True, minimum=1, maximum=MAX_ID, doc="目标版本号")
     mapping = JsonObject(doc="节点映射：旧节点标识 → 新节点标识；缺省按相同标识对应")
     dry_run = fields.Boolean(load_default=False, allow_none=True, truthy={True}, falsy={False},
@@ -972,7 +980,7 @@ class BatchInstances(Schema):
                   enum=["suspend", "resume", "terminate"])
     reason = Text(required=True, max_length=MAX_REASON, doc="原因（写入每个实例的操作日志）")
     instance_ids = InstanceIds(doc="要处理的实例；与 filter 二选一")
-    filter = InstanceFilter(doc="处理全部符合这些条件的实例（最多 5000 个）")
+    filter = InstanceFilter(doc="处理全部符合这些条件的实例（超过 5000 个时以 422 拒绝，请缩小筛选范围）")
 
 
 class MigrationResult(Schema):
@@ -983,6 +991,8 @@ class MigrationResult(Schema):
     moves = fields.List(fields.List(fields.String()), required=True,
                         **_m("进行中节点的对应：[旧节点标识, 新节点标识]"))
     from_version = maybe_integer("迁移前的版本号")
+    rollback = boolean("true：目标版本比实例当前的版本旧（回退到旧版本；允许，试迁移与操作日志都会注明）")
+    note = maybe_string("提示，如“回退到旧版本（v3 → v2）”")
 
 
 class MigrationReport(Schema):

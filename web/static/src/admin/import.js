@@ -2,11 +2,12 @@
 // POST /api/v1/admin/import, show the report (key, executable or not, each translation to
 // confirm, the problems per element in Chinese with what to change), then save the translated
 // diagram as the draft of its key (renamed by the server when the key is changed) and open the
-// modeler. Nothing is deployed here: the modeler deploys once the check passes.
+// modeler. Nothing is deployed here: the modeler deploys once the check passes. A diagram
+// without a drawing is laid out (layout.js) before it is saved.
 import { requestJSON } from '../http.js';
+import { layoutDiagram } from './layout.js';
 
 const MAX_BYTES = 5 * 1024 * 1024;
-const DI_NS = 'http://www.omg.org/spec/BPMN/20100524/DI';
 const KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,99}$/;
 const KINDS = {
   timer: '定时器', condition: '连线条件', candidate_group: '候选组 → 部门', assignee: '办理人',
@@ -91,21 +92,29 @@ function uploadErrorText(error, name) {
   return `${message}。${first.hint}`;
 }
 
-/** Names of the diagram's elements by id (the report names elements by id only), and whether
- * it has a drawing (BPMNDiagram / BPMNPlane) the modeler can show. */
-function readDiagram(xml) {
+/** Names of the diagram's elements by id (the report names elements by id only). */
+function readNames(xml) {
   const names = new Map();
-  let drawn = true;
   try {
     const doc = new DOMParser().parseFromString(xml, 'application/xml');
     for (const node of doc.querySelectorAll('[id]')) {
       names.set(node.getAttribute('id'), { name: node.getAttribute('name') || '', type: node.localName });
     }
-    drawn = doc.getElementsByTagNameNS(DI_NS, 'BPMNPlane').length > 0;
   } catch {
     // names are a nicety: ids are shown anyway
   }
-  return { names, drawn };
+  return names;
+}
+
+/** ``xml`` with a drawing: laid out when it has none (``laidOut``); ``failed`` when the layout
+ * failed, so the modeler could not show it. */
+async function withDrawing(xml) {
+  try {
+    return { ...(await layoutDiagram(xml)), failed: false };
+  } catch (error) {
+    console.error('layout failed', error); // eslint-disable-line no-console
+    return { xml, laidOut: false, failed: true };
+  }
 }
 
 function elementLabel(names, id, type) {
@@ -176,6 +185,9 @@ export function mountImport(root) {
     try {
       report = await upload(null);
       setStatus(status, '');
+      const layout = await withDrawing(report.bpmn_xml);
+      report.laidOut = layout.laidOut;
+      report.drawn = !layout.failed;
       render();
     } catch (error) {
       report = null;
@@ -186,7 +198,8 @@ export function mountImport(root) {
   });
 
   function render() {
-    const { names, drawn } = readDiagram(report.bpmn_xml);
+    const names = readNames(report.bpmn_xml);
+    const { drawn, laidOut } = report;
     const keyInput = el('input', {
       name: 'key', value: report.key || '', maxlength: 100, required: true, autocomplete: 'off',
       pattern: '[A-Za-z_][A-Za-z0-9_]*', 'data-testid': 'import-key',
@@ -250,9 +263,15 @@ export function mountImport(root) {
     const saveNote = el('span', { className: 'muted small', 'data-testid': 'import-save-note' });
     const saveStatus = el('p', { className: 'kf-status', role: 'status', 'aria-live': 'polite' });
     const actions = el('div', { className: 'import-actions' }, save, saveNote);
-    const undrawn = drawn ? null : el('p', { className: 'error-box', 'data-testid': 'import-undrawn' },
-      '这个文件只有流程定义，没有图形信息（BPMNDiagram），建模器无法显示，因此不能保存为草稿。'
-      + '请在原建模工具中导出包含图形的 .bpmn 文件后再导入。');
+    let undrawn = null;
+    if (!drawn) {
+      undrawn = el('p', { className: 'error-box', 'data-testid': 'import-undrawn' },
+        '这个文件没有图形信息（BPMNDiagram），自动排版也未成功，建模器无法显示，因此不能保存为草稿。'
+        + '请在原建模工具中导出包含图形的 .bpmn 文件后再导入。');
+    } else if (laidOut) {
+      undrawn = el('p', { className: 'small key-note warn', 'data-testid': 'import-laid-out', role: 'status' },
+        '原图没有布局信息，已自动排版，请在建模器中检查（泳道、连线的走向和元素位置）。');
+    }
 
     function refresh() {
       const open = boxes.filter((b) => !b.checked).length;
@@ -320,6 +339,13 @@ export function mountImport(root) {
         if (key !== report.key) {
           setStatus(saveStatus, `正在把流程标识改为 ${key}…`);
           xml = (await upload(key)).bpmn_xml;
+        }
+        if (laidOut || key !== report.key) {
+          const layout = await withDrawing(xml);
+          if (layout.failed) {
+            throw new Error('自动排版失败，无法保存没有图形信息的流程图');
+          }
+          xml = layout.xml;
         }
         const draft = await draftOf(key);
         let revision = 0;

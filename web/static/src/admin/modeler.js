@@ -16,6 +16,7 @@ import { requestJSON } from '../http.js';
 import { mountDmnEditor } from './dmn-editor.js';
 import { mountDmnPreview } from './dmn-preview.js';
 import { mountFormEditor } from './form-editor.js';
+import { layoutDiagram } from './layout.js';
 import kunflowPropertiesModule from './kunflow-properties.js';
 import { lintConfig, ruleCode } from './lint.js';
 import spiffworkflowDescriptor from './spiffworkflow.json';
@@ -344,11 +345,18 @@ export function mountModeler(root, options = {}) {
     state.filesKnown = Boolean(draft.files);
     state.files = { ...(draft.files || {}) };
     adoptDraft(draft);
-    const { warnings } = await modeler.importXML(draft.bpmn_xml);
+    // A draft without a drawing (saved through the API, say) is laid out; the autosave stores it.
+    const { xml, laidOut } = await layoutDiagram(draft.bpmn_xml);
+    const { warnings } = await modeler.importXML(xml);
     keepUnresolvedReferences(warnings);
     modeler.get('canvas').zoom('fit-viewport');
     refreshContext();
-    if (draft.saved === false || draft.revision === null || draft.revision === undefined) {
+    if (laidOut) {
+      const notice = el('p', { class: 'small key-note warn', 'data-testid': 'modeler-laid-out', role: 'status' },
+        '原图没有布局信息，已自动排版，请检查泳道、连线的走向和元素位置；排版将随自动保存存入草稿。');
+      q('[data-pane=bpmn]').prepend(notice);
+      schedule();
+    } else if (draft.saved === false || draft.revision === null || draft.revision === undefined) {
       setStatus('尚未保存草稿（修改后自动保存）', 'new');
     } else {
       showSaved();

@@ -305,7 +305,8 @@ export function mountInstances(root) {
     const rows = results.map((r) => el('tr', { dataset: { instanceId: r.instance_id }, className: r.ok ? 'ok' : 'refused' },
       el('td', { className: 'nowrap' }, label(r.instance_id, r.business_key)),
       el('td', {}, r.ok
-        ? el('span', { className: 'result-ok' }, dryRun ? '可以迁移' : '已迁移')
+        ? [el('span', { className: 'result-ok' }, dryRun ? '可以迁移' : '已迁移'),
+          ...(r.rollback ? ['，', el('span', { className: 'result-rollback', 'data-testid': 'rollback-note' }, r.note || '回退到旧版本')] : [])]
         : el('span', { className: 'result-refused' }, `${dryRun ? '不能迁移' : '未迁移'}：${r.reason || '原因不明'}`)),
       el('td', { className: 'small muted' }, (r.moves || []).map(movePair).filter(([a, b]) => a !== b).map(([a, b]) => `${a} → ${b}`).join('，') || '—')));
     box.replaceChildren(
