@@ -34,7 +34,14 @@ def hostile(browser):
     page = context.new_page()
     page.set_default_timeout(15000)
     page.kf_dialogs, page.kf_errors = [], []
-    page.on("dialog", lambda d: (page.kf_dialogs.append(d.message), d.dismiss()))
+    def on_dialog(dialog):
+        if dialog.type == "beforeunload":  # the modeler's unsaved-changes question
+            dialog.accept()
+        else:
+            page.kf_dialogs.append(dialog.message)
+            dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     page.on("pageerror", lambda e: page.kf_errors.append(str(e)))
     yield page
     context.close()
