@@ -209,6 +209,14 @@ def test_admin_adds_a_task_in_the_emergency_lane_deploys_it_and_migrates_a_case(
     assert newest.version == n + 1
     assert getattr(newest, "comment", None) == "增加区应急局安全设施设计现场核查环节（3个工作日）"
 
+    # The catalogue shows version N+1 first, with its comment, beside version N.
+    page.goto(server.url + "/admin/processes")
+    card = page.locator("[data-testid=process-card][data-process=mine_approval]")
+    newest_row = card.locator(f"tr[data-version='{n + 1}']")
+    assert "最新" in newest_row.inner_text()
+    assert "增加区应急局安全设施设计现场核查环节" in newest_row.inner_text()
+    assert card.locator(f"tr[data-version='{n}']").count() == 1
+
     # A new case reaches the new task, in 区应急局's queue.
     new_code = f"KS-M{next(_codes):03d}"
     new_case = mine_at_safety_design_review(server.engine, new_code)
