@@ -61,6 +61,23 @@ function hhmm(iso) {
   return date.toLocaleTimeString('zh-CN', { hour: '2-digit', minute: '2-digit', hour12: false });
 }
 
+// The whole diagram in view, starting right of the palette (which floats over the canvas).
+function fitBesidePalette(canvas) {
+  canvas.zoom('fit-viewport');
+  const container = canvas.getContainer();
+  const palette = container.querySelector('.djs-palette');
+  if (!palette) {
+    return;
+  }
+  const offset = palette.getBoundingClientRect().right - container.getBoundingClientRect().left + 12;
+  const box = canvas.viewbox();
+  if (offset <= 0 || !box.scale) {
+    return;
+  }
+  const extra = offset / box.scale;
+  canvas.viewbox({ x: box.x - extra, y: box.y, width: box.width + extra, height: box.height });
+}
+
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
@@ -349,7 +366,7 @@ export function mountModeler(root, options = {}) {
     const { xml, laidOut } = await layoutDiagram(draft.bpmn_xml);
     const { warnings } = await modeler.importXML(xml);
     keepUnresolvedReferences(warnings);
-    modeler.get('canvas').zoom('fit-viewport');
+    fitBesidePalette(modeler.get('canvas'));
     refreshContext();
     if (laidOut) {
       const notice = el('p', { class: 'small key-note warn', 'data-testid': 'modeler-laid-out', role: 'status' },
