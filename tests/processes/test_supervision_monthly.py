@@ -217,7 +217,7 @@ def test_report_on_time_signed_lights_green_then_closed_and_rolled_over(deployed
         assert (d["round_month"], d["report_period"]) == ("2026-03", "2026-02")
         assert d["report_deadline_day"] == "2026-03-06"  # a Friday: no move
         for t in r.open():
-            assert t.due_at == naive_utc(cn(2026, 3, 6))  # due before the 6th begins
+            assert t.due_at == naive_utc(cn(2026, 3, 6, 23, 59, 59))  # due by the 6th's end
             assert t.stage == "月报报送"
 
         # reminder two working days before the deadline (non-interrupting)
@@ -229,14 +229,15 @@ def test_report_on_time_signed_lights_green_then_closed_and_rolled_over(deployed
         r.clock.move_to(cn(2026, 3, 5, 10))
         r.do("prepare_monthly_report", "drc", report("R1", 100), unit="drc")
         sign = r.task("sign_monthly_report", "drc")
-        assert sign.candidate_role == "head" and sign.due_at == naive_utc(cn(2026, 3, 6))
+        assert sign.candidate_role == "head"
+        assert sign.due_at == naive_utc(cn(2026, 3, 6, 23, 59, 59))
         with pytest.raises(Forbidden):  # a caseworker cannot sign for the head
             r.eng.complete(sign.id, driver.user("drc-clerk"), {"sign_decision": "approve"})
         r.do("sign_monthly_report", "drc", {"sign_decision": "approve", "sign_opinion": "同意报送"})
         r.do("prepare_monthly_report", "housing", report("R2", 40))
         r.do("sign_monthly_report", "housing", {"sign_decision": "approve"})
         assert r.routes() == [("reconcile_ledger", "supervision")]
-        assert r.at(cn(2026, 3, 6, 0, 0, 1)) == 0  # nobody is urged
+        assert r.at(cn(2026, 3, 7, 0, 0, 1)) == 0  # nobody is urged
 
         r.reconcile_and_audit()
         ledger = r.ledger()
@@ -271,7 +272,7 @@ def test_report_on_time_signed_lights_green_then_closed_and_rolled_over(deployed
         assert r.at(cn(2026, 4, 1, 0, 0, 1)) == 1
         r.do("build_ledger", "supervision", {"ledger_note": "结转事项R2"})
         assert r.routes() == [("prepare_monthly_report", "housing")]
-        assert r.task("prepare_monthly_report", "housing").due_at == naive_utc(cn(2026, 4, 7))
+        assert r.task("prepare_monthly_report", "housing").due_at == naive_utc(cn(2026, 4, 7, 23, 59, 59))
         r.clock.move_to(cn(2026, 4, 3, 15))
         r.do("prepare_monthly_report", "housing", report("R2", 100))
         r.do("sign_monthly_report", "housing", {"sign_decision": "approve"})
@@ -375,8 +376,9 @@ def test_unsigned_report_needs_an_explanation_with_an_attachment(deployed, drive
         # 昆北街道办事处: the head does not sign before the deadline → explanation
         r.clock.move_to(cn(2026, 3, 5, 17))
         r.do("prepare_monthly_report", "kunbei", report("R3", 60), unit="kunbei")
-        assert r.task("sign_monthly_report", "kunbei").due_at == naive_utc(cn(2026, 3, 6))
-        assert r.at(cn(2026, 3, 6, 0, 0, 1)) == 1
+        assert r.task("sign_monthly_report", "kunbei").due_at == naive_utc(cn(2026, 3, 6, 23, 59, 59))
+        assert r.at(cn(2026, 3, 6, 23, 59)) == 0
+        assert r.at(cn(2026, 3, 7, 0, 0, 1)) == 1
         assert r.routes() == [("explain_unsigned_report", "kunbei")]
         assert set(r.refused("explain_unsigned_report", "kunbei",
                              {"explanation": "负责人出差，短信确认", "head_approval_channel": "sms"})
@@ -412,7 +414,7 @@ def test_unsigned_report_needs_an_explanation_with_an_attachment(deployed, drive
 # ---------------------------------------------------------------- late: 催办 → 督办单 → 约谈 → 通报
 
 
-def test_late_report_is_urged_on_the_6th_and_escalated_to_circular(deployed, driver, rebuild):
+def test_late_report_is_urged_after_the_6th_and_escalated_to_circular(deployed, driver, rebuild):
     with time_machine.travel(cn(2026, 2, 26, 9), tick=False) as clock:
         r = Round(driver, rebuild, clock)
         r.start(cn(2026, 2, 26, 9))
@@ -425,8 +427,9 @@ def test_late_report_is_urged_on_the_6th_and_escalated_to_circular(deployed, dri
         r.do("prepare_monthly_report", "kunbei", report("R3", 40), unit="kunbei")
         r.do("sign_monthly_report", "kunbei", {"sign_decision": "approve"})
 
-        # the 6th, 00:00: the units without a report are urged by the 督查室
-        assert r.at(cn(2026, 3, 6, 0, 0, 1)) == 1
+        # the end of the 6th (24:00): the units without a report are urged by the 督查室
+        assert r.at(cn(2026, 3, 6, 23, 59)) == 0
+        assert r.at(cn(2026, 3, 7, 0, 0, 1)) == 1
         assert r.routes() == [("prepare_monthly_report", "drc"),
                               ("prepare_monthly_report", "housing"),
                               ("urge_report", "supervision"), ("urge_report", "supervision")]
@@ -499,17 +502,17 @@ def test_deadline_on_a_saturday_moves_to_monday(deployed, driver, rebuild):
         d = r.data()
         assert d["report_deadline_day"] == "2026-06-08"
         assert d["remind_at"] == "2026-06-04T09:00:00+08:00"  # two working days before
-        assert {t.due_at for t in r.open()} == {naive_utc(cn(2026, 6, 8))}
+        assert {t.due_at for t in r.open()} == {naive_utc(cn(2026, 6, 8, 23, 59, 59))}
         assert r.at(cn(2026, 6, 4, 9, 0, 1)) == 1  # reminder, Thursday
-        assert r.at(cn(2026, 6, 6, 0, 0, 1)) == 0  # Saturday the 6th: nobody is urged
-        # a report on Sunday the 7th is on time
-        r.clock.move_to(cn(2026, 6, 7, 10))
+        assert r.at(cn(2026, 6, 7, 0, 0, 1)) == 0  # the end of Saturday the 6th: nobody is urged
+        # a report at 23:59 on Monday the 8th, the moved deadline, is on time
+        assert r.at(cn(2026, 6, 8, 23, 59)) == 0
         r.do("prepare_monthly_report", "drc", report("R1", 50), unit="drc")
+        r.clock.move_to(cn(2026, 6, 8, 23, 59, 30))
         r.do("sign_monthly_report", "drc", {"sign_decision": "approve"})
-        # Monday the 8th, 00:00: 区住建局 is urged
-        assert r.at(cn(2026, 6, 8, 0, 0, 1)) == 1
+        # Tuesday the 9th, 00:00: 区住建局 is urged; its report at that minute is late
+        assert r.at(cn(2026, 6, 9, 0, 0, 0)) == 1
         assert r.routes() == [("prepare_monthly_report", "housing"), ("urge_report", "supervision")]
-        r.clock.move_to(cn(2026, 6, 8, 11))
         r.do("prepare_monthly_report", "housing", report("R2", 50))
         assert r.routes() == [("sign_monthly_report", "housing")]  # its 催办 is withdrawn
         r.do("sign_monthly_report", "housing", {"sign_decision": "approve"})
@@ -519,3 +522,59 @@ def test_deadline_on_a_saturday_moves_to_monday(deployed, driver, rebuild):
         assert (ledger["R2"]["light"], ledger["R2"]["report_late"]) == ("yellow", True)
         r.do("compile_supervision_report", "supervision", {"supervision_report": "6月督查报告"})
         r.end_with_empty_ledger(cn(2026, 7, 1, 0, 0, 1))
+
+
+# ---------------------------------------------------------------- on time until 24:00 of the 6th
+
+
+def test_report_at_2359_on_the_6th_is_on_time_at_midnight_late(deployed, driver, rebuild):
+    """昆府发〔2026〕10号 “每月6日前报送”: on time until 24:00 (China time) of the 6th
+    (2026-03-06 is a Friday, a working day)."""
+    with time_machine.travel(cn(2026, 2, 26, 9), tick=False) as clock:
+        r = Round(driver, rebuild, clock)
+        r.start(cn(2026, 2, 26, 9))
+        r.at(cn(2026, 3, 1, 0, 0, 1))
+        r.do("build_ledger", "supervision", {"ledger": [row("R1", "drc", 50),
+                                                        row("R2", "housing", 50)]})
+        assert r.data()["report_deadline_day"] == "2026-03-06"
+        assert r.at(cn(2026, 3, 4, 9, 0, 1)) == 1  # the reminder
+        assert r.at(cn(2026, 3, 6, 23, 59)) == 0  # nobody urged during the 6th
+        r.do("prepare_monthly_report", "drc", report("R1", 50), unit="drc")
+        r.do("sign_monthly_report", "drc", {"sign_decision": "approve"})
+        assert r.at(cn(2026, 3, 7, 0, 0, 0)) == 1  # 24:00: 区住建局 is urged
+        assert r.routes() == [("prepare_monthly_report", "housing"), ("urge_report", "supervision")]
+        r.do("prepare_monthly_report", "housing", report("R2", 50))
+        r.do("sign_monthly_report", "housing", {"sign_decision": "approve"})
+        reports = {x["unit"]: x for x in r.data()["reports"]}
+        assert reports["drc"]["submitted_at"].startswith("2026-03-06T15:59")  # 23:59 China
+        assert not reports["drc"]["late"] and reports["housing"]["late"]
+        r.reconcile_and_audit()
+        ledger = r.ledger()
+        assert (ledger["R1"]["light"], ledger["R1"]["report_late"]) == ("green", False)
+        assert (ledger["R2"]["light"], ledger["R2"]["report_late"]) == ("yellow", True)
+
+
+# ---------------------------------------------------------------- no round before March 2026
+
+
+@pytest.mark.parametrize("started, data", [
+    (cn(2025, 11, 10, 9), None),                             # the next month would be December
+    (cn(2026, 1, 5, 9), {"first_round_month": "2026-01"}),   # a January round asked for
+])
+def test_no_round_before_march_2026(deployed, driver, rebuild, started, data):
+    """“从2026年3月起”: the first round is March 2026 (the report of February, due 6 March)."""
+    with time_machine.travel(started, tick=False) as clock:
+        r = Round(driver, rebuild, clock)
+        r.start(started, data)
+        assert r.routes() == [] and r.data()["round_month"] == "2026-03"
+        for first in (cn(2025, 12, 1, 0, 0, 1), cn(2026, 1, 1, 0, 0, 1), cn(2026, 2, 1, 0, 0, 1),
+                      cn(2026, 2, 28, 23, 59, 59)):
+            if first > started:
+                assert r.at(first) == 0
+        assert r.routes() == []
+        assert r.at(cn(2026, 3, 1, 0, 0, 1)) == 1
+        assert r.routes() == [("build_ledger", "supervision")]
+        r.do("build_ledger", "supervision", {"ledger": [row("R1", "drc", 50)]})
+        d = r.data()
+        assert (d["round_month"], d["report_period"], d["report_deadline_day"]) == (
+            "2026-03", "2026-02", "2026-03-06")

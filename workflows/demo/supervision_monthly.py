@@ -129,6 +129,9 @@ class Supervision:
             moment = utc(datetime.combine(day, datetime.min.time()) + timedelta(minutes=minute))
             actions.append((moment, len(actions), fn))
 
+        # a report is on time until 24:00 of the deadline day: the 催办 opens at its end and the
+        # 督查室 urges on the next working day
+        urge_day = cal.add_working_days(deadline, 1)
         rows = {r[0]: r for r in catalog.SUPERVISION_ROWS}
         for unit, kind in behaviour.items():
             mine = [r for r in facts["ledger"] if r["unit"] == unit]
@@ -154,18 +157,18 @@ class Supervision:
                 else:
                     at(day, self._sign(unit, "approve"), 14)
             elif kind == "late":
-                at(deadline, self._urge(), 9)
+                at(urge_day, self._urge(), 9)
                 late_day = cal.add_working_days(deadline, 1)
                 at(late_day, self._report(unit, report), 10)
                 at(late_day, self._sign(unit, "approve"), 15)
             elif kind == "very_late":
-                at(deadline, self._urge(), 9)
+                at(urge_day, self._urge(), 9)
                 at(cal.add_working_days(deadline, 2), self._notice(deadline), 9)
                 late_day = cal.add_working_days(deadline, 3)
                 at(late_day, self._report(unit, report), 10)
                 at(late_day, self._sign(unit, "approve"), 15)
             else:  # missing: urged, 督办单, 约谈, 通报 — and still nothing
-                at(deadline, self._urge(), 9)
+                at(urge_day, self._urge(), 9)
                 at(cal.add_working_days(deadline, 2), self._notice(deadline), 9)
                 at(cal.add_working_days(deadline, 5), self._interview(unit), 10)
                 at(cal.add_working_days(deadline, 10), self._circular(unit), 10)
