@@ -50,7 +50,13 @@ def row(row_id, unit, planned, months_behind=0, task="重点任务"):
 def report(row_id, actual, head_available="yes"):
     return {"report_summary": "上月重点任务推进情况：按计划完成各项工作。",
             "row_progress": [{"row_id": row_id, "actual_pct": actual, "progress_note": "推进中"}],
-            "head_available": head_available}
+            "head_available": head_available, **DELIVERED}
+
+
+# 同步报送 to the three channels 10号 names, with the platform's export file
+DELIVERED = {"channel_office_line": True, "channel_supervision_office": True,
+             "channel_online_platform": True, "delivered_on": "2026-03-05",
+             "platform_export_files": ["att-platform-export"]}
 
 
 class Round:
@@ -578,3 +584,38 @@ def test_no_round_before_march_2026(deployed, driver, rebuild, started, data):
         d = r.data()
         assert (d["round_month"], d["report_period"], d["report_deadline_day"]) == (
             "2026-03", "2026-02", "2026-03-06")
+
+
+# ---------------------------------------------------------------- 同步报送 to the three channels
+
+
+def test_report_records_its_delivery_to_the_three_channels(deployed, driver, rebuild):
+    """10号: “向区政府办公室对应战线工作人员、政府督查室……及区政府督查督办网络平台，同步报送”:
+    each channel is confirmed (all three required), with the date and the platform's export."""
+    with time_machine.travel(cn(2026, 2, 26, 9), tick=False) as clock:
+        r = Round(driver, rebuild, clock)
+        r.start(cn(2026, 2, 26, 9))
+        r.at(cn(2026, 3, 1, 0, 0, 1))
+        r.do("build_ledger", "supervision", {"ledger": [row("R1", "drc", 50)]})
+        r.clock.move_to(cn(2026, 3, 5, 10))
+        bare = {k: v for k, v in report("R1", 50).items() if k not in DELIVERED}
+        assert set(r.refused("prepare_monthly_report", "drc", bare)) == set(DELIVERED)
+        # a channel left unticked is refused: the three are reported to at the same time
+        partial = {**report("R1", 50), "channel_online_platform": False}
+        assert set(r.refused("prepare_monthly_report", "drc", partial)) == {
+            "channel_online_platform"}
+        r.do("prepare_monthly_report", "drc", report("R1", 50))
+        r.do("sign_monthly_report", "drc", {"sign_decision": "approve"})
+        (drc,) = r.data()["reports"]
+        assert drc["delivery"] == {
+            "channels": ["区政府办对应战线", "区政府督查室", "督查督办网络平台"],
+            "delivered_on": "2026-03-05", "platform_export_files": ["att-platform-export"]}
+        # the case's submitted data (its events' data): the report's values under its form's labels
+        (done,) = [t for t in r.eng.case_tasks(r.iid, r.admin)
+                   if t.element_id == "prepare_monthly_report"]
+        (sent,) = [e.data for e in r.eng.list_events(r.iid, r.admin)
+                   if e.task_id == done.id and e.kind == "task_completed"]
+        assert {k: sent[k] for k in DELIVERED} == DELIVERED
+        labels = r.eng.field_labels(r.iid)["prepare_monthly_report"]
+        assert labels["channel_online_platform"].label == "已报送区政府督查督办网络平台"
+        assert labels["platform_export_files"].label == "督查督办网络平台报送记录（平台导出文件）"

@@ -116,7 +116,10 @@ def test_the_supervision_diagrams_ledger_is_what_the_handlers_produce(engine):
         for unit, row, pct in (("drc", "R1", 100), ("housing", "R2", 35)):
             _do(engine, iid, "prepare_monthly_report", {
                 "report_summary": "上月重点任务推进情况：按计划完成各项工作。", "head_available": "yes",
-                "row_progress": [{"row_id": row, "actual_pct": pct}]}, unit)
+                "row_progress": [{"row_id": row, "actual_pct": pct}],
+                "channel_office_line": True, "channel_supervision_office": True,
+                "channel_online_platform": True, "delivered_on": "2026-03-03",
+                "platform_export_files": ["att-export"]}, unit)
             _do(engine, iid, "sign_monthly_report", {"sign_decision": "approve"}, unit)
         _do(engine, iid, "reconcile_ledger", {"reconcile_result": "match"})
         _do(engine, iid, "audit_ledger", {"site_visit": "no"})

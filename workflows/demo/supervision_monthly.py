@@ -144,6 +144,11 @@ class Supervision:
                 "row_progress": progress,
                 "report_files": w.attach(f"{unit}-{month - 1}月工作台账.xlsx"),
                 "head_available": "no" if kind == "unsigned" else "yes",
+                # 同步报送 to the three channels, the platform's export attached (dated on the
+                # day the report is submitted, in _report)
+                "channel_office_line": True, "channel_supervision_office": True,
+                "channel_online_platform": True,
+                "platform_export_files": w.attach(f"{unit}-督查督办平台报送记录.xlsx"),
             }
             day = rng.choice(report_days)
             if kind in ("signed", "unsigned", "revise"):
@@ -226,7 +231,7 @@ class Supervision:
         def act():
             t = self._task("prepare_monthly_report", unit)
             if t is not None:
-                self.w.complete(t, report)
+                self.w.complete(t, {**report, "delivered_on": iso_day(self.w.now())})
         return act
 
     def _sign(self, unit, decision):
