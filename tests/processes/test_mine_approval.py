@@ -12,13 +12,15 @@ department is asserted at every task.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 import time_machine
 
 from engine import InvalidInput
+from engine.calendar import end_of_local_day
+from engine.clock import local_day
 from engine.model import message
 from tests.conftest import FIXTURES
 from tests.processes.conftest import library_deploy
@@ -229,6 +231,16 @@ def assert_due(driver, iid, element_id, working_days):
     assert task.due_at == expected, (element_id, task.due_at, expected)
 
 
+def assert_due_calendar_days(driver, iid, element_id, days):
+    """A statutory limit given in 日: the end (23:59:59 China time) of the ``days``-th calendar
+    day after the task opened, and earlier than the same number of working days would give."""
+    task = next(t for t in _tasks(driver, iid) if t.element_id == element_id)
+    opened = local_day(task.created_at)
+    assert task.due_at == end_of_local_day(opened + timedelta(days=days)), (
+        element_id, task.due_at)
+    assert task.due_at < driver.reader.calendar.current().due_at(task.created_at, days)
+
+
 def register(driver, code, *, town=None, street=None, **facts):
     """Start the case (区自然资源分局) and register it; 会商研判 opinions open. ``street`` is
     what a calling project_lifecycle passes as the project's 街镇."""
@@ -303,7 +315,7 @@ def source_control(driver, iid, *, passed=True, registered=True):
     if not passed:
         return
     step(driver, iid, "review_development_plans", "natres")
-    assert_due(driver, iid, "record_mining_registration", 40)
+    assert_due_calendar_days(driver, iid, "record_mining_registration", 40)  # 日
     step(
         driver,
         iid,
@@ -349,7 +361,7 @@ def build_and_license(driver, iid, *, fail_acceptance_once=False):
         assert open_ids(driver, iid) == {"acceptance_rectification"}
         step(driver, iid, "acceptance_rectification", "emergency")
     step(driver, iid, "check_completion_acceptance", "emergency")
-    assert_due(driver, iid, "issue_safety_licence", 45)
+    assert_due_calendar_days(driver, iid, "issue_safety_licence", 45)  # 日
     licence = next(t for t in _tasks(driver, iid) if t.element_id == "issue_safety_licence")
     assert licence.candidate_role == "head"
     step(driver, iid, "issue_safety_licence", "emergency")
@@ -477,7 +489,7 @@ def test_approval_with_every_permit_then_supervision_renewal_and_closure(driver,
     approve(driver, iid)
     source_control(driver, iid)
     assert data_of(driver, iid)["eia_due_days"] == 60
-    assert_due(driver, iid, "review_eia", 60)  # 报告书
+    assert_due_calendar_days(driver, iid, "review_eia", 60)  # 报告书: 六十日
     assert_due(driver, iid, "review_soil_conservation", 10)
     # 水保 expert review does not count: the clock pauses and resumes.
     soil = next(t for t in _tasks(driver, iid) if t.element_id == "review_soil_conservation")
@@ -558,7 +570,7 @@ def test_approval_with_every_permit_then_supervision_renewal_and_closure(driver,
     fire_until(driver, iid, clock, datetime(2029, 3, 1, 1, 30), "remind_licence_renewal")
     assert open_ids(driver, iid) == {"remind_licence_renewal"}
     step(driver, iid, "remind_licence_renewal", "emergency", renewal_applied="yes")
-    assert_due(driver, iid, "renew_safety_licence", 45)
+    assert_due_calendar_days(driver, iid, "renew_safety_licence", 45)  # 日
     step(driver, iid, "renew_safety_licence", "emergency")
     assert open_ids(driver, iid) == {"supervise_mine"}
     facts = data_of(driver, iid)
@@ -609,7 +621,7 @@ def test_filing_sand_gravel_with_forest_land_safety_design_returned(driver, mine
         "review_forest_grass_use",
         "accept_safety_design",
     }
-    assert_due(driver, iid, "review_eia", 30)  # 报告表
+    assert_due_calendar_days(driver, iid, "review_eia", 30)  # 报告表: 三十日
     step(driver, iid, "accept_safety_design", "emergency")
     review = next(t for t in _tasks(driver, iid) if t.element_id == "review_safety_design")
     with pytest.raises(InvalidInput) as err:  # the form needs a conclusion and an opinion
