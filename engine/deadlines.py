@@ -2,7 +2,9 @@
 traffic-light rule (red / yellow / green) that the task lists, their filter and the pages share.
 
 Due rules come from the task's typed info (``definitions.TaskSpecInfo``): ``due_working_days``
-(working days, due at the end of that day, China's calendar), ``due_hours`` (clock hours) or
+(working days, due at the end of that day, China's calendar), ``due_days`` (calendar days, due
+at the end of the n-th day after the task opened, 23:59:59 China time: statutory limits given in
+日), ``due_hours`` (clock hours) or
 ``due_expression`` (a number of working days, a date/time, or a date: due at the end of that
 day, 23:59:59 China time).
 """
@@ -40,12 +42,26 @@ def deadline_of(ctx: Context, info: TaskSpecInfo, spiff_task, now: datetime, con
             value = None
     elif info.due_working_days:
         value = info.due_working_days
+    elif info.due_days:
+        return calendar_days_due(info.due_days, now)
     elif info.due_hours is not None:
         try:
             return now + timedelta(hours=info.due_hours), False
         except ValueError:
             return None, False
     return due_at(ctx, value, now, conn)
+
+
+def calendar_days_due(days, now: datetime) -> tuple[datetime | None, bool]:
+    """(due time, False) of a limit of ``days`` calendar days counted from ``now``: the end
+    (23:59:59 China time) of the n-th calendar day after the China day of ``now``, holidays and
+    weekends included; no deadline when ``days`` is not a whole number."""
+    text = str(days).strip()
+    if isinstance(days, float) and days.is_integer():
+        text = str(int(days))
+    if isinstance(days, bool) or not text.isdigit():
+        return None, False
+    return end_of_local_day(local_day(now) + timedelta(days=int(text))), False
 
 
 def due_at(ctx: Context, value, now: datetime, conn) -> tuple[datetime | None, bool]:

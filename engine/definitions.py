@@ -70,9 +70,11 @@ class TaskSpecInfo:
     candidate_role: str | None = None
     assignee: str | None = None  # an expression giving the assignee's username
     form_key: str | None = None
-    # The deadline: working days (or a date, a date and time), clock hours (None when not a
-    # number), or an expression giving one of those; the first one given counts.
+    # The deadline: working days (or a date, a date and time), calendar days (statutory limits
+    # given in 日), clock hours (None when not a number), or an expression giving one of those;
+    # the first one given counts (expression, working days, calendar days, hours).
     due_working_days: str | None = None
+    due_days: str | None = None
     due_hours: float | None = None
     due_expression: str | None = None
     stage: str | None = None
@@ -99,6 +101,7 @@ class TaskSpecInfo:
             assignee=props.get("assignee"),
             form_key=props.get("form_key"),
             due_working_days=props.get("due_working_days"),
+            due_days=props.get("due_days"),
             due_hours=hours,
             due_expression=props.get("due_expression"),
             stage=props.get("stage"),

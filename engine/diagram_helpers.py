@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 
 from .clock import CHINA_TZ, to_local, utcnow
 from .context import Context
-from .deadlines import deadline_of, shift_working_days
+from .deadlines import calendar_days_due, deadline_of, shift_working_days
 from .definitions import TaskSpecInfo
 from .scripting import current_task
 from .timers import DUE_OFFSET, attached_task
@@ -28,7 +28,7 @@ def helpers(ctx: Context) -> dict:
 
     def task_due(working_days=0):
         """For boundary timers: the due time of the task the timer is attached to (its
-        ``due_working_days`` / ``due_hours`` / ``due_expression``), moved by
+        ``due_working_days`` / ``due_days`` / ``due_hours`` / ``due_expression``), moved by
         ``working_days`` working days (negative: before), ISO 8601 UTC. Such a timer
         follows the task's deadline when its clock is paused and resumed."""
         timer = current_task()
@@ -39,7 +39,7 @@ def helpers(ctx: Context) -> dict:
         due, _ = deadline_of(ctx, info, timer, utcnow(), None)
         if due is None:
             raise ValueError(f"任务 {target.task_spec.bpmn_id} 没有办理时限"
-                             "（due_working_days / due_hours / due_expression）")
+                             "（due_working_days / due_days / due_hours / due_expression）")
         offset = int(working_days)
         timer.internal_data[DUE_OFFSET] = offset
         if offset:
@@ -68,6 +68,14 @@ def calendar_helpers(ctx: Context) -> dict:
         due = calendar.current().due_at(utcnow(), int(days))
         return due.isoformat() + "+00:00"
 
+    def due_in_days(days):
+        """For deadlines and timers given in calendar days (statutory limits in 日): the end of
+        the ``days``-th calendar day from now (23:59:59 China time), ISO 8601 UTC."""
+        due, _ = calendar_days_due(days, utcnow())
+        if due is None:
+            raise ValueError(f"due_in_days() 需要非负整数天数，得到 {days!r}")
+        return due.isoformat() + "+00:00"
+
     def is_workday(day):
         return calendar.current().is_workday(date.fromisoformat(str(day)[:10]))
 
@@ -84,6 +92,7 @@ def calendar_helpers(ctx: Context) -> dict:
         "add_working_days": add_working_days,
         "working_days_between": working_days_between,
         "due_in_working_days": due_in_working_days,
+        "due_in_days": due_in_days,
         "is_workday": is_workday,
         "next_month_day": next_month_day,
     }

@@ -42,6 +42,7 @@ LABELS = {
     "assignee": "办理人表达式",
     "form_key": "表单",
     "due_working_days": "办理时限（工作日）",
+    "due_days": "办理时限（日历日）",
     "due_hours": "办理时限（小时）",
     "due_expression": "办理时限表达式",
     "stage": "阶段",

@@ -77,7 +77,7 @@ MAX_MAPPING = 500
 ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 STATUS_NAMES = {"running": "办理中", "suspended": "已挂起", "completed": "已办结",
                 "terminated": "已终止", "incident": "故障"}
-DUE_FIELDS = ("due_working_days", "due_hours", "due_expression")
+DUE_FIELDS = ("due_working_days", "due_days", "due_hours", "due_expression")
 
 
 class Refused(Exception):

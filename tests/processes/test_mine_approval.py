@@ -12,13 +12,15 @@ department is asserted at every task.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 import time_machine
 
 from engine import InvalidInput
+from engine.calendar import end_of_local_day
+from engine.clock import local_day
 from engine.model import message
 from tests.conftest import FIXTURES
 from tests.processes.conftest import library_deploy
@@ -106,7 +108,7 @@ FORM_DATA = {
         "restoration_year": 2027,
         "restoration_plan_conclusion": "approved",
     },
-    "remind_licence_renewal": {"renewal_notified_on": "2029-03-02", "renewal_applied": "yes"},
+    "remind_licence_renewal": {"renewal_notified_on": "2029-02-02", "renewal_applied": "yes"},
     "renew_safety_licence": {
         "licence_no": "(蒙)FM安许证字〔2029〕017",
         "licence_issued_on": "2029-03-20",
@@ -229,6 +231,16 @@ def assert_due(driver, iid, element_id, working_days):
     assert task.due_at == expected, (element_id, task.due_at, expected)
 
 
+def assert_due_calendar_days(driver, iid, element_id, days):
+    """A statutory limit given in 日: the end (23:59:59 China time) of the ``days``-th calendar
+    day after the task opened, and earlier than the same number of working days would give."""
+    task = next(t for t in _tasks(driver, iid) if t.element_id == element_id)
+    opened = local_day(task.created_at)
+    assert task.due_at == end_of_local_day(opened + timedelta(days=days)), (
+        element_id, task.due_at)
+    assert task.due_at < driver.reader.calendar.current().due_at(task.created_at, days)
+
+
 def register(driver, code, *, town=None, street=None, **facts):
     """Start the case (区自然资源分局) and register it; 会商研判 opinions open. ``street`` is
     what a calling project_lifecycle passes as the project's 街镇."""
@@ -303,7 +315,7 @@ def source_control(driver, iid, *, passed=True, registered=True):
     if not passed:
         return
     step(driver, iid, "review_development_plans", "natres")
-    assert_due(driver, iid, "record_mining_registration", 40)
+    assert_due_calendar_days(driver, iid, "record_mining_registration", 40)  # 日
     step(
         driver,
         iid,
@@ -349,7 +361,7 @@ def build_and_license(driver, iid, *, fail_acceptance_once=False):
         assert open_ids(driver, iid) == {"acceptance_rectification"}
         step(driver, iid, "acceptance_rectification", "emergency")
     step(driver, iid, "check_completion_acceptance", "emergency")
-    assert_due(driver, iid, "issue_safety_licence", 45)
+    assert_due_calendar_days(driver, iid, "issue_safety_licence", 45)  # 日
     licence = next(t for t in _tasks(driver, iid) if t.element_id == "issue_safety_licence")
     assert licence.candidate_role == "head"
     step(driver, iid, "issue_safety_licence", "emergency")
@@ -477,7 +489,7 @@ def test_approval_with_every_permit_then_supervision_renewal_and_closure(driver,
     approve(driver, iid)
     source_control(driver, iid)
     assert data_of(driver, iid)["eia_due_days"] == 60
-    assert_due(driver, iid, "review_eia", 60)  # 报告书
+    assert_due_calendar_days(driver, iid, "review_eia", 60)  # 报告书: 六十日
     assert_due(driver, iid, "review_soil_conservation", 10)
     # 水保 expert review does not count: the clock pauses and resumes.
     soil = next(t for t in _tasks(driver, iid) if t.element_id == "review_soil_conservation")
@@ -503,7 +515,10 @@ def test_approval_with_every_permit_then_supervision_renewal_and_closure(driver,
     assert notices(driver, code)[-1] == "安全生产许可"
     facts = data_of(driver, iid)
     assert facts["licence_expires_on"] == "2029-06-01"
-    assert facts["renewal_reminder_at"] == "2029-03-01T09:00:00+08:00"
+    # 条例第九条: apply for renewal 3 months before expiry (by 2029-03-01); the reminder comes a
+    # month earlier (DMN renewal_notice_months = 4), not on the last day the firm may apply.
+    assert facts["renewal_apply_by"] == "2029-03-01"
+    assert facts["renewal_reminder_at"] == "2029-02-01T09:00:00+08:00"
     assert facts["restoration_plan_due_at"] == "2027-01-15T09:00:00+08:00"
 
     # 联合检查: the departments and the 街镇 (属地监管), results notified.
@@ -551,19 +566,23 @@ def test_approval_with_every_permit_then_supervision_renewal_and_closure(driver,
     assert open_ids(driver, iid) == {"supervise_mine"}
     assert data_of(driver, iid)["restoration_plan_due_at"] == "2028-01-15T09:00:00+08:00"
 
-    # Renewal reminder 3 months before expiry (2029-03-01 09:00 China time), not before.
-    fire_until(driver, iid, clock, datetime(2029, 2, 28, 0, 0), "supervise_mine")
+    # Renewal reminder 4 months before expiry (2029-02-01 09:00 China time), not before: a
+    # month ahead of the statutory application deadline (2029-03-01), which the form shows.
+    fire_until(driver, iid, clock, datetime(2029, 1, 31, 0, 0), "supervise_mine")
     assert driver.engine.fire_due_timers() == 0
     assert open_ids(driver, iid) == {"supervise_mine"}
-    fire_until(driver, iid, clock, datetime(2029, 3, 1, 1, 30), "remind_licence_renewal")
+    fire_until(driver, iid, clock, datetime(2029, 2, 1, 1, 30), "remind_licence_renewal")
     assert open_ids(driver, iid) == {"remind_licence_renewal"}
+    reminder = next(t for t in _tasks(driver, iid) if t.element_id == "remind_licence_renewal")
+    assert local_day(reminder.created_at).isoformat() < "2029-03-01"  # renewal_apply_by
     step(driver, iid, "remind_licence_renewal", "emergency", renewal_applied="yes")
-    assert_due(driver, iid, "renew_safety_licence", 45)
+    assert_due_calendar_days(driver, iid, "renew_safety_licence", 45)  # 日
     step(driver, iid, "renew_safety_licence", "emergency")
     assert open_ids(driver, iid) == {"supervise_mine"}
     facts = data_of(driver, iid)
     assert facts["licence_expires_on"] == "2032-03-20"
-    assert facts["renewal_reminder_at"] == "2031-12-20T09:00:00+08:00"
+    assert facts["renewal_apply_by"] == "2031-12-20"
+    assert facts["renewal_reminder_at"] == "2031-11-20T09:00:00+08:00"
 
     step(driver, iid, "supervise_mine", "emergency", supervision_action="closure")
     close_down(driver, iid, code)
@@ -587,7 +606,7 @@ def test_filing_cross_county_nonmetal_upgrade_needs_no_permit_and_closes_when_no
     # No permit needed: straight on to construction.
     assert project_result(driver, project) == {"approved": True, "project_code": code}
     build_and_license(driver, iid)
-    fire_until(driver, iid, clock, datetime(2029, 3, 1, 1, 30), "remind_licence_renewal")
+    fire_until(driver, iid, clock, datetime(2029, 2, 1, 1, 30), "remind_licence_renewal")
     step(driver, iid, "remind_licence_renewal", "emergency", renewal_applied="no")
     close_down(driver, iid, code)
 
@@ -609,7 +628,7 @@ def test_filing_sand_gravel_with_forest_land_safety_design_returned(driver, mine
         "review_forest_grass_use",
         "accept_safety_design",
     }
-    assert_due(driver, iid, "review_eia", 30)  # 报告表
+    assert_due_calendar_days(driver, iid, "review_eia", 30)  # 报告表: 三十日
     step(driver, iid, "accept_safety_design", "emergency")
     review = next(t for t in _tasks(driver, iid) if t.element_id == "review_safety_design")
     with pytest.raises(InvalidInput) as err:  # the form needs a conclusion and an opinion
