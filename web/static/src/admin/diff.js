@@ -58,6 +58,7 @@ const PROPERTY_ZH = {
   form_key: '表单',
   form: '表单',
   due_working_days: '办理时限（工作日）',
+  due_days: '办理时限（日历日）',
   due_hours: '办理时限（小时）',
   due_expression: '办理时限表达式',
   stage: '阶段',

@@ -217,6 +217,10 @@ const dueWorkingDays = (value) => {
   }
   return '请填写工作日天数（整数），或日期 YYYY-MM-DD';
 };
+const dueDays = (value) => {
+  const v = (value || '').trim();
+  return !v || /^\d+$/.test(v) ? null : '请填写日历日天数（整数）';
+};
 const dueHours = (value) => {
   const v = (value || '').trim();
   return !v || /^\d+(\.\d+)?$/.test(v) ? null : '请填写小时数（数字）';
@@ -231,6 +235,7 @@ function humanTaskEntries() {
     textEntry('assignee', '办理人表达式', '结果为用户名的表达式，如 applicant_username'),
     selectEntry('form_key', '表单', '本流程的表单文件', formOptions, (context) => Boolean(context.forms)),
     textEntry('due_working_days', '办理时限（工作日）', '工作日天数，或截止日期', dueWorkingDays),
+    textEntry('due_days', '办理时限（日历日）', '法律以“日”计的时限：自然日天数，节假日照算', dueDays),
     textEntry('due_hours', '办理时限（小时）', '自然小时数', dueHours),
     textEntry('due_expression', '办理时限表达式', '结果为工作日天数、日期或日期时间的表达式'),
     checkboxEntry('pausable', '可暂停计时', '等待外部材料时可暂停办理时限'),
