@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import current_app, g, render_template, url_for
 from werkzeug.routing import BuildError
 
+from ..display_names import display_names
 from . import bp
 
 STATUS_NAMES = {"running": "办理中", "suspended": "已挂起", "incident": "故障",
@@ -17,18 +18,8 @@ def engine():
     return current_app.extensions["kunflow"]
 
 
-def names() -> dict:
-    """Department, user and process display names for this request."""
-    if "kf_admin_names" not in g:
-        eng = engine()
-        definitions = eng.list_definitions()
-        g.kf_admin_names = {
-            "departments": {d.code: d.name for d in eng.list_departments()},
-            "users": {u.username: u.display_name for u in eng.list_users()},
-            "processes": {d.key: d.name for d in definitions},
-            "definitions": definitions,
-        }
-    return g.kf_admin_names
+# The pages of this package share the display names of every other page.
+names = display_names
 
 
 def edit_url(key: str) -> str:

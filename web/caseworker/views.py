@@ -22,6 +22,7 @@ from engine import OPEN_STATES, EngineError, Forbidden, InvalidInput, to_local, 
 
 from ..attachments import attachment_response, check_upload
 from ..auth.identity import check_csrf, csrf_token
+from ..display_names import display_names
 from ..errors import ApiError
 from . import bp
 from .submitted import submitted_pairs
@@ -84,18 +85,7 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return to_local(value).strftime(fmt)
 
 
-def _names():
-    """Department and user display names, and process names, for this request."""
-    if "kf_names" not in g:
-        eng = _engine()
-        definitions = eng.list_definitions()
-        g.kf_names = {
-            "departments": {d.code: d.name for d in eng.list_departments()},
-            "users": {u.username: u.display_name for u in eng.list_users()},
-            "processes": {d.key: d.name for d in definitions},
-            "definitions": definitions,
-        }
-    return g.kf_names
+_names = display_names
 
 
 def _open_counts() -> dict:

@@ -5,6 +5,7 @@
 // modeler. Nothing is deployed here: the modeler deploys once the check passes. A diagram
 // without a drawing is laid out (layout.js) before it is saved.
 import { requestJSON } from '../http.js';
+import { el } from './dom.js';
 import { layoutDiagram } from './layout.js';
 
 const MAX_BYTES = 5 * 1024 * 1024;
@@ -33,25 +34,6 @@ function typeName(type) {
   return TYPES[bare.charAt(0).toLowerCase() + bare.slice(1)] || bare;
 }
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) {
-      continue;
-    }
-    if (name === 'className') {
-      node.className = value;
-    } else {
-      node.setAttribute(name, value === true ? '' : String(value));
-    }
-  }
-  for (const child of children.flat()) {
-    if (child !== null && child !== undefined && child !== false) {
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-  }
-  return node;
-}
 
 function setStatus(node, text, kind = '') {
   node.textContent = text;

@@ -13,6 +13,7 @@ import lintModule from 'bpmn-js-bpmnlint';
 import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from 'bpmn-js-properties-panel';
 
 import { requestJSON } from '../http.js';
+import { el } from './dom.js';
 import { mountDmnEditor } from './dmn-editor.js';
 import { mountDmnPreview } from './dmn-preview.js';
 import { mountFormEditor } from './form-editor.js';
@@ -78,27 +79,6 @@ function fitBesidePalette(canvas) {
   canvas.viewbox({ x: box.x - extra, y: box.y, width: box.width + extra, height: box.height });
 }
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) {
-      continue;
-    }
-    if (key === 'dataset') {
-      Object.assign(node.dataset, value);
-    } else if (key.startsWith('on')) {
-      node.addEventListener(key.slice(2), value);
-    } else {
-      node.setAttribute(key, value === true ? '' : value);
-    }
-  }
-  for (const child of children.flat()) {
-    if (child !== undefined && child !== null && child !== false) {
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-  }
-  return node;
-}
 
 /** Lint results keyed by rule (Linter.lint) as the contract's problems. */
 function problemsOfLint(results, registry) {

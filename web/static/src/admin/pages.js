@@ -5,6 +5,7 @@
 import './pages.css';
 
 import { requestJSON } from '../http.js';
+import { el } from './dom.js';
 import { mountImport } from './import.js';
 
 const BATCH_NAMES = { suspend: '挂起', resume: '恢复', terminate: '终止' };
@@ -21,27 +22,6 @@ const STATUS_NAMES = {
   running: '办理中', suspended: '已挂起', incident: '故障', completed: '已办结', terminated: '已终止',
 };
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) {
-      continue;
-    }
-    if (name === 'className') {
-      node.className = value;
-    } else if (name === 'dataset') {
-      Object.assign(node.dataset, value);
-    } else {
-      node.setAttribute(name, value === true ? '' : String(value));
-    }
-  }
-  for (const child of children.flat()) {
-    if (child !== null && child !== undefined && child !== false) {
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-  }
-  return node;
-}
 
 function setStatus(node, text, kind = '') {
   if (!node) {
