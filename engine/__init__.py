@@ -45,17 +45,20 @@ from .dto import (
 from .errors import Conflict, EngineError, Forbidden, InvalidInput, InvalidModel, NotFound
 from .facade import Engine
 from .forms import FieldLabel
+from .schema_extensions import SchemaExtension
 from .scripting import ServiceRegistry
+from .unit_of_work import UnitOfWork, active_connection
 
 __all__ = [
     "CHINA_TZ", "EVENT_KINDS", "OPEN_STATES", "SYSTEM", "Access", "Actor", "AttachmentInfo",
     "CaseFiles", "CaseRef", "Conflict", "DefinitionInfo", "DepartmentInfo", "DeployResult",
     "DiagramMarks", "DraftInfo", "Engine", "EngineError", "EventInfo", "FieldLabel", "FileStore",
     "Forbidden", "IncidentInfo", "InstanceInfo", "InvalidInput", "InvalidModel", "LoginPolicy",
-    "MessageInfo", "MessageOutcome", "NotFound", "Page", "RelatedCases", "ServiceRegistry",
+    "MessageInfo", "MessageOutcome", "NotFound", "Page", "RelatedCases", "SchemaExtension",
+    "ServiceRegistry",
     "TaskContext", "TaskInfo", "TaskPauseInfo", "UserInfo", "WorkCalendar", "calendar_service",
     "clean_filename", "local_day", "local_today", "new_business_key", "parse_date",
-    "parse_schedule", "schedule_from_data", "to_local", "traffic_light", "utcnow",
+    "parse_schedule", "schedule_from_data", "to_local", "traffic_light", "UnitOfWork", "active_connection", "utcnow",
 ]
 
 # issue 11 area 3: decisions (DMN change preview, trial run)

@@ -81,7 +81,9 @@ from .queries.decisions import DecisionQueries
 from .queries.instances import select_instance_ids
 from .queries.trial import TrialRun
 from .sandbox import ScriptLimits
+from .schema_extensions import SchemaExtension
 from .scripting import ServiceRegistry, make_script_engine
+from .unit_of_work import UnitOfWork
 
 DEFAULT_MAX_STEP_DATA_BYTES = 1024 * 1024
 
@@ -118,6 +120,7 @@ class Engine:
                                                ctx.script_limits)
         raise_iterator_depth()
         self.context = ctx
+        self._schemas: list[SchemaExtension] = []
         self._org = Directory(ctx)
         self._deployments = Deployments(ctx)
         self._persistence = persistence = Persistence(ctx, self._deployments)
@@ -207,17 +210,32 @@ class Engine:
 
     # ------------------------------------------------------------------ schema
 
+    def add_schema(self, extension: SchemaExtension) -> None:
+        """Take in an application's own tables (``engine/schema_extensions.py``): created and
+        migrated with the engine's. Adding the same extension twice changes nothing."""
+        if all(e.name != extension.name for e in self._schemas):
+            self._schemas.append(extension)
+
     def create_schema(self) -> None:
         """Create tables directly (tests); production uses ``migrate()``."""
         metadata.create_all(self.context.db)
+        for extension in self._schemas:
+            extension.metadata.create_all(self.context.db)
 
     def migrate(self) -> None:
-        """Bring the database schema to the newest Alembic revision (under the set-up lock: a
-        second node migrating at the same moment waits, then finds the schema in place)."""
+        """Bring the database schema to the newest Alembic revision of every branch, the
+        engine's and the schema extensions' (under the set-up lock: a second node migrating at
+        the same moment waits, then finds the schema in place)."""
         from .migrate import upgrade
 
         with self.context.setup_lock:
-            upgrade(self.context.db)
+            upgrade(self.context.db, extra_versions=[e.versions_dir for e in self._schemas])
+
+    def unit_of_work(self, readonly: bool = False) -> UnitOfWork:
+        """A unit of work for an application's own operations on its tables (outside a
+        process step): ``with engine.unit_of_work() as uow: ... uow.conn ...; uow.commit()``;
+        rolled back unless committed."""
+        return self.context.uow(readonly=readonly)
 
     # ------------------------------------------------------------------ directory
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from alembic import command
@@ -10,15 +11,24 @@ from alembic.config import Config
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def alembic_config(connection=None) -> Config:
+def alembic_config(connection=None, extra_versions=()) -> Config:
+    """The engine's migrations, plus the revision folders of schema extensions."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
+    if extra_versions:
+        cfg.set_main_option("path_separator", "os")
+        cfg.set_main_option(
+            "version_locations",
+            os.pathsep.join([str(MIGRATIONS / "versions"), *(str(p) for p in extra_versions)]),
+        )
     if connection is not None:
         cfg.attributes["connection"] = connection
     return cfg
 
 
-def upgrade(sa_engine, revision: str = "head") -> None:
+def upgrade(sa_engine, revision: str = "heads", extra_versions=()) -> None:
+    """Upgrade to ``revision`` (every branch's head by default: the engine's and those of the
+    schema extensions in ``extra_versions``)."""
     with sa_engine.connect() as conn:
-        command.upgrade(alembic_config(conn), revision)
+        command.upgrade(alembic_config(conn, extra_versions), revision)
         conn.commit()

@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from contextvars import ContextVar
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine as SaEngine
 from sqlalchemy.exc import DBAPIError
+
+_ACTIVE: ContextVar[UnitOfWork | None] = ContextVar("kunflow_unit_of_work", default=None)
+
+
+def active_connection() -> Connection:
+    """The connection of the unit of work this thread is running (the innermost one): a
+    service-task handler reads and writes an application's own tables through it, in the
+    same transaction as the step that called it. Outside a unit of work: RuntimeError."""
+    uow = _ACTIVE.get()
+    if uow is None or uow.conn is None:
+        raise RuntimeError("no unit of work is running in this thread")
+    return uow.conn
 
 
 class UnitOfWork:
@@ -30,6 +43,7 @@ class UnitOfWork:
             conn = conn.execution_options(kunflow_readonly=True)
         self.conn = conn
         self._tx = conn.begin()
+        self._token = _ACTIVE.set(self)
         return self
 
     def after_commit(self, callback: Callable[[], None]) -> None:
@@ -46,6 +60,7 @@ class UnitOfWork:
             if not self.committed and self._tx.is_active:
                 self._tx.rollback()
         finally:
+            _ACTIVE.reset(self._token)
             self.conn.close()
 
 

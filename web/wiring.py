@@ -24,6 +24,7 @@ def build_engine(settings: Mapping, *, handlers: Mapping[str, Callable] | None =
     kwargs = {"live_cache_size": int(settings["LIVE_CACHE_SIZE"]),
               **engine_options(settings), **options}
     engine = Engine(settings["DATABASE_URL"], **kwargs)
+    engine.add_schema(workflows.SCHEMA)
     if handlers is None:
         workflows.register(engine, settings["ORG_FILE"])
     else:

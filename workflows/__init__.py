@@ -27,6 +27,7 @@ from .lifecycle import stage_phase
 from .notices import Notifier
 from .org import load_org
 from .package_leaders import RULES_FILE, PackageLeaders
+from .schema import SCHEMA
 
 DEFAULT_ORG_FILE = Path(__file__).resolve().parent.parent / "config" / "org.yaml"
 
@@ -47,7 +48,10 @@ def handlers(org_file: str | Path | None = None,
 
 
 def register(target, org_file: str | Path | None = None) -> ServiceRegistry:
-    """Register the handlers on ``target``: an Engine (its ``services``) or a ServiceRegistry."""
+    """Register the handlers on ``target``: an Engine (its ``services``; the district's own
+    tables, ``SCHEMA``, are added to its schema) or a ServiceRegistry."""
+    if hasattr(target, "add_schema"):
+        target.add_schema(SCHEMA)
     registry = target.services if hasattr(target, "services") else target
     for name, handler in handlers(org_file).items():
         registry.register(name, handler)
