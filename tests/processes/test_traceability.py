@@ -57,8 +57,9 @@ class _Diagram:
             for ref in lane.iterfind("bpmn:flowNodeRef", NS):
                 if depth_of.get(ref.text, -1) <= depth:
                     self.lane_of[ref.text], depth_of[ref.text] = lane, depth
-        self.nodes = {n.get("id"): n for n in self.process.iter()
-                      if isinstance(n.tag, str) and n.get("id")}
+        self.nodes = {
+            n.get("id"): n for n in self.process.iter() if isinstance(n.tag, str) and n.get("id")
+        }
 
     def _top(self, node):
         """The process-level node an element sits under (itself at process level)."""
@@ -75,8 +76,14 @@ class _Diagram:
     def routed_at_run_time(self, element_id: str) -> bool:
         """The element, an enclosing sub-process or its lane names a department_expression."""
         node = self.nodes[element_id]
-        chain = [node, *[a for a in node.iterancestors() if a is not self.process
-                         and etree.QName(a).localname == "subProcess"]]
+        chain = [
+            node,
+            *[
+                a
+                for a in node.iterancestors()
+                if a is not self.process and etree.QName(a).localname == "subProcess"
+            ],
+        ]
         lane = self.lane(element_id)
         if lane is not None:
             chain.append(lane)
@@ -98,7 +105,8 @@ def test_every_row_names_its_source_and_gazette_rows_quote_the_gazette_word_for_
             problems.append(f"line {number}: a gazette row without a “…” quote")
         elif source == "statute" and not LAW.search(duty):
             problems.append(f"line {number}: a statute row that names no law in 《》")
-        if source != "statute":  # statute rows may quote the law; every other quote is the gazette's
+        # statute rows may quote the law; every other quote is the gazette's
+        if source != "statute":
             problems += [f"line {number}: not in the gazette: “{q}”" for q in misquoted(duty)]
     assert not problems, "\n".join(problems)
 
@@ -129,8 +137,10 @@ def test_every_traced_duty_is_carried_by_an_element_in_the_named_lane():
             if actual_name != role:
                 problems.append(f"{where}: in lane {actual_name}, not {role}")
             elif not diagram.routed_at_run_time(element):
-                problems.append(f"{where}: lane {role} is a role, but neither the element nor "
-                                "its sub-process or lane has a department_expression")
+                problems.append(
+                    f"{where}: lane {role} is a role, but neither the element nor "
+                    "its sub-process or lane has a department_expression"
+                )
         elif lane not in names:
             problems.append(f"{where}: unknown department code {lane}")
         elif actual_name != names[lane]:
