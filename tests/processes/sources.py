@@ -62,6 +62,8 @@ def source_problem(value: str | None) -> str | None:
     - `statute: 《law》第N条 …`: the law in 《》 and its article;
     - `local: …`: what the district decided (any quote in it is the gazette's too)."""
     text = (value or "").strip()
+    if not text:
+        return "missing (gazette: “…” / statute: 《law》第N条 / local: …)"
     if not text.startswith(PREFIXES):
         return f"does not start with gazette: / statute: / local: ({text[:40]!r})"
     kind = text.split(":", 1)[0]

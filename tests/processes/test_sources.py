@@ -69,5 +69,5 @@ def test_a_wrong_mark_is_refused():
     assert source_problem("statute: 《建筑法》第八条 七日内颁发施工许可证") is None
     assert "statute without" in source_problem("statute: 建筑法 七日")
     assert "does not start" in source_problem("红灯阈值 30%")
-    assert "does not start" in source_problem(None)
+    assert "missing" in source_problem(None)
     assert source_problem("local: 红黄绿灯阈值，区设定（DMN progress_light）") is None
