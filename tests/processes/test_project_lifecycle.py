@@ -178,6 +178,13 @@ class Project:
             self.task(element_id).created_at, working_days
         )
 
+    def due_calendar(self, element_id, days) -> datetime:
+        """The due time of an open task with a statutory limit in 日: the end (23:59:59 China
+        time) of the ``days``-th calendar day after the China day it opened on."""
+        opened = self.task(element_id).created_at + timedelta(hours=8)
+        day = opened.date() + timedelta(days=days)
+        return end_of_day(day.year, day.month, day.day)
+
     def finished(self) -> bool:
         inst = self.instance()
         return inst.status == "completed" and inst.tasks == ()
@@ -482,7 +489,7 @@ def test_ratified_project_runs_to_full_production_with_escalations(driver, clock
     # 前期手续: heavy industry, new civil works, 5000 tce a year -> all four, in parallel
     assert p.open() == set(PERMITS)
     eia = p.task("review_eia")
-    assert eia.due_at == p.due("review_eia", 60)  # 环评报告书
+    assert eia.due_at == p.due_calendar("review_eia", 60)  # 环评报告书：六十日（环评法第二十二条）
     for element_id in ("review_energy", "review_safety_design", "review_soil_plan"):
         department, data = PERMITS[element_id]
         p.do(element_id, department, **data)
@@ -559,7 +566,7 @@ def test_mine_projects_wait_for_the_mine_approval_result(driver, clock):
     }
     assert p.open() == {"issue_construction_permit"}
     permit = p.task("issue_construction_permit")
-    assert permit.due_at == p.due("issue_construction_permit", 7)
+    assert permit.due_at == p.due_calendar("issue_construction_permit", 7)  # 建筑法第八条：七日
     assert p.at(permit.due_at + timedelta(hours=10)) == 1
     p.do("escalate_construction_permit", "leaders", **ESCALATION)
     construction_permit(p)

@@ -67,6 +67,7 @@ const PROPERTY_ZH = {
   assignee: '办理人',
   pausable: '可暂停计时',
   send_back_targets: '可退回步骤',
+  source: '来源',
   start_departments: '可发起部门',
   condition: '条件',
   conditions: '条件',

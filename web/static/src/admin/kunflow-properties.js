@@ -16,6 +16,7 @@ import { useService } from 'bpmn-js-properties-panel';
 import { is } from 'bpmn-js/lib/util/ModelUtil';
 
 import { kunflowProperties } from './lint/util.js';
+import { checkSource } from './source-mark.js';
 
 const GROUP_ID = 'kunflow';
 const GROUP_LABEL = '昆都仑区流程属性';
@@ -240,9 +241,21 @@ function humanTaskEntries() {
     textEntry('due_expression', '办理时限表达式', '结果为工作日天数、日期或日期时间的表达式'),
     checkboxEntry('pausable', '可暂停计时', '等待外部材料时可暂停办理时限'),
     multiSelectEntry('send_back_targets', '可退回至', '按住 Ctrl 可多选', userTaskOptions),
+    sourceEntry(),
     textEntry('stage', '阶段', '案件所处阶段（列表和统计用）'),
     textEntry('phase', '环节', '阶段所属的环节'),
   ];
+}
+
+// 来源: where a time limit, timer, threshold or escalation step comes from (issue 12).
+function sourceEntry() {
+  return textEntry('source', '来源',
+    'gazette: “公报原文” / statute: 《法规》第N条 / local: 区设定（在何处修改）', checkSource);
+}
+
+/** A timer event (start, intermediate or boundary): it carries a time limit. */
+function hasTimer(bo) {
+  return (bo.eventDefinitions || []).some((d) => is(d, 'bpmn:TimerEventDefinition'));
 }
 
 // `kind:<kind>` entries: every department of a kind (engine routing.start_departments).
@@ -292,6 +305,10 @@ export function entriesFor(element) {
   }
   if (is(bo, 'bpmn:Process') || (is(bo, 'bpmn:Participant') && bo.processRef)) {
     return [startDepartmentsEntry()];
+  }
+  // Timers, thresholds (gateways) and automated or called steps: only 来源.
+  if ((is(bo, 'bpmn:Event') && hasTimer(bo)) || is(bo, 'bpmn:Gateway') || is(bo, 'bpmn:Activity')) {
+    return [sourceEntry()];
   }
   return [];
 }
