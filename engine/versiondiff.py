@@ -52,8 +52,9 @@ LABELS = {
     "start_departments": "发起部门",
     "incoming": "流入连线",
     "outgoing": "流出连线",
-    "source": "起点",
-    "target": "终点",
+    "source": "来源",
+    "source_ref": "起点",
+    "target_ref": "终点",
     "condition": "条件",
     "default": "默认连线",
     "timer": "定时器",
@@ -164,8 +165,8 @@ def _describe(node, kind: str, lanes: dict[str, str]) -> dict:
         if refs:
             d[direction] = ", ".join(refs)
     if kind == "sequenceFlow":
-        d["source"] = node.get("sourceRef") or ""
-        d["target"] = node.get("targetRef") or ""
+        d["source_ref"] = node.get("sourceRef") or ""
+        d["target_ref"] = node.get("targetRef") or ""
         cond = node.find("bpmn:conditionExpression", NS)
         if cond is not None and _text(cond):
             d["condition"] = _text(cond)

@@ -85,7 +85,7 @@ def test_an_added_task_and_a_changed_due_time_appear(engine, versions):
     labels = {p.property: p.label for p in handle.properties}
     assert labels["due_working_days"] == "办理时限（工作日）"
 
-    assert _props(elements["flow_handle_to_end"])["target"] == ("end_event", "review")
+    assert _props(elements["flow_handle_to_end"])["target_ref"] == ("end_event", "review")
     assert elements["flow_review_to_end"].change == "added"
     assert "start_event" not in elements and "lane_main" not in elements
 
@@ -130,7 +130,7 @@ def test_a_broken_draft_still_compares(engine, people):
                               xml.replace('targetRef="opinion_drc"', 'targetRef="nowhere"'))
     diff = engine.diff_versions("sample_review", 1, "draft", admin)
     assert {e.element_id: _props(e) for e in diff.elements} == {
-        "flow_split_to_drc": {"target": ("opinion_drc", "nowhere")}}
+        "flow_split_to_drc": {"target_ref": ("opinion_drc", "nowhere")}}
 
 
 def test_unknown_versions_are_refused(engine, people):
@@ -162,3 +162,21 @@ def test_timers_conditions_lanes_roles_and_decision_references_are_compared():
         "决策表（calledDecisionId）", "handle_limits", "handle_limits_v2")
     assert {p.label for c in changes.values() for p in c.properties} == {
         "定时器", "条件", "泳道（部门）", "候选角色", "决策表（calledDecisionId）"}
+
+
+def test_a_changed_source_mark_reads_as_its_own_property_not_a_flow_end():
+    from engine.versiondiff import bpmn_elements, label
+
+    def xml(mark):
+        return f"""<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+          xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core">
+          <bpmn:process id="p"><bpmn:userTask id="t"><bpmn:extensionElements>
+          <spiffworkflow:properties><spiffworkflow:property name="source" value="{mark}" />
+          </spiffworkflow:properties></bpmn:extensionElements></bpmn:userTask>
+          <bpmn:sequenceFlow id="f" sourceRef="t" targetRef="t" /></bpmn:process>
+          </bpmn:definitions>"""
+
+    before, after = bpmn_elements(xml("local: 5 个工作日")), bpmn_elements(xml("statute: 《某法》第一条"))
+    assert (before["t"]["source"], after["t"]["source"]) == ("local: 5 个工作日", "statute: 《某法》第一条")
+    assert before["f"]["source_ref"] == "t"
+    assert (label("source"), label("source_ref"), label("target_ref")) == ("来源", "起点", "终点")
