@@ -168,8 +168,9 @@ def notified(driver: Driver, level: str, key: str) -> int:
     driver.complete(iid, "record_hazards", record(level), expect_department="emergency")
     if level == "major":  # 重大隐患: 约谈企业负责人 at once, before the 限期整改 notice
         assert open_elements(driver, iid) == [("interview_major_hazard_head", "emergency")]
-        task = driver.complete(iid, "interview_major_hazard_head", MAJOR_INTERVIEW,
-                               expect_department="emergency")
+        task = driver.complete(
+            iid, "interview_major_hazard_head", MAJOR_INTERVIEW, expect_department="emergency"
+        )
         assert task.candidate_role == "head"
     notice = opened(driver, iid, "issue_rectification_notice")
     assert notice.candidate_role == "head"
@@ -291,10 +292,11 @@ def test_failing_again_is_shut_down_by_decision_of_the_district_leader(engine, d
     task = driver.complete(iid, "decide_closure", SHUT_DOWN, expect_department="leaders")
     assert task.candidate_role == "head"
     driver.complete(iid, "enforce_shutdown", ENFORCE, expect_department="emergency")
-    assert open_elements(driver, iid) == [("apply_joint_punishment", "drc"),
-                                          ("inspect_closure", "drc")]
-    task = driver.complete(iid, "apply_joint_punishment", JOINT_PUNISHMENT,
-                           expect_department="drc")
+    assert open_elements(driver, iid) == [
+        ("apply_joint_punishment", "drc"),
+        ("inspect_closure", "drc"),
+    ]
+    task = driver.complete(iid, "apply_joint_punishment", JOINT_PUNISHMENT, expect_department="drc")
     assert task.candidate_role == "head"
     driver.complete(iid, "inspect_closure", CLOSURE_INSPECTION, expect_department="drc")
     data = finished(driver, iid)
@@ -326,8 +328,7 @@ def test_a_check_started_from_the_register_that_finds_nothing_ends(engine, drive
     (contract §4): the firm's name is already in the case, the check finds no hazard, the case
     ends without a deadline."""
     library_deploy(engine, PROCESS)
-    iid = driver.engine.start(PROCESS, driver.user("emergency-clerk"),
-                              data=dict(REGISTER_START)).id
+    iid = driver.engine.start(PROCESS, driver.user("emergency-clerk"), data=dict(REGISTER_START)).id
     assert open_elements(driver, iid) == [("record_hazards", "emergency")]
     assert opened(driver, iid, "record_hazards").data["enterprise_name"] == "包头某矿业有限公司"
     driver.complete(iid, "record_hazards", NOTHING_FOUND, expect_department="emergency")
@@ -349,13 +350,16 @@ def test_major_hazard_gets_the_interview_and_a_deadline_at_once(engine, driver):
     time, the review passes with no failure counted."""
     with time_machine.travel(T0, tick=False):
         library_deploy(engine, PROCESS)
-        iid = driver.engine.start(PROCESS, driver.user("emergency-clerk"),
-                                  data=dict(REGISTER_START, register_kind="tailings",
-                                            register_name="某尾矿库")).id
+        iid = driver.engine.start(
+            PROCESS,
+            driver.user("emergency-clerk"),
+            data=dict(REGISTER_START, register_kind="tailings", register_name="某尾矿库"),
+        ).id
         driver.complete(iid, "record_hazards", record("major"), expect_department="emergency")
         assert open_elements(driver, iid) == [("interview_major_hazard_head", "emergency")]
-        driver.complete(iid, "interview_major_hazard_head", MAJOR_INTERVIEW,
-                        expect_department="emergency")
+        driver.complete(
+            iid, "interview_major_hazard_head", MAJOR_INTERVIEW, expect_department="emergency"
+        )
         notice = opened(driver, iid, "issue_rectification_notice")
         assert notice.data["rectify_due_days"] == 30
         driver.complete(iid, "issue_rectification_notice", NOTICE, expect_department="emergency")
