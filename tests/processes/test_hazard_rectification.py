@@ -1,11 +1,13 @@
-"""hazard_rectification (隐患整改闭环, DOMAIN.md section 5) driven through the engine.
+"""hazard_rectification (日常监督与隐患整改闭环, DOMAIN.md section 5) driven through the engine.
 
-Every path to an end state, as the users of the departments the tasks route to: rectified in
-time and passed; the rectification deadline (DMN ``hazard_deadline``) passing with frozen time,
-复查 failed, 约谈 of the firm's head with a new deadline, passed; failed again (DMN
-``hazard_escalation``) → 提请依法关停 → the 区领导 decides 关停 and the shutdown is carried out; or
-the 区领导 grants a last deadline and the firm passes. Each test runs warm (one engine) and cold
-(a new Engine before every step).
+Every path to an end state, as the users of the departments the tasks route to: a daily check of
+a registered mine that finds nothing and ends (started with only the register variables); a
+重大隐患 that gets 约谈企业负责人 and a deadline at once (gazette 大事记 1月31日); rectified in time
+and passed; the rectification deadline (DMN ``hazard_deadline``) passing with frozen time, 复查
+failed, 约谈 of the firm's head with a new deadline, passed; failed again (DMN
+``hazard_escalation``) → 提请依法关停 → the 区领导 decides 关停, the shutdown is carried out and
+区发改委 handles 联合惩戒失信 and 关闭监督检查; or the 区领导 grants a last deadline and the firm
+passes. Each test runs warm (one engine) and cold (a new Engine before every step).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import datetime, timedelta
 import pytest
 import time_machine
 
-from engine import InvalidInput, TaskInfo
+from engine import Forbidden, InvalidInput, TaskInfo
 from tests.processes.conftest import Driver, library_deploy
 
 PROCESS = "hazard_rectification"
@@ -73,6 +75,46 @@ PROPOSAL = {
     "legal_basis": "《中华人民共和国安全生产法》第一百一十三条",
     "proposal_files": ["att-p-1"],
 }
+MAJOR_INTERVIEW = {
+    "interview_date": "2026-09-01",
+    "interviewee": "李建军",
+    "interview_record": "通报重大事故隐患，要求立即停止相关作业、限期整改",
+    "enterprise_commitment": "立即停用危化品仓库，按期整改到位",
+}
+NOTHING_FOUND = {  # the form shows the register's enterprise_name and submits it back
+    "enterprise_name": "包头某矿业有限公司",
+    "enterprise_head": "王海",
+    "enterprise_phone": "0472-5123457",
+    "inspection_date": "2026-09-01",
+    "inspection_team": "区应急局 郑磊、马福明",
+    "hazard_level": "none",
+    "hazard_description": "检查了采场边坡、排土场、炸药库和应急预案，未发现隐患",
+    "hazard_photos": ["att-c-1"],
+}
+JOINT_PUNISHMENT = {
+    "credit_decision": "punish",
+    "credit_basis": "屡教不改被依法关停，认定为安全生产领域严重失信主体",
+    "punishment_measures": "区发改委会同区应急局、区市场监管局实施联合惩戒",
+    "credit_decision_date": "2026-09-22",
+}
+CLOSURE_INSPECTION = {
+    "closure_inspection_date": "2026-09-23",
+    "closure_in_place": "yes",
+    "planning_conformity": "unknown",
+    "closure_inspection_record": "已停止供电，生产装置已查封，现场无生产迹象",
+}
+# what the mine register passes when it starts a daily check (contract §4)
+REGISTER_START = {
+    "register_kind": "mine",
+    "register_id": 7,
+    "register_name": "包头市某铁矿",
+    "enterprise_name": "包头某矿业有限公司",
+    "town": "buerhantu",
+    "mine_name": "包头市某铁矿",
+    "licence_no": "C1502002010127120071234",
+    "licence_expiry": "2028-06-30",
+    "mine_status": "生产",
+}
 SHUT_DOWN = {"closure_decision": "shutdown", "decision_note": "同意依法关停"}
 FINAL_DEADLINE = {"closure_decision": "final_deadline", "decision_note": "给予最后一次整改期限"}
 ENFORCE = {
@@ -124,6 +166,12 @@ def notified(driver: Driver, level: str, key: str) -> int:
         PROCESS, driver.user("emergency-clerk"), business_key=key, title="四不两直检查隐患"
     ).id
     driver.complete(iid, "record_hazards", record(level), expect_department="emergency")
+    if level == "major":  # 重大隐患: 约谈企业负责人 at once, before the 限期整改 notice
+        assert open_elements(driver, iid) == [("interview_major_hazard_head", "emergency")]
+        task = driver.complete(
+            iid, "interview_major_hazard_head", MAJOR_INTERVIEW, expect_department="emergency"
+        )
+        assert task.candidate_role == "head"
     notice = opened(driver, iid, "issue_rectification_notice")
     assert notice.candidate_role == "head"
     assert notice.data["rectify_due_days"] == {"general": 10, "major": 30}[level]
@@ -160,6 +208,8 @@ def test_deploys_without_warnings_with_its_decisions_and_forms(engine):
         "hazard_closure_proposal.form",
         "hazard_closure_decision.form",
         "hazard_shutdown.form",
+        "hazard_joint_punishment.form",
+        "hazard_closure_inspection.form",
     } <= set(result.definition.files)
 
 
@@ -242,7 +292,15 @@ def test_failing_again_is_shut_down_by_decision_of_the_district_leader(engine, d
     task = driver.complete(iid, "decide_closure", SHUT_DOWN, expect_department="leaders")
     assert task.candidate_role == "head"
     driver.complete(iid, "enforce_shutdown", ENFORCE, expect_department="emergency")
+    assert open_elements(driver, iid) == [
+        ("apply_joint_punishment", "drc"),
+        ("inspect_closure", "drc"),
+    ]
+    task = driver.complete(iid, "apply_joint_punishment", JOINT_PUNISHMENT, expect_department="drc")
+    assert task.candidate_role == "head"
+    driver.complete(iid, "inspect_closure", CLOSURE_INSPECTION, expect_department="drc")
     data = finished(driver, iid)
+    assert data["credit_decision"] == "punish"
     assert (data["failed_reviews"], data["failure_action"]) == (2, "closure")
     assert data["closure_decision"] == "shutdown"
 
@@ -263,3 +321,50 @@ def test_leader_grants_a_last_deadline_and_the_firm_passes(engine, driver):
         data = finished(driver, iid)
         assert data["failed_reviews"] == 2
         assert data["closure_decision"] == "final_deadline"
+
+
+def test_a_check_started_from_the_register_that_finds_nothing_ends(engine, driver):
+    """区应急局 starts a daily check of a registered mine with only the register's variables
+    (contract §4): the firm's name is already in the case, the check finds no hazard, the case
+    ends without a deadline."""
+    library_deploy(engine, PROCESS)
+    iid = driver.engine.start(PROCESS, driver.user("emergency-clerk"), data=dict(REGISTER_START)).id
+    assert open_elements(driver, iid) == [("record_hazards", "emergency")]
+    assert opened(driver, iid, "record_hazards").data["enterprise_name"] == "包头某矿业有限公司"
+    driver.complete(iid, "record_hazards", NOTHING_FOUND, expect_department="emergency")
+    data = finished(driver, iid)
+    assert data["hazard_level"] == "none"
+    assert data["register_kind"] == "mine" and data["register_id"] == 7
+    assert "rectify_due_days" not in data
+
+
+def test_other_departments_may_not_start_a_daily_check(engine):
+    library_deploy(engine, PROCESS)
+    with pytest.raises(Forbidden):
+        engine.start(PROCESS, engine.get_user("drc-clerk").actor(), data=dict(REGISTER_START))
+
+
+def test_major_hazard_gets_the_interview_and_a_deadline_at_once(engine, driver):
+    """A 重大隐患 found at the first check: the firm's head is interviewed at once (not only
+    after a failed re-inspection), then the 限期整改 notice sets 30 working days; rectified in
+    time, the review passes with no failure counted."""
+    with time_machine.travel(T0, tick=False):
+        library_deploy(engine, PROCESS)
+        iid = driver.engine.start(
+            PROCESS,
+            driver.user("emergency-clerk"),
+            data=dict(REGISTER_START, register_kind="tailings", register_name="某尾矿库"),
+        ).id
+        driver.complete(iid, "record_hazards", record("major"), expect_department="emergency")
+        assert open_elements(driver, iid) == [("interview_major_hazard_head", "emergency")]
+        driver.complete(
+            iid, "interview_major_hazard_head", MAJOR_INTERVIEW, expect_department="emergency"
+        )
+        notice = opened(driver, iid, "issue_rectification_notice")
+        assert notice.data["rectify_due_days"] == 30
+        driver.complete(iid, "issue_rectification_notice", NOTICE, expect_department="emergency")
+        assert driver.open_tasks(iid)["record_rectification"].due_at == end_of_day_utc(2026, 10, 19)
+        rectify_and_review(driver, iid, PASS)
+        data = finished(driver, iid)
+        assert data["failed_reviews"] == 0
+        assert data["interview_record"] == MAJOR_INTERVIEW["interview_record"]

@@ -21,7 +21,7 @@ HAZARD_SCRIPTS = [
     ("major", datetime(2026, 9, 10, 14, 0), [(0, "record"), (0, "notice"), (7, "rectify"),
                                              (2, "fail"), (2, "interview"), (9, "rectify"),
                                              (2, "fail"), (1, "propose"), (3, "shutdown"),
-                                             (3, "enforce")]),
+                                             (3, "enforce"), (2, "punish"), (3, "inspect")]),
     ("major", datetime(2026, 9, 16, 10, 30), [(0, "record"), (0, "notice"),
                                               (date(2026, 11, 5), "fail"), (2, "interview")]),
     ("general", datetime(2026, 10, 12, 9, 0), [(0, "record"), (0, "notice"), (7, "rectify"),
@@ -62,6 +62,11 @@ class Hazard:
                 "inspection_date": today, "inspection_team": "区应急局 郑磊、马福明（四不两直）",
                 "hazard_level": self.level, "hazard_description": self.description,
                 "legal_basis": self.basis, "hazard_photos": w.attach("隐患照片.jpg")})
+            if self.level == "major":  # 重大隐患: the firm's head is interviewed at once
+                w.do(iid, "interview_major_hazard_head", {
+                    "interview_date": today, "interviewee": self.head,
+                    "interview_record": "通报重大事故隐患，要求限期整改到位",
+                    "enterprise_commitment": "立即整改，按期报送整改佐证"})
         elif action == "notice":
             w.do(iid, "issue_rectification_notice", {
                 "notice_number": doc_no("昆应急责改", w, rng),
@@ -92,3 +97,14 @@ class Hazard:
             w.do(iid, "enforce_shutdown", {
                 "shutdown_date": today, "shutdown_measures": "停止供电，查封生产装置并公告",
                 "shutdown_files": w.attach("关停执行记录.pdf")})
+        elif action == "punish":
+            w.do(iid, "apply_joint_punishment", {
+                "credit_decision": "punish",
+                "credit_basis": "屡教不改被依法关停，认定为安全生产领域严重失信主体",
+                "punishment_measures": "区发改委会同区应急局等部门实施联合惩戒",
+                "credit_decision_date": today})
+        elif action == "inspect":
+            w.do(iid, "inspect_closure", {
+                "closure_inspection_date": today, "closure_in_place": "yes",
+                "planning_conformity": "unknown",
+                "closure_inspection_record": "已停止供电，生产装置已查封，现场无生产迹象"})

@@ -123,7 +123,7 @@ test('the shipped diagrams with their forms and decisions have no kunflow error,
   const forms = readdirSync(path.join(bpmnDir, 'forms')).map((f) => f.replace(/\.form$/, ''));
   const decisions = readdirSync(bpmnDir).filter((f) => f.endsWith('.dmn'))
     .flatMap((f) => [...readFileSync(path.join(bpmnDir, f), 'utf8').matchAll(/<decision id="([^"]+)"/g)].map((m) => m[1]));
-  for (const file of ['mine_approval.bpmn', 'hazard_rectification.bpmn', 'project_lifecycle.bpmn', 'whistle_referral.bpmn', 'supervision_monthly.bpmn']) {
+  for (const file of ['mine_approval.bpmn', 'hazard_rectification.bpmn', 'project_lifecycle.bpmn', 'whistle_referral.bpmn', 'supervision_monthly.bpmn', 'service_request.bpmn', 'river_sand.bpmn', 'radioactive_check.bpmn']) {
     const xml = readFileSync(path.join(bpmnDir, file), 'utf8');
     const errors = (await lint(xml, { forms, decisions })).filter((p) => p.category === 'error');
     assert.deepEqual(errors, [], file);
