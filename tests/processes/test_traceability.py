@@ -74,8 +74,17 @@ class _Diagram:
         return self.lane_of.get(self._top(self.nodes[element_id]).get("id"))
 
     def routed_at_run_time(self, element_id: str) -> bool:
-        """The element, an enclosing sub-process or its lane names a department_expression."""
+        """The element, an enclosing sub-process or its lane names a department_expression; an
+        automated step (no human task: nobody is routed) in a role lane whose human tasks are
+        routed that way counts too."""
         node = self.nodes[element_id]
+        if etree.QName(node).localname not in ("userTask", "manualTask", "task"):
+            lane = self.lane(element_id)
+            return lane is not None and any(
+                self.routed_at_run_time(ref.text)
+                for ref in lane.iterfind("bpmn:flowNodeRef", NS)
+                if ref.text in self.nodes
+                and etree.QName(self.nodes[ref.text]).localname == "userTask")
         chain = [
             node,
             *[
