@@ -128,8 +128,9 @@ class Deployments:
         return DeployResult(info, created=True)
 
     def with_warnings(self, parsed: ParsedDefinition, checked=()) -> ParsedDefinition:
-        """``parsed`` with a warning for each task whose lane names no department, and each
-        ``start_departments`` entry that names no department or department kind; ``checked``:
+        """``parsed`` with a warning for each task whose lane names no department (and that no
+        ``department_expression`` routes), and each ``start_departments`` entry that names no
+        department or department kind; ``checked``:
         the model check's warnings (``modelcheck``), stored first; the lane warning of a task
         the check already warned about is not repeated."""
         directory = self.ctx.directory()
@@ -139,6 +140,8 @@ class Deployments:
         for t in parsed.tasks.values():
             if (t.element_id, "kunflow/user-task-department") in warned:
                 continue
+            if (t.department_expression or "").strip():
+                continue  # routed at run time (a lane named for a role), as the model check says
             if routing.department_for(t.lane, parsed.lanes, t.properties, directory) is None:
                 warnings.append(warning(
                     t.element_id, "kunflow/user-task-department",

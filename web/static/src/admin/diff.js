@@ -68,6 +68,7 @@ const PROPERTY_ZH = {
   pausable: '可暂停计时',
   send_back_targets: '可退回步骤',
   start_departments: '可发起部门',
+  starter_department: '记录发起部门的变量',
   condition: '条件',
   conditions: '条件',
   conditionExpression: '条件',
