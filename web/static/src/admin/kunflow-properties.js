@@ -272,10 +272,11 @@ export function kindGroups(kind) {
   return [...new Set(out)];
 }
 
-/** `kind:` options: the kinds of the org chart's departments (known groups first). */
+/** `kind:` options: the kinds of the org chart's departments (known groups first; a full
+ * dotted kind is left out: its last segment names the same departments). */
 export function departmentKindOptions(departments) {
   const kinds = departments && departments.some((d) => d.kind)
-    ? [...new Set(departments.flatMap((d) => kindGroups(d.kind)))]
+    ? [...new Set(departments.flatMap((d) => kindGroups(d.kind)))].filter((k) => !k.includes('.'))
     : DEFAULT_KINDS;
   const known = Object.keys(KIND_LABELS);
   const rank = (k) => (known.includes(k) ? known.indexOf(k) : known.length);
