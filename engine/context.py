@@ -16,6 +16,7 @@ from .definitions import LoadedSpec, SpecCache
 from .live_cache import LiveCache
 from .locks import InstanceLocks, SetupLock
 from .model import definition, definition_file, department
+from .routing import kind_groups
 from .unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:  # the facade builds the registry; the context only carries it
@@ -95,13 +96,16 @@ class Context:
                                           .order_by(department.c.code)):
                     d[r.code] = r.code
                     d[r.name] = r.code
-                    kinds.setdefault(r.kind, []).append(r.code)
+                    for group in kind_groups(r.kind):
+                        kinds.setdefault(group, []).append(r.code)
                 self._kinds = {k: tuple(v) for k, v in kinds.items()}
                 self._directory, self._directory_at = d, time.monotonic()
         return d
 
     def department_kinds(self) -> dict[str, tuple[str, ...]]:
-        """Department kind (``street``, ``bureau`` …) -> codes, refreshed with ``directory``."""
+        """Department kind -> sorted codes, refreshed with ``directory``. A dotted kind counts in
+        every group it names (``routing.kind_groups``): ``street.town`` under ``street.town``,
+        ``street`` and ``town``."""
         self.directory()
         return self._kinds
 

@@ -149,6 +149,9 @@ class ParsedDefinition:
     start_departments: tuple = ()
     start_form_key: str | None = None  # ``form_key`` of the none start event: the start data
     start_form_element: str | None = None  # the start event that names it
+    # ``starter_department`` of the process or a none start event: the name of the variable
+    # that receives the starting user's department code when a case starts
+    starter_variable: str | None = None
 
     @cached_property
     def send_back(self) -> dict[str, tuple]:
@@ -166,6 +169,7 @@ class ParsedDefinition:
                 "departments": list(self.start_departments),
                 "form_key": self.start_form_key,
                 "form_element": self.start_form_element,
+                "starter_department": self.starter_variable,
             },
             "tasks": {k: t.to_meta() for k, t in self.tasks.items()},
             "warnings": self.warnings,
@@ -184,6 +188,7 @@ class ParsedDefinition:
             start_departments=tuple(meta.get("start", {}).get("departments", ())),
             start_form_key=meta.get("start", {}).get("form_key"),
             start_form_element=meta.get("start", {}).get("form_element"),
+            starter_variable=meta.get("start", {}).get("starter_department"),
         )
 
 
@@ -347,13 +352,17 @@ def start_info(root, process_id: str) -> dict:
 
     ``manual``: it has a none start event at its top level; ``departments``: the
     ``start_departments`` entries of the process element and of its none start events;
-    ``form_key``: the first none start event's ``form_key`` (``form_element``: that event).
+    ``form_key``: the first none start event's ``form_key`` (``form_element``: that event);
+    ``starter_department``: the variable that records the starter's department (the process's
+    ``starter_department`` property, else the first none start event's).
     """
     process = root.find(f".//bpmn:process[@id='{process_id}']", NS)
-    info = {"manual": False, "departments": [], "form_key": None, "form_element": None}
+    info = {"manual": False, "departments": [], "form_key": None, "form_element": None,
+            "starter_department": None}
     if process is None:
         return info
     listed = entries(_properties(process).get("start_departments"))
+    info["starter_department"] = (_properties(process).get("starter_department") or "").strip() or None
     for node in process.iterfind("bpmn:startEvent", NS):
         if any(isinstance(c.tag, str) and c.tag.endswith("EventDefinition") for c in node):
             continue  # timer, message, signal … start: not started by people
@@ -362,6 +371,8 @@ def start_info(root, process_id: str) -> dict:
         listed += entries(props.get("start_departments"))
         if props.get("form_key") and info["form_key"] is None:
             info["form_key"], info["form_element"] = props["form_key"].strip(), node.get("id")
+        if (props.get("starter_department") or "").strip() and not info["starter_department"]:
+            info["starter_department"] = props["starter_department"].strip()
     info["departments"] = list(dict.fromkeys(listed))
     return info
 
@@ -371,7 +382,8 @@ def start_info_from_xml(xml_text: str, process_id: str) -> dict:
     try:
         root = etree.fromstring(xml_text.encode("utf-8"), _XML_PARSER)
     except etree.XMLSyntaxError:
-        return {"manual": True, "departments": [], "form_key": None, "form_element": None}
+        return {"manual": True, "departments": [], "form_key": None, "form_element": None,
+                "starter_department": None}
     return start_info(root, process_id)
 
 
@@ -403,6 +415,7 @@ def describe(root, process_id: str, spec, subprocess_specs=None) -> ParsedDefini
         start_departments=tuple(start["departments"]),
         start_form_key=start["form_key"],
         start_form_element=start["form_element"],
+        starter_variable=start["starter_department"],
     )
 
 
@@ -475,6 +488,11 @@ def parse(
         errors.append(_error(
             f"开始事件的表单 {parsed.start_form_key}.form 没有随流程一起部署",
             parsed.start_form_element, filename))
+    starter = parsed.starter_variable
+    if starter and (not starter.isidentifier() or starter.startswith("_")):
+        errors.append(_error(
+            f"starter_department 的值“{starter}”不是变量名（字母、数字、下划线，不以下划线开头）",
+            parsed.start_form_element or key, filename))
     if errors:
         raise InvalidModel(_summary(filename, errors), errors)
     return parsed, LoadedSpec(spec, subprocess_specs, parsed, forms)

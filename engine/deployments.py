@@ -128,9 +128,9 @@ class Deployments:
         return DeployResult(info, created=True)
 
     def with_warnings(self, parsed: ParsedDefinition, checked=()) -> ParsedDefinition:
-        """``parsed`` with a warning for each task whose lane names no department (and that has
-        no ``department_expression``), and each
-        ``start_departments`` entry that names no department or department kind; ``checked``:
+        """``parsed`` with a warning for each task whose lane names no department (and that no
+        ``department_expression`` routes), and each ``start_departments`` entry that names no
+        department or department kind; ``checked``:
         the model check's warnings (``modelcheck``), stored first; the lane warning of a task
         the check already warned about is not repeated."""
         directory = self.ctx.directory()

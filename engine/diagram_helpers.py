@@ -1,6 +1,6 @@
 """The functions diagram code may call besides its task data (scripts, conditions, timer,
-assignee, department and deadline expressions): ``now``, ``department_code``, ``task_due`` and
-the working-day calendar. ``business_key()`` comes with the script engine (engine/scripting.py).
+assignee, department and deadline expressions): ``now``, ``department_code``,
+``departments_of_kind``, ``task_due`` and the working-day calendar. ``business_key()`` comes with the script engine (engine/scripting.py).
 
 The facade builds them once, over the shared context, and hands them to the script engine.
 """
@@ -26,6 +26,12 @@ def helpers(ctx: Context) -> dict:
     def department_code(name):
         return ctx.directory().get(name)
 
+    def departments_of_kind(kind):
+        """The codes of the departments of ``kind`` in the org chart (a dotted kind counts
+        under each group it names: ``routing.kind_groups``), sorted; a new list each call, so
+        code may keep or change it. Unknown kind: an empty list."""
+        return list(ctx.department_kinds().get(str(kind).strip(), ()))
+
     def task_due(working_days=0):
         """For boundary timers: the due time of the task the timer is attached to (its
         ``due_working_days`` / ``due_days`` / ``due_hours`` / ``due_expression``), moved by
@@ -46,7 +52,8 @@ def helpers(ctx: Context) -> dict:
             due = shift_working_days(ctx.calendar.current(), due, offset)
         return due.isoformat() + "+00:00"
 
-    return {"now": now, "department_code": department_code, "task_due": task_due,
+    return {"now": now, "department_code": department_code,
+            "departments_of_kind": departments_of_kind, "task_due": task_due,
             **calendar_helpers(ctx)}
 
 

@@ -270,7 +270,8 @@ class Engine:
         return self.context.directory()
 
     def department_kinds(self) -> dict[str, tuple[str, ...]]:
-        """Department kind (``street``, ``bureau`` …) -> codes, refreshed with ``directory``."""
+        """Department kind (``street``, ``town``, ``bureau`` …) -> sorted codes (dotted kinds
+        under each group they name: ``routing.kind_groups``), refreshed with ``directory``."""
         return self.context.department_kinds()
 
     # ------------------------------------------------------------------ definitions

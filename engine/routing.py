@@ -31,6 +31,21 @@ def department_for(
     return None
 
 
+def kind_groups(kind: str | None) -> tuple[str, ...]:
+    """The kinds a department of ``kind`` counts under: the kind itself, each dotted prefix and
+    the last segment. ``a.b.c`` -> (``a.b.c``, ``a``, ``a.b``, ``c``); a plain kind -> itself.
+    So the org chart can group kinds (every department of ``group.part`` is of kind ``group``
+    and of kind ``part``) without a table of groups."""
+    parts = [p.strip() for p in (kind or "").split(".") if p.strip()]
+    if not parts:
+        return ()
+    out = [".".join(parts)]
+    for n in range(1, len(parts)):
+        out.append(".".join(parts[:n]))
+    out.append(parts[-1])
+    return tuple(dict.fromkeys(out))
+
+
 def can_view_task(actor: Actor, department_code: str | None) -> bool:
     return actor.reads_all or (
         department_code is not None and actor.department_code == department_code
@@ -65,7 +80,7 @@ def start_departments(
 
     The departments of the lanes its start events sit in, plus its ``start_departments``
     entries: a department code or name, or ``kind:<kind>`` (every department of that kind, as
-    in the org chart: ``kind:street`` for the 街镇). ``restricted`` is False when the diagram
+    in the org chart, dotted kinds by each group they name: ``kind_groups``). ``restricted`` is False when the diagram
     names nobody (no entries, no start lane of a known department: then every department may
     start it). Entries that name no known department give nobody: a restriction never opens up
     through a typo.

@@ -50,6 +50,7 @@ LABELS = {
     "pausable": "可暂停计时",
     "send_back_targets": "可退回环节",
     "start_departments": "发起部门",
+    "starter_department": "记录发起部门的变量",
     "incoming": "流入连线",
     "outgoing": "流出连线",
     "source": "来源",

@@ -77,6 +77,11 @@ class StartCommand:
             self.ctx.calendar.current(conn)
             wf = store.new_workflow(loaded, business_key)
             wf.task_tree.data.update(data or {})
+            starter = parsed.starter_variable
+            if starter and not (actor.is_admin and (data or {}).get(starter)):
+                # the diagram records the starter's department: nobody starts a case in
+                # another department's name; an administrator may name one on its behalf
+                wf.task_tree.data[starter] = actor.department_code
             now = utcnow()
             head = store.insert_instance(conn, drow, business_key, title, actor.username, now)
             events = [

@@ -33,7 +33,7 @@ def test_init_is_idempotent(kunflow):
     assert first.exit_code == 0, first.output
     assert "sample_review.bpmn: sample_review 版本 1 新版本" in first.output
     assert "sample_loop.bpmn: sample_loop 版本 1 新版本" in first.output
-    assert "13 个部门" in first.output and "密码 demo" in first.output
+    assert "35 个部门" in first.output and "密码 demo" in first.output
     second = kunflow("init")
     assert second.exit_code == 0, second.output
     assert "sample_review.bpmn: sample_review 版本 1 未变化" in second.output

@@ -7,6 +7,7 @@ import pytest
 
 from engine import Engine, Forbidden, InvalidInput, InvalidModel
 from tests.conftest import FIXTURES, actor
+from tests.engine.test_department_kinds import STREETS
 
 START_FORM = {"start_case.form": (FIXTURES / "forms" / "start_case.form").read_bytes()}
 GOOD = {"project_name": "某新材料项目", "investment": 12.5, "industry": "material"}
@@ -25,15 +26,16 @@ def test_start_departments_are_the_start_lane_the_property_and_the_kind(engine):
     info = _deploy(engine, "start_rules", files=START_FORM)
     assert info.warnings == ()
     assert info.manual_start is True and info.start_form_key == "start_case"
-    # lane 区招商部门, 区发改委 by name, every 街镇 (kind:street), 区应急局 by code
-    assert info.start_departments == ("buerhantu", "drc", "emergency", "invest", "kunbei")
+    # lane 区招商部门, 区发改委 by name, every 街镇 (kind:street: 13 街道, 2 镇), 区应急局 by code
+    assert info.start_departments == tuple(sorted([*STREETS, "drc", "emergency", "invest"]))
     assert engine.get_definition("start_rules").start_departments == info.start_departments
 
-    for who in ("invest-clerk", "drc-clerk", "kunbei-clerk", "buerhantu-head",
-                "emergency-clerk", "admin"):
+    for who in ("invest-clerk", "drc-clerk", "kunbei-clerk", "buerhantu-head", "kunhe-clerk",
+                "shaoxianlu-head", "emergency-clerk", "admin"):
         inst = engine.start("start_rules", actor(engine, who), data=GOOD)
         assert inst.status == "running"
-    for who in ("eco-clerk", "supervision-clerk", "leader"):
+    for who in ("eco-clerk", "supervision-clerk", "gov-office-clerk", "education-head",
+                "leader"):
         with pytest.raises(Forbidden):
             engine.start("start_rules", actor(engine, who), data=GOOD)
 

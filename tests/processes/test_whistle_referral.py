@@ -1,5 +1,9 @@
 """whistle_referral (街镇吹哨、部门报到, DOMAIN.md section 4) driven through the engine.
 
+The 街镇's steps sit in one lane named for the role (街镇) and go, by ``department_expression``,
+to the 街镇 that blew the whistle: the starter's department, recorded at start
+(``starter_department = street``); any of the 15 街镇 may start it (``kind:street``).
+
 Every path to an end state, as the users of the departments the tasks route to: each dispatch
 category of the DMN ``whistle_dispatch`` (mine issues to the coordination office 区自然资源分局,
 construction dust to two departments at once), the head's sign-off (signed, withdrawn, sent
@@ -18,9 +22,13 @@ import pytest
 import time_machine
 
 from engine import Forbidden, InvalidInput, TaskInfo
+from tests.conftest import ORG_FILE
 from tests.processes.conftest import Driver, library_deploy
+from workflows.org import load_org
 
 PROCESS = "whistle_referral"
+# every 街镇 of the org chart (kind street.subdistrict / street.town)
+STREETS = sorted(d.code for d in load_org(ORG_FILE)[0] if d.kind.split(".")[0] == "street")
 # 2026-09-01 (Tuesday) 10:00 in Beijing = 02:00 UTC; kunflow stores naive UTC.
 T0 = datetime(2026, 9, 1, 2, 0, 0)
 
@@ -138,23 +146,20 @@ def data_of(driver: Driver, iid: int) -> dict:
 
 
 def start(driver: Driver, street: str, key: str) -> int:
-    """The 街镇's caseworker starts the referral; ``street`` says which 街镇 blows the whistle."""
+    """The 街镇's caseworker starts the referral: the case records their 街镇 as ``street``."""
     return driver.engine.start(
         PROCESS,
         driver.user(f"{street}-clerk"),
         business_key=key,
         title="街镇吹哨",
-        data={"street": street},
     ).id
 
 
 def blow(driver: Driver, street: str, key: str, category: str, urgency: str = "ordinary") -> int:
     """吹哨 and the head's signature: the case is dispatched."""
     iid = start(driver, street, key)
-    driver.complete(
-        iid, f"blow_whistle_{street}", report(category, urgency), expect_department=street
-    )
-    task = driver.complete(iid, f"sign_whistle_{street}", SIGN, expect_department=street)
+    driver.complete(iid, "blow_whistle", report(category, urgency), expect_department=street)
+    task = driver.complete(iid, "sign_whistle", SIGN, expect_department=street)
     assert task.candidate_role == "head"
     return iid
 
@@ -170,7 +175,7 @@ def handle(driver: Driver, iid: int, departments: list[str]) -> None:
 
 
 def rate(driver: Driver, iid: int, street: str, rating: dict) -> None:
-    driver.complete(iid, f"rate_result_{street}", rating, expect_department=street)
+    driver.complete(iid, "rate_result", rating, expect_department=street)
 
 
 # ---------------------------------------------------------------- deploy
@@ -195,33 +200,51 @@ def test_deploys_without_warnings_with_its_decisions_and_forms(engine):
     } <= files
 
 
-def test_only_a_street_starts_a_referral(engine):
-    """start_departments = kind:street on the start event (it sits in no lane): 卜尔汉图镇 and
-    昆北街道办事处 may blow the whistle, a bureau may not; the start page lists it for them."""
+def test_every_street_and_only_a_street_starts_a_referral(engine):
+    """start_departments = kind:street on the start event: each of the 13 街道 and 2 镇 may blow
+    the whistle, and its first step goes to that 街镇 (the one 街镇 lane, routed by the
+    recorded starter's department); a bureau or an office may not start it."""
     info = library_deploy(engine, PROCESS).definition
     assert info.manual_start is True
-    assert info.start_departments == ("buerhantu", "kunbei")
+    assert len(STREETS) == 15 and {"buerhantu", "kunhe", "kunbei", "shaoxianlu"} <= set(STREETS)
+    assert info.start_departments == tuple(STREETS)
 
     def user(name):
         return engine.get_user(name).actor()
 
-    for street in ("buerhantu", "kunbei"):
-        iid = engine.start(PROCESS, user(f"{street}-clerk"), business_key=f"ST-{street}",
-                           data={"street": street}).id
+    for street in STREETS:
+        iid = engine.start(PROCESS, user(f"{street}-clerk"), business_key=f"ST-{street}").id
         (task,) = engine.get_instance(iid, user("admin")).tasks
-        assert task.element_id == f"blow_whistle_{street}" and task.department_code == street
+        assert (task.element_id, task.lane, task.department_code) == (
+            "blow_whistle", "街镇", street)
         assert PROCESS in {d.key for d in engine.startable_definitions(user(f"{street}-head"))}
-    for bureau in ("natres-clerk", "supervision-clerk", "drc-head"):
+    for bureau in ("natres-clerk", "supervision-clerk", "drc-head", "gov-office-clerk"):
         with pytest.raises(Forbidden):
-            engine.start(PROCESS, user(bureau), data={"street": "kunbei"})
+            engine.start(PROCESS, user(bureau))
         assert PROCESS not in {d.key for d in engine.startable_definitions(user(bureau))}
+
+
+def test_a_street_cannot_blow_the_whistle_in_another_streets_name(engine):
+    """The starter's department is recorded whatever the start data says; an administrator
+    may start a case on a 街镇's behalf by naming it."""
+    library_deploy(engine, PROCESS)
+    admin_actor = engine.get_user("admin").actor()
+    iid = engine.start(PROCESS, engine.get_user("kunhe-clerk").actor(), business_key="NAME-1",
+                       data={"street": "kunbei"}).id
+    (task,) = engine.get_instance(iid, admin_actor).tasks
+    assert task.department_code == "kunhe"
+    assert engine.get_instance(iid, admin_actor, with_data=True).data["street"] == "kunhe"
+    iid = engine.start(PROCESS, admin_actor, business_key="NAME-2",
+                       data={"street": "tuanjie"}).id
+    (task,) = engine.get_instance(iid, admin_actor).tasks
+    assert task.department_code == "tuanjie"
 
 
 def test_forms_refuse_missing_and_invalid_fields(engine):
     """The engine checks each submission against the task's form: the field is named."""
     library_deploy(engine, PROCESS)
     clerk = engine.get_user("kunbei-clerk").actor()
-    iid = engine.start(PROCESS, clerk, business_key="FORM-1", data={"street": "kunbei"}).id
+    iid = engine.start(PROCESS, clerk, business_key="FORM-1").id
     (task,) = engine.get_instance(iid, engine.get_user("admin").actor()).tasks
     bad = dict(report("mine"), urgency="very_urgent", reporter_phone="12345")
     del bad["category"]
@@ -242,10 +265,10 @@ def test_forms_refuse_missing_and_invalid_fields(engine):
 def test_each_category_is_dispatched_by_the_decision_table(engine, driver):
     """Every rule of whistle_dispatch, each case driven to 办结 (satisfied at once): the
     report-in, handling and feedback tasks route to the departments of the rule, in parallel
-    when there are two; the other 街镇 blows the whistle for some of them."""
+    when there are two; a different 街镇 (街道 or 镇) blows the whistle for each."""
     library_deploy(engine, PROCESS)
     for n, (category, (departments, route)) in enumerate(sorted(DISPATCH.items())):
-        street = ("buerhantu", "kunbei")[n % 2]
+        street = STREETS[(2 * n) % len(STREETS)]
         iid = blow(driver, street, f"CS-{category}", category)
         data = data_of(driver, iid)
         assert (category, data["departments"], data["escalation_route"]) == (
@@ -271,16 +294,14 @@ def test_each_category_is_dispatched_by_the_decision_table(engine, driver):
 def test_head_sends_the_report_back_then_decides_not_to_blow_the_whistle(engine, driver):
     library_deploy(engine, PROCESS)
     iid = start(driver, "kunbei", "WD-1")
-    driver.complete(iid, "blow_whistle_kunbei", report("construction"), expect_department="kunbei")
-    sign = driver.open_tasks(iid)["sign_whistle_kunbei"]
+    driver.complete(iid, "blow_whistle", report("construction"), expect_department="kunbei")
+    sign = driver.open_tasks(iid)["sign_whistle"]
     assert (sign.department_code, sign.candidate_role) == ("kunbei", "head")
-    driver.engine.send_back(
-        sign.id, driver.user("kunbei-head"), "blow_whistle_kunbei", "请补充问题地点"
-    )
-    assert open_elements(driver, iid) == [("blow_whistle_kunbei", "kunbei")]
+    driver.engine.send_back(sign.id, driver.user("kunbei-head"), "blow_whistle", "请补充问题地点")
+    assert open_elements(driver, iid) == [("blow_whistle", "kunbei")]
     fixed = dict(report("construction"), location="昆北街道某小区东门")
-    driver.complete(iid, "blow_whistle_kunbei", fixed, expect_department="kunbei")
-    driver.complete(iid, "sign_whistle_kunbei", WITHDRAW, expect_department="kunbei")
+    driver.complete(iid, "blow_whistle", fixed, expect_department="kunbei")
+    driver.complete(iid, "sign_whistle", WITHDRAW, expect_department="kunbei")
     finished(driver, iid)
     assert "departments" not in data_of(driver, iid)
 

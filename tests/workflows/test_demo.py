@@ -16,12 +16,12 @@ from engine.casefiles import FileStore
 from engine.model import app_user, attachment, event, incident, instance, message, task
 from tests.conftest import ROOT
 from web.cli import main
-from workflows.demo import MINE_STATES, TODAY, DemoError, load_demo, plan_demo
+from workflows.demo import DEMO_STREETS, MINE_STATES, TODAY, DemoError, load_demo, plan_demo
 from workflows.lifecycle import STAGES
 from workflows.org import load_org
 
 TODAY_UTC = TODAY - timedelta(hours=8)
-STREETS = [d.code for d in load_org(ROOT / "config" / "org.yaml")[0] if d.kind == "street"]
+STREETS = [d.code for d in load_org(ROOT / "config" / "org.yaml")[0] if d.code in DEMO_STREETS]
 
 
 @pytest.fixture(scope="module")

@@ -226,7 +226,7 @@ def test_a_rules_file_that_does_not_fit_the_org_chart_is_refused(tmp_path):
 def test_notices_need_recipients_from_the_org_chart_and_a_subject():
     notify = Notifier(load_org(ORG)[0]).handler
     with pytest.raises(ValueError, match="不在组织架构中"):
-        notify({}, departments=["区财政局"], subject="审批结果")
+        notify({}, departments=["区不存在局"], subject="审批结果")
     with pytest.raises(ValueError, match="至少有一个接收部门"):
         notify({}, departments=[], subject="审批结果")
     with pytest.raises(ValueError, match="事由"):

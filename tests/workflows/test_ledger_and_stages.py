@@ -157,6 +157,6 @@ def test_the_supervision_diagrams_ledger_is_what_the_handlers_produce(engine):
     with pytest.raises(ValueError, match="佐证"):
         ledger.close_rows({**before, "closed_row_ids": ["R1"], "closure_evidence": []})
     with pytest.raises(ValueError, match="不在组织架构中"):
-        ledger.open_rows({}, ledger=[{"row_id": "X", "unit": "区财政局"}])
+        ledger.open_rows({}, ledger=[{"row_id": "X", "unit": "区不存在局"}])
     with pytest.raises(ValueError, match="重复"):
         ledger.open_rows({}, ledger=[{"row_id": "X", "unit": "drc"}, {"row_id": "X", "unit": "drc"}])

@@ -160,7 +160,8 @@ class User(Schema):
 class Department(Schema):
     code = string()
     name = string()
-    kind = string("bureau、office、street 或 leadership")
+    kind = string("bureau、office、street.subdistrict（街道）、street.town（镇）或 leadership；"
+                  "带点的类别属于其各段：kind:street 为所有街镇")
     parent_code = maybe_string()
 
 

@@ -33,12 +33,20 @@ from .loading import (
     instance_count,
     load_demo,
 )
-from .planner import MINE_STATES, PROJECT_STOPS, DemoPlan, Planner, Project, plan_demo
+from .planner import (
+    DEMO_STREETS,
+    MINE_STATES,
+    PROJECT_STOPS,
+    DemoPlan,
+    Planner,
+    Project,
+    plan_demo,
+)
 from .supervision_monthly import SUPERVISION_KEY, supervision_title
 from .world import TODAY, DemoError, Simulation, World, china, utc
 
 __all__ = [
-    "DEMO_SEED", "MINE_STATES", "PROJECT_STOPS", "SERVICE_HANDLERS", "SUPERVISION_KEY",
+    "DEMO_SEED", "DEMO_STREETS", "MINE_STATES", "PROJECT_STOPS", "SERVICE_HANDLERS", "SUPERVISION_KEY",
     "TODAY", "DemoError", "DemoPlan", "DemoSummary", "Planner", "Project", "Simulation", "World",
     "caseworkers", "china", "instance_count", "load_demo", "plan_demo", "supervision_title",
     "utc",

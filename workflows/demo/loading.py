@@ -15,7 +15,7 @@ from engine import SYSTEM, CaseFiles, Engine
 
 from .hazard_rectification import Hazard
 from .mine_approval import mine_project
-from .planner import DemoPlan, plan_demo
+from .planner import DEMO_STREETS, DemoPlan, plan_demo
 from .project_lifecycle import Lifecycle
 from .supervision_monthly import Supervision
 from .whistle_referral import Whistle
@@ -73,7 +73,7 @@ def load_demo(engine: Engine, seed: int = DEMO_SEED,
     if missing:
         raise DemoError(f"引擎未注册服务任务处理程序 {', '.join(missing)}（workflows.register）")
     departments = engine.list_departments()
-    plan = plan_demo(seed, [d.code for d in departments if d.kind == "street"])
+    plan = plan_demo(seed, [d.code for d in departments if d.code in DEMO_STREETS])
     end = utc(TODAY)
     first = min(p.start for p in plan.projects) - timedelta(days=1)
     with time_machine.travel(first.replace(tzinfo=UTC), tick=False) as traveller:

@@ -204,6 +204,11 @@ class DemoPlan:
         return found
 
 
+# The 街镇 the demo's projects and referrals sit in: the two project_lifecycle has a lane for
+# (its monthly progress steps are drawn per 街镇); the other 13 join when the demo is rewritten.
+DEMO_STREETS = ("buerhantu", "kunbei")
+
+
 def plan_demo(seed: int, streets: list[str]) -> DemoPlan:
     """The demo's cases for ``seed``: names, firms, amounts, 街镇, schedules (the same seed
     gives the same plan); ``streets`` are the 街镇 department codes of the org chart."""

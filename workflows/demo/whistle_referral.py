@@ -53,8 +53,9 @@ class Whistle:
     def run(self) -> Iterator[datetime]:
         w, rng = self.w, self.rng
         self.report["scene_photos"] = w.attach("现场照片.jpg")
+        # the case records the starter's 街镇 (the diagram's starter_department)
         self.iid = w.start("whistle_referral", f"{self.street}-clerk", self.key,
-                           self.report["problem_title"], {"street": self.street})
+                           self.report["problem_title"])
         for wait, action in self.steps:
             if isinstance(wait, date):
                 yield w.on(wait, rng)
@@ -74,10 +75,10 @@ class Whistle:
             w.each(iid, "urge_arrival", lambda t: {"urge_method": "phone",
                                                    "urge_note": "已电话督促责任部门尽快到场"})
         if kind == "blow":
-            w.do(iid, f"blow_whistle_{self.street}", self.report)
+            w.do(iid, "blow_whistle", self.report)
         elif kind == "sign":
-            w.do(iid, f"sign_whistle_{self.street}", {"sign_decision": "sign",
-                                                      "head_opinion": "镇（街道）无法单独解决，同意吹哨"})
+            w.do(iid, "sign_whistle", {"sign_decision": "sign",
+                                       "head_opinion": "镇（街道）无法单独解决，同意吹哨"})
         elif kind == "accept":
             w.each(iid, "accept_referral", lambda t: {
                 "handler_name": w.engine.get_user(f"{t.department_code}-clerk").display_name,
@@ -95,7 +96,7 @@ class Whistle:
             w.each(iid, "feed_back", lambda t: {"feedback_summary": "已处置完毕，问题已整改到位",
                                                 "feedback_date": iso_day(w.now())}, limit)
         elif kind == "rate":
-            w.do(iid, f"rate_result_{self.street}", {
+            w.do(iid, "rate_result", {
                 "rating": arg, "rating_note": "处置到位" if arg == "satisfied" else "问题反弹，群众仍有投诉"})
         elif kind in ("urge_accept", "supervise"):
             element = "urge_accept" if kind == "urge_accept" else "supervise_handling"

@@ -69,6 +69,7 @@ const PROPERTY_ZH = {
   send_back_targets: '可退回步骤',
   source: '来源',
   start_departments: '可发起部门',
+  starter_department: '记录发起部门的变量',
   condition: '条件',
   conditions: '条件',
   conditionExpression: '条件',

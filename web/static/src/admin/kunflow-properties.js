@@ -258,20 +258,59 @@ function hasTimer(bo) {
   return (bo.eventDefinitions || []).some((d) => is(d, 'bpmn:TimerEventDefinition'));
 }
 
-// `kind:<kind>` entries: every department of a kind (engine routing.start_departments).
-const DEPARTMENT_KINDS = [
-  { value: 'kind:street', label: '所有街镇（kind:street）' },
-  { value: 'kind:bureau', label: '所有委办局（kind:bureau）' },
-  { value: 'kind:office', label: '所有办公室（kind:office）' },
-  { value: 'kind:leadership', label: '区领导（kind:leadership）' },
-];
+// `kind:<kind>` entries: every department of a kind (engine routing.start_departments). A
+// dotted kind of the org chart (`street.town`) counts under each group it names: `street`
+// (every 街镇), `street.town` and `town` (engine routing.kind_groups).
+const KIND_LABELS = {
+  street: '所有街镇',
+  subdistrict: '所有街道',
+  town: '所有镇',
+  bureau: '所有委办局',
+  office: '所有办公室',
+  leadership: '区领导',
+};
+const DEFAULT_KINDS = ['street', 'bureau', 'office', 'leadership'];
+
+/** The groups a department of `kind` counts under, as the engine registers them. */
+export function kindGroups(kind) {
+  const parts = String(kind || '').split('.').map((p) => p.trim()).filter(Boolean);
+  if (!parts.length) {
+    return [];
+  }
+  const out = [parts.join('.')];
+  for (let n = 1; n < parts.length; n += 1) {
+    out.push(parts.slice(0, n).join('.'));
+  }
+  out.push(parts[parts.length - 1]);
+  return [...new Set(out)];
+}
+
+/** `kind:` options: the kinds of the org chart's departments (known groups first; a full
+ * dotted kind is left out: its last segment names the same departments). */
+export function departmentKindOptions(departments) {
+  const kinds = departments && departments.some((d) => d.kind)
+    ? [...new Set(departments.flatMap((d) => kindGroups(d.kind)))].filter((k) => !k.includes('.'))
+    : DEFAULT_KINDS;
+  const known = Object.keys(KIND_LABELS);
+  const rank = (k) => (known.includes(k) ? known.indexOf(k) : known.length);
+  return [...kinds].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))
+    .map((k) => ({ value: `kind:${k}`, label: `${KIND_LABELS[k] || `类别 ${k}`}（kind:${k}）` }));
+}
 
 function startDepartmentsEntry() {
   return multiSelectEntry('start_departments', '可发起部门', '留空时按开始事件所在泳道；按住 Ctrl 可多选',
     (context) => [
-      ...DEPARTMENT_KINDS,
+      ...departmentKindOptions(context.departments),
       ...(context.departments || []).map((d) => ({ value: d.name, label: `${d.name}（${d.code}）` })),
     ]);
+}
+
+function starterDepartmentEntry() {
+  return textEntry('starter_department', '记录发起部门的变量',
+    '发起案件时把发起人所在部门的编码写入此变量（如 street），供部门表达式使用', (value) => {
+      const v = (value || '').trim();
+      return !v || /^[A-Za-z][A-Za-z0-9_]*$/.test(v) ? null : '请填写变量名（字母开头，字母、数字、下划线）';
+    });
 }
 
 /** What the engine makes of a lane without a `department` property: its name. */
@@ -301,10 +340,11 @@ export function entriesFor(element) {
     return [
       selectEntry('form_key', '发起表单', '发起案件时填写的表单', formOptions, (context) => Boolean(context.forms)),
       startDepartmentsEntry(),
+      starterDepartmentEntry(),
     ];
   }
   if (is(bo, 'bpmn:Process') || (is(bo, 'bpmn:Participant') && bo.processRef)) {
-    return [startDepartmentsEntry()];
+    return [startDepartmentsEntry(), starterDepartmentEntry()];
   }
   // Timers, thresholds (gateways) and automated or called steps: only 来源.
   if ((is(bo, 'bpmn:Event') && hasTimer(bo)) || is(bo, 'bpmn:Gateway') || is(bo, 'bpmn:Activity')) {
