@@ -20,7 +20,9 @@ from .fields import Integer, QueryChoice, QueryText, Text, Timestamp
 
 TAGS = ["registers"]
 KIND_RULE = "/registers/<kind>"
-ENTRY_RULE = f"/registers/<kind>/<int(max={MAX_ID}):entry_id>"
+# entry_id read by the view (not an int converter): an id out of range is a 404 for every
+# method, where werkzeug would answer a PUT to it with 405
+ENTRY_RULE = "/registers/<kind>/<entry_id>"
 
 
 def _m(doc=None, **extra) -> dict:
@@ -47,7 +49,7 @@ def _field_names() -> dict[str, str]:
     return names
 
 
-class LicenceFlag(Schema):
+class RegisterLicenceFlag(Schema):
     field = _req_str("证照有效期字段")
     label = _req_str("证照名称")
     expiry = fields.Date(required=True, **_m("有效期至"))
@@ -68,7 +70,7 @@ def _entry_schema():
         "created_at": Timestamp(required=True),
         "updated_at": Timestamp(required=True),
         "licence_flags": fields.List(
-            fields.Nested(LicenceFlag), required=True, **_m("已过期或即将到期的证照")
+            fields.Nested(RegisterLicenceFlag), required=True, **_m("已过期或即将到期的证照")
         ),
         "enterprise_id": fields.Integer(allow_none=True, **_m("所属企业 id（设施）")),
         "enterprise_name": fields.String(**_m("所属企业名称（设施）")),
@@ -118,7 +120,7 @@ def _body_schema():
 RegisterEntryInput = _body_schema()
 
 
-class CaseTask(Schema):
+class RegisterCaseTask(Schema):
     name = _opt_str("环节")
     department_code = _opt_str("办理部门")
     due_at = Timestamp(required=True, allow_none=True)
@@ -137,10 +139,10 @@ class RegisterCase(Schema):
     entry_kind = _req_str()
     entry_id = fields.Integer(required=True)
     entry_name = _req_str()
-    open_tasks = fields.List(fields.Nested(CaseTask), required=True)
+    open_tasks = fields.List(fields.Nested(RegisterCaseTask), required=True)
 
 
-class Hazard(Schema):
+class RegisterHazard(Schema):
     instance_id = fields.Integer(required=True)
     entry_name = _req_str()
     level = _opt_str("隐患等级")
@@ -149,7 +151,7 @@ class Hazard(Schema):
     found_on = _opt_str("发现日期")
 
 
-class Inspection(Schema):
+class RegisterInspection(Schema):
     instance_id = fields.Integer(required=True)
     entry_name = _req_str()
     what = _req_str("检查 / 复查")
@@ -158,12 +160,12 @@ class Inspection(Schema):
     result = _opt_str()
 
 
-class Offered(Schema):
+class RegisterOffered(Schema):
     key = _req_str("流程标识")
     name = _req_str("流程名称")
 
 
-class Facilities(Schema):
+class RegisterFacilities(Schema):
     mine = fields.List(fields.Nested(RegisterEntry), required=True)
     plant = fields.List(fields.Nested(RegisterEntry), required=True)
     tailings = fields.List(fields.Nested(RegisterEntry), required=True)
@@ -173,19 +175,21 @@ class RegisterEntryPage(Schema):
     kind = _req_str(enum=list(KINDS))
     entry = fields.Nested(RegisterEntry, required=True)
     enterprise = fields.Nested(RegisterEntry, required=True, allow_none=True)
-    facilities = fields.Nested(Facilities, required=True)
+    facilities = fields.Nested(RegisterFacilities, required=True)
     cases = fields.List(fields.Nested(RegisterCase), required=True)
-    hazards = fields.List(fields.Nested(Hazard), required=True)
-    inspections = fields.List(fields.Nested(Inspection), required=True)
-    offered = fields.List(fields.Nested(Offered), required=True, **_m("本用户可从本条目发起的流程"))
+    hazards = fields.List(fields.Nested(RegisterHazard), required=True)
+    inspections = fields.List(fields.Nested(RegisterInspection), required=True)
+    offered = fields.List(
+        fields.Nested(RegisterOffered), required=True, **_m("本用户可从本条目发起的流程")
+    )
     can_edit = fields.Boolean(required=True)
 
 
-class StartFromEntry(Schema):
+class RegisterStartFromEntry(Schema):
     process_key = Text(required=True, max_length=200, doc="流程标识（见 offered）")
 
 
-class StartedCase(Schema):
+class RegisterStartedCase(Schema):
     instance_id = fields.Integer(required=True)
     process_key = _req_str()
     business_key = _opt_str()
@@ -193,14 +197,14 @@ class StartedCase(Schema):
     status = _req_str()
 
 
-class ImportProblem(Schema):
+class RegisterImportProblem(Schema):
     sheet = _req_str("工作表")
     row = fields.Integer(required=True, allow_none=True)
     field = _opt_str()
     message = _req_str()
 
 
-class ImportSheet(Schema):
+class RegisterImportSheet(Schema):
     kind = _req_str(enum=list(KINDS))
     sheet = _req_str()
     rows = fields.Integer(required=True)
@@ -208,14 +212,14 @@ class ImportSheet(Schema):
     updated = fields.Integer(required=True)
 
 
-class ImportResult(Schema):
+class RegisterImportResult(Schema):
     ok = fields.Boolean(required=True, **_m("没有错误"))
     committed = fields.Boolean(required=True, **_m("已写入（预览时为 false）"))
-    sheets = fields.List(fields.Nested(ImportSheet), required=True)
-    errors = fields.List(fields.Nested(ImportProblem), required=True)
+    sheets = fields.List(fields.Nested(RegisterImportSheet), required=True)
+    errors = fields.List(fields.Nested(RegisterImportProblem), required=True)
 
 
-class ImportUpload(Schema):
+class RegisterImportUpload(Schema):
     file = fields.Raw(required=True, **_m(".xlsx 工作簿", type="string", format="binary"))
     commit = fields.String(**_m("true：导入；否则只预览", enum=["true", "false"]))
 
@@ -231,6 +235,12 @@ def _kind(kind: str) -> str:
     if kind not in KINDS:
         raise NotFound(f"没有这种名录：{kind}")
     return kind
+
+
+def _entry_id(raw: str) -> int:
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
+        raise NotFound(f"名录条目不存在：{raw}")
+    return int(raw)
 
 
 def _body(kind: str, body: dict) -> dict:
@@ -288,7 +298,7 @@ def registers_create(body, kind):
 @bp.response(200, RegisterEntryPage)
 @bp.errors(403, 404)
 def registers_entry(kind, entry_id):
-    return RegisterCases(_registers()).entry_page(_kind(kind), entry_id, g.actor)
+    return RegisterCases(_registers()).entry_page(_kind(kind), _entry_id(entry_id), g.actor)
 
 
 @bp.put(ENTRY_RULE, tags=TAGS, summary="修改名录条目", description="只改所给字段；其余不变。")
@@ -301,7 +311,10 @@ def registers_update(body, kind, entry_id):
     regs.check_edit(g.actor, kind)
     given = set(request.get_json(silent=True) or {})  # absent fields keep their values
     return regs.update(
-        kind, entry_id, {k: v for k, v in _body(kind, body).items() if k in given}, g.actor
+        kind,
+        _entry_id(entry_id),
+        {k: v for k, v in _body(kind, body).items() if k in given},
+        g.actor,
     )
 
 
@@ -311,11 +324,13 @@ def registers_update(body, kind, entry_id):
     summary="从名录条目发起流程",
     description="流程须是本类条目可发起、且本部门可发起的（见条目的 offered）。",
 )
-@bp.arguments(StartFromEntry)
-@bp.response(201, StartedCase)
+@bp.arguments(RegisterStartFromEntry)
+@bp.response(201, RegisterStartedCase)
 @bp.errors(403, 404, 422)
 def registers_start(body, kind, entry_id):
-    info = RegisterCases(_registers()).start(_kind(kind), entry_id, body["process_key"], g.actor)
+    info = RegisterCases(_registers()).start(
+        _kind(kind), _entry_id(entry_id), body["process_key"], g.actor
+    )
     return {
         "instance_id": info.id,
         "process_key": info.process_key,
@@ -333,8 +348,8 @@ def registers_start(body, kind, entry_id):
     "commit=true 时导入，否则只预览。有任何一行出错时整个文件不导入，422 的 details.problems "
     "逐行列出（sheet、row、field、message）。",
 )
-@bp.multipart(ImportUpload)
-@bp.response(200, ImportResult)
+@bp.multipart(RegisterImportUpload)
+@bp.response(200, RegisterImportResult)
 @bp.errors(403, 413, 422)
 def registers_import():
     if request.mimetype != "multipart/form-data":
