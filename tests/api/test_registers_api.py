@@ -242,6 +242,8 @@ def test_the_import_page_previews_then_imports(app):
     invest = Browser(app, "invest-clerk")
     template = invest.get("/registers/import/template.xlsx")
     assert template.status_code == 200 and template.data[:2] == b"PK"
+    exported = invest.get("/registers/export.xlsx")
+    assert exported.status_code == 200 and exported.data[:2] == b"PK"
     bad = invest.post(
         "/registers/import",
         {

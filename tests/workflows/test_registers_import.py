@@ -12,7 +12,7 @@ from openpyxl import Workbook, load_workbook
 from engine import Forbidden, InvalidInput
 from tests.conftest import actor
 from workflows.registers.entries import Registers
-from workflows.registers.excel import RegisterImport, columns, template
+from workflows.registers.excel import RegisterImport, columns, export, template
 from workflows.registers.fields import credit_code_check_char
 
 
@@ -166,3 +166,18 @@ def test_only_those_who_edit_every_register_in_the_file_may_import_it(engine, im
         importer.preview(b"not a workbook", actor(engine, "admin"))
     with pytest.raises(InvalidInput, match="未知的工作表"):
         importer.preview(workbook({"名单": [["a"]]}), actor(engine, "admin"))
+
+
+def test_an_export_imports_again_as_updates_of_the_same_entries(engine, importer):
+    admin = actor(engine, "admin")
+    importer.commit(good_book(), admin)
+    exported = export(Registers(engine), admin)
+    wb = load_workbook(io.BytesIO(exported))
+    assert [c.value for c in wb["矿山"][2]][:3] == ["导入铁矿", code(11), "卜尔汉图镇"]
+    again = importer.commit(exported, admin)
+    assert [(s["sheet"], s["created"], s["updated"]) for s in again["sheets"]] == [
+        ("企业", 0, 2),
+        ("矿山", 0, 1),
+        ("选矿厂", 0, 0),
+        ("尾矿库", 0, 0),
+    ]

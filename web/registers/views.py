@@ -20,7 +20,7 @@ from flask_login import current_user
 
 from engine import InvalidInput
 from workflows.registers.entries import Registers, check_kind
-from workflows.registers.excel import RegisterImport, ensure_editor, template
+from workflows.registers.excel import RegisterImport, ensure_editor, export, template
 from workflows.registers.fields import FIELDS, KIND_NAMES, KINDS
 from workflows.registers.starts import RegisterCases
 
@@ -260,5 +260,17 @@ def import_template():
             "Content-Disposition": "attachment; filename=registers-template.xlsx; "
             "filename*=UTF-8''%E5%90%8D%E5%BD%95%E5%AF%BC%E5%85%A5%E6%A8%A1"
             "%E6%9D%BF.xlsx"
+        },
+    )
+
+
+@bp.get("/export.xlsx")
+def export_workbook():
+    return Response(
+        export(_registers(), g.actor),
+        mimetype=XLSX,
+        headers={
+            "Content-Disposition": "attachment; filename=registers.xlsx; "
+            "filename*=UTF-8''%E5%90%8D%E5%BD%95.xlsx"
         },
     )
