@@ -62,6 +62,14 @@ def _require_login():
     g.actor = g.user.actor()
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         check_csrf()
+    else:  # the header's 待办 badge, as on the caseworker's pages
+        eng, actor = current_app.extensions["kunflow"], g.actor
+        g.kf_counts = {
+            "mine": eng.list_tasks(actor, scope="mine", count_only=True).total,
+            "department": eng.list_tasks(
+                actor, scope="department", state="ready", count_only=True
+            ).total,
+        }
     return None
 
 

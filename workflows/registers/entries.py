@@ -384,7 +384,7 @@ class Registers:
         """Watched licences of ``row`` that have expired or expire within the window."""
         horizon = add_months(today, self.expiry_months)
         labels = {f.name: f.label for f in FIELDS[kind]}
-        if kind == "tailings" and row.get("status") == "闭库" or row.get("status") == "已关闭":
+        if row.get("status") in ("已关闭", "闭库"):
             return []  # nothing to renew for a closed facility
         flags = []
         for expiry, _issued in LICENCES[kind]:
