@@ -54,4 +54,8 @@ def create_app(settings: dict | None = None) -> Flask:
     app.register_blueprint(home.bp)
     app.register_blueprint(caseworker.bp)
     app.register_blueprint(admin.bp)
+    # registers (issue 12)
+    from . import registers
+
+    app.register_blueprint(registers.bp)
     return app

@@ -56,3 +56,7 @@ def register(target, org_file: str | Path | None = None) -> ServiceRegistry:
     for name, handler in handlers(org_file).items():
         registry.register(name, handler)
     return registry
+
+
+# registers (issue 12): the registers' tables join SCHEMA's metadata
+from . import registers  # noqa: E402,F401

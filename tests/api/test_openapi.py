@@ -189,8 +189,19 @@ def test_operations_on_real_objects_conform(app, token):
         "key": admin,
         "attachment_id": admin,
         "username": admin,
+        # registers (issue 12)
+        "kind": admin,
+        "entry_id": admin,
     }
     client = app.test_client()
+    # registers (issue 12): an enterprise and its mine to read, change and start cases from
+    firm = client.post("/api/v1/registers/enterprise", headers=admin, json={
+        "name": "模糊测试企业", "credit_code": "91150203MA000001T9", "status": "运营"})
+    assert firm.status_code == 201, firm.get_json()
+    mine = client.post("/api/v1/registers/mine", headers=admin, json={
+        "name": "模糊测试矿", "enterprise_id": firm.get_json()["id"], "town": "kunbei",
+        "status": "生产"})
+    assert mine.status_code == 201, mine.get_json()
     failures, covered = [], 0
     for result in schema.get_all_operations():
         operation = result.ok()
@@ -211,6 +222,8 @@ def test_operations_on_real_objects_conform(app, token):
             "instance_id": inst["id"],
             "key": "sample_review",
             "username": "leaders-clerk",  # whose sessions an administrator ends
+            "kind": "mine",  # registers (issue 12)
+            "entry_id": mine.get_json()["id"],
         }
         if name == "attachment_id":
             uploaded = client.post(
@@ -228,5 +241,6 @@ def test_operations_on_real_objects_conform(app, token):
             failure = _fuzz(operation, mode, users[name], MAX_EXAMPLES, given)
             if failure:
                 failures.append(failure)
-    assert covered == 43  # 31, 2 of decisions, 7 of versions, 3 of repair (issue 11)
+    # 31, 2 of decisions, 7 of versions, 3 of repair (issue 11), 5 of registers (issue 12)
+    assert covered == 48
     assert not failures, "\n\n".join(failures)

@@ -37,6 +37,7 @@ from . import (  # noqa: E402,F401
     incidents,
     instances,
     messages,
+    registers,  # registers (issue 12)
     security,
     tasks,
 )
