@@ -231,7 +231,7 @@ def test_pages_list_show_edit_and_start(app, firm_and_mine):
     )
     assert started.status_code == 302 and started.headers["Location"].startswith("/cases/")
     dossier = emergency.get(f"/registers/enterprise/{firm['id']}")
-    assert "一企一档" in dossier.text and "接口铁矿：隐患整改闭环" in dossier.text
+    assert "一企一档" in dossier.text and "接口铁矿：日常监督与隐患整改闭环" in dossier.text
     town = Browser(app, "buerhantu-clerk")
     assert town.get(f"/registers/mine/{mine['id']}/edit").status_code == 403
     assert "发起：" not in town.get(f"/registers/mine/{mine['id']}").text

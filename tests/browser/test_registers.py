@@ -78,7 +78,7 @@ def test_a_mine_list_and_an_enterprise_dossier(browser, live_server):
         assert "一企一档" in page.locator("h1").inner_text()
         assert page.locator("[data-testid=facilities]").inner_text().count("（演示）") >= 3
         assert (
-            "昆河铁矿（演示）：隐患整改闭环"
+            "昆河铁矿（演示）：日常监督与隐患整改闭环"
             in page.locator("[data-testid=register-cases]").inner_text()
         )
         assert (

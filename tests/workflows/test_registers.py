@@ -189,7 +189,7 @@ def test_hazard_rectification_started_from_a_mine_shows_on_its_pages(engine, reg
             assert [o["key"] for o in offered] == ["hazard_rectification"]
             info = cases.start("mine", mine["id"], "hazard_rectification", emergency)
             assert info.business_key.startswith(f"KS-{mine['id']}-HR-20260901-")
-            assert info.title == "测试铁矿：隐患整改闭环"
+            assert info.title == "测试铁矿：日常监督与隐患整改闭环"
             data = drv.reader.get_instance(info.id, actor(engine, "admin"), True).data
             assert {
                 k: data[k]
