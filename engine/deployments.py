@@ -139,6 +139,8 @@ class Deployments:
         for t in parsed.tasks.values():
             if (t.element_id, "kunflow/user-task-department") in warned:
                 continue
+            if (t.department_expression or "").strip():  # routed at run time (a role's lane)
+                continue
             if routing.department_for(t.lane, parsed.lanes, t.properties, directory) is None:
                 warnings.append(warning(
                     t.element_id, "kunflow/user-task-department",
