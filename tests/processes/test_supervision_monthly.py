@@ -127,7 +127,7 @@ class Round:
         """Ledger rows by number, with this round's progress records (``reports``)."""
         with self.d.reader.unit_of_work(readonly=True) as uow:
             rows = {r["number"]: r for r in operations.list_rows(uow.conn)}
-            month = (self.data().get("report_period") or "")
+            month = (self.data().get("report_period") or "") if self.iid else ""
             for r in rows.values():
                 r["reports"] = [dict(p._mapping) for p in uow.conn.execute(
                     ledger_progress.select().where(ledger_progress.c.row_id == r["id"],
