@@ -6,9 +6,11 @@ and cold (a new Engine before every step)."""
 
 from __future__ import annotations
 
+import pytest
 import time_machine
 
-from tests.processes.test_supervision_monthly import DELIVERED, Round, cn, deployed  # noqa: F401
+from tests.processes.conftest import library_deploy
+from tests.processes.test_supervision_monthly import DELIVERED, PROCESS, Round, cn
 from tests.workflows.test_ledger import DIRECTORY, breakdown
 from workflows.ledger import commit_import, operations
 
@@ -23,6 +25,11 @@ ROWS = [
     ],
     [2, "历史遗留矿山生态修复", "邓志远", "区自然资源分局", "卜尔汉图镇", "长期"],
 ]
+
+
+@pytest.fixture
+def deployed(engine):
+    return library_deploy(engine, PROCESS)
 
 
 def import_breakdown(r: Round, rows) -> dict[str, str]:
@@ -64,7 +71,7 @@ def report_all(r: Round, percent: dict[str, int]) -> None:
 
 def test_imported_breakdown_routes_each_unit_its_report_and_records_progress_and_lights(
     deployed, driver, rebuild
-):  # noqa: F811
+):
     with time_machine.travel(cn(2026, 2, 20, 10), tick=False) as clock:
         r = Round(driver, rebuild, clock)
         ids = import_breakdown(r, ROWS)
@@ -106,7 +113,7 @@ def test_imported_breakdown_routes_each_unit_its_report_and_records_progress_and
         assert {"import", "open", "progress", "reconcile", "audit", "light"} <= kinds
 
 
-def test_a_row_red_two_rounds_running_goes_to_a_consultation(deployed, driver, rebuild):  # noqa: F811
+def test_a_row_red_two_rounds_running_goes_to_a_consultation(deployed, driver, rebuild):
     """“针对工作推进中的堵点难点问题，由区政府办组织相关部门单位共同会商研究”: red in two rounds
     running (DMN supervision_schedule consult_red_rounds, local) → 区政府办公室 organises the
     会商, each unit of the row gives its opinion, the outcome is recorded on the row."""
