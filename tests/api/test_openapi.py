@@ -189,6 +189,7 @@ def test_operations_on_real_objects_conform(app, token):
         "key": admin,
         "attachment_id": admin,
         "username": admin,
+        "row_id": admin,  # ledger (issue 12)
     }
     client = app.test_client()
     failures, covered = [], 0
@@ -211,6 +212,7 @@ def test_operations_on_real_objects_conform(app, token):
             "instance_id": inst["id"],
             "key": "sample_review",
             "username": "leaders-clerk",  # whose sessions an administrator ends
+            "row_id": 1,  # ledger (issue 12): a ledger row (none yet: 404)
         }
         if name == "attachment_id":
             uploaded = client.post(
@@ -228,5 +230,5 @@ def test_operations_on_real_objects_conform(app, token):
             failure = _fuzz(operation, mode, users[name], MAX_EXAMPLES, given)
             if failure:
                 failures.append(failure)
-    assert covered == 43  # 31, 2 of decisions, 7 of versions, 3 of repair (issue 11)
+    assert covered == 44  # 31, 2 of decisions, 7 of versions, 3 of repair (issue 11), 1 ledger
     assert not failures, "\n\n".join(failures)

@@ -39,6 +39,8 @@ PATH_PARAMETERS = {
     # area: versions (issue 11)
     "version": ("版本号", {"type": "integer", "minimum": 1, "maximum": MAX_ID}),
     "filename": ("随版本部署的文件名（.dmn / .form）", {"type": "string", "minLength": 1}),
+    # ledger (issue 12)
+    "row_id": ("督查台账事项 id", {"type": "integer", "minimum": 1, "maximum": MAX_ID}),
 }
 VERSION = f"<int(max={MAX_ID}):version>"  # in a rule: beyond 32 bits is a 404
 _RULE_ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
