@@ -54,4 +54,8 @@ def create_app(settings: dict | None = None) -> Flask:
     app.register_blueprint(home.bp)
     app.register_blueprint(caseworker.bp)
     app.register_blueprint(admin.bp)
+    # ledger (issue 12)
+    from . import ledger
+
+    app.register_blueprint(ledger.bp)
     return app
