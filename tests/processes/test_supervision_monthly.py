@@ -19,7 +19,7 @@ import time_machine
 from lxml import etree
 
 from engine import Forbidden, InvalidInput, TaskInfo
-from tests.conftest import BPMN
+from tests.conftest import BPMN, ROOT
 from tests.processes.conftest import Driver, library_deploy
 from workflows.ledger import ledger_progress, operations
 
@@ -651,3 +651,48 @@ def test_report_records_its_delivery_to_the_three_channels(deployed, driver, reb
         labels = r.eng.field_labels(r.iid)["prepare_monthly_report"]
         assert labels["channel_online_platform"].label == "已报送区政府督查督办网络平台"
         assert labels["platform_export_files"].label == "督查督办网络平台报送记录（平台导出文件）"
+
+
+# ---------------------------------------------------------------- every limit marked with its source
+
+
+SEED = ROOT.parent / "shared" / "seeds" / "000_f235151b42dc8bc2.txt"
+DMN_NS = {"dmn": "https://www.omg.org/spec/DMN/20191111/MODEL/"}
+
+
+def _quoted_in_seed(text: str) -> bool:
+    seed = "".join(SEED.read_text(encoding="utf-8").split())
+    return all("".join(q.split()) in seed for q in re.findall(r"“(.*?)”", text))
+
+
+def test_every_limit_timer_threshold_and_rule_names_its_source():
+    """Contract §2: each time limit, timer, threshold and escalation step of the diagram, and
+    each rule of its decision tables, says whether it is the gazette's (quoted verbatim), a
+    statute's or the district's own (local)."""
+    if not SEED.is_file():
+        pytest.skip("the gazette's text (shared/seeds) is not beside this checkout")
+    root = etree.parse(str(BPMN / f"{PROCESS}.bpmn")).getroot()
+    unmarked, checked = [], []
+    for node in root.iter():
+        if not isinstance(node.tag, str) or not node.get("id"):
+            continue
+        props = {p.get("name"): p.get("value")
+                 for p in node.findall("./bpmn:extensionElements/spiffworkflow:properties/"
+                                       "spiffworkflow:property", NS)}
+        timed = node.find("bpmn:timerEventDefinition", NS) is not None
+        limited = {"due_working_days", "due_days", "due_expression"} & set(props)
+        threshold = node.get("id") in {"decide_progress_light", "blockage_gateway",
+                                       "decide_round_schedule"}
+        if timed or limited or threshold:
+            checked.append(node.get("id"))
+            source = props.get("source") or ""
+            if not source.startswith(("gazette: “", "statute: 《", "local: ")) or not (
+                    _quoted_in_seed(source)):
+                unmarked.append(node.get("id"))
+    assert unmarked == [] and len(checked) == 28  # 17 user tasks, 8 timers, 3 thresholds
+    for dmn in ("supervision_schedule.dmn", "progress_light.dmn"):
+        rules = etree.parse(str(BPMN / dmn)).getroot().iterfind(".//dmn:rule", DMN_NS)
+        for rule in rules:
+            text = rule.findtext("dmn:description", namespaces=DMN_NS) or ""
+            assert text.startswith(("gazette: “", "statute: 《", "local: ")), rule.get("id")
+            assert _quoted_in_seed(text), rule.get("id")
