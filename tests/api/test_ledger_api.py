@@ -4,6 +4,7 @@ adds a 现场交办 row and exports the ledger; leaders read it all; a unit read
 from __future__ import annotations
 
 import io
+import re
 
 import time_machine
 from openpyxl import load_workbook
@@ -111,3 +112,72 @@ def test_onsite_row_and_what_each_user_reads(as_user, error_of):
     other = as_user("leader").get("/api/v1/ledger/rows?unit=natres").get_json()["items"][0]
     assert kunbei.get(f"/api/v1/ledger/rows/{other['id']}").status_code == 404
     assert kunbei.get("/api/v1/ledger/rows?unit=natres").get_json()["total"] == 1  # own only
+
+
+# ---------------------------------------------------------------- the pages
+
+
+def _login(app, username: str):
+    client = app.test_client()
+    page = client.get("/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert (
+        client.post(
+            "/login", data={"username": username, "password": "demo", "csrf_token": token}
+        ).status_code
+        == 302
+    )
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/ledger/").text).group(1)
+    return client, csrf
+
+
+@time_machine.travel(FROZEN, tick=False)
+def test_pages_preview_confirm_onsite_need_csrf_and_units_read_only(app):
+    office, csrf = _login(app, "supervision-clerk")
+    form = {"file": (io.BytesIO(breakdown(GOOD)), "分解表.xlsx")}
+    assert (
+        office.post("/ledger/import", data=form, content_type="multipart/form-data").status_code
+        == 403
+    )  # no CSRF
+    preview = office.post(
+        "/ledger/import",
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO(breakdown(GOOD)), "分解表.xlsx"), "csrf_token": csrf},
+    )
+    assert preview.status_code == 200 and "共 4 项，全部无误" in preview.text
+    content = re.search(r'name="content" value="([^"]+)"', preview.text).group(1)
+    done = office.post(
+        "/ledger/import",
+        data={"confirm": "1", "filename": "分解表.xlsx", "content": content, "csrf_token": csrf},
+    )
+    assert done.status_code == 302
+    listing = office.get("/ledger/?unit=kunbei").text
+    assert "全年重点项目开工率达到90%以上" in listing and "安全生产治本攻坚三年行动" not in listing
+    assert "已导入 4 项" in listing
+    made = office.post(
+        "/ledger/onsite",
+        data={
+            "task": "协调施工用电",
+            "leader": "王志军",
+            "assigned_on": "2026-02-18",
+            "units": ["housing", "drc"],
+            "lead_unit": "",
+            "deadline": "长期",
+            "occasion": "",
+            "csrf_token": csrf,
+        },
+    )
+    assert made.status_code == 302 and "/ledger/rows/" in made.headers["Location"]
+    row = office.get(made.headers["Location"]).text
+    assert "王志军 2026-02-18 现场交办" in row and "现场交办" in row
+    exported = office.get("/ledger/export?status=open")
+    assert exported.status_code == 200
+    assert len(list(load_workbook(io.BytesIO(exported.data)).active.iter_rows(min_row=4))) == 5
+
+    unit, unit_csrf = _login(app, "housing-clerk")
+    page = unit.get("/ledger/").text
+    assert "区住建局（只读）" in page and 'data-testid="ledger-import"' not in page
+    assert unit.get("/ledger/onsite").status_code == 403
+    assert (
+        unit.post("/ledger/onsite", data={"task": "x", "csrf_token": unit_csrf}).status_code == 403
+    )
