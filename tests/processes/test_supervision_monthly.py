@@ -355,6 +355,9 @@ def test_rows_added_at_build_are_checked_whole_and_sent_back_never_an_incident(
         assert r.status() == "running"
         assert r.routes() == [("build_ledger", "supervision")]  # sent back with the errors
         assert r.data()["ledger_errors"] == ["第 2 行 · 序号：序号 R1 在《督查室建账》中重复"]
+        # shown on the form that comes back (a read-only field)
+        shown = r.task("build_ledger", "supervision").data["ledger_errors_text"]
+        assert shown == "第 2 行 · 序号：序号 R1 在《督查室建账》中重复"
         assert r.rows() == {}  # nothing half-entered
         fixed = [row("R1", "drc", 30), row("R2", "housing", 50)]
         r.do("build_ledger", "supervision", {"ledger": fixed})

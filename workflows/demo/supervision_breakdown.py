@@ -191,14 +191,17 @@ def _names(cell: str) -> list[str]:
 
 def build_rows(known_names: set[str] | None = None) -> list[tuple]:
     """The table, each unit cell keeping only the units ``known_names`` holds (all when None);
-    a row whose 牵头单位 is unknown takes its first known 责任单位 as lead."""
+    a row whose 牵头单位 is unknown takes its first known 责任单位 as lead, and a row with no
+    known unit at all is left out."""
     out = []
     for source, number, task, leader, lead, units, deadline, finished, lag in BREAKDOWN:
         names = _names(units)
         if known_names is not None:
             names = [n for n in names if n in known_names]
             if lead not in known_names:
-                lead = names.pop(0) if names else "区政府督查室"
+                if not names:
+                    continue
+                lead = names.pop(0)
         out.append((source, number, task, leader, lead, "、".join(names), deadline, finished, lag))
     return out
 
