@@ -45,8 +45,11 @@ def check_upload(filename: str | None, content: bytes, max_bytes: int = MAX_IMPO
     if not filename or not filename.lower().endswith(".xlsx"):
         raise ImportRefused("只能导入 Excel 工作簿（.xlsx）文件")
     if len(content) > max_bytes:
-        limit = (f"{max_bytes // (1024 * 1024)} MB" if max_bytes % (1024 * 1024) == 0
-                 else f"{max_bytes // 1024} KB")
+        limit = (
+            f"{max_bytes // (1024 * 1024)} MB"
+            if max_bytes % (1024 * 1024) == 0
+            else f"{max_bytes // 1024} KB"
+        )
         raise ImportRefused(f"文件超过 {limit}，不予导入")
     if not zipfile.is_zipfile(io.BytesIO(content)):
         raise ImportRefused("文件不是有效的 Excel 工作簿（.xlsx）")
