@@ -58,4 +58,8 @@ def create_app(settings: dict | None = None) -> Flask:
     from . import registers
 
     app.register_blueprint(registers.bp)
+    # ledger (issue 12)
+    from . import ledger
+
+    app.register_blueprint(ledger.bp)
     return app

@@ -10,7 +10,7 @@ data and the operator's parameters and returns JSON, which lands in the result v
 | ``assign_package_leader`` | 包联 leader and lead department of a project (package_leaders.yaml) | project_lifecycle ``propose_package_leader`` (prefills 确定包联领导) |
 | ``lifecycle_stage_phase`` | phase and number of a lifecycle stage | — (the stage and phase are task properties) |
 | ``notify_departments`` | the payload of a 相互通报 notice (recipients checked) | — (mine_approval builds its notices in the throw events) |
-| ``ledger_open_rows`` / ``ledger_close_rows`` | 建账 / 销账 of the supervision ledger | supervision_monthly ``open_ledger_rows`` / ``settle_ledger_rows`` |
+| ``ledger_*`` (workflows/ledger/handlers.py) | 建账, a unit's rows, 进度, 对账/查账, 亮灯, 会商, 销账 on the ledger's tables | supervision_monthly's service tasks |
 
 An engine without them stops a case that reaches such a task at an incident (retryable once
 they are registered).
@@ -22,7 +22,8 @@ from pathlib import Path
 
 from engine import ServiceRegistry
 
-from .ledger import Ledger
+# ledger (issue 12)
+from .ledger import LedgerHandlers
 from .lifecycle import stage_phase
 from .notices import Notifier
 from .org import load_org
@@ -37,13 +38,12 @@ def handlers(org_file: str | Path | None = None,
     """The handlers by operation name, bound to the org chart (checked: raises ValueError)."""
     departments, users = load_org(org_file or DEFAULT_ORG_FILE)
     leaders = PackageLeaders.load(departments, users, rules_file)
-    ledger = Ledger(departments)
     return {
         "assign_package_leader": leaders.handler,
         "lifecycle_stage_phase": stage_phase,
         "notify_departments": Notifier(departments).handler,
-        "ledger_open_rows": ledger.open_rows,
-        "ledger_close_rows": ledger.close_rows,
+        # ledger (issue 12): supervision_monthly on the ledger's tables
+        **LedgerHandlers(departments).handlers(),
     }
 
 

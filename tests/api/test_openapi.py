@@ -192,6 +192,7 @@ def test_operations_on_real_objects_conform(app, token):
         # registers (issue 12)
         "kind": admin,
         "entry_id": admin,
+        "row_id": admin,  # ledger (issue 12)
     }
     client = app.test_client()
     # registers (issue 12): an enterprise and its mine to read, change and start cases from
@@ -224,6 +225,7 @@ def test_operations_on_real_objects_conform(app, token):
             "username": "leaders-clerk",  # whose sessions an administrator ends
             "kind": "mine",  # registers (issue 12)
             "entry_id": mine.get_json()["id"],
+            "row_id": 1,  # ledger (issue 12): a ledger row (none yet: 404)
         }
         if name == "attachment_id":
             uploaded = client.post(
@@ -241,6 +243,7 @@ def test_operations_on_real_objects_conform(app, token):
             failure = _fuzz(operation, mode, users[name], MAX_EXAMPLES, given)
             if failure:
                 failures.append(failure)
-    # 31, 2 of decisions, 7 of versions, 3 of repair (issue 11), 5 of registers (issue 12)
-    assert covered == 48
+    # 31, 2 of decisions, 7 of versions, 3 of repair (issue 11), 5 of registers and 1 of
+    # the ledger (issue 12)
+    assert covered == 49
     assert not failures, "\n\n".join(failures)

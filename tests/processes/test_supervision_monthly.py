@@ -19,18 +19,15 @@ import time_machine
 from lxml import etree
 
 from engine import Forbidden, InvalidInput, TaskInfo
-from tests.conftest import BPMN, ORG_FILE
+from tests.conftest import BPMN, ROOT
 from tests.processes.conftest import Driver, library_deploy
-from workflows.ledger import Ledger
-from workflows.org import load_org
+from workflows.ledger import ledger_progress, operations
 
 PROCESS = "supervision_monthly"
 CN = timezone(timedelta(hours=8))
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
       "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
-# 建账 and 销账 are the service tasks open_ledger_rows and settle_ledger_rows, which call these
-# handlers (workflows/ledger.py): what the diagram's ledger must be
-LEDGER = Ledger(load_org(ORG_FILE)[0])
+ROW_ID_LISTS = ("row_progress", "verified_progress", "planned_progress")
 
 
 def cn(y, m, d, h=0, mi=0, s=0) -> datetime:
@@ -117,18 +114,46 @@ class Round:
 
     def do(self, element_id: str, dept: str, data: dict | None = None, unit: str | None = None):
         """Complete the open task routed to ``dept`` as that department's clerk, or its head
-        when the task needs one (expect_department)."""
+        when the task needs one (expect_department). Row numbers (R1 …) in row lists are
+        written as the ledger rows' ids, as the forms hold them."""
         eng = self.step()
         task = self.task(element_id, dept, unit)
-        eng.complete(task.id, self.d.user(self.d.clerk_for(task)), data or {})
+        eng.complete(task.id, self.d.user(self.d.clerk_for(task)), self.ids(data or {}))
         self.running()
+
+    # -- the ledger's tables (the office's own data, not the instance's)
+
+    def rows(self) -> dict[str, dict]:
+        """Ledger rows by number, with this round's progress records (``reports``)."""
+        with self.d.reader.unit_of_work(readonly=True) as uow:
+            rows = {r["number"]: r for r in operations.list_rows(uow.conn)}
+            month = (self.data().get("report_period") or "") if self.iid else ""
+            for r in rows.values():
+                r["reports"] = [dict(p._mapping) for p in uow.conn.execute(
+                    ledger_progress.select().where(ledger_progress.c.row_id == r["id"],
+                                                   ledger_progress.c.month == month))]
+        return rows
+
+    def rid(self, number: str) -> str:
+        return self.rows()[number]["row_id"]
+
+    def ids(self, data: dict) -> dict:
+        numbers = {n: r["row_id"] for n, r in self.rows().items()}
+        out = dict(data)
+        for key in ROW_ID_LISTS:
+            if isinstance(out.get(key), list):
+                out[key] = [dict(x, row_id=numbers.get(x.get("row_id"), x.get("row_id")))
+                            for x in out[key]]
+        if isinstance(out.get("closed_row_ids"), list):
+            out["closed_row_ids"] = [numbers.get(x, x) for x in out["closed_row_ids"]]
+        return out
 
     def refused(self, element_id: str, dept: str, data: dict, unit: str | None = None) -> dict:
         """The submission is refused with field errors; the task stays open."""
         eng = self.step()
         task = self.task(element_id, dept, unit)
         with pytest.raises(InvalidInput) as caught:
-            eng.complete(task.id, self.d.user(self.d.clerk_for(task)), data)
+            eng.complete(task.id, self.d.user(self.d.clerk_for(task)), self.ids(data))
         assert self.task(element_id, dept, unit).state == "ready"
         return caught.value.details
 
@@ -136,7 +161,14 @@ class Round:
         return self.eng.get_instance(self.iid, self.admin, with_data=True).data
 
     def ledger(self) -> dict[str, dict]:
-        return {r["row_id"]: r for r in self.data()["ledger"]}
+        """Rows by number as the tables hold them: light, reason, progress, and whether this
+        round's reports on them were late or signed."""
+        out = {}
+        for number, r in self.rows().items():
+            out[number] = dict(r, report_late=any(p["late"] for p in r["reports"]),
+                               report_signed=bool(r["reports"]) and all(
+                                   p["signed"] for p in r["reports"]))
+        return out
 
     def reconcile_and_audit(self, visit=None):
         self.do("reconcile_ledger", "supervision", {"reconcile_result": "match" if visit is None
@@ -156,12 +188,18 @@ class Round:
         assert self.routes() == [("compile_supervision_report", "supervision")]
 
     def end_with_empty_ledger(self, next_first: datetime) -> None:
-        """Next 1st: the 督查室 empties the ledger at 建账, which ends the supervision."""
+        """Next 1st: the 督查室 ends this supervision instance at 建账 (open rows stay on the
+        ledger for the next one)."""
         assert self.at(next_first) >= 1
         assert self.routes() == [("build_ledger", "supervision")]
-        self.do("build_ledger", "supervision", {"ledger": []})
+        self.do("build_ledger", "supervision", {"end_supervision": True})
         assert self.routes() == []
         assert self.status() == "completed"
+
+
+def operations_events(r: Round, kind: str) -> list[dict]:
+    with r.d.reader.unit_of_work(readonly=True) as uow:
+        return operations.events(uow.conn, kind)
 
 
 @pytest.fixture
@@ -179,9 +217,10 @@ def test_deploys_with_its_decisions_and_a_form_for_every_user_task(deployed):
     assert {"progress_light.dmn", "supervision_schedule.dmn"} <= files
     root = etree.parse(str(BPMN / f"{PROCESS}.bpmn")).getroot()
     lanes = {lane.get("name") for lane in root.iterfind(".//bpmn:lane", NS)}
-    assert lanes == {"区政府督查室", "区发改委", "区领导"}
+    # the units' steps sit in a lane named for the role, routed by the ledger row at run time
+    assert lanes == {"区政府督查室", "责任单位", "区领导", "区政府办公室"}
     user_tasks = root.findall(".//bpmn:userTask", NS)
-    assert len(user_tasks) == 14
+    assert len(user_tasks) == 17
     for ut in user_tasks:
         props = {p.get("name"): p.get("value")
                  for p in ut.iterfind(".//spiffworkflow:property", NS)}
@@ -214,12 +253,12 @@ def test_report_on_time_signed_lights_green_then_closed_and_rolled_over(deployed
         assert r.routes() == [("prepare_monthly_report", "drc"),
                               ("prepare_monthly_report", "housing")]
         d = r.data()
-        # 建账 by ledger_open_rows: every row open
-        opened = LEDGER.open_rows({}, ledger=built)
-        assert d["ledger"] == opened["ledger"] and d["units"] == opened["units"]
-        assert [(x["unit"], x["status"]) for x in d["ledger"]] == [("drc", "open"),
-                                                                   ("housing", "open")]
-        assert "opened_ledger" not in d  # the handler's result is unpacked, not kept
+        # 建账 by ledger_open_round: the rows are the ledger's own, every row open
+        rows = r.rows()
+        assert [(n, x["units"], x["status"], x["origin"]) for n, x in rows.items()] == [
+            ("R1", ["drc"], "open", "round"), ("R2", ["housing"], "open", "round")]
+        assert d["units"] == ["drc", "housing"] and d["ledger"] == []
+        assert "opened_round" not in d  # the handler's result is unpacked, not kept
         assert (d["round_month"], d["report_period"]) == ("2026-03", "2026-02")
         assert d["report_deadline_day"] == "2026-03-06"  # a Friday: no move
         for t in r.open():
@@ -251,27 +290,25 @@ def test_report_on_time_signed_lights_green_then_closed_and_rolled_over(deployed
         assert ledger["R1"]["report_signed"] and not ledger["R1"]["report_late"]
         r.do("compile_supervision_report", "supervision", {"supervision_report": "3月督查报告"})
         assert r.routes() == [("close_ledger_rows", "supervision")]
-        assert r.data()["finished_row_ids"] == ["R1"]
+        assert r.data()["finished_row_ids"] == [r.rid("R1")]
         # 销账 needs its evidence
         details = r.refused("close_ledger_rows", "supervision", {"closed_row_ids": ["R1"]})
         assert set(details) == {"closure_evidence"}
-        before_closing = r.data()
+        r.clock.move_to(cn(2026, 3, 12, 10))
         closing = {"closed_row_ids": ["R1"], "closure_evidence": ["att-close-r1"]}
         r.do("close_ledger_rows", "supervision", closing)
         assert r.routes() == []
         d = r.data()
-        # 销账 by ledger_close_rows: the diagram's ledgers are the handler's
-        settled = LEDGER.close_rows({**before_closing, **closing})
-        assert (d["ledger"], d["closed_ledger"]) == (settled["ledger"], settled["closed_ledger"])
-        assert not {"settled_ledger", "closed_now"} & set(d)
-        assert [c["row_id"] for c in d["closed_ledger"]] == ["R1"]
-        assert d["closed_ledger"][0]["closure_evidence"] == ["att-close-r1"]
-        assert d["closed_ledger"][0]["closed_in"] == "2026-03"
-        assert [x["row_id"] for x in d["ledger"]] == ["R2"]  # rolled over to April
-        assert d["ledger"][0]["rolled_over_from"] == "2026-03"
+        # 销账 by ledger_close_rows: the row is closed in the ledger with evidence and date
+        rows = r.rows()
+        assert not {"settled_ledger", "closed_ledger", "opened_round"} & set(d)
+        assert (rows["R1"]["status"], rows["R1"]["closure_evidence"]) == ("closed",
+                                                                          ["att-close-r1"])
+        assert rows["R1"]["closed_on"].isoformat() == "2026-03-12"
+        assert rows["R2"]["status"] == "open"  # rolled over to April
         assert d["round_month"] == "2026-04"
-        assert d["round_history"][0]["closed"] == ["R1"]
-        assert d["round_history"][0]["rolled_over"] == ["R2"]
+        assert d["round_history"][0]["closed"] == [r.rid("R1")]
+        assert d["round_history"][0]["rolled_over"] == [r.rid("R2")]
 
         # April: the rolled-over row is reported again; 4/6 is 清明 → deadline 4/7
         assert r.at(cn(2026, 3, 31, 23, 59)) == 0
@@ -286,8 +323,7 @@ def test_report_on_time_signed_lights_green_then_closed_and_rolled_over(deployed
         r.do("compile_supervision_report", "supervision", {"supervision_report": "4月督查报告"})
         r.do("close_ledger_rows", "supervision",
              {"closed_row_ids": ["R2"], "closure_evidence": ["att-close-r2"]})
-        d = r.data()
-        assert d["ledger"] == [] and [c["row_id"] for c in d["closed_ledger"]] == ["R1", "R2"]
+        assert {n: x["status"] for n, x in r.rows().items()} == {"R1": "closed", "R2": "closed"}
         # May 1st: nothing left on the ledger, the supervision ends
         assert r.at(cn(2026, 5, 1, 0, 0, 1)) == 1
         r.do("build_ledger", "supervision", {})
@@ -297,12 +333,12 @@ def test_report_on_time_signed_lights_green_then_closed_and_rolled_over(deployed
 # ---------------------------------------------------------------- 建账 refused by the handler
 
 
-def test_ledger_rows_are_checked_by_the_form_then_by_the_handler(deployed, driver, rebuild):
-    """The rows of 建账's list are validated by the server like its other fields: a unit that
-    is not among the form's options (or a row without its number) is refused with the row and
-    the field named, and the case goes on. What the form cannot see (a row number used twice)
-    is refused by the handler ledger_open_rows: the case stops at an incident on
-    open_ledger_rows, and the process admin retries it with the rows corrected."""
+def test_rows_added_at_build_are_checked_whole_and_sent_back_never_an_incident(
+        deployed, driver, rebuild):
+    """The rows the 督查室 adds at 建账 are validated by the server like its other fields (a unit
+    not among the form's options, a row without its number); what the form cannot see (a number
+    used twice, or already on the ledger) is found by ledger_open_round, which enters none of
+    the rows and sends 建账 back with the errors per row — the case never stops at an incident."""
     with time_machine.travel(cn(2026, 2, 25, 9), tick=False) as clock:
         r = Round(driver, rebuild, clock)
         r.start(cn(2026, 2, 25, 9))
@@ -313,25 +349,21 @@ def test_ledger_rows_are_checked_by_the_form_then_by_the_handler(deployed, drive
             "ledger[2].row_id": "督查台账 第 3 行 · 台账编号：必填",
             "ledger[2].planned_pct": "督查台账 第 3 行 · 本月计划累计进度（%）：须为数字",
         }
-        assert r.status() == "running" and r.data()["ledger"] == []
+        assert r.status() == "running" and r.rows() == {}
         twice = [row("R1", "drc", 30), row("R1", "housing", 50)]
-        eng = r.step()
-        eng.complete(r.task("build_ledger", "supervision").id, driver.user("supervision-clerk"),
-                     {"ledger": twice})
-        assert r.status() == "incident"
-        (incident,) = r.eng.list_incidents(r.admin, instance_id=r.iid)
-        assert incident["element_id"] == "open_ledger_rows"
-        assert r.routes() == []
-        # why the handler refuses the rows
-        with pytest.raises(ValueError, match="台账编号 R1 重复"):
-            r.eng.services.call("ledger_open_rows", {}, {"ledger": twice})
-        # the process admin's fix is not a form: the handler takes a unit's name too
-        fixed = [row("R1", "drc", 30), row("R2", "区住建局", 50)]
-        info = r.step().retry_incident(r.iid, r.admin, {"ledger": fixed})
-        assert info.status == "running"
+        r.do("build_ledger", "supervision", {"ledger": twice})
+        assert r.status() == "running"
+        assert r.routes() == [("build_ledger", "supervision")]  # sent back with the errors
+        assert r.data()["ledger_errors"] == ["第 2 行 · 序号：序号 R1 在《督查室建账》中重复"]
+        # shown on the form that comes back (a read-only field)
+        shown = r.task("build_ledger", "supervision").data["ledger_errors_text"]
+        assert shown == "第 2 行 · 序号：序号 R1 在《督查室建账》中重复"
+        assert r.rows() == {}  # nothing half-entered
+        fixed = [row("R1", "drc", 30), row("R2", "housing", 50)]
+        r.do("build_ledger", "supervision", {"ledger": fixed})
         assert r.routes() == [("prepare_monthly_report", "drc"),
                               ("prepare_monthly_report", "housing")]
-        assert r.data()["ledger"] == LEDGER.open_rows({}, ledger=fixed)["ledger"]
+        assert sorted(r.rows()) == ["R1", "R2"] and r.data()["ledger_errors"] == []
 
 
 # ---------------------------------------------------------------- unsigned: explanation + evidence
@@ -402,7 +434,9 @@ def test_unsigned_report_needs_an_explanation_with_an_attachment(deployed, drive
         assert reports["kunbei"]["explanation_files"] == ["att-sms-1"]
         assert not any(x["late"] for x in reports.values())  # explained on time is not late
         ledger = r.ledger()
-        assert ledger["R2"]["actual_pct"] == 42 and ledger["R2"]["behind_pct"] == 8
+        assert ledger["R2"]["actual_pct"] == 42 and ledger["R2"]["planned_pct"] == 50
+        (audited,) = [e for e in operations_events(r, "audit") if e["row_id"] == ledger["R2"]["id"]]
+        assert audited["detail"]["corrected"] and audited["detail"]["site_visit"] == "yes"
         assert {k: (v["light"], v["light_reason"]) for k, v in ledger.items()} == {
             "R1": ("green", "按计划推进"),
             "R2": ("yellow", "进度滞后"),
@@ -411,9 +445,10 @@ def test_unsigned_report_needs_an_explanation_with_an_attachment(deployed, drive
         # nothing finished: no 销账, every row rolls over
         r.do("compile_supervision_report", "supervision", {"supervision_report": "3月督查报告"})
         assert r.routes() == []
-        d = r.data()
-        assert [x["row_id"] for x in d["ledger"]] == ["R1", "R2", "R3"]
-        assert d["ledger"][1]["months_behind"] == 1 and d["closed_ledger"] == []
+        rows = r.rows()
+        assert [(n, x["status"]) for n, x in rows.items()] == [("R1", "open"), ("R2", "open"),
+                                                               ("R3", "open")]
+        assert rows["R2"]["months_behind"] == 1
         r.end_with_empty_ledger(cn(2026, 4, 1, 0, 0, 1))
 
 
@@ -619,3 +654,48 @@ def test_report_records_its_delivery_to_the_three_channels(deployed, driver, reb
         labels = r.eng.field_labels(r.iid)["prepare_monthly_report"]
         assert labels["channel_online_platform"].label == "已报送区政府督查督办网络平台"
         assert labels["platform_export_files"].label == "督查督办网络平台报送记录（平台导出文件）"
+
+
+# ---------------------------------------------------------------- every limit marked with its source
+
+
+SEED = ROOT.parent / "shared" / "seeds" / "000_f235151b42dc8bc2.txt"
+DMN_NS = {"dmn": "https://www.omg.org/spec/DMN/20191111/MODEL/"}
+
+
+def _quoted_in_seed(text: str) -> bool:
+    seed = "".join(SEED.read_text(encoding="utf-8").split())
+    return all("".join(q.split()) in seed for q in re.findall(r"“(.*?)”", text))
+
+
+def test_every_limit_timer_threshold_and_rule_names_its_source():
+    """Contract §2: each time limit, timer, threshold and escalation step of the diagram, and
+    each rule of its decision tables, says whether it is the gazette's (quoted verbatim), a
+    statute's or the district's own (local)."""
+    if not SEED.is_file():
+        pytest.skip("the gazette's text (shared/seeds) is not beside this checkout")
+    root = etree.parse(str(BPMN / f"{PROCESS}.bpmn")).getroot()
+    unmarked, checked = [], []
+    for node in root.iter():
+        if not isinstance(node.tag, str) or not node.get("id"):
+            continue
+        props = {p.get("name"): p.get("value")
+                 for p in node.findall("./bpmn:extensionElements/spiffworkflow:properties/"
+                                       "spiffworkflow:property", NS)}
+        timed = node.find("bpmn:timerEventDefinition", NS) is not None
+        limited = {"due_working_days", "due_days", "due_expression"} & set(props)
+        threshold = node.get("id") in {"decide_progress_light", "blockage_gateway",
+                                       "decide_round_schedule"}
+        if timed or limited or threshold:
+            checked.append(node.get("id"))
+            source = props.get("source") or ""
+            if not source.startswith(("gazette: “", "statute: 《", "local: ")) or not (
+                    _quoted_in_seed(source)):
+                unmarked.append(node.get("id"))
+    assert unmarked == [] and len(checked) == 28  # 17 user tasks, 8 timers, 3 thresholds
+    for dmn in ("supervision_schedule.dmn", "progress_light.dmn"):
+        rules = etree.parse(str(BPMN / dmn)).getroot().iterfind(".//dmn:rule", DMN_NS)
+        for rule in rules:
+            text = rule.findtext("dmn:description", namespaces=DMN_NS) or ""
+            assert text.startswith(("gazette: “", "statute: 《", "local: ")), rule.get("id")
+            assert _quoted_in_seed(text), rule.get("id")

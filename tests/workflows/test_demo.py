@@ -130,18 +130,25 @@ def test_the_district_handlers_proposed_the_leaders_and_kept_the_ledgers(demo):
             confirmed += 1
     assert confirmed >= len(projects) - 2  # all but the lead still waiting for its leader
 
+    # ledger (issue 12): the ledger is the office's own tables, imported from the demo 分解表
+    from workflows.ledger import ledger_event, ledger_row, ledger_row_unit
+
     units = {d.code for d in load_org(ROOT / "config" / "org.yaml")[0]}
-    closed = 0
     for (iid,) in rows(db, sa.select(instance.c.id)
                        .where(instance.c.process_key == "supervision_monthly")):
         facts = data_of(db, iid)
-        assert not {"opened_ledger", "settled_ledger"} & set(facts)  # unpacked, not kept
-        assert all(r["unit"] in units and r["status"] == "open" for r in facts["ledger"])
-        for r in facts.get("closed_ledger") or []:  # 销账 with evidence, in its month
-            assert r["status"] == "closed" and r["closure_evidence"] and r["closed_in"]
-            assert r["actual_pct"] >= 100
-            closed += 1
-    assert closed > 0
+        assert not {"opened_round", "settled_ledger", "closed_ledger"} & set(facts)
+    ledger = rows(db, sa.select(ledger_row))
+    assert {r.origin for r in ledger} == {"breakdown", "onsite"}
+    assert all("演示数据" in r.source_table for r in ledger if r.origin == "breakdown")
+    assert {u for (u,) in rows(db, sa.select(ledger_row_unit.c.department_code))} <= units
+    closed = [r for r in ledger if r.status == "closed"]  # 销账 with evidence and date
+    assert closed and all(r.closure_evidence and r.closed_on and r.actual_pct >= 100
+                          for r in closed)
+    assert {r.light for r in ledger if r.status == "open"} >= {"red", "green"}
+    kinds = {k for (k,) in rows(db, sa.select(ledger_event.c.kind).distinct())}
+    assert kinds >= {"import", "open", "progress", "reconcile", "audit", "light", "close",
+                     "onsite", "consult"}
 
 
 def test_whistles_and_hazards_are_in_progress(demo):
@@ -223,7 +230,7 @@ def test_the_seed_decides_the_cases(demo):
 def test_the_demo_needs_the_district_handlers(tmp_path):
     bare = Engine(f"sqlite:///{tmp_path / 'bare.db'}")  # no workflows.register
     try:
-        with pytest.raises(DemoError, match="assign_package_leader, ledger_close_rows"):
+        with pytest.raises(DemoError, match="assign_package_leader, ledger_check_round"):
             load_demo(bare)
     finally:
         bare.db.dispose()

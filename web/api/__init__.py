@@ -36,6 +36,7 @@ from . import (  # noqa: E402,F401
     document,
     incidents,
     instances,
+    ledger,  # ledger (issue 12)
     messages,
     registers,  # registers (issue 12)
     security,

@@ -42,6 +42,8 @@ PATH_PARAMETERS = {
     # registers (issue 12)
     "kind": ("名录类别", {"type": "string", "enum": ["enterprise", "mine", "plant", "tailings"]}),
     "entry_id": ("名录条目 id", {"type": "integer", "minimum": 1, "maximum": MAX_ID}),
+    # ledger (issue 12)
+    "row_id": ("督查台账事项 id", {"type": "integer", "minimum": 1, "maximum": MAX_ID}),
 }
 VERSION = f"<int(max={MAX_ID}):version>"  # in a rule: beyond 32 bits is a 404
 _RULE_ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")

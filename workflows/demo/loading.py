@@ -23,7 +23,12 @@ from .world import TODAY, DemoError, Simulation, World, china, task_order, utc
 
 DEMO_SEED = 2026
 # Service-task handlers the shipped diagrams call (workflows.register puts them on the engine)
-SERVICE_HANDLERS = ("assign_package_leader", "ledger_open_rows", "ledger_close_rows")
+SERVICE_HANDLERS = (
+    "assign_package_leader",
+    # ledger (issue 12): supervision_monthly on the ledger's tables
+    "ledger_open_round", "ledger_unit_rows", "ledger_record_progress", "ledger_check_round",
+    "ledger_record_lights", "ledger_record_consultation", "ledger_close_rows",
+)
 
 
 @dataclass(frozen=True)

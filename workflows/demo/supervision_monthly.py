@@ -1,5 +1,7 @@
-"""The demo's 督查督办月报, March to November 2026: one ``supervision_monthly`` instance per
-month, with late, unsigned, revised and missing reports."""
+"""The demo's 督查督办月报, March to November 2026: the demo 分解表 (``supervision_breakdown``,
+marked 演示数据) imported into the ledger before the first round, one ``supervision_monthly``
+instance per month with late, unsigned, revised and missing reports, a leader's 现场交办 added
+in June, and the 会商 of rows red two rounds running."""
 
 from __future__ import annotations
 
@@ -7,9 +9,13 @@ import random
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 
+import sqlalchemy as sa
+
 from engine import TaskInfo
+from workflows.ledger import UnitDirectory, commit_import, ledger_progress, operations
 
 from . import catalog
+from .supervision_breakdown import breakdown_xlsx, simulation
 from .world import DemoError, World, china, iso_day, utc
 
 SUPERVISION_KEY = "DC-2026-03"  # the first month's supervision instance
@@ -29,7 +35,8 @@ class Supervision:
     ledger: after seven months that instance's state was 10 MB and each step cost over a
     second. So each month's round runs in an instance of its own: started on the 1st with the
     rows the last round rolled over, ended when the next 1st's 建账 of the last round is
-    submitted empty (its rows carried into the new instance)."""
+    ended at the next 1st's 建账 ("结束本督查实例"); the rows stay on the ledger (the office's
+    own tables), so the new instance reports on them."""
 
     def __init__(self, w: World, seed: int):
         self.w = w
@@ -37,43 +44,48 @@ class Supervision:
         self.iid: int | None = None
         self.instances: dict[str, int] = {}
         self.notices = 0
+        self.sim = simulation()
+        self.progress: dict[str, list[dict]] = {}  # a unit's last report, for its revision
 
-    @staticmethod
-    def planned(row: tuple, month: int) -> int:
-        """Planned progress of a row by the end of ``month`` (even from its first month)."""
-        _rid, _task, _unit, _owner, deadline, first, finished, _lag = row
-        last = int(deadline[5:7])
-        if finished:
-            last = min(last, finished)
-        return max(0, min(100, round(100 * (month - first + 1) / (last - first + 1))))
+    def import_breakdown(self) -> list[int]:
+        """The demo 分解表, built for the org chart of the day, imported by the 督查室."""
+        departments = self.w.engine.list_departments()
+        directory = UnitDirectory(departments)
+        content = breakdown_xlsx({d.name for d in departments})
+        with self.w.engine.unit_of_work() as uow:
+            result = commit_import(uow.conn, directory, "2026年任务分解表（演示数据）.xlsx",
+                                   content, "supervision-clerk")
+            if not result["ok"]:
+                raise DemoError(f"演示分解表导入失败：{result['errors'][:3]}")
+            uow.commit()
+        return result["row_ids"]
 
-    def actual(self, row: tuple, month: int) -> int:
-        finished, lag = row[6], row[7]
+    def add_onsite_assignment(self) -> None:
+        """June: a district leader's 现场交办 at a project site becomes a ledger row."""
+        directory = UnitDirectory(self.w.engine.list_departments())
+        with self.w.engine.unit_of_work() as uow:
+            _row_id, errors = operations.add_onsite_row(
+                uow.conn, directory, task="协调解决重点项目施工用电接入问题", leader="王志军",
+                assigned_on=iso_day(self.w.now()), units=["区发改委", "区住建局"],
+                lead_unit="区发改委", deadline="2026年9月30日", occasion="重点项目现场调研",
+                actor="supervision-clerk")
+            if errors:
+                raise DemoError(f"现场交办未能记入台账：{errors}")
+            uow.commit()
+
+    def actual(self, row: dict, month: int) -> int:
+        """A unit's reported progress on a row for ``month`` (its plan less the row's lag)."""
+        finished, lag = self.sim.get((row["source_table"], row["number"]), (None, 0))
         if finished and month >= finished:
             return 100
-        value = self.planned(row, month) - lag + self.rng.randint(-3, 3)
+        value = (row.get("planned_pct") or 0) - lag + self.rng.randint(-3, 3)
         return max(0, min(95, value))
-
-    def ledger_for(self, month: int, current: list[dict]) -> list[dict]:
-        """建账: rolled-over rows with this month's plan, and the rows new this month."""
-        rows = {r[0]: r for r in catalog.SUPERVISION_ROWS}
-        result = []
-        for row in current:
-            spec = rows.get(row["row_id"])
-            result.append(dict(row, planned_pct=self.planned(spec, month - 1) if spec
-                               else row.get("planned_pct", 0)))
-        have = {r["row_id"] for r in current}
-        for spec in catalog.SUPERVISION_ROWS:
-            rid, task, unit, owner, deadline, first, _fin, _lag = spec
-            if first == month and rid not in have:
-                result.append({"row_id": rid, "task": task, "unit": unit, "owner": owner,
-                               "deadline": deadline, "planned_pct": 0, "months_behind": 0})
-        return result
 
     def run(self) -> Iterator[datetime]:
         w, rng = self.w, self.rng
-        carried: list[dict] = []
         cal = w.calendar
+        yield w.office(w.today() + timedelta(days=1), rng)
+        self.import_breakdown()  # 建账 from the 分解表, before the first round
         for month in range(3, 12):
             # 建账 on the month's first working day — on the 1st itself when the holidays
             # leave no working day before the report deadline
@@ -82,23 +94,22 @@ class Supervision:
             if (cal.add_working_days(date(2026, month, 6), 0) - day).days < 2:
                 day = first
             yield w.office(day, rng)
-            if self.iid is not None:  # last month's instance: its rows move to this month's
+            if self.iid is not None:  # last month's instance ends; its open rows stay on the ledger
                 if not w.is_open(self.iid, "build_ledger"):
                     raise DemoError(f"督查督办：{month} 月未开轮（{w.open_tasks(self.iid)}）")
-                carried = list(w.data(self.iid).get("ledger") or [])
                 w.do(self.iid, "build_ledger", {
-                    "ledger": [], "ledger_note": f"未销账事项已结转至2026年{month}月督查督办"})
+                    "end_supervision": True,
+                    "ledger_note": f"未销账事项由2026年{month}月督查督办接续"})
                 yield w.now() + timedelta(minutes=rng.randint(10, 40))
+            if month == 6:
+                self.add_onsite_assignment()
             key = f"DC-2026-{month:02d}"
             self.iid = self.instances[f"2026-{month:02d}"] = w.start(
                 "supervision_monthly", "supervision-clerk", key, supervision_title(month),
                 {"first_round_month": f"2026-{month:02d}"})
-            new = [r for r in catalog.SUPERVISION_ROWS if r[5] == month]
             w.do(self.iid, "build_ledger", {
-                "ledger": self.ledger_for(month, carried),
-                "ledger_note": (f"结转上月未销账事项{len(carried)}项" if carried else "首轮建账")
-                + (f"，新增交办事项{len(new)}项" if new and carried else ""),
-            })
+                "ledger_note": "首轮建账（分解表已导入台账）" if month == 3
+                else "上月未销账事项继续督办"})
             yield from self.round(month)
 
     def round(self, month: int) -> Iterator[datetime]:
@@ -132,16 +143,8 @@ class Supervision:
         # a report is on time until 24:00 of the deadline day: the 催办 opens at its end and the
         # 督查室 urges on the next working day
         urge_day = cal.add_working_days(deadline, 1)
-        rows = {r[0]: r for r in catalog.SUPERVISION_ROWS}
         for unit, kind in behaviour.items():
-            mine = [r for r in facts["ledger"] if r["unit"] == unit]
-            progress = [{"row_id": r["row_id"], "actual_pct": self.actual(rows[r["row_id"]], month - 1),
-                         "progress_note": "按节点推进" if rows[r["row_id"]][7] == 0 else "进度滞后，已制定追赶计划"}
-                        for r in mine if r["row_id"] in rows]
             report = {
-                "report_summary": f"{month - 1}月份重点任务推进情况：" + "；".join(
-                    f"{r['task']}完成{p['actual_pct']}%" for r, p in zip(mine, progress, strict=False)),
-                "row_progress": progress,
                 "report_files": w.attach(f"{unit}-{month - 1}月工作台账.xlsx"),
                 "head_available": "no" if kind == "unsigned" else "yes",
                 # 同步报送 to the three channels, the platform's export attached (dated on the
@@ -152,25 +155,25 @@ class Supervision:
             }
             day = rng.choice(report_days)
             if kind in ("signed", "unsigned", "revise"):
-                at(day, self._report(unit, report), 9)
+                at(day, self._report(unit, report, month), 9)
                 if kind == "unsigned":
                     at(day, self._explain(unit), 15)
                 elif kind == "revise":  # sent back by the head, corrected, signed: one day
                     at(day, self._sign(unit, "revise"), 11)
-                    at(day, self._revise(unit, progress), 14)
+                    at(day, self._revise(unit), 14)
                     at(day, self._sign(unit, "approve"), 16.5)
                 else:
                     at(day, self._sign(unit, "approve"), 14)
             elif kind == "late":
                 at(urge_day, self._urge(), 9)
                 late_day = cal.add_working_days(deadline, 1)
-                at(late_day, self._report(unit, report), 10)
+                at(late_day, self._report(unit, report, month), 10)
                 at(late_day, self._sign(unit, "approve"), 15)
             elif kind == "very_late":
                 at(urge_day, self._urge(), 9)
                 at(cal.add_working_days(deadline, 2), self._notice(deadline), 9)
                 late_day = cal.add_working_days(deadline, 3)
-                at(late_day, self._report(unit, report), 10)
+                at(late_day, self._report(unit, report, month), 10)
                 at(late_day, self._sign(unit, "approve"), 15)
             else:  # missing: urged, 督办单, 约谈, 通报 — and still nothing
                 at(urge_day, self._urge(), 9)
@@ -199,17 +202,18 @@ class Supervision:
             w.do(self.iid, "audit_ledger", {"site_visit": "yes",
                                             "audit_notes": "抽查两项任务，赴现场核实"})
             yield w.workdays(rng.randint(1, 3), rng)
-            ledger = w.data(self.iid)["ledger"]
-            behind = [r for r in ledger if 10 <= (r.get("reported_pct") or 0) < 100]
-            target = rng.choice(behind) if behind else ledger[0]
+            reported = self.reported(w.data(self.iid)["report_period"])
+            behind = [r for r in reported if 10 <= r[2] < 100]
+            row_id, task, pct = rng.choice(behind) if behind else reported[0]
             w.do(self.iid, "visit_site", {
                 "visit_date": iso_day(w.now()),
-                "visit_findings": f"{target['task']}：现场核查，实际进度低于填报，已责令更正。",
+                "visit_findings": f"{task}：现场核查，实际进度低于填报，已责令更正。",
                 "visit_evidence": w.attach("现场核查照片.jpg"),
-                "verified_progress": [{"row_id": target["row_id"],
-                                       "actual_pct": max(0, (target.get("reported_pct") or 0) - 10)}]})
+                "verified_progress": [{"row_id": row_id, "actual_pct": max(0, pct - 10)}]})
         else:
             w.do(self.iid, "audit_ledger", {"site_visit": "no", "audit_notes": "无异常"})
+        if w.is_open(self.iid, "organise_consultation"):  # 堵点难点: red two rounds running
+            yield from self.consultation(month)
         yield w.workdays(rng.randint(1, 2), rng)
         w.do(self.iid, "compile_supervision_report", {
             "supervision_report": f"2026年{month}月督查通报：各责任单位报送{month - 1}月份工作完成情况，"
@@ -227,12 +231,52 @@ class Supervision:
     def _task(self, element_id: str, unit: str | None = None) -> TaskInfo | None:
         return self.w.find(self.iid, element_id, unit)
 
-    def _report(self, unit, report):
+    def _report(self, unit, report, month):
+        """The unit's report on the ledger rows its form lists (``unit_rows``)."""
         def act():
             t = self._task("prepare_monthly_report", unit)
-            if t is not None:
-                self.w.complete(t, {**report, "delivered_on": iso_day(self.w.now())})
+            if t is None:
+                return
+            rows = self.w.engine.get_task(t.id, self.w.admin).data.get("unit_rows") or []
+            progress = [{"row_id": r["row_id"], "actual_pct": self.actual(r, month - 1),
+                         "progress_note": "按节点推进" if self.sim.get(
+                             (r["source_table"], r["number"]), (None, 0))[1] == 0
+                         else "进度滞后，已制定追赶计划"} for r in rows]
+            self.progress[unit] = progress
+            summary = f"{month - 1}月份重点任务推进情况：" + "；".join(
+                f"{r['task']}完成{p['actual_pct']}%" for r, p in zip(rows, progress, strict=True))
+            self.w.complete(t, {**report, "report_summary": summary, "row_progress": progress,
+                                "delivered_on": iso_day(self.w.now())})
         return act
+
+    def reported(self, month: str) -> list[tuple[str, str, int]]:
+        """(row id, task, reported percent) of the open rows reported on for ``month``."""
+        with self.w.engine.unit_of_work(readonly=True) as uow:
+            tasks = {r["id"]: r["task"] for r in operations.list_rows(uow.conn, status="open")}
+            got = uow.conn.execute(sa.select(ledger_progress.c.row_id, ledger_progress.c.percent)
+                                   .where(ledger_progress.c.month == month)
+                                   .order_by(ledger_progress.c.row_id)).all()
+        return [(str(rid), tasks[rid], pct) for rid, pct in got
+                if pct is not None and rid in tasks] or [(str(rid), task, 0)
+                                                        for rid, task in tasks.items()][:1]
+
+    def consultation(self, month: int) -> Iterator[datetime]:
+        """会商 on the 堵点难点 (区政府办公室), the units' opinions, the recorded outcome."""
+        w, rng = self.w, self.rng
+        yield w.workdays(1, rng)
+        w.do(self.iid, "organise_consultation", {
+            "consult_date": iso_day(w.workdays(2, rng)),
+            "consult_topic": f"{month}月督查连续两轮红灯事项会商",
+            "consult_participants": "区政府办公室、区政府督查室及相关责任单位分管负责人"})
+        yield w.workdays(1, rng)
+        w.each(self.iid, "consultation_opinion", lambda t: {
+            "consult_opinion": "受要素保障和前期手续影响进度滞后，需协调解决用地和资金问题。",
+            "consult_unit_measures": "倒排工期，每周调度，专人跟进前期手续。"})
+        yield w.workdays(1, rng)
+        w.do(self.iid, "record_consultation_outcome", {
+            "consult_outcome": "会商明确由牵头单位倒排工期，区政府办每月调度，相关部门并联办理前期手续。",
+            "consult_measures": "牵头单位10日内报送追赶计划；自然资源、住建部门5个工作日内办结相关手续。",
+            "consult_minutes": w.attach("会商纪要.pdf")})
 
     def _sign(self, unit, decision):
         def act():
@@ -242,12 +286,13 @@ class Supervision:
                     "同意报送" if decision == "approve" else "部分任务进度数据需核实后重报")})
         return act
 
-    def _revise(self, unit, progress):
+    def _revise(self, unit):
         def act():
             t = self._task("revise_monthly_report", unit)
             if t is not None:
                 self.w.complete(t, {"report_summary": "已按负责人意见核实并更正各项任务进度。",
-                                    "row_progress": progress, "revise_note": "已更正"})
+                                    "row_progress": self.progress.get(unit, []),
+                                    "revise_note": "已更正"})
         return act
 
     def _explain(self, unit):
