@@ -659,3 +659,60 @@ def test_filing_sand_gravel_with_forest_land_safety_design_returned(driver, mine
     build_and_license(driver, iid, fail_acceptance_once=True)
     step(driver, iid, "supervise_mine", "emergency", supervision_action="closure")
     close_down(driver, iid, code)
+
+
+def test_safety_design_review_extended_by_ten_working_days_with_the_heads_approval(driver, mine):
+    """三同时办法第十四条: the review is due 20 working days after 受理; the reviewer asks for
+    more time, the head (负责人) approves, and the review is due 10 working days later — once
+    only: a second approval does not move it again, a refusal keeps the deadline."""
+    code = "XM-2026-M16"
+    iid = register(driver, code, mineral="sand_gravel", project_kind="new", street="kunbei")
+    consult(driver, iid, town="kunbei")
+    file_record(driver, iid, "drc")
+    source_control(driver, iid)
+    step(driver, iid, "accept_safety_design", "emergency")
+    review = next(t for t in _tasks(driver, iid) if t.element_id == "review_safety_design")
+    cal = driver.reader.calendar.current()
+    due_20 = cal.due_at(review.created_at, 20)
+    assert review.due_at == due_20
+    due_30 = end_of_local_day(cal.add_working_days(local_day(due_20), 10))
+    assert due_30 == cal.due_at(review.created_at, 30)
+
+    ask = {"safety_design_conclusion": "extension", "safety_design_opinion": "需补充论证排土场稳定性",
+           "extension_request_reason": "需组织专家现场核查"}
+    step(driver, iid, "review_safety_design", "emergency", **ask)
+    assert "approve_safety_design_extension" in open_ids(driver, iid)
+    head_task = next(t for t in _tasks(driver, iid)
+                     if t.element_id == "approve_safety_design_extension")
+    assert head_task.candidate_role == "head"
+    step(driver, iid, "approve_safety_design_extension", "emergency",
+         safety_design_extension_approved="yes")
+    review = next(t for t in _tasks(driver, iid) if t.element_id == "review_safety_design")
+    assert review.due_at == due_30
+
+    # Asked again: the head's approval does not extend a second time; a refusal keeps it too.
+    for answer in ("yes", "no"):
+        step(driver, iid, "review_safety_design", "emergency", **ask)
+        step(driver, iid, "approve_safety_design_extension", "emergency",
+             safety_design_extension_approved=answer)
+        review = next(t for t in _tasks(driver, iid) if t.element_id == "review_safety_design")
+        assert review.due_at == due_30
+    step(driver, iid, "review_safety_design", "emergency", safety_design_conclusion="approved")
+    assert "review_safety_design" not in open_ids(driver, iid)
+
+
+def test_safety_design_extension_refused_keeps_the_twenty_days(driver, mine):
+    code = "XM-2026-M17"
+    iid = register(driver, code, mineral="sand_gravel", project_kind="new", street="kunbei")
+    consult(driver, iid, town="kunbei")
+    file_record(driver, iid, "drc")
+    source_control(driver, iid)
+    step(driver, iid, "accept_safety_design", "emergency")
+    review = next(t for t in _tasks(driver, iid) if t.element_id == "review_safety_design")
+    due_20 = review.due_at
+    step(driver, iid, "review_safety_design", "emergency", safety_design_conclusion="extension",
+         extension_request_reason="专家意见未返回")
+    step(driver, iid, "approve_safety_design_extension", "emergency",
+         safety_design_extension_approved="no")
+    review = next(t for t in _tasks(driver, iid) if t.element_id == "review_safety_design")
+    assert review.due_at == due_20
