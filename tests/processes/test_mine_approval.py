@@ -716,3 +716,72 @@ def test_safety_design_extension_refused_keeps_the_twenty_days(driver, mine):
          safety_design_extension_approved="no")
     review = next(t for t in _tasks(driver, iid) if t.element_id == "review_safety_design")
     assert review.due_at == due_20
+
+
+# ---------------------------------------------------------------- 专项审批 refused (不予批准)
+
+REFUSABLE = {  # permit key: (review task, its department, the conclusion field)
+    "eia": ("review_eia", "eco", "eia_conclusion"),
+    "water_intake": ("review_water_intake", "agri", "water_intake_conclusion"),
+    "soil_conservation": ("review_soil_conservation", "agri", "soil_conservation_conclusion"),
+    "forest_grass": ("review_forest_grass_use", "agri", "forest_grass_conclusion"),
+}
+
+
+@pytest.mark.parametrize("permit", sorted(REFUSABLE))
+def test_special_permit_refused_resubmitted_then_given_up_ends_not_established(
+    driver, mine, permit
+):
+    """环评, 取水, 水保 and 林草 can refuse (不予批准 with reasons): the department tells the
+    applicant in writing (行政许可法第三十八条); the applicant resubmits (the review opens again)
+    or gives up, and then the case ends 不予设立, the other reviews with it."""
+    review, department, conclusion = REFUSABLE[permit]
+    notify = f"notify_{permit}_refusal"
+    code = f"XM-2026-P-{permit}"
+    project = waiting_project(driver, code)
+    iid = register(driver, code, mineral="rare_earth", project_kind="new", water_use=True,
+                   forest_land=True, new_land=True)
+    consult(driver, iid)
+    approve(driver, iid)
+    source_control(driver, iid)
+    assert review in open_ids(driver, iid)
+    refuse = {conclusion: "refused", f"{permit}_refusal_reasons": "方案不符合有关规定"}
+    notice = {"refusal_notice_reasons": "方案不符合有关规定，可依法申请行政复议或者提起行政诉讼",
+              "refusal_notice_served_on": "2026-06-10"}
+
+    step(driver, iid, review, department, **refuse)
+    assert notify in open_ids(driver, iid) and review not in open_ids(driver, iid)
+    task = next(t for t in _tasks(driver, iid) if t.element_id == notify)
+    assert task.form_key == "mine_permit_refusal_notice"
+    with pytest.raises(InvalidInput):  # reasons, service date and the applicant's answer
+        driver.engine.complete(task.id, driver.user(f"{department}-clerk"), {})
+    step(driver, iid, notify, department, permit_resubmitted="yes", **notice)
+    assert review in open_ids(driver, iid) and notify not in open_ids(driver, iid)
+    assert status(driver, iid) == "running"
+
+    step(driver, iid, review, department, **refuse)
+    step(driver, iid, notify, department, permit_resubmitted="no", **notice)
+    assert open_ids(driver, iid) == set()
+    assert status(driver, iid) == "completed"
+    assert project_result(driver, project) == {"approved": False, "project_code": code}
+    assert notices(driver, code)[-1] == "不予设立"
+
+
+def test_refused_permit_resubmitted_and_granted_joins_the_others(driver, mine):
+    """A 取水 refusal, resubmitted and then granted: the approval goes on when all are done."""
+    code = "XM-2026-P-regrant"
+    project = waiting_project(driver, code)
+    iid = register(driver, code, mineral="rare_earth", project_kind="new", water_use=True,
+                   forest_land=True, new_land=True)
+    consult(driver, iid)
+    approve(driver, iid)
+    source_control(driver, iid)
+    step(driver, iid, "review_water_intake", "agri", water_intake_conclusion="refused",
+         water_intake_refusal_reasons="取水量超出区域用水总量控制指标")
+    step(driver, iid, "notify_water_intake_refusal", "agri", permit_resubmitted="yes",
+         refusal_notice_reasons="取水量超出区域用水总量控制指标",
+         refusal_notice_served_on="2026-06-10")
+    step(driver, iid, "review_water_intake", "agri", water_intake_conclusion="approved")
+    permits(driver, iid, {"review_land_use", "review_eia", "review_soil_conservation",
+                          "review_forest_grass_use", "accept_safety_design"})
+    assert project_result(driver, project) == {"approved": True, "project_code": code}
