@@ -139,6 +139,9 @@ class Deployments:
         for t in parsed.tasks.values():
             if (t.element_id, "kunflow/user-task-department") in warned:
                 continue
+            # Routed at run time (a lane named for a role, as the model check allows).
+            if (t.properties.get("department_expression") or "").strip():
+                continue
             if routing.department_for(t.lane, parsed.lanes, t.properties, directory) is None:
                 warnings.append(warning(
                     t.element_id, "kunflow/user-task-department",

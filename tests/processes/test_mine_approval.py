@@ -47,7 +47,11 @@ FORM_DATA = {
         "approval_doc_no": "包发改核〔2026〕8号",
         "approval_decided_on": "2026-06-20",
     },
-    "file_project_record": {"filing_no": "BA-2026-031", "filed_on": "2026-06-02"},
+    "file_project_record": {
+        "filing_accepted": "yes",
+        "filing_no": "BA-2026-031",
+        "filed_on": "2026-06-02",
+    },
     "check_source_control": {
         "source_control_passed": "yes",
         "outside_prohibited_zone": True,
@@ -84,9 +88,15 @@ FORM_DATA = {
     },
     "supervise_environmental_facilities": {"environment_supervision_note": "三同时落实"},
     "supervise_soil_facilities": {"soil_supervision_note": "水保设施同步建设"},
+    "promote_intelligent_mining": {
+        "intelligence_level": "automated",
+        "intelligence_note": "指导企业开展自动化升级改造",
+    },
+    "cooperate_construction_supervision": {"cooperation_result": "conforming"},
     "check_completion_acceptance": {"acceptance_passed": "yes", "acceptance_note": "合格"},
     "acceptance_rectification": {"rectification_note": "已整改"},
     "issue_safety_licence": {
+        "licence_granted": "yes",
         "licence_no": "(蒙)FM安许证字〔2026〕001",
         "licence_issued_on": "2026-06-01",
     },
@@ -125,6 +135,15 @@ FORM_DATA = {
 }
 
 CONSULTED = ["agri", "buerhantu", "eco", "emergency"]  # 生态环境、农牧、应急和街镇
+# 二（三）智能化：区工业和信息化局、区应急局依职能负责
+INTELLIGENCE = ["emergency", "miit"]
+# 三（七）区应急局会同发改、工信、政数、农牧、生态环境做好建设期间的安全生产监管：
+# 应急、生态环境、农牧各有三同时监督任务，发改、工信、政数按职责配合
+CONSTRUCTION_COOPERATION = ["drc", "gov-data", "miit"]
+REFUSAL_NOTICE = {
+    "refusal_notice_reasons": "不符合有关规定，可依法申请行政复议或者提起行政诉讼",
+    "refusal_notice_served_on": "2026-06-10",
+}
 PERMIT_FLAGS = (
     "needs_eia",
     "needs_water_permit",
@@ -303,7 +322,8 @@ def file_record(driver, iid, department):
     step(driver, iid, "file_project_record", department)
 
 
-def source_control(driver, iid, *, passed=True, registered=True):
+def source_control(driver, iid, *, passed=True):
+    """源头管控 (禁采区, 勘查程度, 重叠) and the plans' review: before any 核准/备案 step."""
     assert open_ids(driver, iid) == {"check_source_control"}
     step(
         driver,
@@ -315,6 +335,11 @@ def source_control(driver, iid, *, passed=True, registered=True):
     if not passed:
         return
     step(driver, iid, "review_development_plans", "natres")
+
+
+def registration(driver, iid, *, registered=True):
+    """采矿登记 (40 日), after 核准/备案."""
+    assert open_ids(driver, iid) == {"record_mining_registration"}
     assert_due_calendar_days(driver, iid, "record_mining_registration", 40)  # 日
     step(
         driver,
@@ -323,6 +348,17 @@ def source_control(driver, iid, *, passed=True, registered=True):
         "natres",
         mining_registered="yes" if registered else "no",
     )
+
+
+def admitted(driver, iid, *, town="buerhantu", filing=None):
+    """会商研判 → 源头管控 → 核准 (or 备案 by ``filing``) → 采矿登记, all granted."""
+    consult(driver, iid, town=town)
+    source_control(driver, iid)
+    if filing:
+        file_record(driver, iid, filing)
+    else:
+        approve(driver, iid)
+    registration(driver, iid)
 
 
 def permits(driver, iid, expected: set[str]):
@@ -352,12 +388,20 @@ def build_and_license(driver, iid, *, fail_acceptance_once=False):
         "supervise_construction_safety",
         "supervise_environmental_facilities",
         "supervise_soil_facilities",
+        "promote_intelligent_mining",
+        "cooperate_construction_supervision",
     }
     step(driver, iid, "supervise_construction_safety", "emergency")
     step(driver, iid, "supervise_environmental_facilities", "eco")
     step(driver, iid, "supervise_soil_facilities", "agri")
+    each(driver, iid, "promote_intelligent_mining", INTELLIGENCE)
+    assert "check_completion_acceptance" not in open_ids(driver, iid)
+    each(driver, iid, "cooperate_construction_supervision", CONSTRUCTION_COOPERATION)
     if fail_acceptance_once:
         step(driver, iid, "check_completion_acceptance", "emergency", acceptance_passed="no")
+        assert open_ids(driver, iid) == {"notify_acceptance_refusal"}
+        step(driver, iid, "notify_acceptance_refusal", "emergency", permit_resubmitted="yes",
+             **REFUSAL_NOTICE)
         assert open_ids(driver, iid) == {"acceptance_rectification"}
         step(driver, iid, "acceptance_rectification", "emergency")
     step(driver, iid, "check_completion_acceptance", "emergency")
@@ -417,11 +461,14 @@ def test_every_refusal_ends_not_established_and_reports_to_the_project(driver, m
         elif where == "approval":  # 稀土新建 in 昆北街道 → 核准, the city refuses
             iid = register(driver, code, mineral="rare_earth", project_kind="new", town="kunbei")
             consult(driver, iid, town="kunbei")
+            source_control(driver, iid)
             approve(driver, iid, approved=False)
-        elif where == "source_control":  # 砂石新建 → 备案 (区发改委); prohibited zone found
+            assert open_ids(driver, iid) == {"notify_approval_refusal"}
+            step(driver, iid, "notify_approval_refusal", "gov-data", permit_resubmitted="no",
+                 **REFUSAL_NOTICE)
+        elif where == "source_control":  # 砂石新建; prohibited zone found before 备案
             iid = register(driver, code, mineral="sand_gravel", project_kind="new")
             consult(driver, iid)
-            file_record(driver, iid, "drc")
             source_control(driver, iid, passed=False)
         else:  # 黄金矿技改, expanding on new land → 备案 (区工信局); 采矿登记 refused
             iid = register(
@@ -433,8 +480,11 @@ def test_every_refusal_ends_not_established_and_reports_to_the_project(driver, m
                 new_land=True,
             )
             consult(driver, iid)
+            source_control(driver, iid)
             file_record(driver, iid, "miit")
-            source_control(driver, iid, registered=False)
+            registration(driver, iid, registered=False)
+            step(driver, iid, "notify_registration_refusal", "natres", permit_resubmitted="no",
+                 **REFUSAL_NOTICE)
             facts = data_of(driver, iid)
             assert facts["approval_basis"] == "矿山技术改造项目备案"
             assert (facts["eia_document"], facts["eia_due_days"]) == ("报告表", 30)
@@ -485,9 +535,7 @@ def test_approval_with_every_permit_then_supervision_renewal_and_closure(driver,
     step(driver, iid, "decide_major_issue", "natres")
     assert notices(driver, code) == ["重大问题会商研判"]
 
-    consult(driver, iid)
-    approve(driver, iid)
-    source_control(driver, iid)
+    admitted(driver, iid)
     assert data_of(driver, iid)["eia_due_days"] == 60
     assert_due_calendar_days(driver, iid, "review_eia", 60)  # 报告书: 六十日
     assert_due(driver, iid, "review_soil_conservation", 10)
@@ -597,9 +645,7 @@ def test_filing_cross_county_nonmetal_upgrade_needs_no_permit_and_closes_when_no
     code = "XM-2026-M12"
     project = waiting_project(driver, code)
     iid = register(driver, code, mineral="nonmetal", project_kind="tech_upgrade", cross_county=True)
-    consult(driver, iid)
-    file_record(driver, iid, "miit")
-    source_control(driver, iid)
+    admitted(driver, iid, filing="miit")
     facts = data_of(driver, iid)
     assert facts["approval_basis"] == "跨旗县区非金属矿技术改造项目备案"
     assert not any(facts[k] for k in PERMIT_FLAGS)
@@ -619,9 +665,7 @@ def test_filing_sand_gravel_with_forest_land_safety_design_returned(driver, mine
     iid = register(
         driver, code, mineral="sand_gravel", project_kind="new", forest_land=True, street="kunbei"
     )
-    consult(driver, iid, town="kunbei")
-    file_record(driver, iid, "drc")
-    source_control(driver, iid)
+    admitted(driver, iid, town="kunbei", filing="drc")
     assert open_ids(driver, iid) == {
         "review_eia",
         "review_soil_conservation",
@@ -652,6 +696,9 @@ def test_filing_sand_gravel_with_forest_land_safety_design_returned(driver, mine
         safety_design_conclusion="rejected",
         safety_design_opinion="排土场设计不符合规范",
     )
+    assert "notify_safety_design_refusal" in open_ids(driver, iid)
+    step(driver, iid, "notify_safety_design_refusal", "emergency", permit_resubmitted="yes",
+         **REFUSAL_NOTICE)
     assert "accept_safety_design" in open_ids(driver, iid)
     step(driver, iid, "accept_safety_design", "emergency")
     step(driver, iid, "review_safety_design", "emergency")
@@ -667,9 +714,7 @@ def test_safety_design_review_extended_by_ten_working_days_with_the_heads_approv
     only: a second approval does not move it again, a refusal keeps the deadline."""
     code = "XM-2026-M16"
     iid = register(driver, code, mineral="sand_gravel", project_kind="new", street="kunbei")
-    consult(driver, iid, town="kunbei")
-    file_record(driver, iid, "drc")
-    source_control(driver, iid)
+    admitted(driver, iid, town="kunbei", filing="drc")
     step(driver, iid, "accept_safety_design", "emergency")
     review = next(t for t in _tasks(driver, iid) if t.element_id == "review_safety_design")
     cal = driver.reader.calendar.current()
@@ -704,9 +749,7 @@ def test_safety_design_review_extended_by_ten_working_days_with_the_heads_approv
 def test_safety_design_extension_refused_keeps_the_twenty_days(driver, mine):
     code = "XM-2026-M17"
     iid = register(driver, code, mineral="sand_gravel", project_kind="new", street="kunbei")
-    consult(driver, iid, town="kunbei")
-    file_record(driver, iid, "drc")
-    source_control(driver, iid)
+    admitted(driver, iid, town="kunbei", filing="drc")
     step(driver, iid, "accept_safety_design", "emergency")
     review = next(t for t in _tasks(driver, iid) if t.element_id == "review_safety_design")
     due_20 = review.due_at
@@ -741,9 +784,7 @@ def test_special_permit_refused_resubmitted_then_given_up_ends_not_established(
     project = waiting_project(driver, code)
     iid = register(driver, code, mineral="rare_earth", project_kind="new", water_use=True,
                    forest_land=True, new_land=True)
-    consult(driver, iid)
-    approve(driver, iid)
-    source_control(driver, iid)
+    admitted(driver, iid)
     assert review in open_ids(driver, iid)
     refuse = {conclusion: "refused", f"{permit}_refusal_reasons": "方案不符合有关规定"}
     notice = {"refusal_notice_reasons": "方案不符合有关规定，可依法申请行政复议或者提起行政诉讼",
@@ -773,9 +814,7 @@ def test_refused_permit_resubmitted_and_granted_joins_the_others(driver, mine):
     project = waiting_project(driver, code)
     iid = register(driver, code, mineral="rare_earth", project_kind="new", water_use=True,
                    forest_land=True, new_land=True)
-    consult(driver, iid)
-    approve(driver, iid)
-    source_control(driver, iid)
+    admitted(driver, iid)
     step(driver, iid, "review_water_intake", "agri", water_intake_conclusion="refused",
          water_intake_refusal_reasons="取水量超出区域用水总量控制指标")
     step(driver, iid, "notify_water_intake_refusal", "agri", permit_resubmitted="yes",
