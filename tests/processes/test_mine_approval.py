@@ -824,3 +824,208 @@ def test_refused_permit_resubmitted_and_granted_joins_the_others(driver, mine):
     permits(driver, iid, {"review_land_use", "review_eia", "review_soil_conservation",
                           "review_forest_grass_use", "accept_safety_design"})
     assert project_result(driver, project) == {"approved": True, "project_code": code}
+
+
+# ---------------------------------------------------------------- issue 12: order and refusals
+
+
+def created_elements(driver, iid) -> set[str]:
+    """Every task element the case ever opened (open, completed or cancelled)."""
+    from engine.model import task as task_table
+
+    with driver.reader.db.connect() as conn:
+        rows = conn.execute(
+            sa.select(task_table.c.element_id).where(task_table.c.instance_id == iid)
+        ).all()
+    return {r.element_id for r in rows}
+
+
+APPROVAL_STEPS = {"accept_approval_application", "file_project_record",
+                  "drc_approval_opinion", "miit_approval_opinion", "record_approval_decision"}
+
+
+@pytest.mark.parametrize("failure", ["prohibited_zone", "overlap"])
+def test_source_control_failure_stops_before_any_approval_step(driver, mine, failure):
+    """源头管控 comes before 核准/备案: a project in a 禁采区 or overlapping an existing licence
+    ends 不予设立 (notice to the departments, result to the project) and no 核准 or 备案 step
+    is ever created."""
+    code = f"XM-2026-S-{failure}"
+    project = waiting_project(driver, code)
+    iid = register(driver, code, mineral="rare_earth", project_kind="new")
+    consult(driver, iid)
+    assert open_ids(driver, iid) == {"check_source_control"}
+    facts = {"outside_prohibited_zone": failure != "prohibited_zone",
+             "no_vertical_overlap": failure != "overlap"}
+    step(driver, iid, "check_source_control", "natres", source_control_passed="no", **facts)
+    assert open_ids(driver, iid) == set()
+    assert status(driver, iid) == "completed"
+    assert not created_elements(driver, iid) & APPROVAL_STEPS
+    assert project_result(driver, project) == {"approved": False, "project_code": code}
+    assert notices(driver, code) == ["不予设立"]
+
+
+# step key: how the case reaches the step, the refusing submission, the step's department,
+# the notify task's department and what giving up ends in
+REFUSALS = {
+    "approval": ("record_approval_decision", {"project_approved": "no",
+                                              "approval_refusal_reasons": "不符合产业政策"},
+                 "gov-data", "accept_approval_application"),
+    "filing": ("file_project_record", {"filing_accepted": "no",
+                                       "filing_refusal_reasons": "不属于备案范围"},
+               "drc", "file_project_record"),
+    "registration": ("record_mining_registration", {"mining_registered": "no",
+                                                    "registration_refusal_reasons": "资料不全"},
+                     "natres", "record_mining_registration"),
+    "land_use": ("review_land_use", {"land_use_conclusion": "refused",
+                                     "land_use_refusal_reasons": "占用永久基本农田"},
+                 "natres", "review_land_use"),
+    "safety_design": ("review_safety_design", {"safety_design_conclusion": "rejected",
+                                               "safety_design_opinion": "排土场设计不符合规范"},
+                      "emergency", "accept_safety_design"),
+}
+
+
+def _reach(driver, iid, key):
+    """Drive a 稀土新建 (核准) or 砂石新建 (备案, 区发改委) case to the step ``key`` refuses."""
+    consult(driver, iid)
+    source_control(driver, iid)
+    if key == "approval":
+        step(driver, iid, "accept_approval_application", "gov-data")
+        step(driver, iid, "drc_approval_opinion", "drc")
+        step(driver, iid, "miit_approval_opinion", "miit")
+        return
+    if key == "filing":
+        return
+    if key == "registration" or key == "land_use":
+        approve(driver, iid)
+    else:
+        file_record(driver, iid, "drc")
+    if key == "registration":
+        return
+    registration(driver, iid)
+    if key == "safety_design":
+        step(driver, iid, "accept_safety_design", "emergency")
+
+
+@pytest.mark.parametrize("key", sorted(REFUSALS))
+def test_each_approval_step_refuses_then_resubmits_then_gives_up(driver, mine, key):
+    """核准, 备案, 采矿登记, 用地 and 安全设施设计 can refuse (不予批准 with reasons): the
+    department tells the applicant in writing; the applicant resubmits (the step opens again)
+    or gives up, and the case ends 不予设立 with the result to the project."""
+    element, refuse, department, again = REFUSALS[key]
+    notify = f"notify_{key}_refusal"
+    code = f"XM-2026-F-{key}"
+    project = waiting_project(driver, code)
+    filing = key in ("filing", "safety_design")
+    iid = register(driver, code, mineral="sand_gravel" if filing else "rare_earth",
+                   project_kind="new", new_land=True)
+    _reach(driver, iid, key)
+    step(driver, iid, element, department, **refuse)
+    assert notify in open_ids(driver, iid) and element not in open_ids(driver, iid)
+    task = next(t for t in _tasks(driver, iid) if t.element_id == notify)
+    assert (task.form_key, task.department_code) == ("mine_permit_refusal_notice", department)
+    assert_due(driver, iid, notify, 10)
+    with pytest.raises(InvalidInput):  # reasons, service date and the applicant's answer
+        driver.engine.complete(task.id, driver.user(f"{department}-clerk"), {})
+    step(driver, iid, notify, department, permit_resubmitted="yes", **REFUSAL_NOTICE)
+    assert again in open_ids(driver, iid) and notify not in open_ids(driver, iid)
+    assert status(driver, iid) == "running"
+    if key == "approval":
+        step(driver, iid, "accept_approval_application", "gov-data")
+        step(driver, iid, "drc_approval_opinion", "drc")
+        step(driver, iid, "miit_approval_opinion", "miit")
+    if key == "safety_design":
+        step(driver, iid, "accept_safety_design", "emergency")
+    step(driver, iid, element, department, **refuse)
+    step(driver, iid, notify, department, permit_resubmitted="no", **REFUSAL_NOTICE)
+    assert open_ids(driver, iid) == set()
+    assert status(driver, iid) == "completed"
+    assert project_result(driver, project) == {"approved": False, "project_code": code}
+    assert notices(driver, code)[-1] == "不予设立"
+
+
+@pytest.mark.parametrize("key", ["acceptance", "licence"])
+def test_acceptance_or_licence_refused_and_given_up_ends_without_licence(driver, mine, key):
+    """After the approval result, 竣工验收核查 and 安全生产许可 can refuse too: the firm is told
+    in writing; it rectifies and applies again, or gives up — the case ends 未取得安全生产许可
+    (相互通报), with no licence and no 日常监管 of a producing mine."""
+    code = f"XM-2026-L-{key}"
+    iid = register(driver, code, mineral="nonmetal", project_kind="tech_upgrade",
+                   cross_county=True)
+    admitted(driver, iid, filing="miit")
+    for element, department in (("supervise_construction_safety", "emergency"),
+                                ("supervise_environmental_facilities", "eco"),
+                                ("supervise_soil_facilities", "agri")):
+        step(driver, iid, element, department)
+    each(driver, iid, "promote_intelligent_mining", INTELLIGENCE)
+    each(driver, iid, "cooperate_construction_supervision", CONSTRUCTION_COOPERATION)
+    if key == "acceptance":
+        refuse = ("check_completion_acceptance", {"acceptance_passed": "no",
+                                                  "acceptance_note": "安全设施未按设计建设"})
+        again = "acceptance_rectification"
+    else:
+        step(driver, iid, "check_completion_acceptance", "emergency")
+        refuse = ("issue_safety_licence", {"licence_granted": "no",
+                                           "licence_refusal_reasons": "安全生产条件不具备"})
+        again = "issue_safety_licence"
+    notify = f"notify_{key}_refusal"
+    step(driver, iid, refuse[0], "emergency", **refuse[1])
+    assert open_ids(driver, iid) == {notify}
+    step(driver, iid, notify, "emergency", permit_resubmitted="yes", **REFUSAL_NOTICE)
+    assert open_ids(driver, iid) == {again}
+    if key == "acceptance":
+        step(driver, iid, "acceptance_rectification", "emergency")
+    step(driver, iid, refuse[0], "emergency", **refuse[1])
+    step(driver, iid, notify, "emergency", permit_resubmitted="no", **REFUSAL_NOTICE)
+    assert open_ids(driver, iid) == set()
+    assert status(driver, iid) == "completed"
+    assert "assign_supervision_body" not in created_elements(driver, iid)
+    assert notices(driver, code)[-1] == "未取得安全生产许可"
+
+
+def test_permits_wait_for_a_safety_design_sent_back_to_acceptance(driver, mine):
+    """安全设施设计 不予批准 and resubmitted: the other permits finish meanwhile, and the approval
+    waits for the new 受理 and review (the inclusive join sees the token behind the loop)."""
+    code = "XM-2026-J-safety"
+    iid = register(driver, code, mineral="rare_earth", project_kind="new", water_use=True,
+                   forest_land=True, new_land=True)
+    admitted(driver, iid)
+    step(driver, iid, "accept_safety_design", "emergency")
+    step(driver, iid, "review_safety_design", "emergency",
+         **REFUSALS["safety_design"][1])
+    step(driver, iid, "notify_safety_design_refusal", "emergency", permit_resubmitted="yes",
+         **REFUSAL_NOTICE)
+    for element in ("review_land_use", "review_eia", "review_water_intake",
+                    "review_soil_conservation", "review_forest_grass_use"):
+        step(driver, iid, element, PERMIT_DEPARTMENT[element])
+    assert open_ids(driver, iid) == {"accept_safety_design"}, "approved with a review pending"
+    step(driver, iid, "accept_safety_design", "emergency")
+    step(driver, iid, "review_safety_design", "emergency")
+    assert "supervise_construction_safety" in open_ids(driver, iid)
+
+
+def test_site_supervision_routes_to_the_mines_own_town(driver, mine):
+    """属地监管 goes to the mine's 街镇 (两镇一办): 昆河镇 here, from the registered ``town``."""
+    code = "XM-2026-T-kunhe"
+    iid = register(driver, code, mineral="nonmetal", project_kind="tech_upgrade",
+                   cross_county=True, town="kunhe")
+    admitted(driver, iid, town="kunhe", filing="miit")
+    build_and_license(driver, iid)
+    step(driver, iid, "supervise_mine", "emergency", supervision_action="joint_inspection")
+    task = next(t for t in _tasks(driver, iid) if t.element_id == "town_site_supervision")
+    assert task.lane == "属地街镇"
+    step(driver, iid, "town_site_supervision", "kunhe")
+    each(driver, iid, "joint_inspection", ["agri", "eco", "emergency", "natres"])
+    assert open_ids(driver, iid) == {"supervise_mine"}
+
+
+def test_restoration_plan_date_comes_from_the_decision_table(driver, mine):
+    """The yearly 生态修复 review date is a DMN output (mine_permits), not a script constant."""
+    code = "XM-2026-D-restoration"
+    iid = register(driver, code, mineral="nonmetal", project_kind="tech_upgrade",
+                   cross_county=True)
+    admitted(driver, iid, filing="miit")
+    facts = data_of(driver, iid)
+    assert (facts["restoration_plan_month"], facts["restoration_plan_day"]) == (1, 15)
+    build_and_license(driver, iid)
+    assert data_of(driver, iid)["restoration_plan_due_at"] == "2027-01-15T09:00:00+08:00"
