@@ -1004,8 +1004,23 @@ def test_permits_wait_for_a_safety_design_sent_back_to_acceptance(driver, mine):
     assert "supervise_construction_safety" in open_ids(driver, iid)
 
 
-def test_site_supervision_routes_to_the_mines_own_town(driver, mine):
+def _with_kunhe(engine):
+    """昆河镇 (kunhe) in the org chart: the 两镇一办 are 卜尔汉图镇, 昆河镇 and 昆北街道; the chart's
+    owner adds every 街镇 to config/org.yaml, this test does not wait for it."""
+    from engine.dto import DepartmentInfo, UserInfo
+
+    if any(d.code == "kunhe" for d in engine.list_departments()):
+        return
+    engine.sync_org(
+        [DepartmentInfo("kunhe", "昆河镇", "street")],
+        [UserInfo("kunhe-clerk", "昆河镇经办人", "kunhe", ("caseworker",)),
+         UserInfo("kunhe-head", "昆河镇负责人", "kunhe", ("caseworker", "head"))],
+    )
+
+
+def test_site_supervision_routes_to_the_mines_own_town(engine, driver, mine):
     """属地监管 goes to the mine's 街镇 (两镇一办): 昆河镇 here, from the registered ``town``."""
+    _with_kunhe(engine)
     code = "XM-2026-T-kunhe"
     iid = register(driver, code, mineral="nonmetal", project_kind="tech_upgrade",
                    cross_county=True, town="kunhe")

@@ -58,10 +58,13 @@ def _notices(driver):
     return [json.loads(r.payload_json) for r in rows]
 
 
-@pytest.mark.parametrize(("starter", "variables"), [
-    ("emergency-clerk", REGISTER),
-    ("natres-clerk", {"register_kind": "mine", "register_id": 18}),  # only what is required
-])
+@pytest.mark.parametrize(
+    ("starter", "variables"),
+    [
+        ("emergency-clerk", REGISTER),
+        ("natres-clerk", {"register_kind": "mine", "register_id": 18}),  # only what is required
+    ],
+)
 def test_government_closure_cancels_licences_in_parallel_and_notifies(
     driver, closure, starter, variables
 ):
@@ -71,22 +74,50 @@ def test_government_closure_cancels_licences_in_parallel_and_notifies(
     assert set(tasks) == {"record_closure_decision"}
     decision = tasks["record_closure_decision"]
     assert (decision.department_code, decision.candidate_role) == ("natres", "head")
-    driver.complete(iid, "record_closure_decision", {
-        "closure_reason": "government_decision", "closure_decision_no": "昆政发〔2026〕21号",
-        "closure_note": "依区政府决定关闭"}, expect_department="natres")
+    driver.complete(
+        iid,
+        "record_closure_decision",
+        {
+            "closure_reason": "government_decision",
+            "closure_decision_no": "昆政发〔2026〕21号",
+            "closure_note": "依区政府决定关闭",
+        },
+        expect_department="natres",
+    )
 
     opened = {t.element_id for t in _tasks(driver, iid)}
-    assert opened == {"cancel_mining_licence", "cancel_safety_licence",
-                      "cancel_discharge_permit", "inspect_closure"}
-    driver.complete(iid, "cancel_safety_licence",
-                    {"safety_licence_cancelled_on": "2026-09-02"}, expect_department="emergency")
-    driver.complete(iid, "cancel_discharge_permit",
-                    {"discharge_permit_cancelled_on": "2026-09-03"}, expect_department="eco")
-    _each(driver, iid, "inspect_closure", ["drc", "emergency"],
-          {"closure_inspection_result": "closed", "closure_inspection_note": "井口已封闭"})
+    assert opened == {
+        "cancel_mining_licence",
+        "cancel_safety_licence",
+        "cancel_discharge_permit",
+        "inspect_closure",
+    }
+    driver.complete(
+        iid,
+        "cancel_safety_licence",
+        {"safety_licence_cancelled_on": "2026-09-02"},
+        expect_department="emergency",
+    )
+    driver.complete(
+        iid,
+        "cancel_discharge_permit",
+        {"discharge_permit_cancelled_on": "2026-09-03"},
+        expect_department="eco",
+    )
+    _each(
+        driver,
+        iid,
+        "inspect_closure",
+        ["drc", "emergency"],
+        {"closure_inspection_result": "closed", "closure_inspection_note": "井口已封闭"},
+    )
     assert {t.element_id for t in _tasks(driver, iid)} == {"cancel_mining_licence"}
-    driver.complete(iid, "cancel_mining_licence",
-                    {"mining_licence_cancelled_on": "2026-09-10"}, expect_department="natres")
+    driver.complete(
+        iid,
+        "cancel_mining_licence",
+        {"mining_licence_cancelled_on": "2026-09-10"},
+        expect_department="natres",
+    )
 
     assert not _tasks(driver, iid)
     assert driver.reader.get_instance(iid, driver.user("admin")).status == "completed"
@@ -100,5 +131,8 @@ def test_government_closure_cancels_licences_in_parallel_and_notifies(
 
 def test_only_the_emergency_and_natural_resources_bureaus_start_a_closure(driver, closure):
     with pytest.raises(Forbidden):
-        driver.engine.start("mine_closure", driver.user("eco-clerk"),
-                            data={"register_kind": "mine", "register_id": 1})
+        driver.engine.start(
+            "mine_closure",
+            driver.user("eco-clerk"),
+            data={"register_kind": "mine", "register_id": 1},
+        )
