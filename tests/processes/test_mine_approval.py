@@ -1044,3 +1044,56 @@ def test_restoration_plan_date_comes_from_the_decision_table(driver, mine):
     assert (facts["restoration_plan_month"], facts["restoration_plan_day"]) == (1, 15)
     build_and_license(driver, iid)
     assert data_of(driver, iid)["restoration_plan_due_at"] == "2027-01-15T09:00:00+08:00"
+
+
+SEED = FIXTURES.parent.parent.parent / "shared" / "seeds" / "000_f235151b42dc8bc2.txt"
+SOURCE_PREFIXES = ("gazette: “", "statute: 《", "local: ")
+
+
+def _gazette_quotes_in_seed(text: str) -> list[str]:
+    """The quotes of ``gazette: “…”`` in ``text`` that do not occur in the seed (whitespace
+    ignored); empty when the seed is not beside the checkout."""
+    import re
+
+    if not SEED.exists():
+        return []
+    seed = re.sub(r"\s+", "", SEED.read_text(encoding="utf-8"))
+    quotes = re.findall(r"gazette: “([^”]+)”", text)
+    return [q for q in quotes if re.sub(r"\s+", "", q) not in seed]
+
+
+@pytest.mark.parametrize("stem", ["mine_approval", "mine_closure"])
+def test_every_time_limit_and_timer_names_its_source(stem):
+    """Contract §2: each element with a time limit or a timer carries ``source`` starting with
+    gazette/statute/local; a gazette quote occurs in the seed text."""
+    from lxml import etree
+
+    path = FIXTURES.parent.parent / "bpmn" / f"{stem}.bpmn"
+    root = etree.parse(str(path)).getroot()
+    ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+          "s": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
+    missing = []
+    for node in root.iterfind(".//bpmn:process//*[@id]", ns):
+        props = {p.get("name"): p.get("value") for p in node.iterfind(
+            "bpmn:extensionElements/s:properties/s:property", ns)}
+        timed = {"due_working_days", "due_days", "due_expression"} & set(props) or (
+            node.find("bpmn:timerEventDefinition", ns) is not None)
+        assert "due_source" not in props and "renewal_source" not in props, node.get("id")
+        if timed and not (props.get("source") or "").startswith(SOURCE_PREFIXES):
+            missing.append(node.get("id"))
+    assert missing == []
+    assert _gazette_quotes_in_seed(path.read_text(encoding="utf-8")) == []
+
+
+def test_every_mine_permits_rule_names_its_source():
+    from lxml import etree
+
+    path = FIXTURES.parent.parent / "bpmn" / "mine_permits.dmn"
+    root = etree.parse(str(path)).getroot()
+    ns = {"d": "https://www.omg.org/spec/DMN/20191111/MODEL/"}
+    rules = root.findall(".//d:rule", ns)
+    assert rules
+    for rule in rules:
+        text = rule.findtext("d:description", "", ns)
+        assert text.startswith(SOURCE_PREFIXES), rule.get("id")
+    assert _gazette_quotes_in_seed(path.read_text(encoding="utf-8")) == []
