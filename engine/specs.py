@@ -124,7 +124,56 @@ class BranchMergeParallelGateway(ParallelGateway):
         return True
 
 
+def pending_tokens_can_reach(join_spec, my_task) -> bool:
+    """Whether a token still on its way may arrive at ``join_spec`` by an input that has none
+    yet: the inclusive join must then wait.
+
+    A token is a task before the join (in the task tree) that is not finished: READY, WAITING
+    or STARTED. It can arrive when its spec reaches, along sequence flows that do not pass
+    through the join itself, an input of the join that has no token. Every path is followed,
+    loops included (a refused review going back to its resubmission, a deadline extension going
+    back to the review). SpiffWorkflow 3.2's own check follows only the first unvisited parent
+    of each element, so a loop whose first incoming flow leads nowhere new hides the token
+    behind its second one, and the join fires early.
+
+    The BPMN rule's exception (a token that can also reach an input that has a token does not
+    count) is left out: in a diagram where such a token exists — a whole application sent back
+    before the split — the join must wait for the resubmitted branches, not fire twice.
+    """
+    arrivals, pending = [], set()
+    for task in my_task.workflow.get_tasks(end_at_spec=join_spec.name):
+        if task.task_spec == join_spec:
+            arrivals.append(task)
+        elif task.has_state(TaskState.READY | TaskState.WAITING | TaskState.STARTED):
+            pending.add(task.task_spec)
+    filled = {t.parent.task_spec for t in arrivals if t.parent.state == TaskState.COMPLETED}
+    # An input whose task is still on its way (the arrival not yet completed) is a token too.
+    for task in arrivals:
+        if task.parent.has_state(TaskState.DEFINITE_MASK) and task.parent.task_spec not in filled:
+            return True
+    empty = [spec for spec in join_spec.inputs if spec not in filled]
+    # Walk backwards from the empty inputs over every incoming flow, never through the join.
+    seen = set(empty)
+    stack = list(empty)
+    while stack:
+        spec = stack.pop()
+        if spec in pending:
+            return True
+        for parent in spec.inputs:
+            if parent is not join_spec and parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    return False
+
+
 class BranchMergeInclusiveGateway(InclusiveGateway):
+    """SpiffWorkflow's inclusive gateway with branch-wise data merging and a reachability check
+    over every path (``pending_tokens_can_reach``). Its class name stays out of serialized
+    state: kunflow stores state without specs and rebuilds them from the deployed XML."""
+
+    def _check_threshold_unstructured(self, my_task):
+        return not pending_tokens_can_reach(self, my_task)
+
     def _run_hook(self, my_task):
         merge_branch_data(self, my_task)
         matches, defaults = self._get_matching_outputs(my_task)

@@ -29,8 +29,8 @@ class Steps:
 
 
 def mine_at_permits(engine: Engine, code: str) -> int:
-    """A new sand-and-gravel mine (备案), driven through registration, 会商研判, 备案 and
-    源头管控 to the parallel permits its DMN requires (环评 in 区生态环境分局, 安全设施设计
+    """A new sand-and-gravel mine (备案), driven through registration, 会商研判, 源头管控,
+    备案 and 采矿登记 to the parallel permits its DMN requires (环评 in 区生态环境分局, 安全设施设计
     受理 in 区应急局, ...)."""
     s = Steps(engine)
     inst = engine.start("mine_approval", s.user("natres-clerk"), business_key=code,
@@ -43,6 +43,8 @@ def mine_at_permits(engine: Engine, code: str) -> int:
     })
     s.complete(inst.id, "give_consultation_opinion")
     s.complete(inst.id, "decide_mining_allowed")
+    for element in ("check_source_control", "review_development_plans"):  # before 核准/备案
+        s.complete(inst.id, element)
     opened = s.open(inst.id)
     if "file_project_record" in opened:
         s.complete(inst.id, "file_project_record")
@@ -50,9 +52,7 @@ def mine_at_permits(engine: Engine, code: str) -> int:
         for element in ("accept_approval_application", "drc_approval_opinion",
                         "miit_approval_opinion", "record_approval_decision"):
             s.complete(inst.id, element)
-    for element in ("check_source_control", "review_development_plans",
-                    "record_mining_registration"):
-        s.complete(inst.id, element)
+    s.complete(inst.id, "record_mining_registration")
     return inst.id
 
 

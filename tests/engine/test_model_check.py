@@ -301,3 +301,16 @@ def test_parser_errors_join_the_rule_problems(engine):
     found = rules(check(engine, bpmn).errors)
     assert ("kunflow/user-task-department", "task_a") in found
     assert ("kunflow/parse", "f2") in found
+
+
+def test_a_role_lane_routed_by_a_department_expression_deploys_without_warnings(engine):
+    """A lane named for a role (属地街镇, 责任单位) whose task names its department at run time
+    (``department_expression``): neither the model check nor the deploy warns."""
+    bpmn = diagram(user_task(props={"department_expression": "town"}),
+                   lanes=lane("属地街镇", "task_a"))
+    assert check(engine, bpmn).warnings == ()
+    result = engine.deploy("checked.bpmn", bpmn, actor=actor(engine, "admin"))
+    assert result.definition.warnings == ()
+    plain = diagram(user_task(), lanes=lane("属地街镇", "task_a"), key="plain")
+    warned = engine.deploy("plain.bpmn", plain, actor=actor(engine, "admin"))
+    assert [w["rule"] for w in warned.definition.warnings] == ["kunflow/user-task-department"]

@@ -20,6 +20,7 @@ _MINE_PERMITS = {
     "accept_safety_design": {"safety_design_materials": "accepted",
                              "has_approval_or_filing": True, "has_safety_pre_evaluation": True},
 }
+_TOWN_NAMES = {"buerhantu": "卜尔汉图镇", "kunhe": "昆河镇", "kunbei": "昆北街道"}
 # What the lifecycle of a mine project stands at while its mine case is in each state.
 _MINE_LIFECYCLE_STOP = {"安全设施竣工验收": "construction", "安全生产许可": "confirm_production",
                         "日常监管": "monitor_operation"}
@@ -61,7 +62,7 @@ class Mine:
             "forest_land": mineral == "sand_gravel",
             "new_land": kind == "expansion",
             "town": p.street,
-            "mine_location": f"{'卜尔汉图镇' if p.street == 'buerhantu' else '昆北街道'}"
+            "mine_location": f"{_TOWN_NAMES.get(p.street, '昆北街道')}"
                              f"{rng.choice(['北部', '西北部', '东部'])}矿区",
             "mine_area_km2": round(rng.uniform(0.3, 4.5), 2),
             "application_files": w.attach("开发利用方案.pdf", "采矿权申请书.pdf"),
@@ -80,6 +81,15 @@ class Mine:
         yield self.later(rng.randint(1, 3))
         self.step("decide_mining_allowed", {"mining_allowed": "yes", "fits_spatial_plan": True,
                                             "mining_decision_reason": "符合国土空间规划和矿产资源规划，同意设立。"})
+        # 源头管控 (禁采区, 勘查程度, 重叠) and the plans' review come before 核准/备案
+        yield self.later(rng.randint(3, 8))
+        self.step("check_source_control", {
+            "source_control_passed": "yes", "outside_prohibited_zone": True,
+            "exploration_sufficient": True, "no_vertical_overlap": True,
+            "source_control_note": "已核实不在禁止开采区，勘查程度满足要求，无垂直重叠。"})
+        yield self.later(rng.randint(8, 15))
+        self.step("review_development_plans", {"development_plan_conclusion": "pass",
+                                               "restoration_plan_conclusion_initial": "pass_revised"})
         facts = w.data(p.mine_iid)
         year = china(w.now()).year
         if facts.get("approval_kind") == "核准":
@@ -98,16 +108,9 @@ class Mine:
                 "approval_decided_on": iso_day(w.now())})
         else:
             yield self.later(rng.choice([0, 1]))
-            self.step("file_project_record", {"filing_no": f"BA-{year}-{rng.randint(10, 99):03d}",
+            self.step("file_project_record", {"filing_accepted": "yes",
+                                              "filing_no": f"BA-{year}-{rng.randint(10, 99):03d}",
                                               "filed_on": iso_day(w.now())})
-        yield self.later(rng.randint(3, 8))
-        self.step("check_source_control", {
-            "source_control_passed": "yes", "outside_prohibited_zone": True,
-            "exploration_sufficient": True, "no_vertical_overlap": True,
-            "source_control_note": "已核实不在禁止开采区，勘查程度满足要求，无垂直重叠。"})
-        yield self.later(rng.randint(8, 15))
-        self.step("review_development_plans", {"development_plan_conclusion": "pass",
-                                               "restoration_plan_conclusion_initial": "pass_revised"})
         yield self.later(rng.randint(20, 35))
         self.step("record_mining_registration", {
             "mining_registered": "yes",
@@ -147,6 +150,14 @@ class Mine:
         ):
             yield self.later(rng.randint(15, 40))
             self.step(element, data)
+        # 智能化 (区工信局, 区应急局) and the 立项 departments' part of 建设期监管 (发改, 工信, 政数)
+        yield self.later(rng.randint(10, 30))
+        w.each(p.mine_iid, "promote_intelligent_mining", lambda t: {
+            "intelligence_level": rng.choice(["mechanized", "automated", "intelligent"]),
+            "intelligence_note": "指导企业制定机械化、自动化升级改造方案。"})
+        yield self.later(rng.randint(5, 20))
+        w.each(p.mine_iid, "cooperate_construction_supervision", lambda t: {
+            "cooperation_result": "conforming", "cooperation_note": "建设内容与立项一致。"})
         yield w.office_after(p.pace(w.now() + timedelta(days=30 * max(1, months - 2)), w.now()))
         self.step("supervise_construction_safety", {
             "construction_completed_on": iso_day(w.now()), "built_per_safety_design": True})
@@ -159,6 +170,7 @@ class Mine:
             return
         yield self.later(rng.randint(15, 35))
         self.step("issue_safety_licence", {
+            "licence_granted": "yes",
             "licence_no": f"(蒙)FM安许证字〔{china(w.now()).year}〕{rng.randint(1, 99):03d}",
             "licence_issued_on": iso_day(w.now())})
         yield self.later(rng.randint(2, 6))
