@@ -327,13 +327,16 @@ def construction_permit(p):
 
 
 def report(p, street, status, light, percent):
-    """On the 1st of next month (09:00) the project's 街镇 reports the month's progress."""
+    """On the 1st of next month (09:00) the project's 街镇 (the lead's ``street``, any 街镇 of the
+    org chart) reports the month's progress."""
     now = datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=8)
     year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
     assert p.open() == set()
     assert p.at(china(year, month, 1) + timedelta(minutes=1)) == 1
+    progress = p.task("report_progress")
+    assert progress.department_code == street  # the lane 属地街镇 routes it to the lead's 街镇
     p.do(
-        f"report_progress_{street}",
+        "report_progress",
         street,
         report_month=f"{year}-{month:02d}",
         construction_status=status,
@@ -435,6 +438,32 @@ def test_deploys_without_warnings_every_task_has_form_stage_and_phase(engine):
         schema = json.loads((BPMN / "forms" / f"{key}.form").read_text(encoding="utf-8"))
         assert (schema["type"], schema["id"], schema["schemaVersion"]) == ("default", key, 16)
         assert all(c["label"] and c["key"] for c in schema["components"])
+
+
+def test_monthly_progress_is_one_step_routed_to_the_leads_street(engine):
+    """One lane named for the role (属地街镇) holds the monthly 建设进度 step; the lead form offers
+    every 街镇 of the org chart, so any of them can be the project's 属地 (the sweep below drives
+    projects in 街道 and 镇 alike)."""
+    ns = {
+        "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+        "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
+    }
+    root = etree.parse(str(BPMN / "project_lifecycle.bpmn")).getroot()
+    lanes = {
+        lane.get("name"): {r.text for r in lane.iterfind("bpmn:flowNodeRef", ns)}
+        for lane in root.iterfind(".//bpmn:lane", ns)
+    }
+    assert lanes["属地街镇"] == {"report_progress"}
+    assert "卜尔汉图镇" not in lanes and "昆北街道办事处" not in lanes
+    task = root.find(".//bpmn:userTask[@id='report_progress']", ns)
+    props = {p.get("name"): p.get("value") for p in task.iterfind(".//spiffworkflow:property", ns)}
+    assert props["department_expression"] == "street"
+    assert props["source"].startswith("local: ")
+    form = json.loads((BPMN / "forms" / "lifecycle_register_lead.form").read_text("utf-8"))
+    (street,) = [c for c in form["components"] if c.get("key") == "street"]
+    streets = {d.code for d in engine.list_departments() if d.kind.startswith("street")}
+    assert len(streets) == 15
+    assert {v["value"] for v in street["values"]} == streets
 
 
 def test_ratified_project_runs_to_full_production_with_escalations(driver, clock):
@@ -634,8 +663,10 @@ def test_the_package_leader_proposal_prefills_the_leaders_form(driver, clock):
     first, second, third = projects
     with pytest.raises(InvalidInput) as caught:
         first.do("assign_package_leader", "leaders")
-    assert caught.value.details == {"package_leader": "“包联区领导”为必填项",
-                                    "lead_department": "“牵头部门”为必填项"}
+    assert caught.value.details == {
+        "package_leader": "“包联区领导”为必填项",
+        "lead_department": "“牵头部门”为必填项",
+    }
     first.do("assign_package_leader", "leaders", **{k: proposal(first)[k] for k in PREFILLED})
     assert first.open() == {"first_negotiation"}
     assert first.instance(with_data=True).data["lead_department"] == "miit"
@@ -662,9 +693,13 @@ def test_early_ends_and_refused_approval(driver, clock):
         dropped.do("first_negotiation", "invest", negotiation_result="drop")
     assert set(caught.value.details) == {"negotiation_date", "negotiation_summary"}
     recorded = driver.reader.get_task(dropped.task("first_negotiation").id, dropped.admin).data
-    dropped.do("first_negotiation", "invest", negotiation_result="drop",
-               negotiation_date=recorded["negotiation_date"],
-               negotiation_summary=recorded["negotiation_summary"] + "企业未补充测算。")
+    dropped.do(
+        "first_negotiation",
+        "invest",
+        negotiation_result="drop",
+        negotiation_date=recorded["negotiation_date"],
+        negotiation_summary=recorded["negotiation_summary"] + "企业未补充测算。",
+    )
     assert dropped.finished()
 
     # the joint pre-review does not pass
@@ -709,7 +744,7 @@ COMBINATIONS = [
         500,
         {"review_eia", "review_safety_design", "review_soil_plan"},
         "examine",
-        "kunbei",
+        "shaoxianlu",
         "breach",
     ),
     (
@@ -718,7 +753,7 @@ COMBINATIONS = [
         5000,
         {"review_eia", "review_energy", "review_safety_design"},
         "file_tech",
-        "buerhantu",
+        "kunhe",
         "idle_land",
     ),
     (
@@ -727,7 +762,7 @@ COMBINATIONS = [
         500,
         {"review_eia", "review_safety_design"},
         "file",
-        "kunbei",
+        "huanghexi",
         "closure",
     ),
     (
@@ -736,22 +771,30 @@ COMBINATIONS = [
         5000,
         {"review_eia", "review_energy", "review_soil_plan"},
         "ratify",
-        "buerhantu",
+        "zhaotan",
         "breach",
     ),
-    ("manufacturing", True, 500, {"review_eia", "review_soil_plan"}, "file", "kunbei", "idle_land"),
-    ("manufacturing", False, 5000, {"review_energy"}, "file_tech", "buerhantu", "closure"),
-    ("manufacturing", False, 500, set(), "file", "kunbei", "breach"),
+    (
+        "manufacturing",
+        True,
+        500,
+        {"review_eia", "review_soil_plan"},
+        "file",
+        "buerhantu",
+        "idle_land",
+    ),
+    ("manufacturing", False, 5000, {"review_energy"}, "file_tech", "kungonglu", "closure"),
+    ("manufacturing", False, 500, set(), "file", "anshandao", "breach"),
     (
         "services",
         True,
         5000,
         {"review_energy", "review_soil_plan"},
         "file",
-        "buerhantu",
+        "kunbei",
         "idle_land",
     ),
-    ("services", True, 500, {"review_soil_plan"}, "file", "kunbei", "closure"),
+    ("services", True, 500, {"review_soil_plan"}, "file", "tuanjie", "closure"),
 ]
 
 

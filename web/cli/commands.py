@@ -130,6 +130,24 @@ def demo(seed: int, if_empty: bool) -> None:
     click.echo(f"  街镇吹哨 {summary.whistles} 件，隐患整改 {summary.hazards} 件；"
                f"流程实例共 {summary.instances} 个，附件 {summary.attachments} 个")
     click.echo(f"  待办 {summary.open_tasks} 项，其中已超期 {summary.overdue_tasks} 项（截至 2026-11-28）")
+    _echo_registers(summary)
+
+
+def _echo_registers(summary) -> None:
+    """The demo's registers, the cases started from their entries and the 街镇 holding work."""
+    regs = summary.registers
+    if regs is not None:
+        click.echo(f"  演示名录：企业 {regs.enterprises} 家、矿山 {regs.mines} 座、选矿厂 {regs.plants} 座、"
+                   f"尾矿库 {regs.tailings} 座" + (f"（已有 {regs.skipped} 家，未重复登记）"
+                                                 if regs.skipped else ""))
+        for note in regs.notes:
+            click.echo(f"    {note}")
+    closure = "，含关闭 1 件" if summary.closure_started else "（mine_closure 未部署，未发起关闭）"
+    click.echo(f"  从名录发起的案件 {summary.register_cases} 件（办理中 {summary.register_cases_open} 件）"
+               f"{closure}")
+    queues = summary.street_queues
+    busy = sum(1 for n in queues.values() if n)
+    click.echo(f"  街镇待办：{busy}/{len(queues)} 个街镇有待办，共 {sum(queues.values())} 项")
 
 
 def _load_demo(engine: Engine, seed: int, files):

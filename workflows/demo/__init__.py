@@ -19,6 +19,9 @@ The package, in the order a load runs:
 - ``planner.py``: every case drawn from the seed (``plan_demo``)
 - one module per process: ``project_lifecycle.py``, ``mine_approval.py``,
   ``supervision_monthly.py``, ``whistle_referral.py``, ``hazard_rectification.py``
+- ``registers.py``: the demo register (firms, mines in each status, 选矿厂, 尾矿库), loaded first;
+  ``register_cases.py``: cases started from its entries as the entry page's 发起 starts them
+  (daily supervision, 伴生放射性, 河道采砂, 三在三找), and the hook ``start_mine_closure``
 - ``loading.py``: ``load_demo`` spawns the cases, runs the simulation and sums up
 - ``catalog.py``: what the cases are about (projects, firms, people, reports): plain data
 """
@@ -36,18 +39,20 @@ from .loading import (
 from .planner import (
     DEMO_STREETS,
     MINE_STATES,
+    MINE_STREETS,
     PROJECT_STOPS,
     DemoPlan,
     Planner,
     Project,
     plan_demo,
 )
+from .register_cases import REGISTER_SCRIPTS, start_mine_closure
 from .supervision_monthly import SUPERVISION_KEY, supervision_title
 from .world import TODAY, DemoError, Simulation, World, china, utc
 
 __all__ = [
-    "DEMO_SEED", "DEMO_STREETS", "MINE_STATES", "PROJECT_STOPS", "SERVICE_HANDLERS", "SUPERVISION_KEY",
+    "DEMO_SEED", "DEMO_STREETS", "MINE_STATES", "MINE_STREETS", "REGISTER_SCRIPTS", "PROJECT_STOPS", "SERVICE_HANDLERS", "SUPERVISION_KEY",
     "TODAY", "DemoError", "DemoPlan", "DemoSummary", "Planner", "Project", "Simulation", "World",
-    "caseworkers", "china", "instance_count", "load_demo", "plan_demo", "supervision_title",
+    "caseworkers", "china", "instance_count", "load_demo", "plan_demo", "start_mine_closure", "supervision_title",
     "utc",
 ]
