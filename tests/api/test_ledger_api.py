@@ -31,13 +31,13 @@ def test_import_preview_commit_list_row_and_export(as_user, error_of):
     assert body["ok"] and len(body["rows"]) == 4 and body["source_tables"] == [TITLE]
     assert office.get("/api/v1/ledger/rows").get_json()["total"] == 0  # nothing yet
 
-    bad = GOOD + [[5, "推进城市更新", "王志军", "区发改委", "区财政局", None]]
+    bad = GOOD + [[5, "推进城市更新", "王志军", "区发改委", "区星际开发局", None]]
     refused = _post_file(office, "/api/v1/ledger/import", breakdown(bad))
     assert refused.status_code == 422
     err = error_of(refused)
     assert err["message"] == "分解表有 2 处错误，未导入任何事项"
     assert [e["text"] for e in err["details"]] == [
-        "第 7 行 · 责任单位：单位“区财政局”不在组织架构中",
+        "第 7 行 · 责任单位：单位“区星际开发局”不在组织架构中",
         "第 7 行 · 完成时限：缺少完成时限",
     ]
     assert office.get("/api/v1/ledger/rows").get_json()["total"] == 0  # refused whole

@@ -15,7 +15,7 @@ def test_office_imports_a_breakdown_and_a_unit_reads_its_rows(live_server, brows
     bad = tmp_path / "分解表-有误.xlsx"
     bad.write_bytes(
         breakdown(
-            [*GOOD, [5, "推进城市更新", "王志军", "区发改委", "区财政局", None]],
+            [*GOOD, [5, "推进城市更新", "王志军", "区发改委", "区星际开发局", None]],
             title="2026年《政府工作报告》重点任务分解表（浏览器测试）",
         )
     )
@@ -29,7 +29,7 @@ def test_office_imports_a_breakdown_and_a_unit_reads_its_rows(live_server, brows
         page.set_input_files("[data-testid=ledger-import] input[type=file]", str(bad))
         page.click("[data-testid=ledger-import] button[type=submit]")
         errors = page.locator("[data-testid=ledger-errors]")
-        assert "第 7 行 · 责任单位：单位“区财政局”不在组织架构中" in errors.inner_text()
+        assert "第 7 行 · 责任单位：单位“区星际开发局”不在组织架构中" in errors.inner_text()
         assert "第 7 行 · 完成时限：缺少完成时限" in errors.inner_text()
         assert page.locator("[data-testid=ledger-confirm]").count() == 0
 

@@ -125,7 +125,7 @@ def test_a_good_breakdown_is_previewed_then_imported_whole(uow):
 
 def test_a_breakdown_with_bad_rows_is_refused_whole_with_row_level_errors(uow):
     bad = GOOD + [
-        [5, "推进城市更新", "王志军", "区发改委", "区财政局、某某办", "2026年12月底"],
+        [5, "推进城市更新", "王志军", "区发改委", "区星际开发局、某某办", "2026年12月底"],
         [6, "", "王志军", "区发改委", "区住建局", "2026年12月底"],
         [7, "老旧小区改造", "王志军", "区住建局", "昆北街道办事处", None],
         [1, "重复的序号", "王志军", "区住建局", "区住建局", "2026年8月底"],
@@ -133,7 +133,7 @@ def test_a_breakdown_with_bad_rows_is_refused_whole_with_row_level_errors(uow):
     result = commit_import(uow.conn, DIRECTORY, "分解表.xlsx", breakdown(bad), "supervision-clerk")
     assert not result["ok"] and result["row_ids"] == []
     assert [e["text"] for e in result["errors"]] == [
-        "第 7 行 · 责任单位：单位“区财政局”不在组织架构中",
+        "第 7 行 · 责任单位：单位“区星际开发局”不在组织架构中",
         "第 7 行 · 责任单位：单位“某某办”不在组织架构中",
         "第 8 行 · 工作任务：工作任务为空",
         "第 9 行 · 完成时限：缺少完成时限",
