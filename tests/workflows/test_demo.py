@@ -114,10 +114,11 @@ def test_cases_started_from_register_entries_are_linked_and_part_way(demo):
             instance.c.id,
         ).join(instance, instance.c.id == register_case.c.instance_id),
     )
-    assert len(linked) == 15
+    assert len(linked) == 16  # 15 planned, and the closure of the 临近关闭 mine
     assert {r.kind for r in linked} == {"mine", "plant", "tailings", "enterprise"}
     assert {r.process_key for r in linked} == {
         "hazard_rectification",
+        "mine_closure",
         "radioactive_check",
         "river_sand",
         "service_request",
@@ -392,6 +393,7 @@ def test_the_seed_decides_the_cases(demo):
             ),
         )
     )
+    started = [(p, t) for p, t in started if p != "mine_closure"]  # the hook's, not the plan's
     assert [p for p, _t in started] == sorted(s.process_key for s in plan.register_cases)
     assert all(any(t.startswith(s.entry) for _p, t in started) for s in plan.register_cases)
 
@@ -405,14 +407,20 @@ def test_the_demo_needs_the_district_handlers(tmp_path):
         bare.db.dispose()
 
 
-def test_the_closure_hook_waits_for_mine_closure(demo):
-    """``start_mine_closure`` starts 关闭 of the 临近关闭 mine once ``mine_closure`` is deployed;
-    without it (as now) it starts nothing and the command says so."""
+def test_the_demo_closes_the_mine_marked_for_closure_once(demo):
+    """``start_mine_closure`` started 关闭 of the register's 临近关闭 mine from its entry; the
+    case waits on its first step, and calling the hook again starts nothing."""
     db, _env, output = demo
     eng = Engine(str(db.url))
     try:
         assert start_mine_closure(eng) is None
     finally:
         eng.db.dispose()
-    assert "mine_closure 未部署，未发起关闭" in output
-    assert not rows(db, sa.select(instance.c.id).where(instance.c.process_key == "mine_closure"))
+    assert "含关闭 1 件" in output
+    (closure,) = rows(db, sa.select(register_case.c.entry_id, instance.c.status).join(
+        instance, instance.c.id == register_case.c.instance_id).where(
+        register_case.c.process_key == "mine_closure"))
+    assert closure.status == "running"
+    (status,) = rows(db, sa.select(mine.c.status).where(
+        mine.c.id == closure.entry_id))
+    assert status == ("临近关闭",)

@@ -29,7 +29,7 @@ from engine import NotFound
 
 from ..registers.entries import Registers
 from ..registers.starts import RegisterCases
-from ..registers.tables import TABLES
+from ..registers.tables import TABLES, register_case
 from .world import World, doc_no, iso_day
 
 TODAY_MARK = "@today"  # in a step's data: the China date the step is done on
@@ -543,7 +543,12 @@ def start_mine_closure(engine, actor_username: str = "emergency-clerk") -> int |
         entry_id = uow.conn.execute(
             sa.select(mines.c.id).where(mines.c.status == "临近关闭").order_by(mines.c.id)
         ).scalar()
-    if entry_id is None:
+        started = entry_id is not None and uow.conn.execute(
+            sa.select(register_case.c.id).where(
+                register_case.c.kind == "mine", register_case.c.entry_id == entry_id,
+                register_case.c.process_key == CLOSURE_KEY)
+        ).first()
+    if entry_id is None or started:
         return None
     cases = RegisterCases(Registers(engine))
     return cases.start("mine", entry_id, CLOSURE_KEY, engine.get_user(actor_username).actor()).id
