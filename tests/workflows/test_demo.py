@@ -416,7 +416,7 @@ def test_the_demo_closes_the_mine_marked_for_closure_once(demo):
         assert start_mine_closure(eng) is None
     finally:
         eng.db.dispose()
-    assert "含关闭 1 件" in output
+    assert "另发起矿山关闭 1 件" in output
     (closure,) = rows(db, sa.select(register_case.c.entry_id, instance.c.status).join(
         instance, instance.c.id == register_case.c.instance_id).where(
         register_case.c.process_key == "mine_closure"))

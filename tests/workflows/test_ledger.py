@@ -266,3 +266,6 @@ def test_the_export_opens_with_openpyxl_with_rows_lights_and_headers(uow):
     assert [r[9] for r in body] == ["红灯", "黄灯", "绿灯", "未亮灯"]
     fills = [ws.cell(4 + n, 10).fill.fgColor.rgb for n in range(3)]
     assert fills == ["FFE53935", "FFFFD54F", "FF43A047"]
+    # every data row is as tall as its longest wrapped cell needs (the 来源分解表 wraps to two
+    # lines at least), so printed text never runs into the next row
+    assert all(ws.row_dimensions[4 + n].height >= 2 * 15 for n in range(len(body)))

@@ -142,7 +142,7 @@ def _echo_registers(summary) -> None:
                                                  if regs.skipped else ""))
         for note in regs.notes:
             click.echo(f"    {note}")
-    closure = "，含关闭 1 件" if summary.closure_started else "（mine_closure 未部署，未发起关闭）"
+    closure = "，另发起矿山关闭 1 件" if summary.closure_started else "（mine_closure 未部署，未发起关闭）"
     click.echo(f"  从名录发起的案件 {summary.register_cases} 件（办理中 {summary.register_cases_open} 件）"
                f"{closure}")
     queues = summary.street_queues

@@ -144,6 +144,25 @@ COLUMNS = [  # (group, header, width)
 ]
 
 
+LINE_HEIGHT = 15  # points per line of 11-point text
+
+
+def _text_width(text: str) -> int:
+    """Width in Excel's column units: a Chinese character takes two."""
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+
+
+def _row_height(values, bold: bool = False) -> float:
+    """The height a row needs for its wrapped cells. Excel and LibreOffice keep a row's stored
+    height, so wrapped text would overflow into the next row unless the height is set."""
+    lines = 1
+    for value, (_g, _h, width) in zip(values, COLUMNS, strict=False):
+        text = "" if value is None else str(value)
+        usable = max(1, width - (2 if bold else 1))
+        lines = max(lines, -(-_text_width(text) // usable) if text else 1)
+    return lines * LINE_HEIGHT + 4
+
+
 def chinese_date(value) -> str:
     if isinstance(value, datetime):
         value = value.date()
@@ -196,6 +215,7 @@ def export_ledger(rows: list[dict], unit_name, as_of: date, title: str | None = 
             )
     for c, (_g, _h, width) in enumerate(COLUMNS, start=1):
         ws.column_dimensions[get_column_letter(c)].width = width
+    ws.row_dimensions[3].height = _row_height([h for _g, h, _w in COLUMNS], bold=True)
 
     for n, row in enumerate(rows, start=1):
         r = n + 3
@@ -220,6 +240,7 @@ def export_ledger(rows: list[dict], unit_name, as_of: date, title: str | None = 
             cell = ws.cell(r, c, value)
             cell.border = border
             cell.alignment = wrap if c in (4, 7, 11, 15) else center
+        ws.row_dimensions[r].height = _row_height(values)
         light = row.get("light")
         if light in LIGHT_FILLS:
             cell = ws.cell(r, 10)
