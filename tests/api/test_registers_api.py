@@ -98,7 +98,7 @@ def test_a_case_started_from_a_mine_is_on_the_enterprise_page(as_user, firm_and_
     firm, mine = firm_and_mine
     emergency = as_user("emergency-clerk")
     page = emergency.get(f"/api/v1/registers/mine/{mine['id']}").get_json()
-    assert [o["key"] for o in page["offered"]] == ["hazard_rectification"]
+    assert [o["key"] for o in page["offered"]] == ["hazard_rectification", "mine_closure"]
     town = as_user("buerhantu-clerk")
     assert town.get(f"/api/v1/registers/mine/{mine['id']}").get_json()["offered"] == []
     refused = town.post(
