@@ -18,10 +18,11 @@ import io
 import zipfile
 from datetime import date, datetime
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from ..workbooks import WorkbookRefused, open_workbook
 from .operations import LIGHT_LABELS, ORIGIN_LABELS, STATUS_LABELS, deadline_label
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
@@ -72,9 +73,9 @@ def _header_map(cells) -> dict[str, int]:
 def read_breakdown(content: bytes) -> list[dict]:
     """Raw rows of every sheet (``line`` = the Excel row number, ``sheet``)."""
     try:
-        wb = load_workbook(io.BytesIO(content), data_only=True)
-    except Exception as err:  # a damaged or encrypted file
-        raise ImportRefused("无法读取该 Excel 文件，请另存为 .xlsx 后重试") from err
+        wb = open_workbook(content)
+    except WorkbookRefused as err:  # a damaged, encrypted or bomb-like file
+        raise ImportRefused(str(err)) from err
     rows: list[dict] = []
     for ws in wb.worksheets:
         grid = [list(r) for r in ws.iter_rows(values_only=True)]

@@ -17,13 +17,14 @@ import io
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from engine import Actor, Forbidden, InvalidInput
 
+from ..workbooks import WorkbookRefused, open_workbook
 from .entries import Registers, problems_error
 from .fields import FIELDS, KIND_NAMES, KINDS, Field
 from .tables import TABLES
@@ -195,9 +196,9 @@ class RegisterImport:
 
     def _read(self, content: bytes) -> list[tuple[str, list[tuple[int, dict]]]]:
         try:
-            wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        except Exception:  # openpyxl raises many kinds for a file that is not a workbook
-            raise InvalidInput("无法读取该文件：请上传 .xlsx 格式的 Excel 工作簿") from None
+            wb = open_workbook(content, read_only=True)
+        except WorkbookRefused as err:  # not a workbook, damaged, or unpacking far too big
+            raise InvalidInput(f"无法读取该文件：{err}") from None
         problems, sheets = [], []
         try:
             for ws in wb.worksheets:
