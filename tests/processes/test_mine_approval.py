@@ -120,6 +120,7 @@ FORM_DATA = {
     },
     "remind_licence_renewal": {"renewal_notified_on": "2029-02-02", "renewal_applied": "yes"},
     "renew_safety_licence": {
+        "renewal_granted": "yes",
         "licence_no": "(蒙)FM安许证字〔2029〕017",
         "licence_issued_on": "2029-03-20",
     },
@@ -654,6 +655,34 @@ def test_filing_cross_county_nonmetal_upgrade_needs_no_permit_and_closes_when_no
     build_and_license(driver, iid)
     fire_until(driver, iid, clock, datetime(2029, 2, 1, 1, 30), "remind_licence_renewal")
     step(driver, iid, "remind_licence_renewal", "emergency", renewal_applied="no")
+    close_down(driver, iid, code)
+
+
+def test_renewal_refused_is_notified_resubmitted_refused_again_and_the_mine_closes(driver, mine):
+    """延期 is an approval too: 不予延期 with reasons, the enterprise told in writing
+    (《行政许可法》第三十八条); it may apply again after rectification; when it gives up, the
+    licence lapses and the mine goes to 关闭退出."""
+    clock = mine
+    code = "XM-2026-M13"
+    waiting_project(driver, code)
+    iid = register(driver, code, mineral="nonmetal", project_kind="tech_upgrade", cross_county=True)
+    admitted(driver, iid, filing="miit")
+    build_and_license(driver, iid)
+    fire_until(driver, iid, clock, datetime(2029, 2, 1, 1, 30), "remind_licence_renewal")
+    step(driver, iid, "remind_licence_renewal", "emergency", renewal_applied="yes")
+    refused = {"renewal_granted": "no", "renewal_refusal_reasons": "安全生产条件不再具备"}
+    review = next(t for t in _tasks(driver, iid) if t.element_id == "renew_safety_licence")
+    driver.engine.complete(review.id, driver.user("emergency-head"), refused)  # no licence no.
+    assert open_ids(driver, iid) == {"notify_renewal_refusal"}
+    notice = {"renewal_notice_reasons": "安全生产条件不再具备", "renewal_notice_served_on":
+              "2029-03-25"}
+    step(driver, iid, "notify_renewal_refusal", "emergency", **notice, renewal_resubmitted="yes")
+    assert open_ids(driver, iid) == {"renew_safety_licence"}  # applied again after rectifying
+    review = next(t for t in _tasks(driver, iid) if t.element_id == "renew_safety_licence")
+    driver.engine.complete(review.id, driver.user("emergency-head"), refused)
+    step(driver, iid, "notify_renewal_refusal", "emergency", **notice, renewal_resubmitted="no")
+    assert open_ids(driver, iid) == {"confirm_mine_closure"}
+    assert data_of(driver, iid)["renewal_refusal_reasons"] == "安全生产条件不再具备"
     close_down(driver, iid, code)
 
 
