@@ -121,3 +121,33 @@ def check_csrf() -> None:
             f"使用会话 Cookie 的写请求须带 {CSRF_HEADER} 头（由 GET /api/v1/auth/csrf 获取）",
             "csrf_failed",
         )
+
+
+def enter_page():
+    """Before a page of a signed-in user's area (caseworker, ledger, registers, admin): the
+    login page for a browser that is not signed in (401 for a script), ``g.user`` and
+    ``g.actor`` set, and a CSRF token checked on anything that changes state. Returns the
+    redirect to answer with, or None."""
+    from flask import redirect, url_for
+    from flask_login import current_user
+
+    if not current_user.is_authenticated:
+        if request.method == "GET" and not request.accept_mimetypes.best == "application/json":
+            return redirect(url_for("auth_pages.login", next=request.full_path.rstrip("?")))
+        raise ApiError(401, "需要登录")
+    g.user = current_user.info
+    g.actor = g.user.actor()
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        check_csrf()
+    return None
+
+
+def open_task_counts() -> dict:
+    """The header's 待办 badge: my claimed tasks and my department's unclaimed ones (counts
+    only, each read from an index: they are on every page)."""
+    eng, actor = current_engine(), g.actor
+    return {
+        "mine": eng.list_tasks(actor, scope="mine", count_only=True).total,
+        "department": eng.list_tasks(actor, scope="department", state="ready",
+                                     count_only=True).total,
+    }

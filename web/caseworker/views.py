@@ -16,12 +16,11 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user
 
 from engine import OPEN_STATES, EngineError, Forbidden, InvalidInput, to_local, traffic_light
 
 from ..attachments import attachment_response, check_upload
-from ..auth.identity import check_csrf, csrf_token
+from ..auth.identity import csrf_token, enter_page, open_task_counts
 from ..display_names import display_names
 from ..errors import ApiError
 from . import bp
@@ -88,14 +87,6 @@ def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 _names = display_names
 
 
-def _open_counts() -> dict:
-    eng, actor = _engine(), g.actor
-    # Counts only (no rows), each read from an index: they are on every page.
-    mine = eng.list_tasks(actor, scope="mine", count_only=True).total
-    dept = eng.list_tasks(actor, scope="department", state="ready", count_only=True).total
-    return {"mine": mine, "department": dept}
-
-
 def _json_body() -> dict:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
@@ -126,17 +117,10 @@ def _globals():
 def _require_login():
     if request.endpoint == "static":
         return None
-    if not current_user.is_authenticated:
-        if request.method == "GET" and not request.accept_mimetypes.best == "application/json":
-            return redirect(url_for("auth_pages.login", next=request.full_path.rstrip("?")))
-        raise ApiError(401, "需要登录")
-    g.user = current_user.info
-    g.actor = g.user.actor()
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        check_csrf()
-    if request.method == "GET":
-        g.kf_counts = _open_counts()
-    return None
+    answer = enter_page()
+    if answer is None and request.method == "GET":
+        g.kf_counts = open_task_counts()
+    return answer
 
 
 # ---------------------------------------------------------------- task lists

@@ -22,7 +22,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user
 
 from engine import InvalidInput
 from workflows.ledger import MAX_IMPORT_BYTES
@@ -35,7 +34,7 @@ from workflows.ledger.operations import (
 )
 from workflows.ledger.service import FILTERS, LedgerService, can_manage, unit_scope
 
-from ..auth.identity import check_csrf, current_engine
+from ..auth.identity import current_engine, enter_page, open_task_counts
 from ..errors import ApiError
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")
@@ -92,15 +91,10 @@ def _value(value) -> str:
 
 @bp.before_request
 def _require_login():
-    if not current_user.is_authenticated:
-        if request.method == "GET":
-            return redirect(url_for("auth_pages.login", next=request.full_path.rstrip("?")))
-        raise ApiError(401, "需要登录")
-    g.user = current_user.info
-    g.actor = g.user.actor()
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        check_csrf()
-    return None
+    answer = enter_page()
+    if answer is None and request.method == "GET":  # the header's 待办 badge
+        g.kf_counts = open_task_counts()
+    return answer
 
 
 def _service() -> LedgerService:

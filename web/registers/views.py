@@ -16,7 +16,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user
 
 from engine import InvalidInput
 from workflows.registers.entries import Registers, check_kind
@@ -24,8 +23,7 @@ from workflows.registers.excel import RegisterImport, ensure_editor, export, tem
 from workflows.registers.fields import FIELDS, KIND_NAMES, KINDS
 from workflows.registers.starts import RegisterCases
 
-from ..auth.identity import check_csrf
-from ..errors import ApiError
+from ..auth.identity import enter_page, open_task_counts
 from . import bp
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -54,23 +52,10 @@ def _kind(kind: str) -> str:
 
 @bp.before_request
 def _require_login():
-    if not current_user.is_authenticated:
-        if request.method == "GET":
-            return redirect(url_for("auth_pages.login", next=request.full_path.rstrip("?")))
-        raise ApiError(401, "需要登录")
-    g.user = current_user.info
-    g.actor = g.user.actor()
-    if request.method not in ("GET", "HEAD", "OPTIONS"):
-        check_csrf()
-    else:  # the header's 待办 badge, as on the caseworker's pages
-        eng, actor = current_app.extensions["kunflow"], g.actor
-        g.kf_counts = {
-            "mine": eng.list_tasks(actor, scope="mine", count_only=True).total,
-            "department": eng.list_tasks(
-                actor, scope="department", state="ready", count_only=True
-            ).total,
-        }
-    return None
+    answer = enter_page()
+    if answer is None and request.method == "GET":  # the header's 待办 badge
+        g.kf_counts = open_task_counts()
+    return answer
 
 
 @bp.app_context_processor
