@@ -7,17 +7,11 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from .schema_extensions import NAMING_CONVENTION
+
 
 class Base(DeclarativeBase):
-    metadata = sa.MetaData(
-        naming_convention={
-            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-            "pk": "pk_%(table_name)s",
-            "ck": "ck_%(table_name)s_%(constraint_name)s",
-        }
-    )
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class Department(Base):

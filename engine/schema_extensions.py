@@ -14,6 +14,16 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+# Constraint and index names, the same for the engine's tables and an extension's (Alembic
+# migrations name them explicitly, so a rename here needs a migration).
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+}
+
 
 @dataclass(frozen=True)
 class SchemaExtension:

@@ -9,17 +9,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from engine import SchemaExtension
+from engine import NAMING_CONVENTION, SchemaExtension
 
-metadata = sa.MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-    }
-)
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 SCHEMA = SchemaExtension(
     name="workflows",
