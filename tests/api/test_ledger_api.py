@@ -181,3 +181,19 @@ def test_pages_preview_confirm_onsite_need_csrf_and_units_read_only(app):
     assert (
         unit.post("/ledger/onsite", data={"task": "x", "csrf_token": unit_csrf}).status_code == 403
     )
+
+
+def test_a_nul_character_in_a_filter_or_field_is_refused_not_a_database_error(app, as_user):
+    """PostgreSQL refuses NUL in text: the API answers 422 and the pages 400, in Chinese, on
+    both databases (a schemathesis run found the 500)."""
+    office = as_user("supervision-clerk")
+    assert office.get("/api/v1/ledger/rows?source_table=a%00b").status_code == 422
+    assert office.get("/api/v1/ledger/rows?unit=%00").status_code == 422
+    onsite = office.post("/api/v1/ledger/onsite", json={
+        "task": "协调\x00用电", "leader": "王志军", "assigned_on": "2026-06-02",
+        "units": ["drc"], "deadline": "长期"})
+    assert onsite.status_code == 422
+    page, _csrf = _login(app, "supervision-clerk")
+    refused = page.get("/ledger/?source_table=a%00b")
+    assert refused.status_code == 400 and "NUL" in refused.text
+    assert page.get("/registers/mine?q=%00").status_code == 400

@@ -15,6 +15,7 @@ from workflows.ledger.service import LedgerService
 from ..auth.identity import current_engine
 from ..inputs import MAX_ID, invalid
 from . import bp
+from .fields import QueryText, Text
 from .schemas import _m, boolean, integer, many, maybe_integer, maybe_string, string, strings
 
 TAGS = ["ledger"]
@@ -25,8 +26,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class LedgerQuery(Schema):
-    source_table = fields.String(validate=validate.Length(max=200), **_m("来源分解表"))
-    unit = fields.String(validate=validate.Length(max=64), **_m("单位（部门编码）"))
+    source_table = QueryText(max_length=200, doc="来源分解表")
+    unit = QueryText(max_length=64, doc="单位（部门编码）")
     light = fields.String(validate=validate.OneOf(LIGHTS), **_m("灯色"))
     status = fields.String(
         validate=validate.OneOf(STATUSES), **_m("状态：open 在办 / closed 已销账")
@@ -135,26 +136,20 @@ class LedgerUpload(Schema):
 
 
 class LedgerOnsite(Schema):
-    task = fields.String(required=True, validate=validate.Length(1, 2000), **_m("交办事项"))
-    leader = fields.String(required=True, validate=validate.Length(1, 100), **_m("交办领导"))
+    task = Text(required=True, max_length=2000, doc="交办事项")
+    leader = Text(required=True, max_length=100, doc="交办领导")
     assigned_on = fields.Date(required=True, **_m("交办日期"))
     units = fields.List(
-        fields.String(validate=validate.Length(1, 100)),
+        Text(required=True, max_length=100),
         required=True,
         validate=validate.Length(1, 50),
         **_m("责任单位（部门编码或名称）"),
     )
-    lead_unit = fields.String(
-        allow_none=True, validate=validate.Length(max=100), **_m("牵头单位（部门编码或名称）")
+    lead_unit = Text(max_length=100, doc="牵头单位（部门编码或名称）", nullable=True)
+    deadline = Text(
+        required=True, max_length=100, doc="完成时限：日期、2026年6月底、2026年12月31日或长期"
     )
-    deadline = fields.String(
-        required=True,
-        validate=validate.Length(1, 100),
-        **_m("完成时限：日期、2026年6月底、2026年12月31日或长期"),
-    )
-    occasion = fields.String(
-        allow_none=True, validate=validate.Length(max=200), **_m("交办场合（如现场调研）")
-    )
+    occasion = Text(max_length=200, doc="交办场合（如现场调研）", nullable=True)
 
 
 def _service() -> LedgerService:

@@ -139,6 +139,11 @@ def enter_page():
     g.actor = g.user.actor()
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         check_csrf()
+    # A NUL character has no use in any filter or form field, and PostgreSQL refuses it in
+    # text: refused here, once, for every page
+    if any("\x00" in v for values in (request.args, request.form)
+           for v in values.values()):
+        raise ApiError(400, "请求中含有不允许的字符（NUL）")
     return None
 
 
