@@ -37,78 +37,53 @@ enterprise = sa.Table(
     *_stamps(),
 )
 
-mine = sa.Table(
+def _facility(table: str, *columns: sa.Column) -> sa.Table:
+    """A facility of an enterprise (mine, 选矿厂, 尾矿库): its name, owner and 属地 街镇, its own
+    columns, notes and stamps."""
+    return sa.Table(
+        table,
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column(
+            "enterprise_id",
+            sa.Integer,
+            sa.ForeignKey("register_enterprise.id"),
+            nullable=False,
+            index=True,
+        ),
+        sa.Column("town", sa.String(64), index=True),
+        sa.Column("status", sa.String(16), nullable=False),
+        *columns,
+        sa.Column("safety_licence_no", sa.String(100)),
+        sa.Column("safety_licence_issued", sa.Date),
+        sa.Column("safety_licence_expiry", sa.Date),
+        sa.Column("notes", sa.Text),
+        *_stamps(),
+    )
+
+
+mine = _facility(
     "register_mine",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column(
-        "enterprise_id",
-        sa.Integer,
-        sa.ForeignKey("register_enterprise.id"),
-        nullable=False,
-        index=True,
-    ),
-    sa.Column("town", sa.String(64), index=True),
     sa.Column("mineral", sa.String(100)),
-    sa.Column("status", sa.String(16), nullable=False),
     sa.Column("mining_licence_no", sa.String(100)),
     sa.Column("mining_licence_issued", sa.Date),
     sa.Column("mining_licence_expiry", sa.Date),
-    sa.Column("safety_licence_no", sa.String(100)),
-    sa.Column("safety_licence_issued", sa.Date),
-    sa.Column("safety_licence_expiry", sa.Date),
     sa.Column("scale", sa.String(100)),
-    sa.Column("notes", sa.Text),
-    *_stamps(),
 )
 
-plant = sa.Table(
+plant = _facility(
     "register_plant",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column(
-        "enterprise_id",
-        sa.Integer,
-        sa.ForeignKey("register_enterprise.id"),
-        nullable=False,
-        index=True,
-    ),
-    sa.Column("town", sa.String(64), index=True),
-    sa.Column("status", sa.String(16), nullable=False),
     sa.Column("capacity", sa.String(100)),
-    sa.Column("safety_licence_no", sa.String(100)),
-    sa.Column("safety_licence_issued", sa.Date),
-    sa.Column("safety_licence_expiry", sa.Date),
     sa.Column("discharge_permit_no", sa.String(100)),
     sa.Column("discharge_permit_expiry", sa.Date),
-    sa.Column("notes", sa.Text),
-    *_stamps(),
 )
 
-tailings = sa.Table(
+tailings = _facility(
     "register_tailings",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column(
-        "enterprise_id",
-        sa.Integer,
-        sa.ForeignKey("register_enterprise.id"),
-        nullable=False,
-        index=True,
-    ),
-    sa.Column("town", sa.String(64), index=True),
     sa.Column("grade", sa.String(8)),
-    sa.Column("status", sa.String(16), nullable=False),
     sa.Column("closed_on", sa.Date),
     sa.Column("capacity", sa.String(100)),
-    sa.Column("safety_licence_no", sa.String(100)),
-    sa.Column("safety_licence_issued", sa.Date),
-    sa.Column("safety_licence_expiry", sa.Date),
-    sa.Column("notes", sa.Text),
-    *_stamps(),
 )
 
 register_case = sa.Table(
