@@ -225,7 +225,10 @@ export const ZH = {
 
 export function translateZh(template, replacements) {
   // The panel's header writes types in title case ("User Task"): look them up as "User task".
-  const sentence = typeof template === 'string' ? template.charAt(0) + template.slice(1).toLowerCase() : template;
+  // ("Timer Boundary Event (Non Interrupting)" as "Timer boundary event (non-interrupting)").
+  const sentence = typeof template === 'string'
+    ? (template.charAt(0) + template.slice(1).toLowerCase()).replace('(non interrupting)', '(non-interrupting)')
+    : template;
   const text = ZH[template] || ZH[sentence] || template;
   const values = replacements || {};
   return text.replace(/{([^}]+)}/g, (_, key) => (key in values ? values[key] : `{${key}}`));
