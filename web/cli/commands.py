@@ -83,7 +83,7 @@ def run(host: str | None, port: int | None) -> None:
         )
     from ..server import Server
 
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    _log_at_info()
     Server(settings).run()
 
 
@@ -195,11 +195,19 @@ def deploy(file: Path, extra_files: tuple[Path, ...]) -> None:
         click.echo(f"  警告 [{w.get('element_id')}] {w.get('message')}", err=True)
 
 
+def _log_at_info() -> None:
+    """The server's and the scheduler's log at INFO; SpiffWorkflow's own loggers only from
+    WARNING: it writes a line for every task state change (dozens per fired timer), which the
+    engine's event log already records."""
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    logging.getLogger("spiff").setLevel(logging.WARNING)
+
+
 @click.command("worker", help="只运行调度器（生产环境的任务节点；阻塞运行）")
 def worker() -> None:
     from ..scheduler import HOUSEKEEPING_MINUTES, run_blocking
 
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    _log_at_info()
     settings = settings_module.load()
     engine = command_engine(settings)
     click.echo(
