@@ -45,6 +45,7 @@ from .dto import (
 from .errors import Conflict, EngineError, Forbidden, InvalidInput, InvalidModel, NotFound
 from .facade import Engine
 from .forms import FieldLabel
+from .read_models import SavedStep
 from .schema_extensions import NAMING_CONVENTION, SchemaExtension
 from .scripting import ServiceRegistry
 from .unit_of_work import UnitOfWork, active_connection
@@ -54,7 +55,7 @@ __all__ = [
     "CaseFiles", "CaseRef", "Conflict", "DefinitionInfo", "DepartmentInfo", "DeployResult",
     "DiagramMarks", "DraftInfo", "Engine", "EngineError", "EventInfo", "FieldLabel", "FileStore",
     "Forbidden", "IncidentInfo", "InstanceInfo", "InvalidInput", "InvalidModel", "LoginPolicy",
-    "MessageInfo", "MessageOutcome", "NotFound", "Page", "RelatedCases", "SchemaExtension",
+    "MessageInfo", "MessageOutcome", "NotFound", "Page", "RelatedCases", "SavedStep", "SchemaExtension",
     "ServiceRegistry",
     "TaskContext", "TaskInfo", "TaskPauseInfo", "UserInfo", "WorkCalendar", "calendar_service",
     "clean_filename", "local_day", "local_today", "new_business_key", "parse_date",

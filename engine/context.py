@@ -49,6 +49,8 @@ class Context:
         # what one step (start, completion, incident fix, message) may add to a case's data:
         # the state is loaded and saved whole at every later step; files are attachments
         self.max_step_data_bytes = int(max_step_data_bytes)
+        # An application's read models (``engine/read_models.py``), called by every save.
+        self.read_models: list = []
         self._directory: dict[str, str] | None = None
         self._kinds: dict[str, tuple[str, ...]] = {}
         self._directory_at = 0.0

@@ -216,6 +216,13 @@ class Engine:
         if all(e.name != extension.name for e in self._schemas):
             self._schemas.append(extension)
 
+    def add_read_model(self, observer) -> None:
+        """Call ``observer(conn, saved)`` in every save's transaction (``engine/read_models.py``)
+        so an application's summary tables change with the step that changes them. Adding the
+        same observer twice changes nothing."""
+        if observer not in self.context.read_models:
+            self.context.read_models.append(observer)
+
     def create_schema(self) -> None:
         """Create tables directly (tests); production uses ``migrate()``."""
         metadata.create_all(self.context.db)

@@ -15,6 +15,7 @@ from ..model import incident as incident_table
 from ..model import instance
 from ..persistence import Persistence, Step
 from ..queries import instance_head, read_instance
+from ..read_models import observe_status
 from ..rows import CLOSE_TASK, OPEN_TASKS, Head, event_row, write_events
 from ..unit_of_work import retry_on_deadlock
 
@@ -58,9 +59,11 @@ class InstanceCommands:
             values = {"status": new_status, "version": head.version + 1, "updated_at": now}
             events = [event_row(instance_id, None, actor, f"instance_{new_status}", now,
                                 {"reason": reason} if reason else None)]
+            closed = []
             if new_status == "terminated":
                 values["ended_at"] = now
-                for row in conn.execute(OPEN_TASKS, {"iid": instance_id}):
+                for row in conn.execute(OPEN_TASKS, {"iid": instance_id}).all():
+                    closed.append(row.id)
                     conn.execute(CLOSE_TASK, {
                         "b_id": row.id, "state": "cancelled", "completed_at": now,
                         "completed_by": None})
@@ -82,6 +85,8 @@ class InstanceCommands:
             if res.rowcount != 1:
                 raise Conflict("实例已被其他操作修改，请刷新后重试")
             write_events(conn, events)
+            observe_status(self.ctx.read_models, conn, instance_id, head.process_key, new_status,
+                           tuple(closed), now)
             info = read_instance(conn, instance_id)
             if new_status == "terminated":
                 self.ctx.live.discard(instance_id)

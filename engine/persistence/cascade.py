@@ -20,6 +20,7 @@ from ..errors import EngineError
 from ..messages import message_event, waiting_message_names
 from ..model import instance, message_subscription
 from ..model import message as message_table
+from ..read_models import observe_status
 from ..rows import CLOSE_TASK, INSTANCE_HEAD, OPEN_TASKS, event_row, to_json, write_events
 from ..sandbox import step as sandbox_step
 from ..specs import CALL_STATE
@@ -244,12 +245,12 @@ class Cascade:
         """Terminate the called processes ``parent_id`` still runs (all, or those called by
         ``parent_task_ids``), and theirs, in the caller's transaction: an ``instance_terminated``
         event on each, their open tasks cancelled. Returns the instance ids terminated."""
-        stmt = sa.select(instance.c.id).where(instance.c.parent_instance_id == parent_id,
-                                              instance.c.status.in_(LIVE_STATUSES))
+        stmt = sa.select(instance.c.id, instance.c.process_key).where(
+            instance.c.parent_instance_id == parent_id, instance.c.status.in_(LIVE_STATUSES))
         if parent_task_ids is not None:
             stmt = stmt.where(instance.c.parent_task_id.in_(list(parent_task_ids)))
         ended = []
-        for (child_id,) in conn.execute(stmt.order_by(instance.c.id)).all():
+        for child_id, child_key in conn.execute(stmt.order_by(instance.c.id)).all():
             res = conn.execute(
                 instance.update()
                 .where(instance.c.id == child_id, instance.c.status.in_(LIVE_STATUSES))
@@ -260,7 +261,9 @@ class Cascade:
                 continue
             events = [event_row(child_id, None, actor, "instance_terminated", now,
                                 {"reason": reason, "parent_instance_id": parent_id})]
+            closed = []
             for row in conn.execute(OPEN_TASKS, {"iid": child_id}).all():
+                closed.append(row.id)
                 conn.execute(CLOSE_TASK, {
                     "b_id": row.id, "state": "cancelled", "completed_at": now,
                     "completed_by": None})
@@ -268,6 +271,8 @@ class Cascade:
             conn.execute(message_subscription.delete()
                          .where(message_subscription.c.instance_id == child_id))
             write_events(conn, events)
+            observe_status(self.ctx.read_models, conn, child_id, child_key, "terminated",
+                           tuple(closed), now)
             self.ctx.live.discard(child_id)
             ended.append(child_id)
             ended += self.terminate_children(conn, child_id, actor, now, reason)

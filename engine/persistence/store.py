@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Protocol
 from uuid import UUID, uuid4
 
@@ -25,6 +26,7 @@ from ..errors import Conflict, EngineError
 from ..messages import requested_calls, thrown_messages
 from ..model import incident as incident_table
 from ..model import instance, task, task_pause
+from ..read_models import SavedStep
 from ..rows import (
     CLOSE_TASK,
     INSERT_TASK,
@@ -35,7 +37,7 @@ from ..rows import (
     event_row,
     write_events,
 )
-from ..scripting import bind_business_key
+from ..scripting import BUSINESS_KEY_ATTR, bind_business_key
 from ..serialization import SERIALIZER_VERSION, dump_state, load_state
 from ..specs import CALL_STATE
 from .running import Running, info_of
@@ -77,6 +79,14 @@ def cancelled_calls(wf) -> list[str]:
                 call["child_ended"] = True
                 ids.append(str(t.id))
     return ids
+
+
+def case_data(wf) -> dict:
+    """The case's data: the workflow's when it has completed, else its last task's."""
+    if wf.is_completed():
+        return wf.data
+    last = wf.last_task
+    return last.data if last is not None else wf.task_tree.data
 
 
 def spiff_task(wf, task_id: str):
@@ -198,7 +208,15 @@ class Store:
             raise Conflict("实例已被其他操作修改，请刷新后重试")
         if step.reopened is not None:
             self.keep_completion(conn, step.reopened)
-        self.sync_tasks(conn, head, step, ready, open_rows, prepared)
+        opened, closed = self.sync_tasks(conn, head, step, ready, open_rows, prepared)
+        if self.ctx.read_models:
+            saved = SavedStep(
+                instance_id=head.id, process_key=head.process_key,
+                business_key=getattr(wf, BUSINESS_KEY_ATTR, None), status=status, stage=stage,
+                phase=phase, data=MappingProxyType(case_data(wf)), opened=opened, closed=closed,
+                now=now)
+            for observe in self.ctx.read_models:
+                observe(conn, saved)
         if ended_calls:
             self.effects.terminate_children(conn, head.id, None, now, "调用活动已取消",
                                             ended_calls)
@@ -217,9 +235,11 @@ class Store:
         self.effects.carry(conn, uow, head, wf, status, completed, calls, outbound, now,
                            step.depth)
 
-    def sync_tasks(self, conn, head, step: Step, ready, open_rows, prepared) -> None:
+    def sync_tasks(self, conn, head, step: Step, ready, open_rows, prepared
+                   ) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """Close the task rows whose task is no longer ready (completed by ``step.done``, else
-        cancelled) and insert a row for each new ready human task, routed."""
+        cancelled) and insert a row for each new ready human task, routed. Returns the ids of
+        the rows inserted and of those closed."""
         iid, now, events = head.id, step.now, step.events
         closes = []
         for tid in open_rows:
@@ -234,9 +254,10 @@ class Store:
                 events.append(event_row(iid, tid, None, "task_cancelled", now, None))
         if closes:
             conn.execute(CLOSE_TASK, closes)
+        closed = tuple(c["b_id"] for c in closes)
         new = [t for tid, t in ready.items() if tid not in open_rows]
         if not new:
-            return
+            return (), closed
         directory = self.ctx.directory()
         lanes = step.loaded.parsed.lanes
         rows = []
@@ -260,6 +281,7 @@ class Store:
                                     {"element_id": t.element_id, "department": dept,
                                      "assignee": assignee}))
         conn.execute(INSERT_TASK, rows)
+        return tuple(r["id"] for r in rows), closed
 
     @staticmethod
     def keep_completion(conn, task_id: str) -> None:

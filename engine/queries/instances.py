@@ -16,6 +16,7 @@ from ..errors import Forbidden, InvalidInput, NotFound
 from ..model import definition, event, instance, task
 from ..model import incident as incident_table
 from ..persistence import Store
+from ..persistence.store import case_data
 from ..rows import INSTANCE_HEAD, TASK_COLUMNS, instance_info, task_info
 from .repair import incident_details
 
@@ -103,10 +104,7 @@ class Instances:
             head = uow.conn.execute(INSTANCE_HEAD, {"id": instance_id}).first()
             wf = self.store.load_workflow(uow.conn, head)
         self.ctx.live.checkin(instance_id, head.version, wf)
-        if wf.is_completed():
-            return dict(wf.data)
-        last = wf.last_task
-        return dict(last.data) if last is not None else dict(wf.task_tree.data)
+        return dict(case_data(wf))
 
     def list_instances(
         self,
