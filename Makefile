@@ -25,18 +25,18 @@ setup: $(VENV)/.installed
 # lock file changes (stamp in node_modules), esbuild again only when a source changes; then the
 # node tests of the bundle's sources (translations checked against the installed form-js).
 NPM_STAMP := node_modules/.kunflow-npm-ci
-BUNDLE_SOURCES := $(wildcard web/static/src/*.js web/static/src/*.css web/static/src/admin/*.js web/static/src/admin/*.css) web/static/build.mjs package-lock.json
+BUNDLE_SOURCES := $(wildcard web/static/src/*.js web/static/src/*.css web/static/src/admin/*.js web/static/src/admin/*.css web/static/src/dashboard/*.js web/static/src/dashboard/*.css) web/static/build.mjs package-lock.json
 
 $(NPM_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null 2>&1 || { echo "需要 Node.js 20 与 npm（构建浏览器端脚本）"; exit 1; }
 	npm ci --no-audit --no-fund
 	touch $@
 
-web/static/dist/kunflow.js web/static/dist/kunflow.css web/static/dist/kunflow-admin.js web/static/dist/kunflow-admin.css &: $(BUNDLE_SOURCES) $(NPM_STAMP)
+web/static/dist/kunflow.js web/static/dist/kunflow.css web/static/dist/kunflow-admin.js web/static/dist/kunflow-admin.css web/static/dist/kunflow-dashboard.js web/static/dist/kunflow-dashboard.css &: $(BUNDLE_SOURCES) $(NPM_STAMP)
 	npm run --silent build
 	npm test --silent || { rm -f web/static/dist/kunflow*.js web/static/dist/kunflow*.css; exit 1; }
 
-bundle: web/static/dist/kunflow.js web/static/dist/kunflow.css web/static/dist/kunflow-admin.js web/static/dist/kunflow-admin.css
+bundle: web/static/dist/kunflow.js web/static/dist/kunflow.css web/static/dist/kunflow-admin.js web/static/dist/kunflow-admin.css web/static/dist/kunflow-dashboard.js web/static/dist/kunflow-dashboard.css
 
 # Browser tests drive Debian's chromium (never a downloaded one) and need a CJK font to render
 # the Chinese pages; install both from Debian's packages when missing.

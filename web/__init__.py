@@ -62,4 +62,8 @@ def create_app(settings: dict | None = None) -> Flask:
     from . import ledger
 
     app.register_blueprint(ledger.bp)
+    # dashboard (issue 13)
+    from . import dashboard
+
+    app.register_blueprint(dashboard.bp)
     return app

@@ -58,5 +58,5 @@ def register(target, org_file: str | Path | None = None) -> ServiceRegistry:
     return registry
 
 
-# registers (issue 12): the registers' tables join SCHEMA's metadata
-from . import registers  # noqa: E402,F401
+# registers (issue 12), dashboard (issue 13): their tables join SCHEMA's metadata
+from . import dashboard, registers  # noqa: E402,F401

@@ -84,7 +84,7 @@ def test_two_nodes_initialise_an_empty_database_at_the_same_moment(db_url, tmp_p
     try:
         with db.connect() as conn:
             versions = {v for (v,) in conn.execute(sa.text("SELECT version_num FROM alembic_version"))}
-            assert versions == _heads() and len(versions) == 3  # the engine's, ledger, registers
+            assert versions == _heads() and len(versions) == 4  # the engine's, ledger, registers, dashboard
             assert Counter(c for (c,) in conn.execute(sa.text("SELECT code FROM department"))) == (
                 Counter(d.code for d in departments))
             assert Counter(u for (u,) in conn.execute(sa.text("SELECT username FROM app_user"))) == (

@@ -1,5 +1,6 @@
-// Build web/static/dist/kunflow.{js,css} (caseworker pages) and kunflow-admin.{js,css} (the
-// process admin's tools, loaded only on /admin/ pages) (`npm run build`, or `make bundle`).
+// Build web/static/dist/kunflow.{js,css} (caseworker pages), kunflow-admin.{js,css} (the
+// process admin's tools, loaded only on /admin/ pages) and kunflow-dashboard.{js,css} (ECharts
+// and the 驾驶舱 pages, loaded only on /dashboard/ pages) (`npm run build`, or `make bundle`).
 // Exits non-zero on any error, so make and CI stop.
 
 import { mkdir, stat } from 'node:fs/promises';
@@ -17,6 +18,7 @@ async function main() {
     entryPoints: {
       kunflow: path.join(here, 'src', 'kunflow.js'),
       'kunflow-admin': path.join(here, 'src', 'admin', 'index.js'),
+      'kunflow-dashboard': path.join(here, 'src', 'dashboard', 'index.js'),
     },
     outdir,
     bundle: true,
@@ -40,7 +42,8 @@ async function main() {
   if (result.errors.length) {
     throw new Error(`${result.errors.length} build errors`);
   }
-  for (const name of ['kunflow.js', 'kunflow.css', 'kunflow-admin.js', 'kunflow-admin.css']) {
+  for (const name of ['kunflow.js', 'kunflow.css', 'kunflow-admin.js', 'kunflow-admin.css',
+    'kunflow-dashboard.js', 'kunflow-dashboard.css']) {
     const file = path.join(outdir, name);
     const { size } = await stat(file); // throws when an output is missing
     console.log(`${path.relative(process.cwd(), file)}  ${(size / 1024).toFixed(0)} KiB`);

@@ -1,0 +1,25 @@
+// kunflow-dashboard.js: ECharts and the 驾驶舱 pages' scripts, loaded only on /dashboard/ pages
+// (web/templates/dashboard/_layout.html). Each page module exports `mount(root, data)`; the
+// page names itself in data-dashboard-page and carries its figures as JSON in #dashboard-data.
+
+import './dashboard.css';
+
+const pages = {
+  // {# pages #}
+  // {# /pages #}
+};
+
+function start() {
+  const root = document.querySelector('[data-dashboard-page]');
+  if (!root) return;
+  const mount = pages[root.dataset.dashboardPage];
+  const holder = document.getElementById('dashboard-data');
+  const data = holder ? JSON.parse(holder.textContent) : {};
+  if (mount) mount(root, data);
+}
+
+if (document.readyState === 'loading') {
+  document.addEventListener('DOMContentLoaded', start);
+} else {
+  start();
+}
