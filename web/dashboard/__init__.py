@@ -29,4 +29,7 @@ def _dashboard_context():
 
 # Page modules register their views on ``bp`` (one per area).
 # {# pages #}
+# {# area: dash-bench #}
+from . import exports  # noqa: E402,F401
+# {# /area: dash-bench #}
 # {# /pages #}
