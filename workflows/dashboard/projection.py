@@ -58,6 +58,13 @@ event = sa.table(
     sa.column("task_id", sa.String), sa.column("kind", sa.String),
     sa.column("at", sa.DateTime), sa.column("data_json", sa.Text))
 TASK_EVENTS = ("task_created", "task_completed", "task_cancelled")
+# What a save (a step: the observer sees the case's data) writes to the event log, and what a
+# status change without a step writes; a claim or a comment touches the instance row, not the
+# read model.
+STEP_EVENTS = (*TASK_EVENTS, "instance_started", "instance_completed", "timer_fired",
+               "message_received", "call_completed", "incident_raised", "task_paused",
+               "task_resumed")
+STATUS_EVENTS = ("instance_suspended", "instance_running", "instance_terminated")
 
 PROJECT_PROCESS = "project_lifecycle"
 OPEN_STATES = ("ready", "claimed")
@@ -478,6 +485,15 @@ def _rebuild_projects(conn, projection: DashboardProjection, ids: list[int],
             .where(event.c.instance_id.in_(ids), event.c.kind.in_(TASK_EVENTS))
             .order_by(event.c.id)):
         events[e.instance_id].append(e)
+    # when the observer last saw a step of each project, and a step or a status change
+    stepped, touched = {}, {}
+    for e in conn.execute(
+            sa.select(event.c.instance_id, event.c.kind, sa.func.max(event.c.at).label("at"))
+            .where(event.c.instance_id.in_(ids), event.c.kind.in_(STEP_EVENTS + STATUS_EVENTS))
+            .group_by(event.c.instance_id, event.c.kind)):
+        if e.kind in STEP_EVENTS:
+            stepped[e.instance_id] = max(e.at, stepped.get(e.instance_id, e.at))
+        touched[e.instance_id] = max(e.at, touched.get(e.instance_id, e.at))
     projects, spans = [], []
     for iid in ids:
         head, facts = heads[iid], projection.facts(data[iid] or {})
@@ -500,7 +516,7 @@ def _rebuild_projects(conn, projection: DashboardProjection, ids: list[int],
         if ended_at is not None and mine and mine[-1]["left_at"] is None:
             replay.leave(ended_at)
         spans.extend(mine)
-        now = head.updated_at
+        now = stepped.get(iid, head.started_at)
         open_rows = [t for t in tasks[iid] if t.state in OPEN_STATES]
         overdue = sum(1 for t in open_rows
                       if t.due_at is not None and t.due_at < now and t.paused_at is None)
@@ -518,7 +534,8 @@ def _rebuild_projects(conn, projection: DashboardProjection, ids: list[int],
             "light": light.colour, "light_reason": light.reason,
             "actual_start": replay.started, "actual_production": actual_production,
             "open_tasks": len(open_rows), "overdue_tasks": overdue,
-            "started_at": head.started_at, "updated_at": now, "ended_at": ended_at})
+            "started_at": head.started_at, "updated_at": touched.get(iid, now),
+            "ended_at": ended_at})
     return projects, spans
 
 
