@@ -287,7 +287,7 @@ class Generic:
         loaded = self.forms[key]
         start_key = getattr(loaded.parsed, "start_form_key", None)
         data = form_data(loaded.forms.get(start_key) if start_key else None, rng)
-        iid = w.start(key, username, code, f"{loaded.parsed.name if hasattr(loaded.parsed, 'name') else key} {code}", data)
+        iid = w.start(key, username, code, f"{loaded.parsed.name} {code}", data)
         for _ in range(steps):
             yield w.workdays(rng.choice([0.5, 1, 2, 3, 5, 8]), rng)
             tasks = w.open_tasks(iid)

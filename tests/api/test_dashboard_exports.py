@@ -81,3 +81,10 @@ def test_caseworkers_get_403_and_strangers_the_login_page(app):
     assert clerk.get(URL).status_code == 403
     anonymous = app.test_client().get(URL)
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+
+
+def test_the_export_has_the_endpoint_the_pages_link_to(app):
+    with app.test_request_context():
+        from flask import url_for
+
+        assert url_for("dashboard.export_projects", light="red") == f"{URL}?light=red"

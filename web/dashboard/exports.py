@@ -23,7 +23,7 @@ from .access import current_scope
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@bp.get("/export/projects.xlsx")
+@bp.get("/export/projects.xlsx", endpoint="export_projects")
 def export_projects_xlsx():
     engine = current_engine()
     departments = {d.code: d.name for d in engine.list_departments()}
