@@ -16,14 +16,16 @@ instance while its report task was open.
 from __future__ import annotations
 
 import calendar
+import io
 from collections import defaultdict
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from openpyxl import Workbook
 
 from engine import to_local
 
-from ..ledger.operations import LIGHT_LABELS
+from ..ledger.operations import LIGHT_LABELS, deadline_label
 from ..ledger.tables import ledger_notice, ledger_progress, ledger_row, ledger_row_unit
 from ..ledger.urges import (
     ESCALATION,
@@ -38,6 +40,7 @@ from ..ledger.urges import (
     task_rows,
     urges_by_unit,
 )
+from ..printed_table import chinese_date, write_table
 
 REPORT_STATES = {
     "on_time": "按时报送",
@@ -372,3 +375,61 @@ def unit_rows(conn, month: str, unit: str) -> list[dict]:
         x["notice"] = issued.get(x["id"])
         x["light_label"] = LIGHT_LABELS.get(x["light"] or "", "未亮灯")
     return lines
+
+
+EXPORT_COLUMNS = [  # (group, header, width)
+    (None, "序号", 6),
+    (None, "来源分解表", 22),
+    (None, "工作任务", 42),
+    ("责任分工", "牵头单位", 16),
+    ("责任分工", "责任单位", 26),
+    (None, "完成时限", 16),
+    ("本月推进情况", "报送情况", 18),
+    ("本月推进情况", "进度（%）", 9),
+    ("本月推进情况", "灯色", 8),
+    ("销账", "状态", 9),
+    ("销账", "销账日期", 16),
+]
+REPORT_SHORT = {"on_time": "按时报送", "late": "逾期报送", "unsigned": "未签字", "missing": "未报送"}
+
+
+def report_summary(states: dict) -> str:
+    """按时报送 3、未报送 1 (the units' reports on a row this month)."""
+    parts = [f"{REPORT_SHORT[k]} {states[k]}" for k in REPORT_SHORT if states.get(k)]
+    return "、".join(parts) or "未报"
+
+
+def export_supervision(lines: list[dict], month: str, unit_name) -> bytes:
+    """The month's supervision ledger as an .xlsx workbook, one row per ledger row."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = f"督查督办{month}"
+    values, lights = [], {}
+    for n, x in enumerate(lines, start=1):
+        values.append(
+            [
+                n,
+                f"{x['source_table']} 第{x['number']}项",
+                x["task"],
+                unit_name(x["lead_unit"]) if x.get("lead_unit") else "",
+                "、".join(unit_name(u) for u in x["responsible_units"]),
+                deadline_label(x["deadline"], x["deadline_text"]),
+                report_summary(x["report_states"]),
+                x["percent"] if x["percent"] is not None else "",
+                LIGHT_LABELS.get(x["light"] or "", "未亮灯"),
+                CLOSURE_LABELS[x["closure"]],
+                chinese_date(x["closed_on"]),
+            ]
+        )
+        lights[n - 1] = x["light"]
+    write_table(
+        ws,
+        title=f"昆都仑区督查督办台账（{month_label(month)}）",
+        columns=EXPORT_COLUMNS,
+        rows=values,
+        wrap={2, 3, 5, 7},
+        lights=lights,
+    )
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
