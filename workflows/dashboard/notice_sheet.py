@@ -156,9 +156,13 @@ def docx(fields: dict) -> bytes:
     table = doc.add_table(rows=len(items), cols=2)
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    widths = (Cm(3.4), Cm(12.4))
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width  # the grid's widths: LibreOffice and WPS read these
     for i, (label, value) in enumerate(items):
         left, right = table.rows[i].cells
-        left.width, right.width = Cm(3.4), Cm(12.4)
+        left.width, right.width = widths
         _font(left.paragraphs[0].add_run(label), 14, True)
         left.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
         _font(right.paragraphs[0].add_run(value), 14)
