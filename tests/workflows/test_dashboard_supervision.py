@@ -58,9 +58,12 @@ def _round(conn):
     instance = sa.Table("instance", meta, autoload_with=conn)
     task = sa.Table("task", meta, autoload_with=conn)
     at = datetime(2026, 11, 2, 1)
-    def_id = conn.execute(sa.insert(definition).values(
-        key="supervision_monthly", version=99, name="督查督办月报", filename="x.bpmn",
-        bpmn_xml="<x/>", checksum="x", meta_json="{}", deployed_at=at)).inserted_primary_key[0]
+    def_id = conn.execute(sa.select(sa.func.max(definition.c.id)).where(
+        definition.c.key == "supervision_monthly")).scalar()  # deployed in the app's tests
+    if def_id is None:
+        def_id = conn.execute(sa.insert(definition).values(
+            key="supervision_monthly", version=99, name="督查督办月报", filename="x.bpmn",
+            bpmn_xml="<x/>", checksum="x", meta_json="{}", deployed_at=at)).inserted_primary_key[0]
     iid = conn.execute(sa.insert(instance).values(
         definition_id=def_id, process_key="supervision_monthly", business_key="DC-2026-11",
         status="running", version=1, serializer_version="1", state_json="{}", started_at=at,
