@@ -29,4 +29,7 @@ def _dashboard_context():
 
 # Page modules register their views on ``bp`` (one per area).
 # {# pages #}
+# {# area: supervision #}
+from . import supervision  # noqa: E402,F401
+# {# /area: supervision #}
 # {# /pages #}
