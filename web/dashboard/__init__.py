@@ -29,4 +29,7 @@ def _dashboard_context():
 
 # Page modules register their views on ``bp`` (one per area).
 # {# pages #}
+# {# area: projects #}
+from . import overview, project  # noqa: E402,F401
+# {# /area: projects #}
 # {# /pages #}

@@ -3,9 +3,17 @@
 // page names itself in data-dashboard-page and carries its figures as JSON in #dashboard-data.
 
 import './dashboard.css';
+// {# area: projects #}
+import { mount as mountOverview } from './overview.js';
+import { mount as mountProject } from './project.js';
+// {# /area: projects #}
 
 const pages = {
   // {# pages #}
+  // {# area: projects #}
+  overview: mountOverview,
+  project: mountProject,
+  // {# /area: projects #}
   // {# /pages #}
 };
 
