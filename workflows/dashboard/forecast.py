@@ -76,6 +76,18 @@ class StageStatistics:
             by_stage.setdefault(stage_number, []).extend([days] * count)
         self._typed = {k: _stats_of(k[0], k[1], v) for k, v in by_type.items()}
         self._all = {k: _stats_of(k, ALL_TYPES, v) for k, v in by_stage.items()}
+        self._paths: dict[tuple[str | None, int], tuple[int, int] | None] = {}
+
+    def production_path(self, project_type: str | None, stage_number: int):
+        """(median working days of ``stage_number``, the medians of the stages after it up to
+        竣工验收 added up), or None when one of them has no statistics; memoised."""
+        key = (project_type, stage_number)
+        if key not in self._paths:
+            days = [self.for_stage(n, project_type) for n in range(stage_number,
+                                                                    PRODUCTION_STAGE)]
+            self._paths[key] = None if not days or any(d is None for d in days) else (
+                round(days[0].median), sum(round(d.median) for d in days[1:]))
+        return self._paths[key]
 
     def for_stage(self, stage_number: int, project_type: str | None) -> DwellStats | None:
         """The project type's statistics when it has ``MIN_SAMPLES`` spans, else every type's
@@ -118,6 +130,25 @@ def statistics(engine, conn) -> StageStatistics:
 def clear_cache() -> None:
     with _cache_lock:
         _cache.clear()
+        _derived.clear()
+
+
+_derived: dict[tuple, tuple[float, object]] = {}
+
+
+def cached(engine, key: tuple, compute):
+    """``compute()``, kept for ``CACHE_SECONDS`` per database and ``key`` (figures derived from
+    the forecast, which moves only when a project changes stage)."""
+    full = (engine.database_url, *key)
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _derived.get(full)
+    if hit is not None and now - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    value = compute()
+    with _cache_lock:
+        _derived[full] = (now, value)
+    return value
 
 
 class WorkingDayIndex:
@@ -228,14 +259,12 @@ def production_late(stats: StageStatistics, index: WorkingDayIndex, *, project_t
     """``forecast_project(...).late`` in integers only (the overview counts thousands)."""
     if stage_number >= PRODUCTION_STAGE:
         return False
-    for number, _days, (mid, _lo, _hi) in _ends(stats, project_type, stage_number, entered,
-                                                today, index):
-        if number == PRODUCTION_STAGE - 1:
-            if mid is None:
-                return False
-            # as day_at: an end at or before today reads as today
-            if mid <= index.index(today):
-                return today > planned_production
-            return mid > index.index(planned_production)
-    return False
+    path = stats.production_path(project_type, stage_number)
+    if path is None:
+        return False
+    now = index.index(today)
+    mid = max(now, index.index(entered) + path[0]) + path[1]
+    if mid <= now:  # as day_at: an end at or before today reads as today
+        return today > planned_production
+    return mid > index.index(planned_production)
 

@@ -241,26 +241,45 @@ def late_production_clause(today: date):
 
 
 def forecast_late_ids(engine, conn, terms, today: date) -> list[int]:
-    """Projects (within ``terms``) whose forecast 投产 passes the agreed date: one indexed join
-    with each project's open span, then integer arithmetic on working-day numbers."""
+    """Projects (within ``terms``) whose forecast 投产 passes the agreed date. The set over every
+    project is computed once per ``forecast.CACHE_SECONDS`` (one indexed join with each
+    project's open span, then integer arithmetic on working-day numbers); the filters pick
+    from it."""
+    late = forecast.cached(engine, ("production_late", today),
+                           lambda: _all_forecast_late(engine, conn, today))
+    if not late:
+        return []
+    p = dash_project.c
+    return [iid for (iid,) in conn.execute(
+        sa.select(p.instance_id).where(*terms, *_forecast_candidates())) if iid in late]
+
+
+def _forecast_candidates() -> tuple:
+    p = dash_project.c
+    return (p.status == "running", p.planned_production.is_not(None),
+            p.actual_production.is_(None), p.stage_number < PRODUCTION_STAGE)
+
+
+def _all_forecast_late(engine, conn, today: date) -> frozenset[int]:
     p, s = dash_project.c, dash_stage_span.c
     rows = conn.execute(
         sa.select(p.instance_id, p.project_type, p.stage_number, p.planned_production,
                   s.entered_at)
         .join(dash_stage_span, sa.and_(s.instance_id == p.instance_id,
                                        s.stage_number == p.stage_number, s.left_at.is_(None)))
-        .where(*terms, p.status == "running", p.planned_production.is_not(None),
-               p.actual_production.is_(None), p.stage_number < PRODUCTION_STAGE)
+        .where(*_forecast_candidates())
     ).all()
     if not rows:
-        return []
+        return frozenset()
     stats = forecast.statistics(engine, conn)
     index = forecast.WorkingDayIndex(engine.calendar.current(conn))
-    return [r.instance_id for r in rows
-            if forecast.production_late(stats, index, project_type=r.project_type,
-                                        stage_number=r.stage_number,
-                                        entered=local_day(r.entered_at), today=today,
-                                        planned_production=r.planned_production)]
+    china = timedelta(hours=8)  # China keeps UTC+8 all year: the local day without zoneinfo
+    return frozenset(
+        r.instance_id for r in rows
+        if forecast.production_late(stats, index, project_type=r.project_type,
+                                    stage_number=r.stage_number,
+                                    entered=(r.entered_at + china).date(), today=today,
+                                    planned_production=r.planned_production))
 
 
 LIST_COLUMNS = (
