@@ -7,6 +7,7 @@ import statistics as pystats
 from datetime import date, datetime
 
 import pytest
+import sqlalchemy as sa
 
 from workflows.dashboard import forecast
 from workflows.dashboard.tables import dash_stage_span
@@ -127,3 +128,41 @@ def test_a_stage_nobody_has_left_yet_has_no_forecast_beyond_it(engine):
     assert result.stages[0].expected_end is not None
     assert all(s.expected_end is None for s in result.stages[1:])
     assert result.production is None and result.late is False
+
+
+def test_the_demos_dwell_times_forecast_its_own_projects_left_out_one_at_a_time(demo_database):
+    """On the demo's spans (kept by the read model while the demo was loaded): fit on every
+    other project, check each project's closed stages against the interval."""
+    db = sa.create_engine(demo_database[0])
+    try:
+        with db.connect() as conn:
+            s = dash_stage_span.c
+            rows = conn.execute(sa.select(s.instance_id, s.stage_number, s.project_type,
+                                          s.working_days)
+                                .where(s.working_days.is_not(None))).all()
+    finally:
+        db.dispose()
+    projects = {r.instance_id for r in rows}
+    assert len(projects) >= 20, "the demo's projects leave stages"
+
+    def fit(rows):
+        counts = {}
+        for r in rows:
+            key = (r.stage_number, r.project_type, r.working_days)
+            counts[key] = counts.get(key, 0) + 1
+        return forecast.StageStatistics([(*k, n) for k, n in counts.items()])
+
+    everything = fit(rows)
+    for number in {r.stage_number for r in rows}:
+        days = [r.working_days for r in rows if r.stage_number == number]
+        assert everything.for_stage(number, "no-such-type").median == pystats.median(days)
+    inside = total = 0
+    for iid in projects:
+        stats = fit([r for r in rows if r.instance_id != iid])
+        for r in (r for r in rows if r.instance_id == iid):
+            found = stats.for_stage(r.stage_number, r.project_type)
+            if found is not None:
+                total += 1
+                inside += found.low <= r.working_days <= found.high
+    assert total >= 100
+    assert 0.55 <= inside / total <= 0.97, (inside, total)
