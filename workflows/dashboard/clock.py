@@ -129,8 +129,8 @@ def group_parallel(tasks: list[dict], now: datetime) -> list[list[dict]]:
 
 
 def project_clocks(conn, calendar, instance_id: int, now: datetime) -> list[ClockGroup]:
-    """The clocks of a project: every parallel approval and every open step with a deadline,
-    open ones first, then the most recent."""
+    """The clocks of a project: every parallel approval, every open step with a deadline and
+    every step whose clock was stopped; open ones first, then the most recent."""
     t = task_rows.c
     tasks = [dict(r) for r in conn.execute(
         sa.select(t.id, t.element_id, t.name, t.department_code, t.assignee, t.state,
@@ -150,7 +150,8 @@ def project_clocks(conn, calendar, instance_id: int, now: datetime) -> list[Cloc
     for members in group_parallel(tasks, now):
         group = ClockGroup(members[0]["stage"], tuple(
             clock_row(calendar, m, pauses.get(m["id"], []), now) for m in members))
-        if group.parallel or group.open:
+        # single finished steps only when their clock was stopped (the pause is the story)
+        if group.parallel or group.open or any(r.pauses for r in group.rows):
             groups.append(group)
     groups.sort(key=lambda g: (not g.open, -max(r.arrived.toordinal() for r in g.rows)))
     return groups
