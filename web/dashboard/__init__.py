@@ -29,7 +29,10 @@ def _dashboard_context():
 
 # Page modules register their views on ``bp`` (one per area).
 # {# pages #}
-# {# area: supervision #}
-from . import supervision  # noqa: E402,F401
-# {# /area: supervision #}
+from . import (  # noqa: E402,F401
+    overview,
+    project,
+    supervision,
+)
+
 # {# /pages #}
