@@ -1,17 +1,13 @@
-"""The layout the district's Excel exports share, as an office prints them (openpyxl): a title
-row, two header rows with merged groups (units in the headers), bordered rows that wrap and
-grow to their text, lights as coloured cells with the word, Chinese dates (2026年3月6日), the
-header frozen, print titles and print area set, landscape A4 one page wide, a filter on the
-header. Used by the supervision ledger's export (``workflows.ledger.excel``) and the
-dashboard's project ledger (``workflows.dashboard.project_export``)."""
+"""A table as an office prints it, in openpyxl: a title row, one or two header rows (columns of
+a group under a merged group cell, single columns merged over both rows), thin borders, column
+widths and each row's height for its wrapped text, lights as coloured cells with their word,
+the header frozen, print area and print titles, landscape A4 fitted to one page wide, an auto
+filter. The ledger's export and the 驾驶舱's supervision and project exports share it."""
 
 from __future__ import annotations
 
-import io
-from dataclasses import dataclass
 from datetime import date, datetime
 
-from openpyxl import Workbook
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
@@ -19,19 +15,11 @@ from openpyxl.utils import get_column_letter
 
 LIGHT_FILLS = {"red": "FFE53935", "yellow": "FFFFD54F", "green": "FF43A047"}
 LINE_HEIGHT = 15  # points per line of 11-point text
-HEADER_ROWS = 3  # the title row and the two header rows
-
-
-@dataclass(frozen=True)
-class Column:
-    group: str | None  # the merged upper header; None: the header spans both rows
-    header: str
-    width: int  # Excel's column units (a Chinese character takes two)
-    wrap: bool = False  # long text, left-aligned; else centred
-    number_format: str | None = None  # e.g. "#,##0" for amounts
+HEAD_FILL = "FFD9E1F2"
 
 
 def chinese_date(value) -> str:
+    """2026年3月6日 (empty for no date)."""
     if isinstance(value, datetime):
         value = value.date()
     if isinstance(value, date):
@@ -44,114 +32,114 @@ def text_width(text: str) -> int:
     return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
 
 
-def row_height(values, columns, bold: bool = False) -> float:
+def row_height(values, widths, bold: bool = False) -> float:
     """The height a row needs for its wrapped cells. Excel and LibreOffice keep a row's stored
     height, so wrapped text would overflow into the next row unless the height is set."""
     lines = 1
-    for value, column in zip(values, columns, strict=False):
+    for value, width in zip(values, widths, strict=False):
         text = "" if value is None else str(value)
-        usable = max(1, column.width - (2 if bold else 1))
+        usable = max(1, width - (2 if bold else 1))
         lines = max(lines, -(-text_width(text) // usable) if text else 1)
     return lines * LINE_HEIGHT + 4
 
 
-class PrintedTable:
-    """One sheet of a printed table: ``title`` (and ``subtitle``, e.g. the filter, in smaller
-    type under it), the headers, then ``add_row`` per row, then ``save``."""
+def _named_styles(wb, border, center, left) -> None:
+    """The body cells' styles, registered once per workbook and set by name: assigning border,
+    alignment and fill objects to each cell hashes them every time (10,000 rows of 17 columns
+    took minutes instead of seconds)."""
+    if "表格" in wb.named_styles:
+        return
+    wb.add_named_style(NamedStyle("表格", border=border, alignment=center))
+    wb.add_named_style(NamedStyle("表格换行", border=border, alignment=left))
+    for light, colour in LIGHT_FILLS.items():
+        wb.add_named_style(NamedStyle(
+            f"灯色{light}", border=border, alignment=center,
+            fill=PatternFill("solid", fgColor=colour),
+            font=Font(bold=True, color="FF000000" if light == "yellow" else "FFFFFFFF")))
 
-    def __init__(self, sheet_title: str, columns: list[Column], title: str,
-                 subtitle: str | None = None):
-        self.columns = columns
-        self.wb = Workbook()
-        ws = self.ws = self.wb.active
-        ws.title = sheet_title
-        self.last = get_column_letter(len(columns))
-        thin = Side(style="thin", color="FF808080")
-        self.border = Border(left=thin, right=thin, top=thin, bottom=thin)
-        self.center = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        self.rows = 0
-        # Named styles, set by name per cell: assigning border, alignment and fill objects to
-        # each cell hashes them every time (10,000 rows took minutes instead of seconds).
-        self.wb.add_named_style(NamedStyle("表格", border=self.border, alignment=self.center))
-        self.wb.add_named_style(NamedStyle("表格换行", border=self.border, alignment=Alignment(
-            vertical="center", wrap_text=True)))
-        for light, colour in LIGHT_FILLS.items():
-            self.wb.add_named_style(NamedStyle(
-                f"灯色{light}", border=self.border, alignment=self.center,
-                fill=PatternFill("solid", fgColor=colour),
-                font=Font(bold=True, color="FF000000" if light == "yellow" else "FFFFFFFF")))
-        self.styles = ["表格换行" if column.wrap else "表格" for column in columns]
-        self.formats = [(c, column.number_format) for c, column in enumerate(columns, start=1)
-                        if column.number_format]
 
-        ws["A1"].font = Font(bold=True, size=16)
-        if subtitle:  # a second line of the title cell in smaller type, the row made taller
-            ws["A1"] = CellRichText(TextBlock(InlineFont(b=True, sz=16), title),
-                                    TextBlock(InlineFont(sz=11), f"\n{subtitle}"))
-        else:
-            ws["A1"] = title
-        ws["A1"].alignment = self.center
-        ws.merge_cells(f"A1:{self.last}1")
-        ws.row_dimensions[1].height = 46 if subtitle else 32
-        self._headers()
+def write_table(
+    ws,
+    *,
+    title: str,
+    columns: list[tuple[str | None, str, int]],
+    rows: list[list],
+    wrap: set[int] = frozenset(),
+    lights: dict[int, str] | None = None,
+    subtitle: str | None = None,
+    formats: dict[int, str] | None = None,
+) -> None:
+    """``columns``: (group or None, header, width); ``rows``: the values, 1-based column
+    numbers in ``wrap`` left-aligned and wrapped (the rest centred); ``lights``: for a row's
+    index in ``rows``, the light (red/yellow/green) filling the cell of the column headed 灯色;
+    ``subtitle``: a second line of the title in smaller type (the filter, the date);
+    ``formats``: number formats by 1-based column (``#,##0`` for amounts)."""
+    last = get_column_letter(len(columns))
+    thin = Side(style="thin", color="FF808080")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    center = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    left = Alignment(vertical="center", wrap_text=True)
+    head_fill = PatternFill("solid", fgColor=HEAD_FILL)
+    widths = [w for _g, _h, w in columns]
+    _named_styles(ws.parent, border, center, left)
 
-    def _headers(self) -> None:
-        ws, columns = self.ws, self.columns
-        col = 1
-        while col <= len(columns):
-            group = columns[col - 1].group
-            if group is None:
-                ws.cell(2, col, columns[col - 1].header)
-                ws.merge_cells(start_row=2, start_column=col, end_row=3, end_column=col)
-                col += 1
-                continue
-            span = 1
-            while col + span <= len(columns) and columns[col + span - 1].group == group:
-                span += 1
-            ws.cell(2, col, group)
-            ws.merge_cells(start_row=2, start_column=col, end_row=2, end_column=col + span - 1)
-            for k in range(span):
-                ws.cell(3, col + k, columns[col + k - 1].header)
-            col += span
-        head_fill = PatternFill("solid", fgColor="FFD9E1F2")
-        bold = Font(bold=True)
-        for r in (2, 3):
-            for c in range(1, len(columns) + 1):
-                cell = ws.cell(r, c)
-                cell.font, cell.alignment, cell.fill, cell.border = (
-                    bold, self.center, head_fill, self.border)
-        for c, column in enumerate(columns, start=1):
-            ws.column_dimensions[get_column_letter(c)].width = column.width
-        ws.row_dimensions[3].height = row_height([c.header for c in columns], columns, bold=True)
+    ws["A1"].font = Font(bold=True, size=16)
+    if subtitle:
+        ws["A1"] = CellRichText(TextBlock(InlineFont(b=True, sz=16), title),
+                                TextBlock(InlineFont(sz=11), f"\n{subtitle}"))
+    else:
+        ws["A1"] = title
+    ws["A1"].alignment = center
+    ws.merge_cells(f"A1:{last}1")
+    ws.row_dimensions[1].height = 46 if subtitle else 32
+    col = 1
+    while col <= len(columns):
+        group = columns[col - 1][0]
+        if group is None:
+            ws.cell(2, col, columns[col - 1][1])
+            ws.merge_cells(start_row=2, start_column=col, end_row=3, end_column=col)
+            col += 1
+            continue
+        span = 1
+        while col + span <= len(columns) and columns[col + span - 1][0] == group:
+            span += 1
+        ws.cell(2, col, group)
+        ws.merge_cells(start_row=2, start_column=col, end_row=2, end_column=col + span - 1)
+        for k in range(span):
+            ws.cell(3, col + k, columns[col + k - 1][1])
+        col += span
+    for r in (2, 3):
+        for c in range(1, len(columns) + 1):
+            cell = ws.cell(r, c)
+            cell.font, cell.alignment, cell.fill, cell.border = (
+                Font(bold=True),
+                center,
+                head_fill,
+                border,
+            )
+    for c, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(c)].width = width
+    ws.row_dimensions[3].height = row_height([h for _g, h, _w in columns], widths, bold=True)
 
-    def add_row(self, values: list, light_column: int | None = None,
-                light: str | None = None) -> None:
-        """A row; ``light_column`` (1-based) is filled in the colour of ``light``."""
-        self.rows += 1
-        r = self.rows + HEADER_ROWS
-        ws = self.ws
-        for c, (value, style) in enumerate(zip(values, self.styles, strict=True), start=1):
+    light_col = next((n for n, (_g, h, _w) in enumerate(columns, start=1) if h == "灯色"), None)
+    styles = ["表格换行" if c in wrap else "表格" for c in range(1, len(columns) + 1)]
+    for n, values in enumerate(rows):
+        r = n + 4
+        for c, (value, style) in enumerate(zip(values, styles, strict=False), start=1):
             ws.cell(r, c, value).style = style
-        for c, number_format in self.formats:
+        for c, number_format in (formats or {}).items():
             ws.cell(r, c).number_format = number_format
-        ws.row_dimensions[r].height = row_height(values, self.columns)
-        if light_column and light in LIGHT_FILLS:
-            ws.cell(r, light_column).style = f"灯色{light}"
-
-    def save(self) -> bytes:
-        ws = self.ws
-        end = max(HEADER_ROWS, self.rows + HEADER_ROWS)
-        ws.freeze_panes = f"A{HEADER_ROWS + 1}"
-        ws.print_area = f"A1:{self.last}{end}"
-        ws.print_title_rows = f"2:{HEADER_ROWS}"
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.paperSize = ws.PAPERSIZE_A4
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.print_options.horizontalCentered = True
-        ws.page_margins.left = ws.page_margins.right = 0.4
-        ws.auto_filter.ref = f"A{HEADER_ROWS}:{self.last}{end}"
-        out = io.BytesIO()
-        self.wb.save(out)
-        return out.getvalue()
+        ws.row_dimensions[r].height = row_height(values, widths)
+        light = (lights or {}).get(n)
+        if light in LIGHT_FILLS and light_col:
+            ws.cell(r, light_col).style = f"灯色{light}"
+    end = max(3, len(rows) + 3)
+    ws.freeze_panes = "A4"
+    ws.print_area = f"A1:{last}{end}"
+    ws.print_title_rows = "2:3"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.auto_filter.ref = f"A3:{last}{end}"

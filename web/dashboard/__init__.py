@@ -29,7 +29,14 @@ def _dashboard_context():
 
 # Page modules register their views on ``bp`` (one per area).
 # {# pages #}
+from . import (  # noqa: E402,F401
+    overview,
+    project,
+    supervision,
+)
+
 # {# area: dash-bench #}
+# isort: split
 from . import exports  # noqa: E402,F401
 # {# /area: dash-bench #}
 # {# /pages #}

@@ -8,38 +8,40 @@ Columns: 基本情况 (序号, 项目代码, 项目名称, 投资方, 计划总�
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
+from openpyxl import Workbook
 
 from ..lifecycle import PHASES, STAGES
-from ..printed_table import Column, PrintedTable, chinese_date
+from ..printed_table import chinese_date, write_table
 from .tables import dash_project
 
 LIGHTS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
 MAX_ROWS = 20_000  # far above the district's projects; keeps one export's memory bounded
 
-COLUMNS = [
-    Column(None, "序号", 6),
-    Column("基本情况", "项目代码", 16),
-    Column("基本情况", "项目名称", 30, wrap=True),
-    Column("基本情况", "投资方", 24, wrap=True),
-    Column("基本情况", "计划总投资（万元）", 12, number_format="#,##0"),
-    Column("基本情况", "所在街镇", 18, wrap=True),
-    Column("基本情况", "牵头部门", 16, wrap=True),
-    Column("基本情况", "包联区领导", 10),
-    Column("基本情况", "重点项目", 9),
-    Column("推进阶段", "阶段", 14, wrap=True),
-    Column("推进阶段", "所属环节", 9),
-    Column("计划与实际", "计划开工", 14),
-    Column("计划与实际", "实际开工", 14),
-    Column("计划与实际", "计划投产", 14),
-    Column("计划与实际", "实际投产", 14),
-    Column("灯色", "灯色", 7),
-    Column("灯色", "亮灯原因", 22, wrap=True),
+COLUMNS = [  # (group, header, width)
+    (None, "序号", 6),
+    ("基本情况", "项目代码", 16),
+    ("基本情况", "项目名称", 30),
+    ("基本情况", "投资方", 24),
+    ("基本情况", "计划总投资（万元）", 12),
+    ("基本情况", "所在街镇", 18),
+    ("基本情况", "牵头部门", 16),
+    ("基本情况", "包联区领导", 10),
+    ("基本情况", "重点项目", 9),
+    ("推进阶段", "阶段", 14),
+    ("推进阶段", "所属环节", 9),
+    ("计划与实际", "计划开工", 14),
+    ("计划与实际", "实际开工", 14),
+    ("计划与实际", "计划投产", 14),
+    ("计划与实际", "实际投产", 14),
+    ("灯色", "灯色", 7),
+    ("灯色", "亮灯原因", 22),
 ]
-LIGHT_COLUMN = 16
+WRAP = {3, 4, 6, 7, 10, 17}  # long text, left-aligned
 
 
 class FilterRefused(ValueError):
@@ -145,11 +147,9 @@ def project_rows(conn, flt: ProjectFilter, departments_in_scope: frozenset | Non
 def export_projects(rows, departments: dict[str, str], leaders: dict[str, str], as_of: date,
                     filter_text: str) -> bytes:
     """The 项目台账 workbook of ``rows`` (from ``project_rows``)."""
-    table = PrintedTable(
-        "项目台账", COLUMNS, "昆都仑区重点项目全生命周期台账",
-        f"{filter_text}　　截至{chinese_date(as_of)}")
+    values, lights = [], {}
     for n, row in enumerate(rows, start=1):
-        table.add_row([
+        values.append([
             n,
             row.business_key or "",
             row.name or "",
@@ -167,5 +167,14 @@ def export_projects(rows, departments: dict[str, str], leaders: dict[str, str], 
             chinese_date(row.actual_production),
             LIGHTS.get(row.light, row.light or ""),
             row.light_reason or "",
-        ], light_column=LIGHT_COLUMN, light=row.light)
-    return table.save()
+        ])
+        lights[n - 1] = row.light
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "项目台账"
+    write_table(ws, title="昆都仑区重点项目全生命周期台账",
+                subtitle=f"{filter_text}　　截至{chinese_date(as_of)}", columns=COLUMNS,
+                rows=values, wrap=WRAP, lights=lights, formats={5: "#,##0"})
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

@@ -9,7 +9,8 @@ Units by name or code (org chart); deadlines as ``operations.parse_deadline`` re
 
 Export — one sheet, a 来源分解表 column (filterable, prints as one table): a title row, two header
 rows with merged groups (责任分工, 推进情况, 销账), Chinese dates (2026年6月30日), the header
-frozen, print area and titles set, landscape fit to one page wide, lights as coloured cells.
+frozen, print area and titles set, landscape fit to one page wide, lights as coloured cells
+(the layout: ``workflows/printed_table.py``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ import io
 import zipfile
 from datetime import date
 
-from ..printed_table import Column, PrintedTable, chinese_date
+from openpyxl import Workbook
+
+from ..printed_table import chinese_date, write_table
 from ..workbooks import WorkbookRefused, open_workbook
 from .operations import LIGHT_LABELS, ORIGIN_LABELS, STATUS_LABELS, deadline_label
 
@@ -122,46 +125,62 @@ def read_breakdown(content: bytes) -> list[dict]:
 
 # ------------------------------------------------------------------ export
 
-COLUMNS = [
-    Column(None, "序号", 6),
-    Column(None, "来源分解表", 24),
-    Column(None, "编号", 7),
-    Column(None, "工作任务", 46, wrap=True),
-    Column("责任分工", "牵头领导", 12),
-    Column("责任分工", "牵头单位", 16),
-    Column("责任分工", "责任单位", 26, wrap=True),
-    Column(None, "完成时限", 16),
-    Column("推进情况", "实际进度（%）", 10),
-    Column("推进情况", "灯色", 8),
-    Column("推进情况", "亮灯原因", 20, wrap=True),
-    Column(None, "状态", 8),
-    Column("销账", "销账日期", 16),
-    Column("销账", "佐证材料", 12),
-    Column(None, "来源说明", 20, wrap=True),
+COLUMNS = [  # (group, header, width)
+    (None, "序号", 6),
+    (None, "来源分解表", 24),
+    (None, "编号", 7),
+    (None, "工作任务", 46),
+    ("责任分工", "牵头领导", 12),
+    ("责任分工", "牵头单位", 16),
+    ("责任分工", "责任单位", 26),
+    (None, "完成时限", 16),
+    ("推进情况", "实际进度（%）", 10),
+    ("推进情况", "灯色", 8),
+    ("推进情况", "亮灯原因", 20),
+    (None, "状态", 8),
+    ("销账", "销账日期", 16),
+    ("销账", "佐证材料", 12),
+    (None, "来源说明", 20),
 ]
 
 
 def export_ledger(rows: list[dict], unit_name, as_of: date, title: str | None = None) -> bytes:
     """The 台账 as an .xlsx workbook (``unit_name``: department code -> name)."""
-    table = PrintedTable("督查台账", COLUMNS,
-                         title or f"昆都仑区重点工作督查台账（截至{chinese_date(as_of)}）")
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "督查台账"
+    values, lights = [], {}
     for n, row in enumerate(rows, start=1):
-        values = [
-            n,
-            row["source_table"],
-            row["number"],
-            row["task"],
-            row.get("lead_leader") or "",
-            unit_name(row["lead_unit"]) if row.get("lead_unit") else "",
-            "、".join(unit_name(u) for u in row.get("responsible_units") or []),
-            deadline_label(row.get("deadline"), row.get("deadline_text")),
-            row.get("actual_pct") if row.get("actual_pct") is not None else "",
-            LIGHT_LABELS.get(row.get("light") or "", "未亮灯"),
-            row.get("light_reason") or "",
-            STATUS_LABELS.get(row["status"], row["status"]),
-            chinese_date(row.get("closed_on")),
-            f"{len(row.get('closure_evidence') or [])} 份" if row.get("closure_evidence") else "",
-            row.get("origin_note") or ORIGIN_LABELS.get(row.get("origin") or "", ""),
-        ]
-        table.add_row(values, light_column=10, light=row.get("light"))
-    return table.save()
+        values.append(
+            [
+                n,
+                row["source_table"],
+                row["number"],
+                row["task"],
+                row.get("lead_leader") or "",
+                unit_name(row["lead_unit"]) if row.get("lead_unit") else "",
+                "、".join(unit_name(u) for u in row.get("responsible_units") or []),
+                deadline_label(row.get("deadline"), row.get("deadline_text")),
+                row.get("actual_pct") if row.get("actual_pct") is not None else "",
+                LIGHT_LABELS.get(row.get("light") or "", "未亮灯"),
+                row.get("light_reason") or "",
+                STATUS_LABELS.get(row["status"], row["status"]),
+                chinese_date(row.get("closed_on")),
+                f"{len(row.get('closure_evidence') or [])} 份"
+                if row.get("closure_evidence")
+                else "",
+                row.get("origin_note") or ORIGIN_LABELS.get(row.get("origin") or "", ""),
+            ]
+        )
+        lights[n - 1] = row.get("light")
+    write_table(
+        ws,
+        title=title or f"昆都仑区重点工作督查台账（截至{chinese_date(as_of)}）",
+        columns=COLUMNS,
+        rows=values,
+        wrap={4, 7, 11, 15},
+        lights=lights,
+    )
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
