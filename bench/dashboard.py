@@ -67,23 +67,33 @@ SIZES = {"full": Plan(10_000, 100_000, 50), "quick": Plan(1_000, 10_000, 10)}
 # ---------------------------------------------------------------------------------- data
 
 
+def is_complete(db_path: Path) -> bool:
+    markers = marker_dir(db_path)
+    if not (db_path.exists() and (markers / "plan.json").exists()):
+        return False
+    chunks = json.loads((markers / "plan.json").read_text())["chunks"]
+    return all((markers / f"{n}.done").exists() for n in range(chunks)) and (
+        markers / "supervision.done").exists()
+
+
 def ensure_data(size: str, workers: int, rebuild: bool) -> Path:
     db_path = ROOT / "var" / "bench" / f"dashboard-{size}.db"
     record = db_path.with_name(db_path.name + ".build.json")
     if rebuild:
         for path in (db_path, db_path.with_name(db_path.name + "-wal"),
-                     db_path.with_name(db_path.name + "-shm"), record):
+                     db_path.with_name(db_path.name + "-shm"), record,
+                     db_path.with_name(db_path.name + ".read-model")):
             path.unlink(missing_ok=True)
         shutil.rmtree(marker_dir(db_path), ignore_errors=True)
-    done = json.loads(record.read_text()) if record.exists() else None
-    if done is None or not db_path.exists():
+    done = json.loads(record.read_text()) if record.exists() else {"wall_seconds": 0.0}
+    if not is_complete(db_path):
         print(f"building {db_path.relative_to(ROOT)} through the engine ({workers} processes)",
               flush=True)
         wall = build(db_path, SIZES[size], workers, db_path.with_suffix(".log"))
-        earlier = json.loads(record.read_text())["wall_seconds"] if record.exists() else 0.0
         cpu, stats = build_summary(db_path)
-        done = {"wall_seconds": earlier + wall, "chunk_seconds": cpu, "stats": dict(stats),
-                "built_on": date.today().isoformat(), "machine": machine()}
+        done = {"wall_seconds": done["wall_seconds"] + wall, "chunk_seconds": cpu,
+                "stats": dict(stats), "built_on": date.today().isoformat(),
+                "machine": machine()}
         record.write_text(json.dumps(done, ensure_ascii=False, indent=1))
     print(f"data built in {done['wall_seconds'] / 60:.1f} min wall "
           f"({done['chunk_seconds'] / 60:.1f} min of chunk time over the workers) on "
@@ -92,6 +102,14 @@ def ensure_data(size: str, workers: int, rebuild: bool) -> Path:
     print(f"  engine commands: {stats.get('commands', 0):,}; cases: " + ", ".join(
         f"{k} {v:,}" for k, v in sorted(stats.items()) if k != "commands"))
     return db_path
+
+
+def upgrade(db_path: Path) -> None:
+    """Migrations added since the file was built (the data outlives code changes)."""
+    app = app_for(f"sqlite:///{db_path}", db_path.parent)
+    eng = app.extensions["kunflow"]
+    eng.migrate()
+    eng.close()
 
 
 def ensure_read_model(db_path: Path) -> None:
@@ -313,6 +331,7 @@ def main(argv=None) -> int:
     size = "quick" if args.quick else "full"
     print(f"kunflow bench/dashboard.py ({size}) on {date.today()}: {machine()}; {load_average()}")
     db_path = ensure_data(size, args.workers, args.rebuild)
+    upgrade(db_path)
     ensure_read_model(db_path)
     if args.build_only:
         return 0

@@ -6,6 +6,8 @@ with names, 街镇, start times and stopping points drawn per case, so projects 
 stage and phase and the cases' tasks were completed on varied days (histograms, on-time
 rates, overdue tasks). ``service_request`` and the small processes (radioactive_check,
 river_sand) are started and advanced a few steps with form data filled in from their forms.
+After the chunks, the district's one supervision ledger: the demo's monthly rounds
+(``Supervision``), March 2026 to the build's day.
 
 The engine offers no bulk start; its batch commands (suspend / resume / terminate) do not create
 cases. Speed comes from processes instead: the work is cut into chunks, each chunk a simulation
@@ -298,6 +300,33 @@ class Generic:
             w.complete(t, form_data(schema, rng), None if t.department_code else "admin")
 
 
+def run_supervision(url: str, workdir: Path, end: datetime, seed: int) -> Counter:
+    """The district's one supervision ledger: the demo's 督查督办月报 (its 分解表 imported, a
+    ``supervision_monthly`` round a month from March 2026 with late, unsigned, revised and
+    missing reports), on its own clock; what the supervision page shows."""
+    import logging
+
+    import time_machine
+
+    from workflows.demo.supervision_monthly import Supervision
+    from workflows.demo.world import Simulation, World, utc
+
+    logging.disable(logging.WARNING)
+    app = app_for(url, workdir)
+    eng = app.extensions["kunflow"]
+    stats: Counter = Counter()
+    start = utc(datetime(2026, 2, 24, 10, 0))
+    with time_machine.travel(start.replace(tzinfo=UTC), tick=False) as traveller:
+        w = World(eng, traveller, seed)
+        sim = Simulation(w, end)
+        sim.spawn(start + timedelta(minutes=5),
+                  _guarded(Supervision(w, seed).run(), stats, "supervision_monthly"))
+        sim.run()
+    stats["commands"] += w.commands
+    eng.close()
+    return stats
+
+
 # ---------------------------------------------------------------------------------- workers
 
 
@@ -367,13 +396,22 @@ def build(db_path: Path, plan: Plan, workers: int, log_path: Path, end: datetime
     missing = [n for n in range(plan.chunks) if not (markers / f"{n}.done").exists()]
     if missing:
         raise RuntimeError(f"chunks {missing} failed: see {log_path}")
+    supervision = markers / "supervision.done"
+    if not supervision.exists():
+        t1 = perf()
+        stats = run_supervision(url, db_path.parent, datetime.fromisoformat(saved["end"]),
+                                plan.seed)
+        supervision.write_text(json.dumps({"seconds": perf() - t1, "stats": stats},
+                                          ensure_ascii=False))
+        print(f"  supervision rounds in {perf() - t1:.0f} s: "
+              + ", ".join(f"{k} {v}" for k, v in sorted(stats.items())), flush=True)
     return perf() - t0
 
 
 def build_summary(db_path: Path) -> tuple[float, Counter]:
     """Seconds the chunks took (summed over workers) and their counters."""
     total, stats = 0.0, Counter()
-    for marker in marker_dir(db_path).glob("*.done"):
+    for marker in marker_dir(db_path).glob("*.done"):  # the chunks and the supervision rounds
         saved = json.loads(marker.read_text())
         total += saved["seconds"]
         stats.update(saved["stats"])
