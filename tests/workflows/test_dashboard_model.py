@@ -214,3 +214,27 @@ def test_bad_values_in_a_projects_data_become_null():
         None, False, "unknown", None)
     assert [as_number(v) for v in ("1,200.5", float("nan"), True, 3)] == [1200.5, None, None, 3]
     assert as_day("2026-03-01T18:00:00Z") == date(2026, 3, 2)  # 02:00 China time
+
+
+def test_a_whistle_naming_a_projects_code_is_linked_and_rebuild_links_it_too(engine, clock):
+    library_deploy(engine, "project_lifecycle")
+    library_deploy(engine, "whistle_referral")
+    driver = Driver(engine, cold=False)
+    p = Project(driver, clock, "XM-2026-102")
+    report = {"problem_title": "工地夜间施工扰民", "category": "construction", "urgency": "ordinary",
+              "location": "卜尔汉图镇某工地", "problem_description": "多次劝导无效。",
+              "reporter_phone": "0472-2101234"}
+    cases = {}
+    for key, code in (("CS-2026-101", "XM-2026-102"), ("CS-2026-102", "XM-0000-000"),
+                      ("CS-2026-103", None)):
+        iid = engine.start("whistle_referral", driver.user("buerhantu-clerk"),
+                           business_key=key, title=key).id
+        driver.complete(iid, "blow_whistle",
+                        report | ({"project_code": code} if code else {}))
+        cases[key] = iid
+    with engine.unit_of_work(readonly=True) as uow:
+        links = [tuple(r) for r in uow.conn.execute(sa.select(dash_case_link))]
+    assert links == [(cases["CS-2026-101"], p.iid, "whistle_referral", "code")]
+    observed = tables(engine)
+    assert rebuild(engine)["dash_case_link"] == 1
+    assert tables(engine) == observed

@@ -431,6 +431,15 @@ def link_for(conn, parent: int | None, project_code) -> tuple[int, str] | None:
 BATCH = 200
 
 
+def needs_rebuild(engine) -> bool:
+    """Projects but no project rows: a database from before the read model (an upgrade)."""
+    with engine.unit_of_work(readonly=True) as uow:
+        if uow.conn.execute(sa.select(dash_project.c.instance_id).limit(1)).first() is not None:
+            return False
+        return uow.conn.execute(sa.select(instance.c.id).where(
+            instance.c.process_key == PROJECT_PROCESS).limit(1)).first() is not None
+
+
 def rebuild(engine, progress: Callable[[str], None] | None = None,
             projection: DashboardProjection | None = None) -> dict[str, int]:
     """Recompute the four tables from the engine's rows (instance, task, task_pause, the event
