@@ -29,4 +29,10 @@ def _dashboard_context():
 
 # Page modules register their views on ``bp`` (one per area).
 # {# pages #}
+from . import (  # noqa: E402,F401
+    overview,
+    project,
+    supervision,
+)
+
 # {# /pages #}

@@ -3,9 +3,23 @@
 // page names itself in data-dashboard-page and carries its figures as JSON in #dashboard-data.
 
 import './dashboard.css';
+// {# area: supervision #}
+import { mount as mountSupervision } from './supervision.js';
+// {# /area: supervision #}
+// {# area: projects #}
+import { mount as mountOverview } from './overview.js';
+import { mount as mountProject } from './project.js';
+// {# /area: projects #}
 
 const pages = {
   // {# pages #}
+  // {# area: supervision #}
+  supervision: mountSupervision,
+  // {# /area: supervision #}
+  // {# area: projects #}
+  overview: mountOverview,
+  project: mountProject,
+  // {# /area: projects #}
   // {# /pages #}
 };
 
