@@ -30,6 +30,7 @@ from workflows.dashboard.projection import (
     as_number,
     project_light,
     rebuild,
+    refresh_lights,
 )
 
 T0 = china(2026, 3, 2)  # Monday 2 March 2026, 09:00 China time
@@ -238,3 +239,32 @@ def test_a_whistle_naming_a_projects_code_is_linked_and_rebuild_links_it_too(eng
     observed = tables(engine)
     assert rebuild(engine)["dash_case_link"] == 1
     assert tables(engine) == observed
+
+
+def test_lights_follow_passing_time_without_a_step(engine, clock):
+    """Between steps a task falls due and an agreed 开工 date passes: the housekeeping's
+    ``refresh_lights`` turns the light yellow, then red, from the task rows and stored facts."""
+    library_deploy(engine, "project_lifecycle")
+    driver = Driver(engine, cold=False)
+    p = Project(driver, clock, "XM-2026-103")
+    clock.move_to(china(2026, 3, 3).replace(tzinfo=UTC))
+    negotiate(p)  # six joint opinions open, due on 10 March
+    assert refresh_lights(engine, datetime(2026, 3, 3, 8)) == 0
+    assert project_row(engine, p.iid)["light"] == "green"
+
+    # no step happens; on 10 March at 17:00 China time nothing is late yet, on the 11th it is
+    assert refresh_lights(engine, datetime(2026, 3, 10, 9)) == 0
+    assert refresh_lights(engine, datetime(2026, 3, 11, 2)) == 1
+    row = project_row(engine, p.iid)
+    assert (row["light"], row["overdue_tasks"]) == ("yellow", 6)
+    assert row["light_reason"] == "6项办理事项已逾期"
+
+    # an agreed 开工 date that passes makes it red, with no step either
+    with engine.unit_of_work() as uow:
+        uow.conn.execute(dash_project.update().where(dash_project.c.instance_id == p.iid)
+                         .values(planned_start=date(2026, 3, 12)))
+        uow.commit()
+    assert refresh_lights(engine, datetime(2026, 3, 12, 8)) == 0  # not past the day yet
+    assert refresh_lights(engine, datetime(2026, 3, 13, 2)) == 1
+    row = project_row(engine, p.iid)
+    assert row["light"] == "red" and "已过约定开工日期2026年3月12日仍未开工" in row["light_reason"]

@@ -343,7 +343,7 @@ class DashboardProjection:
             local_day(now), status=saved.status, planned_start=facts["planned_start"],
             actual_start=actual_start, planned_production=facts["planned_production"],
             actual_production=actual_production, overdue_tasks=overdue,
-            report_light=facts.pop("report_light"))
+            report_light=facts["report_light"])
         conn.execute(_upserts(conn)[0], {
             "instance_id": iid, "business_key": saved.business_key or (row and row["business_key"]),
             **facts, "stage": stage_name, "stage_number": found.number if found else None,
@@ -554,7 +554,7 @@ def _rebuild_projects(conn, projection: DashboardProjection, ids: list[int],
             local_day(now), status=head.status, planned_start=facts["planned_start"],
             actual_start=replay.started, planned_production=facts["planned_production"],
             actual_production=actual_production, overdue_tasks=overdue,
-            report_light=facts.pop("report_light"))
+            report_light=facts["report_light"])
         projects.append({
             "instance_id": iid, "business_key": head.business_key, **facts,
             "stage": replay.stage, "stage_number": found.number if found else None,
@@ -690,3 +690,48 @@ def _rebuild_case_links(engine) -> int:
             conn.execute(dash_case_link.insert(), rows[start:start + BATCH * 5])
         uow.commit()
     return len(rows)
+
+
+# ------------------------------------------------------------------------------ passing time
+
+_LIVE_PROJECTS = (
+    sa.select(dash_project.c.instance_id, dash_project.c.status, dash_project.c.planned_start,
+              dash_project.c.actual_start, dash_project.c.planned_production,
+              dash_project.c.actual_production, dash_project.c.report_light,
+              dash_project.c.light, dash_project.c.light_reason,
+              dash_project.c.overdue_tasks)
+    .where(dash_project.c.status.not_in(ENDED)))
+_OVERDUE_BY_PROJECT = (
+    sa.select(task.c.instance_id, sa.func.count())
+    .where(task.c.process_key == "project_lifecycle", task.c.state.in_(OPEN_STATES),
+           task.c.due_at < _bp("now"), task.c.paused_at.is_(None))
+    .group_by(task.c.instance_id))
+_SET_LIGHT = (dash_project.update().where(dash_project.c.instance_id == _bp("b_iid"))
+              .values(light=_bp("light"), light_reason=_bp("light_reason"),
+                      overdue_tasks=_bp("overdue_tasks")))
+
+
+def refresh_lights(engine, now: datetime) -> int:
+    """Lights change with time as well as with steps: a task falls due, an agreed 开工 date
+    passes while no step happens. Recompute every live project's overdue count and light as of
+    ``now`` (naive UTC) from the indexed task rows and the stored facts, and write those that
+    changed; returns how many changed. Run by the scheduler's housekeeping (every ten minutes)."""
+    today = local_day(now)
+    with engine.unit_of_work() as uow:
+        conn = uow.conn
+        overdue = dict(conn.execute(_OVERDUE_BY_PROJECT, {"now": now}).all())
+        changes = []
+        for p in conn.execute(_LIVE_PROJECTS):
+            count = overdue.get(p.instance_id, 0)
+            light = project_light(
+                today, status=p.status, planned_start=p.planned_start,
+                actual_start=p.actual_start, planned_production=p.planned_production,
+                actual_production=p.actual_production, overdue_tasks=count,
+                report_light=p.report_light)
+            if (light.colour, light.reason, count) != (p.light, p.light_reason, p.overdue_tasks):
+                changes.append({"b_iid": p.instance_id, "light": light.colour,
+                                "light_reason": light.reason, "overdue_tasks": count})
+        if changes:
+            conn.execute(_SET_LIGHT, changes)
+        uow.commit()
+    return len(changes)
