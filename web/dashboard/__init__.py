@@ -29,4 +29,7 @@ def _dashboard_context():
 
 # Page modules register their views on ``bp`` (one per area).
 # {# pages #}
+# {# area: departments #}
+from . import departments, heatmap  # noqa: E402,F401
+# {# /area: departments #}
 # {# /pages #}

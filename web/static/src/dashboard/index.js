@@ -6,6 +6,11 @@ import './dashboard.css';
 
 const pages = {
   // {# pages #}
+  // {# area: departments #}
+  // (bundled inline: esbuild turns import() into a lazy require without code splitting)
+  departments: (root, data) => import('./departments.js').then((m) => m.mount(root, data)),
+  heatmap: (root, data) => import('./heatmap.js').then((m) => m.mount(root, data)),
+  // {# /area: departments #}
   // {# /pages #}
 };
 

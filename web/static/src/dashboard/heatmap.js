@@ -1,0 +1,88 @@
+// 流程热力图: the process's newest diagram in bpmn-js's NavigatedViewer, each task coloured by
+// its median working days (green → yellow → red, scaled to the slowest element), with a badge
+// of completed count · median and the number open now.
+
+import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
+import 'bpmn-js/dist/assets/diagram-js.css';
+import 'bpmn-js/dist/assets/bpmn-js.css';
+
+import './heatmap.css';
+
+/** The fill of a median of `days` on a scale up to `max`: hue 120 (green) to 0 (red). */
+export function heatColour(days, max) {
+  const t = max > 0 ? Math.min(1, Math.max(0, days / max)) : 0;
+  return `hsl(${Math.round(120 * (1 - t))}, 72%, 72%)`;
+}
+
+function badge(element) {
+  const box = document.createElement('div');
+  box.className = 'heat-badge';
+  box.dataset.element = element.id;
+  const parts = [];
+  if (element.count) parts.push(`${element.count} 件 · 中位 ${element.median} 日`);
+  if (element.open) parts.push(`在办 ${element.open}`);
+  box.textContent = parts.join(' ｜ ');
+  if (element.overdue) box.classList.add('has-overdue');
+  box.title = `${element.name}：办结 ${element.count} 件，中位 ${element.median ?? '—'} 个工作日，`
+    + `80% 在 ${element.p80 ?? '—'} 个工作日内；在办 ${element.open} 件（逾期 ${element.overdue} 件）`;
+  return box;
+}
+
+function fail(container, text) {
+  container.textContent = '';
+  const p = document.createElement('p');
+  p.className = 'heat-empty';
+  p.setAttribute('role', 'alert');
+  p.textContent = `流程图加载失败：${text}`;
+  container.appendChild(p);
+}
+
+export async function mount(root, data) {
+  const container = root.querySelector('.heatmap-canvas');
+  if (!container || !data.xmlUrl) return;
+  const viewer = new NavigatedViewer({ container });
+  try {
+    const response = await fetch(data.xmlUrl, { credentials: 'same-origin' });
+    if (!response.ok) throw new Error(`服务器返回 HTTP ${response.status}`);
+    await viewer.importXML(await response.text());
+  } catch (error) {
+    viewer.destroy();
+    fail(container, (error && error.message) || '未知错误');
+    return;
+  }
+  const canvas = viewer.get('canvas');
+  const registry = viewer.get('elementRegistry');
+  const overlays = viewer.get('overlays');
+  const elements = (data.elements || []).filter((e) => registry.get(e.id));
+  const max = Math.max(0, ...elements.map((e) => e.median || 0));
+  for (const element of elements) {
+    const shape = registry.get(element.id);
+    if (element.count) {
+      const visual = registry.getGraphics(shape).querySelector('.djs-visual > rect');
+      if (visual) {
+        visual.style.fill = heatColour(element.median || 0, max);
+        visual.classList.add('heat-filled');
+      }
+    }
+    overlays.add(element.id, 'heat', {
+      position: { bottom: -4, left: 0 },
+      html: badge(element),
+    });
+  }
+  const legend = root.querySelector('.heatmap-legend');
+  if (legend && elements.some((e) => e.count)) {
+    legend.querySelector('.legend-max').textContent = String(max);
+    legend.hidden = false;
+  }
+  const fit = () => {
+    canvas.resized();
+    canvas.zoom('fit-viewport', 'auto');
+  };
+  fit();
+  let moved = false;
+  for (const type of ['wheel', 'mousedown', 'touchstart']) {
+    container.addEventListener(type, () => (moved = true), { passive: true, once: true });
+  }
+  window.addEventListener('resize', () => (moved ? canvas.resized() : fit()));
+  container.dataset.ready = '1';
+}
