@@ -148,7 +148,7 @@ class DepartmentFigures:
 @dataclass(frozen=True)
 class DepartmentOverview:
     months: tuple[str, ...]
-    departments: tuple[DepartmentFigures, ...]  # org chart order, grouped
+    departments: tuple[DepartmentFigures, ...]  # 区直部门 then 街镇, most overdue first
     ranking: tuple[DepartmentFigures, ...]  # ranked departments, rank 1 first
     task_types: tuple[TaskType, ...]  # slowest median first
 
@@ -280,6 +280,8 @@ def department_overview(engine: Engine, departments=None, *, months: int = DEFAU
     ranking = _rank(figures)
     ranks = {f.code: f.rank for f in ranking}
     figures = [DepartmentFigures(**{**f.__dict__, "rank": ranks.get(f.code)}) for f in figures]
+    # in each group the departments with most overdue (then open) work first
+    figures.sort(key=lambda f: (GROUPS.index(f.group), -f.overdue_tasks, -f.open_tasks))
     return DepartmentOverview(months=window, departments=tuple(figures),
                               ranking=tuple(ranking), task_types=tuple(types))
 

@@ -17,7 +17,15 @@ function shortName(name) {
   return name.replace(/街道办事处$/, '街道').replace(/^区/, '');
 }
 
+/** The period chooser applies on change (no inline handlers: the CSP allows none). */
+export function submitPeriodOnChange(root) {
+  for (const select of root.querySelectorAll('.dash-period select')) {
+    select.addEventListener('change', () => select.form.submit());
+  }
+}
+
 export function mount(root, data) {
+  submitPeriodOnChange(root);
   const holder = root.querySelector('[data-chart="open-overdue"]');
   const rows = (data.departments || []).slice();
   if (!holder || !rows.length) return;

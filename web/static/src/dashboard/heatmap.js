@@ -6,7 +6,12 @@ import NavigatedViewer from 'bpmn-js/lib/NavigatedViewer';
 import 'bpmn-js/dist/assets/diagram-js.css';
 import 'bpmn-js/dist/assets/bpmn-js.css';
 
+import { submitPeriodOnChange } from './departments.js';
 import './heatmap.css';
+
+// Below this scale labels and badges are unreadable (as on the case page's diagram).
+const MIN_READABLE_SCALE = 0.55;
+const READABLE_SCALE = 0.9;
 
 /** The fill of a median of `days` on a scale up to `max`: hue 120 (green) to 0 (red). */
 export function heatColour(days, max) {
@@ -19,7 +24,7 @@ function badge(element) {
   box.className = 'heat-badge';
   box.dataset.element = element.id;
   const parts = [];
-  if (element.count) parts.push(`${element.count} 件 · 中位 ${element.median} 日`);
+  if (element.count) parts.push(`${element.median}日·${element.count}件`);
   if (element.open) parts.push(`在办 ${element.open}`);
   box.textContent = parts.join(' ｜ ');
   if (element.overdue) box.classList.add('has-overdue');
@@ -38,6 +43,7 @@ function fail(container, text) {
 }
 
 export async function mount(root, data) {
+  submitPeriodOnChange(root);
   const container = root.querySelector('.heatmap-canvas');
   if (!container || !data.xmlUrl) return;
   const viewer = new NavigatedViewer({ container });
@@ -64,8 +70,12 @@ export async function mount(root, data) {
         visual.classList.add('heat-filled');
       }
     }
+    // readable when the diagram is zoomed out (never below 80 % size); hidden when it is so
+    // small that the badges would cover the diagram
     overlays.add(element.id, 'heat', {
-      position: { bottom: -4, left: 0 },
+      position: { bottom: -2, left: 0 },
+      scale: { min: 0.8 },
+      show: { minZoom: 0.12 },
       html: badge(element),
     });
   }
@@ -74,12 +84,43 @@ export async function mount(root, data) {
     legend.querySelector('.legend-max').textContent = String(max);
     legend.hidden = false;
   }
-  const fit = () => {
+  // A large diagram fitted whole is too small to read: then show the elements that have
+  // figures at a readable scale; the "全图" / "有数据的环节" buttons switch.
+  const whole = () => {
     canvas.resized();
     canvas.zoom('fit-viewport', 'auto');
   };
+  const focus = () => {
+    const shapes = elements.map((e) => registry.get(e.id));
+    if (!shapes.length || !container.clientWidth) {
+      whole();
+      return;
+    }
+    canvas.resized();
+    const minX = Math.min(...shapes.map((e) => e.x)) - 20;
+    const minY = Math.min(...shapes.map((e) => e.y)) - 30;
+    const maxX = Math.max(...shapes.map((e) => e.x + (e.width || 0))) + 20;
+    const maxY = Math.max(...shapes.map((e) => e.y + (e.height || 0))) + 60; // badges below
+    const scale = Math.min(READABLE_SCALE, container.clientWidth / (maxX - minX),
+      container.clientHeight / (maxY - minY));
+    const width = container.clientWidth / scale;
+    const height = container.clientHeight / scale;
+    canvas.viewbox({ x: (minX + maxX) / 2 - width / 2, y: (minY + maxY) / 2 - height / 2,
+      width, height });
+  };
+  const fit = () => {
+    whole();
+    if (canvas.zoom() < MIN_READABLE_SCALE) focus();
+  };
   fit();
   let moved = false;
+  for (const button of root.querySelectorAll('[data-heatmap-view]')) {
+    button.hidden = false;
+    button.addEventListener('click', () => {
+      moved = true;
+      (button.dataset.heatmapView === 'whole' ? whole : focus)();
+    });
+  }
   for (const type of ['wheel', 'mousedown', 'touchstart']) {
     container.addEventListener(type, () => (moved = true), { passive: true, once: true });
   }
