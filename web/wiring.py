@@ -20,7 +20,7 @@ def build_engine(settings: Mapping, *, handlers: Mapping[str, Callable] | None =
     and the limits of ``config.settings.engine_options``; ``options`` (the Engine's keyword
     arguments) override them. The district's service-task handlers are registered: those of
     ``workflows.handlers`` for ``settings["ORG_FILE"]``, or ``handlers`` when given (made once
-    for many engines)."""
+    for many engines); and the district's read models (``workflows.add_read_models``)."""
     kwargs = {"live_cache_size": int(settings["LIVE_CACHE_SIZE"]),
               **engine_options(settings), **options}
     engine = Engine(settings["DATABASE_URL"], **kwargs)
@@ -30,6 +30,7 @@ def build_engine(settings: Mapping, *, handlers: Mapping[str, Callable] | None =
     else:
         for name, handler in handlers.items():
             engine.services.register(name, handler)
+        workflows.add_read_models(engine, settings["ORG_FILE"])
     return engine
 
 

@@ -18,6 +18,7 @@ they are registered).
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from engine import ServiceRegistry
@@ -47,11 +48,29 @@ def handlers(org_file: str | Path | None = None,
     }
 
 
+@functools.lru_cache(maxsize=8)
+def _org_chart(path: str, _mtime_ns: int):
+    # one read per org file version: cold test drivers build an Engine before every step
+    return load_org(path)
+
+
+def add_read_models(engine, org_file: str | Path | None = None) -> None:
+    """Keep the district's read models in every save of ``engine`` (``Engine.add_read_model``):
+    the 驾驶舱's summary tables (workflows/dashboard/projection.py), bound to the engine's
+    calendar and the org chart (a 街镇 or a 包联 leader named by name)."""
+    path = Path(org_file or DEFAULT_ORG_FILE)
+    departments, users = _org_chart(str(path), path.stat().st_mtime_ns)
+    engine.add_read_model(DashboardProjection(engine.calendar, departments, users))
+
+
 def register(target, org_file: str | Path | None = None) -> ServiceRegistry:
     """Register the handlers on ``target``: an Engine (its ``services``; the district's own
-    tables, ``SCHEMA``, are added to its schema) or a ServiceRegistry."""
+    tables, ``SCHEMA``, are added to its schema; its read models, ``add_read_models``) or a
+    ServiceRegistry."""
     if hasattr(target, "add_schema"):
         target.add_schema(SCHEMA)
+    if hasattr(target, "add_read_model"):
+        add_read_models(target, org_file)
     registry = target.services if hasattr(target, "services") else target
     for name, handler in handlers(org_file).items():
         registry.register(name, handler)
@@ -60,3 +79,4 @@ def register(target, org_file: str | Path | None = None) -> ServiceRegistry:
 
 # registers (issue 12), dashboard (issue 13): their tables join SCHEMA's metadata
 from . import dashboard, registers  # noqa: E402,F401
+from .dashboard.projection import DashboardProjection  # noqa: E402

@@ -34,8 +34,9 @@ HAZARD_SCRIPTS = [
 
 class Hazard:
     def __init__(self, w: World, key: str, level: str, firm: tuple, start: datetime, steps: list,
-                 rng: random.Random):
+                 rng: random.Random, project_code: str | None = None):
         self.w, self.key, self.level, self.rng = w, key, level, rng
+        self.project_code = project_code  # 关联项目代码, when the inspection concerns a project
         self.enterprise, self.head, _level, self.description, self.basis = firm
         self.start, self.steps, self.iid = start, steps, None
 
@@ -61,7 +62,8 @@ class Hazard:
                 "enterprise_phone": f"0472-{rng.randint(5100000, 5199999)}",
                 "inspection_date": today, "inspection_team": "区应急局 郑磊、马福明（四不两直）",
                 "hazard_level": self.level, "hazard_description": self.description,
-                "legal_basis": self.basis, "hazard_photos": w.attach("隐患照片.jpg")})
+                "legal_basis": self.basis, "hazard_photos": w.attach("隐患照片.jpg"),
+                **({"project_code": self.project_code} if self.project_code else {})})
             if self.level == "major":  # 重大隐患: the firm's head is interviewed at once
                 w.do(iid, "interview_major_hazard_head", {
                     "interview_date": today, "interviewee": self.head,

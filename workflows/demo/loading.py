@@ -136,12 +136,14 @@ def load_demo(
         supervision = Supervision(w, seed)
         sim.spawn(utc(datetime(2026, 2, 24, 10, 0)), supervision.run())
         for key, report, start, steps in plan.whistles:
-            case = Whistle(w, key, report, start, steps, random.Random(f"{seed}:{key}"))
+            case = Whistle(w, key, report, start, steps, random.Random(f"{seed}:{key}"),
+                           plan.project_codes.get(key))
             sim.spawn(utc(start), case.run())
         for key, level, firm, start, steps in plan.hazards:
-            case = Hazard(w, key, level, firm, start, steps, random.Random(f"{seed}:{key}"))
+            case = Hazard(w, key, level, firm, start, steps, random.Random(f"{seed}:{key}"),
+                          plan.project_codes.get(key))
             sim.spawn(utc(start), case.run())
-        register_cases = spawn_register_cases(w, sim, seed)
+        register_cases = spawn_register_cases(w, sim, seed, plan.project_codes)
         closure: list[int] = []
         if closure_deployed(engine):  # mine_closure merged: the 临近关闭 mine is being closed
             sim.spawn(utc(datetime(2026, 11, 20, 9, 30)), _closure(w, closure))

@@ -260,6 +260,9 @@ class DemoPlan:
     whistles: list[tuple]  # (key, report, start, steps)
     hazards: list[tuple]  # (key, level, firm, start, steps)
     register_cases: list[RegisterScript] = field(default_factory=list)  # started from entries
+    # case key (a whistle's or hazard's business key, ``reg-<n>`` for the n-th register case)
+    # -> the code of the project it concerns, filled into the start form's 关联项目代码
+    project_codes: dict[str, str] = field(default_factory=dict)
 
     def cases(self) -> set[tuple[str, str, str]]:
         """(process key, business key, title) of every instance the demo starts, but those
@@ -342,4 +345,30 @@ def plan_demo(seed: int, streets: list[str]) -> DemoPlan:
         (f"YH-2026-{n + 1:03d}", level, firms[level].pop(), start, steps)
         for n, (level, start, steps) in enumerate(HAZARD_SCRIPTS)
     ]
-    return DemoPlan(seed, projects, whistles, hazards, plan_register_cases())
+    scripts = plan_register_cases()
+    return DemoPlan(seed, projects, whistles, hazards, scripts,
+                    project_links(projects, whistles, hazards, scripts))
+
+
+def project_links(projects: list[Project], whistles: list[tuple], hazards: list[tuple],
+                  scripts: list[RegisterScript]) -> dict[str, str]:
+    """Which cases concern a project (the 驾驶舱's linked cases): every third whistle of a
+    街镇 whose project started a month before it, the first two hazard inspections (a mine
+    project), the first two 三在三找 requests (the longest-running ordinary project)."""
+    month = timedelta(days=30)
+    links, taken = {}, 0
+    for key, report, start, _steps in whistles:
+        nearby = [p for p in projects if p.street == report[0] and p.start + month < utc(start)]
+        if nearby:
+            taken += 1
+            if taken % 3 == 1:
+                links[key] = max(nearby, key=lambda p: p.start).code
+    mines = sorted((p for p in projects if p.mine), key=lambda p: p.start)
+    for (key, _level, _firm, start, _steps), p in zip(hazards[:2], mines, strict=False):
+        if p.start < utc(start):
+            links[key] = p.code
+    first = min((p for p in projects if not p.mine), key=lambda p: p.start)
+    requests = [n for n, s in enumerate(scripts, start=1) if s.process_key == "service_request"]
+    for n in requests[:2]:
+        links[f"reg-{n}"] = first.code
+    return links

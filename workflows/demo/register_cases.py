@@ -423,9 +423,11 @@ class RegisterCase:
         entry_id: int,
         enterprise: str,
         rng: random.Random,
+        project_code: str | None = None,
     ):
         self.w, self.cases, self.script, self.rng = w, cases, script, rng
         self.entry_id, self.enterprise = entry_id, enterprise
+        self.project_code = project_code  # 关联项目代码 of a 三在三找 request
         self.iid: int | None = None
 
     def run(self) -> Iterator[datetime]:
@@ -447,6 +449,7 @@ class RegisterCase:
             kind, _, arg = spec.partition(":")
             if kind == "request":
                 return {
+                    **({"project_code": self.project_code} if self.project_code else {}),
                     "enterprise_name": self.enterprise,
                     "contact_person": "企业联络员",
                     "contact_phone": f"139047{rng.randint(10000, 99999)}",
@@ -501,9 +504,11 @@ def entry_ids(engine, kind: str, names: list[str]) -> dict[str, tuple[int, str]]
     return {name: (i, firm) for i, name, firm in rows}
 
 
-def spawn_register_cases(w: World, sim, seed: int) -> list[RegisterCase]:
+def spawn_register_cases(w: World, sim, seed: int,
+                         project_codes: dict[str, str] | None = None) -> list[RegisterCase]:
     """Spawn every register-started case on the simulation's timeline (the demo register must
-    be loaded). Returns the cases (their ``iid`` is set once they have started)."""
+    be loaded); ``project_codes``: ``reg-<n>`` -> the code of the project the n-th concerns.
+    Returns the cases (their ``iid`` is set once they have started)."""
     from .world import utc
 
     cases = RegisterCases(Registers(w.engine))
@@ -517,7 +522,8 @@ def spawn_register_cases(w: World, sim, seed: int) -> list[RegisterCase]:
         if (script.kind, script.entry) not in found:
             continue  # the register was there before the demo, without this entry
         entry_id, firm = found[(script.kind, script.entry)]
-        case = RegisterCase(w, cases, script, entry_id, firm, random.Random(f"{seed}:reg-{n}"))
+        case = RegisterCase(w, cases, script, entry_id, firm, random.Random(f"{seed}:reg-{n}"),
+                            (project_codes or {}).get(f"reg-{n}"))
         sim.spawn(utc(script.start), case.run())
         spawned.append(case)
     return spawned

@@ -111,7 +111,8 @@ WHISTLE_SHAPE = {1: "construction", 3: "construction_dust", 6: "safety"}
 
 class Whistle:
     def __init__(
-        self, w: World, key: str, report: tuple, start: datetime, steps: list, rng: random.Random
+        self, w: World, key: str, report: tuple, start: datetime, steps: list, rng: random.Random,
+        project_code: str | None = None,
     ):
         self.w, self.key, self.rng = w, key, rng
         self.street, category, urgency, title, location, description, enterprise = report
@@ -125,6 +126,8 @@ class Whistle:
         }
         if enterprise:
             self.report["enterprise_name"] = enterprise
+        if project_code:  # 关联项目代码: the whistle concerns one of the district's projects
+            self.report["project_code"] = project_code
         self.start, self.steps, self.iid = start, steps, None
 
     def run(self) -> Iterator[datetime]:
