@@ -18,7 +18,6 @@ from workflows.dashboard.departments import (
 )
 
 from ..auth.identity import current_engine
-from ..display_names import display_names
 from ..errors import ApiError
 from . import bp
 from .access import current_scope
@@ -70,7 +69,7 @@ def _month_label(months: tuple[str, ...]) -> str:
 def departments():
     months = period_months()
     overview = department_overview(current_engine(), current_scope().departments, months=months)
-    names = display_names()["departments"]
+    names = {d.code: d.name for d in current_engine().list_departments()}
     data = {
         "months": list(overview.months),
         "departments": [
@@ -110,7 +109,7 @@ def department(code: str):
         months=months,
         period_label=_month_label(tuple(m.month for m in detail.department.months)),
         overdue_only=overdue_only,
-        users=display_names()["users"],
+        users={u.username: u.display_name for u in current_engine().list_users()},
         cn_date=cn_date,
         cn_month=cn_month,
         percent=percent,

@@ -43,6 +43,14 @@ task_rows = sa.table(
     sa.column("created_at", sa.DateTime),
     sa.column("due_at", sa.DateTime),
 )
+# id, key, version and name only: the engine's list of definitions carries every diagram's XML
+definition_rows = sa.table(
+    "definition",
+    sa.column("id", sa.Integer),
+    sa.column("key", sa.String),
+    sa.column("version", sa.Integer),
+    sa.column("name", sa.String),
+)
 instance_rows = sa.table(
     "instance",
     sa.column("id", sa.Integer),
@@ -75,17 +83,37 @@ def bucket_percentile(buckets, percent: int) -> int | None:
     return pairs[-1][0]  # unreachable: the running count ends at the total
 
 
-def task_names(engine: Engine, process_keys) -> dict[str, tuple[str, dict[str, str]]]:
-    """Process key -> (process name, element id -> task name) from each key's newest version
-    (the engine caches parsed definitions, so this parses each diagram once per process)."""
-    wanted = set(process_keys)
+@dataclass(frozen=True)
+class NewestDefinition:
+    id: int
+    key: str
+    version: int
+    name: str
+
+
+def newest_definitions(conn, keys=None) -> dict[str, NewestDefinition]:
+    """Process key -> its newest deployed version (of ``keys``, or of every process)."""
+    d = definition_rows.c
+    newest = sa.select(d.key, sa.func.max(d.version).label("version")).group_by(d.key)
+    if keys is not None:
+        newest = newest.where(d.key.in_(sorted(keys)))
+    newest = newest.subquery()
+    rows = conn.execute(
+        sa.select(d.id, d.key, d.version, d.name)
+        .join(newest, (d.key == newest.c.key) & (d.version == newest.c.version))
+        .order_by(d.key)
+    )
+    return {r.key: NewestDefinition(r.id, r.key, r.version, r.name or r.key) for r in rows}
+
+
+def task_names(engine: Engine, definitions) -> dict[str, tuple[str, dict[str, str]]]:
+    """Process key -> (process name, element id -> task name) of the given newest definitions
+    (the engine caches parsed definitions, so each diagram is parsed once per version)."""
     names = {}
-    for definition in engine.list_definitions():
-        if definition.key not in wanted:
-            continue
+    for definition in definitions:
         tasks = engine.spec(definition.id).parsed.tasks
         names[definition.key] = (
-            definition.name or definition.key,
+            definition.name,
             {element_id: info.name or element_id for element_id, info in tasks.items()},
         )
     return names
@@ -222,7 +250,7 @@ def task_types(conn, engine: Engine, departments, months) -> list[TaskType]:
     buckets: dict = defaultdict(list)
     for code, key, element_id, days, count in conn.execute(stmt):
         buckets[(code, key, element_id)].append((days, int(count or 0)))
-    names = task_names(engine, {key for _, key, _ in buckets})
+    names = task_names(engine, newest_definitions(conn, {key for _, key, _ in buckets}).values())
     types = []
     for (code, key, element_id), pairs in buckets.items():
         process_name, elements = names.get(key, (key, {}))
