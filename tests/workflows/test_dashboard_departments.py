@@ -88,6 +88,8 @@ def figures(engine, case):
         ("opinion_drc", "drc", "2026-06", 3, 1, 1, 1),
         ("opinion_drc", "drc", "2026-06", 7, 3, 2, 3),
         ("consolidate_review", "drc", "2026-04", 1, 4, 4, 4),
+        # two without a due time: on time by the read model's rule, outside the rate
+        ("consolidate_review", "drc", "2026-04", 2, 2, 2, 0),
         # thirteen months back: outside the default window
         ("opinion_drc", "drc", "2025-06", 40, 50, 0, 50),
         # natres: 1 of 4 on time
@@ -118,12 +120,13 @@ def test_open_overdue_on_time_rates_and_the_ranking(engine, figures):
     assert (natres.open_tasks, natres.overdue_tasks) == (2, 2)
     assert (eco.open_tasks, eco.overdue_tasks) == (1, 0)
     # the 2025-06 bucket is outside the last 12 months
-    assert (drc.completed, drc.on_time, drc.with_due) == (10, 9, 10)
+    assert (drc.completed, drc.on_time, drc.with_due) == (12, 9, 10)
     assert drc.rate == pytest.approx(0.9)
     assert natres.rate == pytest.approx(0.25)
     assert eco.rate is None
     months = {m.month: (m.on_time, m.with_due) for m in drc.months}
     assert months["2026-05"] == (2, 2) and months["2026-06"] == (3, 4)
+    assert months["2026-04"] == (4, 4)
     assert months["2026-01"] == (0, 0) and "2025-06" not in months
     # most overdue first; a tie goes to the lower on-time rate; idle departments are not ranked
     assert [f.code for f in overview.ranking] == ["natres", "drc", "eco"]
@@ -141,7 +144,7 @@ def test_task_type_medians_come_from_the_histogram_with_diagram_names(engine, fi
     opinion = types[("drc", "opinion_drc")]
     assert (opinion.count, opinion.median_days, opinion.p80_days) == (6, 3, 7)
     assert opinion.name == "发改意见" and opinion.process_name == "示例：项目联合预审"
-    assert types[("drc", "consolidate_review")].median_days == 1
+    assert types[("drc", "consolidate_review")].median_days == 1  # 1, 1, 1, 1, 2, 2
     # slowest median first
     medians = [t.median_days for t in overview.task_types]
     assert medians == sorted(medians, reverse=True)

@@ -12,10 +12,15 @@ import './heatmap.css';
 // Below this scale labels and badges are unreadable (as on the case page's diagram).
 const MIN_READABLE_SCALE = 0.55;
 const READABLE_SCALE = 0.9;
+const BADGE_ROOM_X = 130; // px
+const BADGE_ROOM_Y = 50; // px
 
-/** The fill of a median of `days` on a scale up to `max`: hue 120 (green) to 0 (red). */
+/**
+ * The fill of a median of `days` on a scale up to `max`: hue 120 (green) to 0 (red). The scale
+ * is logarithmic: one element of 40 days would otherwise paint every 1–10 day task green.
+ */
 export function heatColour(days, max) {
-  const t = max > 0 ? Math.min(1, Math.max(0, days / max)) : 0;
+  const t = max > 0 ? Math.min(1, Math.max(0, Math.log1p(days) / Math.log1p(max))) : 0;
   return `hsl(${Math.round(120 * (1 - t))}, 72%, 72%)`;
 }
 
@@ -97,16 +102,20 @@ export async function mount(root, data) {
       return;
     }
     canvas.resized();
-    const minX = Math.min(...shapes.map((e) => e.x)) - 20;
-    const minY = Math.min(...shapes.map((e) => e.y)) - 30;
-    const maxX = Math.max(...shapes.map((e) => e.x + (e.width || 0))) + 20;
-    const maxY = Math.max(...shapes.map((e) => e.y + (e.height || 0))) + 60; // badges below
-    const scale = Math.min(READABLE_SCALE, container.clientWidth / (maxX - minX),
-      container.clientHeight / (maxY - minY));
+    const minX = Math.min(...shapes.map((e) => e.x));
+    const minY = Math.min(...shapes.map((e) => e.y));
+    const maxX = Math.max(...shapes.map((e) => e.x + (e.width || 0)));
+    const maxY = Math.max(...shapes.map((e) => e.y + (e.height || 0)));
+    // screen room for the badges: they hang below a task and reach past its right edge, and
+    // keep at least 80 % of their size however far the diagram is zoomed out
+    const scale = Math.min(READABLE_SCALE,
+      Math.max(container.clientWidth - BADGE_ROOM_X, 1) / Math.max(maxX - minX, 1),
+      Math.max(container.clientHeight - BADGE_ROOM_Y, 1) / Math.max(maxY - minY, 1));
     const width = container.clientWidth / scale;
     const height = container.clientHeight / scale;
-    canvas.viewbox({ x: (minX + maxX) / 2 - width / 2, y: (minY + maxY) / 2 - height / 2,
-      width, height });
+    const spare = Math.max(0, width - (maxX - minX) - BADGE_ROOM_X / scale) / 2; // centre
+    canvas.viewbox({ x: minX - 12 / scale - spare,
+      y: (minY + maxY) / 2 - height / 2 + 8 / scale, width, height });
   };
   const fit = () => {
     whole();
@@ -124,6 +133,20 @@ export async function mount(root, data) {
   for (const type of ['wheel', 'mousedown', 'touchstart']) {
     container.addEventListener(type, () => (moved = true), { passive: true, once: true });
   }
-  window.addEventListener('resize', () => (moved ? canvas.resized() : fit()));
+  // refit whenever the container changes size (a window resize, the page's scrollbar showing
+  // up after the fit), until the user pans or zooms
+  const refit = () => (moved ? canvas.resized() : fit());
+  if (typeof ResizeObserver === 'function') {
+    let last = `${container.clientWidth}x${container.clientHeight}`;
+    new ResizeObserver(() => {
+      const size = `${container.clientWidth}x${container.clientHeight}`;
+      if (size !== last && container.clientWidth > 0) {
+        last = size;
+        refit();
+      }
+    }).observe(container);
+  } else {
+    window.addEventListener('resize', refit);
+  }
   container.dataset.ready = '1';
 }
