@@ -14,6 +14,7 @@ const MIN_READABLE_SCALE = 0.55;
 const READABLE_SCALE = 0.9;
 const BADGE_ROOM_X = 130; // px
 const BADGE_ROOM_Y = 50; // px
+const BADGE_MIN_ZOOM = 0.12; // below it the badges would cover the diagram: hidden
 
 /**
  * The fill of a median of `days` on a scale up to `max`: hue 120 (green) to 0 (red). The scale
@@ -80,7 +81,7 @@ export async function mount(root, data) {
     overlays.add(element.id, 'heat', {
       position: { bottom: -2, left: 0 },
       scale: { min: 0.8 },
-      show: { minZoom: 0.12 },
+      show: { minZoom: BADGE_MIN_ZOOM },
       html: badge(element),
     });
   }
@@ -117,9 +118,20 @@ export async function mount(root, data) {
     canvas.viewbox({ x: minX - 12 / scale - spare,
       y: (minY + maxY) / 2 - height / 2 + 8 / scale, width, height });
   };
+  // On a phone even that is too small for a badge: then the slowest element (the server
+  // sorts them slowest first) and its neighbours at a readable scale.
+  const slowest = () => {
+    const shape = elements.length && registry.get(elements[0].id);
+    if (!shape) return;
+    const width = container.clientWidth / MIN_READABLE_SCALE;
+    const height = container.clientHeight / MIN_READABLE_SCALE;
+    canvas.viewbox({ x: shape.x + shape.width / 2 - width / 2,
+      y: shape.y + shape.height / 2 - height / 2, width, height });
+  };
   const fit = () => {
     whole();
     if (canvas.zoom() < MIN_READABLE_SCALE) focus();
+    if (canvas.zoom() < BADGE_MIN_ZOOM) slowest();
   };
   fit();
   let moved = false;
@@ -127,7 +139,12 @@ export async function mount(root, data) {
     button.hidden = false;
     button.addEventListener('click', () => {
       moved = true;
-      (button.dataset.heatmapView === 'whole' ? whole : focus)();
+      if (button.dataset.heatmapView === 'whole') {
+        whole();
+      } else {
+        focus();
+        if (canvas.zoom() < BADGE_MIN_ZOOM) slowest();
+      }
     });
   }
   for (const type of ['wheel', 'mousedown', 'touchstart']) {
