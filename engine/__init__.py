@@ -21,6 +21,7 @@ from .commands import new_business_key
 from .deadlines import traffic_light
 from .dto import (
     OPEN_STATES,
+    ROLE_HEAD,
     SYSTEM,
     Actor,
     AttachmentInfo,
@@ -51,7 +52,7 @@ from .scripting import ServiceRegistry
 from .unit_of_work import UnitOfWork, active_connection
 
 __all__ = [
-    "CHINA_TZ", "EVENT_KINDS", "NAMING_CONVENTION", "OPEN_STATES", "SYSTEM", "Access", "Actor", "AttachmentInfo",
+    "CHINA_TZ", "EVENT_KINDS", "NAMING_CONVENTION", "OPEN_STATES", "ROLE_HEAD", "SYSTEM", "Access", "Actor", "AttachmentInfo",
     "CaseFiles", "CaseRef", "Conflict", "DefinitionInfo", "DepartmentInfo", "DeployResult",
     "DiagramMarks", "DraftInfo", "Engine", "EngineError", "EventInfo", "FieldLabel", "FileStore",
     "Forbidden", "IncidentInfo", "InstanceInfo", "InvalidInput", "InvalidModel", "LoginPolicy",

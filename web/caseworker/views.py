@@ -18,6 +18,7 @@ from flask import (
 )
 
 from engine import OPEN_STATES, EngineError, Forbidden, InvalidInput, to_local, traffic_light
+from workflows.ledger.urges import mark_seen, open_urges  # supervision: 催办
 
 from ..attachments import attachment_response, check_upload
 from ..auth.identity import csrf_token, enter_page, open_task_counts
@@ -169,6 +170,10 @@ def tasks():
         rows = [{"task": t, "light": traffic_light(t.due_at, bounds) if t.state in OPEN_STATES
                  else None} for t in page.items]
     pages = max(1, math.ceil(page.total / PAGE_SIZE))
+    # {# area: supervision #} the 督查室's open 催办 to this user's department (驾驶舱)
+    with eng.unit_of_work(readonly=True) as uow:
+        urges = open_urges(uow.conn, actor.department_code)
+    # {# /area: supervision #}
     filters = {"view": view, "process": process or "", "stage": stage or "",
                "light": light or "", "q": q or "", "sort": sort}
     return render_template(
@@ -176,7 +181,24 @@ def tasks():
         page_no=page_no, pages=pages, counts=counts, filters=filters, names=names,
         stages=_files().stage_options(names["definitions"], process), lights=LIGHTS, sorts=SORTS,
         status_names=STATUS_NAMES, task_states=TASK_STATES,
+        urges=urges, urged_tasks={u["task_id"] for u in urges if u["task_id"]},  # supervision
     )
+
+
+# {# area: supervision #}
+@bp.post("/tasks/urges/<int:urge_id>/seen")
+def urge_seen(urge_id: int):
+    """A unit's user marks a 催办 of the 督查室 seen (it leaves the unit's task lists)."""
+    with _engine().unit_of_work() as uow:
+        done = mark_seen(uow.conn, urge_id, g.actor.department_code, g.actor.username)
+        uow.commit()
+    flash("已确认收到催办" if done else "该催办已确认或不属于本部门", "ok" if done else "error")
+    return redirect(request.referrer if _same_site(request.referrer) else url_for("caseworker.tasks"))
+
+
+def _same_site(url: str | None) -> bool:
+    return bool(url) and url.startswith(request.host_url)
+# {# /area: supervision #}
 
 
 # ---------------------------------------------------------------- task page

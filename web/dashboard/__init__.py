@@ -29,7 +29,11 @@ def _dashboard_context():
 
 # Page modules register their views on ``bp`` (one per area).
 # {# pages #}
+# {# area: supervision #}
+from . import supervision  # noqa: E402,F401
+# {# /area: supervision #}
 # {# area: departments #}
+# ruff: noqa: I001  (each area's block keeps its own import line: isort would merge them)
 from . import departments, heatmap  # noqa: E402,F401
 # {# /area: departments #}
 # {# /pages #}

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 from flask import g
 
-from engine import Actor
-from engine.dto import ROLE_HEAD
+from engine import ROLE_HEAD, Actor
 
 from ..auth.identity import enter_page
 from ..errors import ApiError

@@ -9,19 +9,19 @@ Units by name or code (org chart); deadlines as ``operations.parse_deadline`` re
 
 Export — one sheet, a 来源分解表 column (filterable, prints as one table): a title row, two header
 rows with merged groups (责任分工, 推进情况, 销账), Chinese dates (2026年6月30日), the header
-frozen, print area and titles set, landscape fit to one page wide, lights as coloured cells.
+frozen, print area and titles set, landscape fit to one page wide, lights as coloured cells
+(the layout: ``workflows/printed_table.py``).
 """
 
 from __future__ import annotations
 
 import io
 import zipfile
-from datetime import date, datetime
+from datetime import date
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
 
+from ..printed_table import chinese_date, write_table
 from ..workbooks import WorkbookRefused, open_workbook
 from .operations import LIGHT_LABELS, ORIGIN_LABELS, STATUS_LABELS, deadline_label
 
@@ -35,7 +35,6 @@ HEADERS = {
     "deadline": ("完成时限", "完成时间", "时限"),
     "source_table": ("来源", "来源分解表", "分解表"),
 }
-LIGHT_FILLS = {"red": "FFE53935", "yellow": "FFFFD54F", "green": "FF43A047"}
 
 
 class ImportRefused(ValueError):
@@ -145,118 +144,43 @@ COLUMNS = [  # (group, header, width)
 ]
 
 
-LINE_HEIGHT = 15  # points per line of 11-point text
-
-
-def _text_width(text: str) -> int:
-    """Width in Excel's column units: a Chinese character takes two."""
-    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
-
-
-def _row_height(values, bold: bool = False) -> float:
-    """The height a row needs for its wrapped cells. Excel and LibreOffice keep a row's stored
-    height, so wrapped text would overflow into the next row unless the height is set."""
-    lines = 1
-    for value, (_g, _h, width) in zip(values, COLUMNS, strict=False):
-        text = "" if value is None else str(value)
-        usable = max(1, width - (2 if bold else 1))
-        lines = max(lines, -(-_text_width(text) // usable) if text else 1)
-    return lines * LINE_HEIGHT + 4
-
-
-def chinese_date(value) -> str:
-    if isinstance(value, datetime):
-        value = value.date()
-    if isinstance(value, date):
-        return f"{value.year}年{value.month}月{value.day}日"
-    return ""
-
-
 def export_ledger(rows: list[dict], unit_name, as_of: date, title: str | None = None) -> bytes:
     """The 台账 as an .xlsx workbook (``unit_name``: department code -> name)."""
     wb = Workbook()
     ws = wb.active
     ws.title = "督查台账"
-    last = get_column_letter(len(COLUMNS))
-    thin = Side(style="thin", color="FF808080")
-    border = Border(left=thin, right=thin, top=thin, bottom=thin)
-    center = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    wrap = Alignment(vertical="center", wrap_text=True)
-    head_fill = PatternFill("solid", fgColor="FFD9E1F2")
-
-    ws["A1"] = title or f"昆都仑区重点工作督查台账（截至{chinese_date(as_of)}）"
-    ws["A1"].font = Font(bold=True, size=16)
-    ws["A1"].alignment = center
-    ws.merge_cells(f"A1:{last}1")
-    ws.row_dimensions[1].height = 32
-    col = 1
-    while col <= len(COLUMNS):
-        group = COLUMNS[col - 1][0]
-        if group is None:
-            ws.cell(2, col, COLUMNS[col - 1][1])
-            ws.merge_cells(start_row=2, start_column=col, end_row=3, end_column=col)
-            col += 1
-            continue
-        span = 1
-        while col + span <= len(COLUMNS) and COLUMNS[col + span - 1][0] == group:
-            span += 1
-        ws.cell(2, col, group)
-        ws.merge_cells(start_row=2, start_column=col, end_row=2, end_column=col + span - 1)
-        for k in range(span):
-            ws.cell(3, col + k, COLUMNS[col + k - 1][1])
-        col += span
-    for r in (2, 3):
-        for c in range(1, len(COLUMNS) + 1):
-            cell = ws.cell(r, c)
-            cell.font, cell.alignment, cell.fill, cell.border = (
-                Font(bold=True),
-                center,
-                head_fill,
-                border,
-            )
-    for c, (_g, _h, width) in enumerate(COLUMNS, start=1):
-        ws.column_dimensions[get_column_letter(c)].width = width
-    ws.row_dimensions[3].height = _row_height([h for _g, h, _w in COLUMNS], bold=True)
-
+    values, lights = [], {}
     for n, row in enumerate(rows, start=1):
-        r = n + 3
-        values = [
-            n,
-            row["source_table"],
-            row["number"],
-            row["task"],
-            row.get("lead_leader") or "",
-            unit_name(row["lead_unit"]) if row.get("lead_unit") else "",
-            "、".join(unit_name(u) for u in row.get("responsible_units") or []),
-            deadline_label(row.get("deadline"), row.get("deadline_text")),
-            row.get("actual_pct") if row.get("actual_pct") is not None else "",
-            LIGHT_LABELS.get(row.get("light") or "", "未亮灯"),
-            row.get("light_reason") or "",
-            STATUS_LABELS.get(row["status"], row["status"]),
-            chinese_date(row.get("closed_on")),
-            f"{len(row.get('closure_evidence') or [])} 份" if row.get("closure_evidence") else "",
-            row.get("origin_note") or ORIGIN_LABELS.get(row.get("origin") or "", ""),
-        ]
-        for c, value in enumerate(values, start=1):
-            cell = ws.cell(r, c, value)
-            cell.border = border
-            cell.alignment = wrap if c in (4, 7, 11, 15) else center
-        ws.row_dimensions[r].height = _row_height(values)
-        light = row.get("light")
-        if light in LIGHT_FILLS:
-            cell = ws.cell(r, 10)
-            cell.fill = PatternFill("solid", fgColor=LIGHT_FILLS[light])
-            cell.font = Font(bold=True, color="FF000000" if light == "yellow" else "FFFFFFFF")
-    end = max(3, len(rows) + 3)
-    ws.freeze_panes = "A4"
-    ws.print_area = f"A1:{last}{end}"
-    ws.print_title_rows = "2:3"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.auto_filter.ref = f"A3:{last}{end}"
+        values.append(
+            [
+                n,
+                row["source_table"],
+                row["number"],
+                row["task"],
+                row.get("lead_leader") or "",
+                unit_name(row["lead_unit"]) if row.get("lead_unit") else "",
+                "、".join(unit_name(u) for u in row.get("responsible_units") or []),
+                deadline_label(row.get("deadline"), row.get("deadline_text")),
+                row.get("actual_pct") if row.get("actual_pct") is not None else "",
+                LIGHT_LABELS.get(row.get("light") or "", "未亮灯"),
+                row.get("light_reason") or "",
+                STATUS_LABELS.get(row["status"], row["status"]),
+                chinese_date(row.get("closed_on")),
+                f"{len(row.get('closure_evidence') or [])} 份"
+                if row.get("closure_evidence")
+                else "",
+                row.get("origin_note") or ORIGIN_LABELS.get(row.get("origin") or "", ""),
+            ]
+        )
+        lights[n - 1] = row.get("light")
+    write_table(
+        ws,
+        title=title or f"昆都仑区重点工作督查台账（截至{chinese_date(as_of)}）",
+        columns=COLUMNS,
+        rows=values,
+        wrap={4, 7, 11, 15},
+        lights=lights,
+    )
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -26,6 +26,8 @@ EVENT_LABELS = {
     "import": "导入",
     "onsite": "现场交办",
     "consult": "会商",
+    "urge": "催办",  # from the 驾驶舱 (workflows/ledger/urges.py)
+    "notice": "督办单",  # issued from the 驾驶舱 (workflows/dashboard/notice_sheet.py)
 }
 LIGHT_LABELS = {"red": "红灯", "yellow": "黄灯", "green": "绿灯"}
 STATUS_LABELS = {"open": "在办", "closed": "已销账"}

@@ -7,7 +7,11 @@
 - ``ledger_progress``: a unit's monthly report on a row (month reported, percent, text, light,
   reported at, late, signed, the instance's business key).
 - ``ledger_event``: what happened to a row (or to an import): 建账/对账/查账/销账/进度/亮灯/导入/
-  现场交办/会商, who, when, detail.
+  现场交办/会商/催办/督办单, who, when, detail.
+- ``ledger_urge``: a 催办 the 督查室 sent a unit for a month's report (from the 驾驶舱): the
+  unit's open report task of that round when there is one, message, who, when, seen.
+- ``ledger_notice``: a 督办单 issued to a unit on a row, numbered per year in issue order
+  (督办〔2026〕N号); reprinting reads the number back.
 """
 
 from __future__ import annotations
@@ -88,4 +92,36 @@ ledger_event = sa.Table(
     sa.Index(None, "kind"),
 )
 
-TABLES = (ledger_row, ledger_row_unit, ledger_progress, ledger_event)
+ledger_urge = sa.Table(
+    "ledger_urge",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("month", sa.String(7), nullable=False),  # the month reported (YYYY-MM)
+    sa.Column("department_code", sa.String(64), nullable=False),
+    sa.Column("row_id", sa.Integer, sa.ForeignKey("ledger_row.id"), nullable=True),
+    sa.Column("task_id", sa.String(36), nullable=True),  # the unit's open report task, if any
+    sa.Column("message", sa.Text, nullable=True),
+    sa.Column("urged_by", sa.String(64), nullable=False),
+    sa.Column("urged_at", sa.DateTime, nullable=False),
+    sa.Column("seen_at", sa.DateTime, nullable=True),
+    sa.Column("seen_by", sa.String(64), nullable=True),
+    sa.Index(None, "department_code", "seen_at"),
+    sa.Index(None, "month", "department_code"),
+)
+
+ledger_notice = sa.Table(
+    "ledger_notice",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("year", sa.Integer, nullable=False),  # China's year of issue
+    sa.Column("number", sa.Integer, nullable=False),  # N of 督办〔year〕N号
+    sa.Column("row_id", sa.Integer, sa.ForeignKey("ledger_row.id"), nullable=False),
+    sa.Column("department_code", sa.String(64), nullable=False),
+    sa.Column("requirement", sa.Text, nullable=True),
+    sa.Column("issued_by", sa.String(64), nullable=False),
+    sa.Column("issued_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("year", "number"),
+    sa.UniqueConstraint("row_id", "department_code", "year"),
+)
+
+TABLES = (ledger_row, ledger_row_unit, ledger_progress, ledger_event, ledger_urge, ledger_notice)

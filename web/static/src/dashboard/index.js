@@ -3,9 +3,15 @@
 // page names itself in data-dashboard-page and carries its figures as JSON in #dashboard-data.
 
 import './dashboard.css';
+// {# area: supervision #}
+import { mount as mountSupervision } from './supervision.js';
+// {# /area: supervision #}
 
 const pages = {
   // {# pages #}
+  // {# area: supervision #}
+  supervision: mountSupervision,
+  // {# /area: supervision #}
   // {# area: departments #}
   // (bundled inline: esbuild turns import() into a lazy require without code splitting)
   departments: (root, data) => import('./departments.js').then((m) => m.mount(root, data)),
