@@ -88,7 +88,6 @@ def departments():
         period_label=_month_label(overview.months),
         ranking_rule=RANKING_RULE,
         department_names=names,
-        cn_month=cn_month,
         percent=percent,
         data=data,
     )
@@ -111,7 +110,6 @@ def department(code: str):
         overdue_only=overdue_only,
         users={u.username: u.display_name for u in current_engine().list_users()},
         cn_date=cn_date,
-        cn_month=cn_month,
         percent=percent,
         data={},
     )
