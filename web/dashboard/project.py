@@ -55,5 +55,6 @@ def project(instance_id: int):
         names=names, data=data, phases=PHASES, light_names=LIGHT_NAMES,
         status_names=STATUS_NAMES, type_names=TYPE_NAMES, cn_date=cn_date, to_local=to_local,
         case_url=lambda iid: url_for("caseworker.case_page", instance_id=iid),
-        industry=_option_label(engine, instance_id, "industry_category", detail.project.industry),
+        industry=_option_label(engine, instance_id, "industry_category",
+                                detail.project.get("industry")),
     )
