@@ -153,6 +153,10 @@ class Task(Base):
         sa.Index("ix_task_instance_state", "instance_id", "state"),
         sa.Index("ix_task_department_state_due", "department_code", "state", "due_at"),
         sa.Index("ix_task_process_stage", "process_key", "stage"),
+        # The dashboard's heatmap: open tasks per element of a process (overdue ones, a
+        # department's) counted from the index alone.
+        sa.Index("ix_task_process_state_element", "process_key", "state", "element_id",
+                 "department_code", "due_at"),
     )
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
     instance_id: Mapped[int] = mapped_column(sa.ForeignKey("instance.id"))

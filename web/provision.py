@@ -1,5 +1,6 @@
 """What ``kunflow init`` does: migrate, sync the org chart, seed the working-day calendar,
-deploy the process library.
+deploy the process library; on a database upgraded from before the 驾驶舱's read model, fill its
+tables from the cases (``workflows.dashboard.projection.rebuild``).
 
 Idempotent: rerunning changes nothing that is already in place, and two nodes running it at the
 same moment take turns (``Engine.setup_lock``).
@@ -13,6 +14,7 @@ from pathlib import Path
 from lxml import etree
 
 from engine import SYSTEM, DeployResult, Engine, EngineError, calendar_service
+from workflows.dashboard.projection import needs_rebuild, rebuild
 from workflows.org import load_org
 
 from .auth.passwords import DEMO_PASSWORD, hash_password
@@ -129,4 +131,6 @@ def initialize(engine: Engine, settings: dict):
         # imported and manual data, writes nothing when already in place.
         calendar_service(engine).seed()
         deployed = deploy_library(engine, settings["BPMN_DIR"])
+        if needs_rebuild(engine):  # upgraded: the 驾驶舱's tables from the cases so far
+            rebuild(engine)
     return org, deployed

@@ -11,7 +11,8 @@ from datetime import datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from engine import CHINA_TZ, SYSTEM, Access, Engine
+from engine import CHINA_TZ, SYSTEM, Access, Engine, utcnow
+from workflows.dashboard.projection import refresh_lights
 
 log = logging.getLogger("kunflow.scheduler")
 
@@ -22,9 +23,11 @@ TIMEZONE = CHINA_TZ  # district deadlines and monthly cycles are local time
 
 def housekeeping(engine: Engine, access: Access | None = None) -> dict:
     """Every ten minutes: purge expired tokens, ended and idle sessions and login counts past
-    their window, and log the work."""
+    their window, bring the 驾驶舱's project lights up to the time (a task fell due, an agreed
+    date passed, with no step), and log the work."""
     tokens = engine.purge_expired_tokens()
     purged = access.purge() if access is not None else {"sessions": 0, "login_attempts": 0}
+    lights = refresh_lights(engine, utcnow())
     running = engine.list_instances(SYSTEM, status="running", limit=1).total
     open_tasks = engine.list_tasks(SYSTEM, scope="all", state="open", limit=1).total
     log.info(
@@ -42,6 +45,7 @@ def housekeeping(engine: Engine, access: Access | None = None) -> dict:
         "tokens_purged": tokens,
         "sessions_purged": purged["sessions"],
         "login_records_purged": purged["login_attempts"],
+        "project_lights_changed": lights,
     }
 
 

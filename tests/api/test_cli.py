@@ -100,6 +100,7 @@ def test_housekeeping_job(app, as_user):
             "tokens_purged": 1,
             "sessions_purged": 2,
             "login_records_purged": 1,
+            "project_lights_changed": 0,
         }
         assert engine.user_for_token("1" * 64).username == "invest-clerk"
         assert access.session_user(live).username == "drc-clerk"

@@ -36,6 +36,29 @@ def _start_projects(engine) -> int:
     return permits.iid
 
 
+def _past_projects(engine) -> None:
+    """Dwell times of six earlier 备案 projects through stages 7..13 (stage spans of finished
+    cases, as the read model leaves them), so the forecast has a history to draw on."""
+    from datetime import datetime, timedelta
+
+    from workflows.dashboard.tables import dash_stage_span
+    from workflows.lifecycle import STAGES
+
+    rows = []
+    for n in range(6):
+        entered = datetime(2025, 1, 6) + timedelta(days=n)
+        for stage in STAGES[6:]:
+            days = 5 + 3 * n + stage.number
+            rows.append({"instance_id": 900_000 + n, "stage": stage.name,
+                         "stage_number": stage.number, "project_type": "file",
+                         "entered_at": entered, "left_at": entered + timedelta(days=days),
+                         "working_days": days})
+            entered += timedelta(days=days)
+    with engine.unit_of_work() as uow:
+        uow.conn.execute(dash_stage_span.insert(), rows)
+        uow.commit()
+
+
 def _database_counts(engine):
     p = dash_project.c
     with engine.unit_of_work(readonly=True) as uow:
@@ -55,6 +78,7 @@ def _ids_listed(page) -> list[int]:
 
 def test_leader_reads_the_overview_a_stage_list_and_a_project(live_server, browser):
     shown = _start_projects(live_server.engine)
+    _past_projects(live_server.engine)
     phases, stages = _database_counts(live_server.engine)
     assert sum(phases.values()) >= 3, "the read model keeps dash_project"
     page = new_page(browser, WIDE)
@@ -98,8 +122,15 @@ def test_leader_reads_the_overview_a_stage_list_and_a_project(live_server, brows
 
         page.goto(f"{live_server.url}/dashboard/projects/{shown}")
         assert page.locator("[data-testid=timeline-stage]").count() == 13
+        assert "冶金、化工等涉及危险工艺的工业项目" in page.locator("main").inner_text()  # label
         assert page.locator("[data-testid=timeline-stage][data-state=current]").count() == 1
-        assert "预测方法" in page.locator("[data-testid=forecast]").inner_text()
+        forecast = page.locator("[data-testid=forecast]")
+        assert "预测方法" in forecast.inner_text()
+        assert forecast.locator("[data-testid=forecast-none]").count() == 0
+        # every stage left on the way to 达产 (前期手续 .. 运营/达产) has an end date and interval
+        assert forecast.locator("tbody tr").count() == 6
+        assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日 至 \d{4}年", forecast.inner_text())
+        assert "6 例" in forecast.inner_text()
         assert page.locator("[data-testid=clock-row]").count() >= 2  # the parallel permits
         screenshot(page, "dashboard-project-1440")
         assert page.kf_errors == [], page.kf_errors

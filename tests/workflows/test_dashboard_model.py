@@ -30,6 +30,7 @@ from workflows.dashboard.projection import (
     as_number,
     project_light,
     rebuild,
+    refresh_lights,
 )
 
 T0 = china(2026, 3, 2)  # Monday 2 March 2026, 09:00 China time
@@ -214,3 +215,56 @@ def test_bad_values_in_a_projects_data_become_null():
         None, False, "unknown", None)
     assert [as_number(v) for v in ("1,200.5", float("nan"), True, 3)] == [1200.5, None, None, 3]
     assert as_day("2026-03-01T18:00:00Z") == date(2026, 3, 2)  # 02:00 China time
+
+
+def test_a_whistle_naming_a_projects_code_is_linked_and_rebuild_links_it_too(engine, clock):
+    library_deploy(engine, "project_lifecycle")
+    library_deploy(engine, "whistle_referral")
+    driver = Driver(engine, cold=False)
+    p = Project(driver, clock, "XM-2026-102")
+    report = {"problem_title": "工地夜间施工扰民", "category": "construction", "urgency": "ordinary",
+              "location": "卜尔汉图镇某工地", "problem_description": "多次劝导无效。",
+              "reporter_phone": "0472-2101234"}
+    cases = {}
+    for key, code in (("CS-2026-101", "XM-2026-102"), ("CS-2026-102", "XM-0000-000"),
+                      ("CS-2026-103", None)):
+        iid = engine.start("whistle_referral", driver.user("buerhantu-clerk"),
+                           business_key=key, title=key).id
+        driver.complete(iid, "blow_whistle",
+                        report | ({"project_code": code} if code else {}))
+        cases[key] = iid
+    with engine.unit_of_work(readonly=True) as uow:
+        links = [tuple(r) for r in uow.conn.execute(sa.select(dash_case_link))]
+    assert links == [(cases["CS-2026-101"], p.iid, "whistle_referral", "code")]
+    observed = tables(engine)
+    assert rebuild(engine)["dash_case_link"] == 1
+    assert tables(engine) == observed
+
+
+def test_lights_follow_passing_time_without_a_step(engine, clock):
+    """Between steps a task falls due and an agreed 开工 date passes: the housekeeping's
+    ``refresh_lights`` turns the light yellow, then red, from the task rows and stored facts."""
+    library_deploy(engine, "project_lifecycle")
+    driver = Driver(engine, cold=False)
+    p = Project(driver, clock, "XM-2026-103")
+    clock.move_to(china(2026, 3, 3).replace(tzinfo=UTC))
+    negotiate(p)  # six joint opinions open, due on 10 March
+    assert refresh_lights(engine, datetime(2026, 3, 3, 8)) == 0
+    assert project_row(engine, p.iid)["light"] == "green"
+
+    # no step happens; on 10 March at 17:00 China time nothing is late yet, on the 11th it is
+    assert refresh_lights(engine, datetime(2026, 3, 10, 9)) == 0
+    assert refresh_lights(engine, datetime(2026, 3, 11, 2)) == 1
+    row = project_row(engine, p.iid)
+    assert (row["light"], row["overdue_tasks"]) == ("yellow", 6)
+    assert row["light_reason"] == "6项办理事项已逾期"
+
+    # an agreed 开工 date that passes makes it red, with no step either
+    with engine.unit_of_work() as uow:
+        uow.conn.execute(dash_project.update().where(dash_project.c.instance_id == p.iid)
+                         .values(planned_start=date(2026, 3, 12)))
+        uow.commit()
+    assert refresh_lights(engine, datetime(2026, 3, 12, 8)) == 0  # not past the day yet
+    assert refresh_lights(engine, datetime(2026, 3, 13, 2)) == 1
+    row = project_row(engine, p.iid)
+    assert row["light"] == "red" and "已过约定开工日期2026年3月12日仍未开工" in row["light_reason"]

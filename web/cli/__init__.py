@@ -1,4 +1,4 @@
-"""The ``kunflow`` command: init, run, demo, deploy, worker, users, calendar.
+"""The ``kunflow`` command: init, run, demo, deploy, worker, users, calendar, dashboard-rebuild.
 
 Settings come from ``config.settings.load()``: defaults overridden by ``KUNFLOW_*`` variables.
 Every command builds its engine through the composition root (``web.wiring``), as the app does.
@@ -6,6 +6,7 @@ Every command builds its engine through the composition root (``web.wiring``), a
 - ``commands.py``: init, run, demo, deploy, worker; the engine of one command
 - ``users.py``: users list / set-password / revoke-sessions
 - ``calendar.py``: the working-day calendar (add, between, is-workday, days, import, seed, set)
+- ``dashboard.py``: dashboard-rebuild, the 驾驶舱's summary tables recomputed from the cases
 - ``output.py``: tables that line up with Chinese text, runs of years, error reports
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import click
 
-from . import calendar, commands, users
+from . import calendar, commands, dashboard, users
 
 
 @click.group(help="昆都仑区工作流平台 kunflow")
@@ -22,5 +23,5 @@ def main() -> None:
 
 
 for _command in (commands.init, commands.run, commands.demo, commands.deploy, commands.worker,
-                 users.users, calendar.calendar_group):
+                 users.users, calendar.calendar_group, dashboard.dashboard_rebuild):
     main.add_command(_command)

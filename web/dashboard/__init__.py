@@ -30,6 +30,8 @@ def _dashboard_context():
 # Page modules register their views on ``bp`` (one per area).
 # {# pages #}
 from . import (  # noqa: E402,F401
+    departments,
+    heatmap,
     overview,
     project,
     supervision,

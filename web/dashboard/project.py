@@ -27,10 +27,23 @@ def _clock_data(clocks, departments: dict) -> list[dict]:
     } for g in clocks]
 
 
+def _option_label(engine, instance_id: int, key: str, value: str | None) -> str | None:
+    """A select field's stored value as its form shows it (``heavy_industry`` -> 重工业), from
+    the forms of the case's own definition version; the value itself when no form names it."""
+    if not value:
+        return value
+    for labels in engine.field_labels(instance_id).values():
+        field = labels.get(key)
+        if field is not None and value in field.options:
+            return field.options[value]
+    return value
+
+
 @bp.get("/projects/<int:instance_id>")
 def project(instance_id: int):
     today = local_today()
-    detail = project_detail(current_engine(), instance_id, current_scope().departments, today)
+    engine = current_engine()
+    detail = project_detail(engine, instance_id, current_scope().departments, today)
     names = display_names()
     data = {
         "clocks": _clock_data(detail.clocks, names["departments"]),
@@ -42,4 +55,6 @@ def project(instance_id: int):
         names=names, data=data, phases=PHASES, light_names=LIGHT_NAMES,
         status_names=STATUS_NAMES, type_names=TYPE_NAMES, cn_date=cn_date, to_local=to_local,
         case_url=lambda iid: url_for("caseworker.case_page", instance_id=iid),
+        industry=_option_label(engine, instance_id, "industry_category",
+                                detail.project.get("industry")),
     )

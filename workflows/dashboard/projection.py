@@ -175,42 +175,84 @@ def project_light(today: date, *, status: str, planned_start: date | None,
     return Light("green", None)
 
 
-# ------------------------------------------------------------------------------ upserts
+# ------------------------------------------------------------------------------ statements
 
-
-def _insert(conn):
-    """The dialect's INSERT with ``on_conflict_do_update`` (SQLite and PostgreSQL)."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
-
-
+# Built once: a step runs a few of them, and building and compiling a statement costs more
+# than running it on an indexed row.
+_bp = sa.bindparam
 _STAT_KEY = ("process_key", "element_id", "department_code", "month", "days")
+_PROJECT_HEAD = (
+    sa.select(instance.c.started_at.label("opened_at"), dash_project)
+    .select_from(instance.outerjoin(dash_project, dash_project.c.instance_id == instance.c.id))
+    .where(instance.c.id == _bp("iid")))
+_TASK_COUNTS = (
+    sa.select(sa.func.count(),
+              sa.func.count().filter(task.c.due_at < _bp("now"), task.c.paused_at.is_(None)))
+    .where(task.c.instance_id == _bp("iid"), task.c.state.in_(OPEN_STATES)))
+_OPEN_SPAN = (sa.select(dash_stage_span.c.id, dash_stage_span.c.entered_at)
+              .where(dash_stage_span.c.instance_id == _bp("iid"),
+                     dash_stage_span.c.left_at.is_(None)))
+_CLOSE_SPAN = (dash_stage_span.update().where(dash_stage_span.c.id == _bp("span"))
+               .values(left_at=_bp("left_at"), working_days=_bp("working_days")))
+_SPAN_TYPE = (dash_stage_span.update().where(dash_stage_span.c.instance_id == _bp("iid"))
+              .values(project_type=_bp("project_type")))
+_PROJECT_STATUS = (dash_project.update().where(dash_project.c.instance_id == _bp("iid"))
+                   .values(status=_bp("status"), ended_at=_bp("ended_at"),
+                           updated_at=_bp("updated_at"), open_tasks=_bp("open_tasks"),
+                           overdue_tasks=_bp("overdue_tasks"), light=_bp("light"),
+                           light_reason=_bp("light_reason")))
+# completed tasks of a step with their pauses (one row per pause)
+_COMPLETED = (
+    sa.select(task.c.id, task.c.process_key, task.c.element_id, task.c.department_code,
+              task.c.created_at, task.c.completed_at, task.c.due_at,
+              task_pause.c.paused_at, task_pause.c.resumed_at)
+    .select_from(task.outerjoin(task_pause, task_pause.c.task_id == task.c.id))
+    .where(task.c.id.in_(_bp("ids", expanding=True)), task.c.state == "completed"))
+_CASE_HEAD = sa.select(
+    instance.c.parent_instance_id,
+    sa.exists().where(dash_case_link.c.case_instance_id == instance.c.id).label("linked"),
+).where(instance.c.id == _bp("iid"))
+_PARENT_PROJECT = (
+    sa.select(dash_project.c.instance_id).where(dash_project.c.instance_id == _bp("parent"))
+    .union_all(sa.select(dash_case_link.c.project_instance_id)
+               .where(dash_case_link.c.case_instance_id == _bp("parent"))))
+_PROJECT_BY_CODE = (sa.select(dash_project.c.instance_id)
+                    .where(dash_project.c.business_key == _bp("code"))
+                    .order_by(dash_project.c.instance_id).limit(1))
+_UPSERTS: dict[str, tuple] = {}
+
+
+def _upserts(conn) -> tuple:
+    """(project upsert, histogram upsert) in the connection's dialect: INSERT … ON CONFLICT
+    DO UPDATE, on SQLite and PostgreSQL."""
+    name = conn.dialect.name
+    if name not in _UPSERTS:
+        if name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        project = insert(dash_project)
+        project = project.on_conflict_do_update(
+            index_elements=["instance_id"],
+            set_={c.name: project.excluded[c.name] for c in dash_project.c
+                  if c.name != "instance_id"})
+        stat = insert(dash_task_stat)
+        stat = stat.on_conflict_do_update(
+            index_elements=list(_STAT_KEY),
+            set_={"count": dash_task_stat.c.count + stat.excluded.count,
+                  "on_time": dash_task_stat.c.on_time + stat.excluded.on_time,
+                  "with_due": dash_task_stat.c.with_due + stat.excluded.with_due})
+        _UPSERTS[name] = (project, stat)
+    return _UPSERTS[name]
 
 
 def add_task_stats(conn, buckets: Mapping[tuple, list[int]]) -> None:
     """Add ``{(process_key, element_id, department_code, month, days): [count, on_time,
     with_due]}`` to the histogram."""
-    if not buckets:
-        return
-    rows = [dict(zip(_STAT_KEY, key, strict=True), count=c, on_time=o, with_due=w)
-            for key, (c, o, w) in buckets.items()]
-    stmt = _insert(conn)(dash_task_stat).values(rows)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(_STAT_KEY),
-        set_={"count": dash_task_stat.c.count + stmt.excluded.count,
-              "on_time": dash_task_stat.c.on_time + stmt.excluded.on_time,
-              "with_due": dash_task_stat.c.with_due + stmt.excluded.with_due})
-    conn.execute(stmt)
-
-
-def _upsert_project(conn, values: dict) -> None:
-    stmt = _insert(conn)(dash_project).values(values)
-    conn.execute(stmt.on_conflict_do_update(
-        index_elements=["instance_id"],
-        set_={k: stmt.excluded[k] for k in values if k != "instance_id"}))
+    if buckets:
+        conn.execute(_upserts(conn)[1], [
+            dict(zip(_STAT_KEY, key, strict=True), count=c, on_time=o, with_due=w)
+            for key, (c, o, w) in buckets.items()])
 
 
 # ------------------------------------------------------------------------------ the observer
@@ -252,24 +294,26 @@ class DashboardProjection:
 
     def project(self, conn, saved) -> None:
         iid, now = saved.instance_id, saved.now
-        row = conn.execute(sa.select(dash_project).where(dash_project.c.instance_id == iid)
-                           ).mappings().first()
-        open_tasks, overdue = self.task_counts(conn, iid, now)
+        head = conn.execute(_PROJECT_HEAD, {"iid": iid}).mappings().first()
+        if head is None:
+            return
+        row = head if head["instance_id"] is not None else None
+        open_tasks, overdue = conn.execute(_TASK_COUNTS, {"iid": iid, "now": now}).one()
         ended_at = now if saved.status in ENDED else None
         if saved.data is None:
             if row is None:
                 return  # a project never seen with its data: rebuild() makes its row
-            values = {"status": saved.status, "ended_at": ended_at, "updated_at": now,
-                      "open_tasks": open_tasks, "overdue_tasks": overdue}
+            light = Light(row["light"], row["light_reason"])
             if saved.status in ENDED:
                 self.close_span(conn, iid, now)
                 light = project_light(local_day(now), status=saved.status, planned_start=None,
                                       actual_start=None, planned_production=None,
                                       actual_production=None, overdue_tasks=0,
                                       report_light=None)
-                values |= {"light": light.colour, "light_reason": light.reason}
-            conn.execute(dash_project.update().where(dash_project.c.instance_id == iid)
-                         .values(**values))
+            conn.execute(_PROJECT_STATUS, {
+                "iid": iid, "status": saved.status, "ended_at": ended_at, "updated_at": now,
+                "open_tasks": open_tasks, "overdue_tasks": overdue, "light": light.colour,
+                "light_reason": light.reason})
             return
         stage_name = saved.stage or (row["stage"] if row else None)
         found = lifecycle_stage(stage_name)
@@ -277,14 +321,14 @@ class DashboardProjection:
         actual_start = row["actual_start"] if row else None
         if row is not None and row["project_type"] != facts["project_type"]:
             # the type is known from 立项 on: the earlier stages' dwell times count for it too
-            conn.execute(dash_stage_span.update().where(dash_stage_span.c.instance_id == iid)
-                         .values(project_type=facts["project_type"]))
+            conn.execute(_SPAN_TYPE, {"iid": iid, "project_type": facts["project_type"]})
         entered = None
         if stage_name is not None and (row is None or row["stage"] != stage_name):
             self.close_span(conn, iid, now)
-            conn.execute(dash_stage_span.insert().values(
-                instance_id=iid, stage=stage_name, stage_number=found.number if found else 0,
-                project_type=facts["project_type"], entered_at=now))
+            conn.execute(dash_stage_span.insert(), {
+                "instance_id": iid, "stage": stage_name,
+                "stage_number": found.number if found else 0,
+                "project_type": facts["project_type"], "entered_at": now})
             entered = found
         if actual_start is None and entered is not None and entered.number in _STARTED:
             actual_start = local_day(now)
@@ -295,20 +339,18 @@ class DashboardProjection:
                 actual_production = local_day(now)
         if saved.status in ENDED:
             self.close_span(conn, iid, now)
-        started_at = row["started_at"] if row else conn.execute(
-            sa.select(instance.c.started_at).where(instance.c.id == iid)).scalar_one()
         light = project_light(
             local_day(now), status=saved.status, planned_start=facts["planned_start"],
             actual_start=actual_start, planned_production=facts["planned_production"],
             actual_production=actual_production, overdue_tasks=overdue,
-            report_light=facts.pop("report_light"))
-        _upsert_project(conn, {
+            report_light=facts["report_light"])
+        conn.execute(_upserts(conn)[0], {
             "instance_id": iid, "business_key": saved.business_key or (row and row["business_key"]),
             **facts, "stage": stage_name, "stage_number": found.number if found else None,
             "phase": found.phase if found else None, "status": saved.status,
             "light": light.colour, "light_reason": light.reason,
             "actual_start": actual_start, "actual_production": actual_production,
-            "open_tasks": open_tasks, "overdue_tasks": overdue, "started_at": started_at,
+            "open_tasks": open_tasks, "overdue_tasks": overdue, "started_at": head["opened_at"],
             "updated_at": now, "ended_at": ended_at})
 
     def facts(self, data: Mapping) -> dict:
@@ -341,40 +383,25 @@ class DashboardProjection:
         }
 
     def close_span(self, conn, iid: int, now: datetime) -> None:
-        span = conn.execute(
-            sa.select(dash_stage_span.c.id, dash_stage_span.c.entered_at)
-            .where(dash_stage_span.c.instance_id == iid, dash_stage_span.c.left_at.is_(None))
-        ).first()
+        span = conn.execute(_OPEN_SPAN, {"iid": iid}).first()
         if span is not None:
-            conn.execute(dash_stage_span.update().where(dash_stage_span.c.id == span.id).values(
-                left_at=now, working_days=self.working_days(conn, span.entered_at, now)))
-
-    @staticmethod
-    def task_counts(conn, iid: int, now: datetime) -> tuple[int, int]:
-        """Open tasks of the case, and of them those past due (a paused clock is not late)."""
-        overdue = sa.and_(task.c.due_at < now, task.c.paused_at.is_(None))
-        counts = conn.execute(
-            sa.select(sa.func.count(), sa.func.count().filter(overdue))
-            .where(task.c.instance_id == iid, task.c.state.in_(OPEN_STATES))).one()
-        return counts[0], counts[1]
+            conn.execute(_CLOSE_SPAN, {"span": span.id, "left_at": now,
+                                       "working_days": self.working_days(
+                                           conn, span.entered_at, now)})
 
     # -- dash_task_stat
 
     def count_tasks(self, conn, closed: Iterable[str]) -> None:
-        rows = conn.execute(
-            sa.select(task.c.id, task.c.process_key, task.c.element_id, task.c.department_code,
-                      task.c.created_at, task.c.completed_at, task.c.due_at)
-            .where(task.c.id.in_(list(closed)), task.c.state == "completed")).all()
-        if not rows:
-            return
-        pauses = defaultdict(list)
-        for p in conn.execute(
-                sa.select(task_pause.c.task_id, task_pause.c.paused_at, task_pause.c.resumed_at)
-                .where(task_pause.c.task_id.in_([r.id for r in rows]))):
-            pauses[p.task_id].append(p)
-        add_task_stats(conn, self.buckets(conn, rows, pauses))
+        rows, pauses = {}, defaultdict(list)
+        for r in conn.execute(_COMPLETED, {"ids": list(closed)}):
+            rows[r.id] = r
+            if r.paused_at is not None:
+                pauses[r.id].append(r)
+        add_task_stats(conn, self.buckets(conn, rows.values(), pauses))
 
     def buckets(self, conn, rows, pauses: Mapping[str, list]) -> dict[tuple, list[int]]:
+        """Histogram buckets of completed task rows; ``pauses``: task id -> rows with
+        ``paused_at`` and ``resumed_at``."""
         out: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
         for r in rows:
             if r.completed_at is None:
@@ -393,34 +420,26 @@ class DashboardProjection:
     # -- dash_case_link
 
     def link_case(self, conn, saved) -> None:
-        iid = saved.instance_id
-        if conn.execute(sa.select(dash_case_link.c.case_instance_id)
-                        .where(dash_case_link.c.case_instance_id == iid)).first() is not None:
+        head = conn.execute(_CASE_HEAD, {"iid": saved.instance_id}).first()
+        if head is None or head.linked:
             return
-        parent = conn.execute(sa.select(instance.c.parent_instance_id)
-                              .where(instance.c.id == iid)).scalar()
-        found = link_for(conn, parent, saved.data.get("project_code"))
+        found = link_for(conn, head.parent_instance_id, saved.data.get("project_code"))
         if found is not None:
-            conn.execute(dash_case_link.insert().values(
-                case_instance_id=iid, project_instance_id=found[0],
-                process_key=saved.process_key, link=found[1]))
+            conn.execute(dash_case_link.insert(), {
+                "case_instance_id": saved.instance_id, "project_instance_id": found[0],
+                "process_key": saved.process_key, "link": found[1]})
 
 
 def link_for(conn, parent: int | None, project_code) -> tuple[int, str] | None:
     """(project instance, ``child`` | ``code``) a case belongs to: its parent is a project or
     a case of one; else its data names a project's code."""
     if parent is not None:
-        project = conn.execute(
-            sa.select(dash_project.c.instance_id).where(dash_project.c.instance_id == parent)
-            .union_all(sa.select(dash_case_link.c.project_instance_id)
-                       .where(dash_case_link.c.case_instance_id == parent))).scalar()
+        project = conn.execute(_PARENT_PROJECT, {"parent": parent}).scalar()
         if project is not None:
             return project, "child"
     code = _text(project_code, 200)
     if code:
-        project = conn.execute(
-            sa.select(dash_project.c.instance_id).where(dash_project.c.business_key == code)
-            .order_by(dash_project.c.instance_id).limit(1)).scalar()
+        project = conn.execute(_PROJECT_BY_CODE, {"code": code}).scalar()
         if project is not None:
             return project, "code"
     return None
@@ -429,6 +448,15 @@ def link_for(conn, parent: int | None, project_code) -> tuple[int, str] | None:
 # ------------------------------------------------------------------------------ rebuild
 
 BATCH = 200
+
+
+def needs_rebuild(engine) -> bool:
+    """Projects but no project rows: a database from before the read model (an upgrade)."""
+    with engine.unit_of_work(readonly=True) as uow:
+        if uow.conn.execute(sa.select(dash_project.c.instance_id).limit(1)).first() is not None:
+            return False
+        return uow.conn.execute(sa.select(instance.c.id).where(
+            instance.c.process_key == PROJECT_PROCESS).limit(1)).first() is not None
 
 
 def rebuild(engine, progress: Callable[[str], None] | None = None,
@@ -526,7 +554,7 @@ def _rebuild_projects(conn, projection: DashboardProjection, ids: list[int],
             local_day(now), status=head.status, planned_start=facts["planned_start"],
             actual_start=replay.started, planned_production=facts["planned_production"],
             actual_production=actual_production, overdue_tasks=overdue,
-            report_light=facts.pop("report_light"))
+            report_light=facts["report_light"])
         projects.append({
             "instance_id": iid, "business_key": head.business_key, **facts,
             "stage": replay.stage, "stage_number": found.number if found else None,
@@ -662,3 +690,48 @@ def _rebuild_case_links(engine) -> int:
             conn.execute(dash_case_link.insert(), rows[start:start + BATCH * 5])
         uow.commit()
     return len(rows)
+
+
+# ------------------------------------------------------------------------------ passing time
+
+_LIVE_PROJECTS = (
+    sa.select(dash_project.c.instance_id, dash_project.c.status, dash_project.c.planned_start,
+              dash_project.c.actual_start, dash_project.c.planned_production,
+              dash_project.c.actual_production, dash_project.c.report_light,
+              dash_project.c.light, dash_project.c.light_reason,
+              dash_project.c.overdue_tasks)
+    .where(dash_project.c.status.not_in(ENDED)))
+_OVERDUE_BY_PROJECT = (
+    sa.select(task.c.instance_id, sa.func.count())
+    .where(task.c.process_key == "project_lifecycle", task.c.state.in_(OPEN_STATES),
+           task.c.due_at < _bp("now"), task.c.paused_at.is_(None))
+    .group_by(task.c.instance_id))
+_SET_LIGHT = (dash_project.update().where(dash_project.c.instance_id == _bp("b_iid"))
+              .values(light=_bp("light"), light_reason=_bp("light_reason"),
+                      overdue_tasks=_bp("overdue_tasks")))
+
+
+def refresh_lights(engine, now: datetime) -> int:
+    """Lights change with time as well as with steps: a task falls due, an agreed 开工 date
+    passes while no step happens. Recompute every live project's overdue count and light as of
+    ``now`` (naive UTC) from the indexed task rows and the stored facts, and write those that
+    changed; returns how many changed. Run by the scheduler's housekeeping (every ten minutes)."""
+    today = local_day(now)
+    with engine.unit_of_work() as uow:
+        conn = uow.conn
+        overdue = dict(conn.execute(_OVERDUE_BY_PROJECT, {"now": now}).all())
+        changes = []
+        for p in conn.execute(_LIVE_PROJECTS):
+            count = overdue.get(p.instance_id, 0)
+            light = project_light(
+                today, status=p.status, planned_start=p.planned_start,
+                actual_start=p.actual_start, planned_production=p.planned_production,
+                actual_production=p.actual_production, overdue_tasks=count,
+                report_light=p.report_light)
+            if (light.colour, light.reason, count) != (p.light, p.light_reason, p.overdue_tasks):
+                changes.append({"b_iid": p.instance_id, "light": light.colour,
+                                "light_reason": light.reason, "overdue_tasks": count})
+        if changes:
+            conn.execute(_SET_LIGHT, changes)
+        uow.commit()
+    return len(changes)

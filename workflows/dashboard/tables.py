@@ -44,6 +44,9 @@ dash_project = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),  # the instance's status
     sa.Column("light", sa.String(8), nullable=False, server_default="green"),
     sa.Column("light_reason", sa.String(200), nullable=True),
+    # the latest monthly progress report's light (part of the light; kept so the light can be
+    # recomputed as deadlines pass without the case's data: ``refresh_lights``)
+    sa.Column("report_light", sa.String(8), nullable=True),
     sa.Column("signed_on", sa.Date, nullable=True),
     sa.Column("planned_start", sa.Date, nullable=True),  # 计划开工
     sa.Column("planned_production", sa.Date, nullable=True),  # 计划投产

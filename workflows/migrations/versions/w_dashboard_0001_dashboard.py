@@ -49,6 +49,7 @@ def upgrade():
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("light", sa.String(length=8), server_default="green", nullable=False),
         sa.Column("light_reason", sa.String(length=200), nullable=True),
+        sa.Column("report_light", sa.String(length=8), nullable=True),
         sa.Column("signed_on", sa.Date(), nullable=True),
         sa.Column("planned_start", sa.Date(), nullable=True),
         sa.Column("planned_production", sa.Date(), nullable=True),

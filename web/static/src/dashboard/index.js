@@ -10,6 +10,10 @@ import { mount as mountSupervision } from './supervision.js';
 import { mount as mountOverview } from './overview.js';
 import { mount as mountProject } from './project.js';
 // {# /area: projects #}
+// {# area: departments #}
+import { mount as mountDepartments } from './departments.js';
+import { mount as mountHeatmap } from './heatmap.js';
+// {# /area: departments #}
 
 const pages = {
   // {# pages #}
@@ -20,6 +24,10 @@ const pages = {
   overview: mountOverview,
   project: mountProject,
   // {# /area: projects #}
+  // {# area: departments #}
+  departments: mountDepartments,
+  heatmap: mountHeatmap,
+  // {# /area: departments #}
   // {# /pages #}
 };
 
