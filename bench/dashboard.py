@@ -109,6 +109,21 @@ def upgrade(db_path: Path) -> None:
     app = app_for(f"sqlite:///{db_path}", db_path.parent)
     eng = app.extensions["kunflow"]
     eng.migrate()
+    # The summary tables are derived data: when their columns changed without a migration of
+    # their own (the dashboard's tables are still in their first migration), they are made
+    # anew and filled by ``ensure_read_model``.
+    from workflows.dashboard.tables import TABLES
+
+    inspector = sa.inspect(eng.db)
+    stale = [t.name for t in TABLES if {c["name"] for c in inspector.get_columns(t.name)}
+             != {c.name for c in t.columns}]
+    if stale:
+        for table in reversed(TABLES):
+            table.drop(eng.db, checkfirst=True)
+        for table in TABLES:
+            table.create(eng.db)
+        db_path.with_name(db_path.name + ".read-model").unlink(missing_ok=True)
+        print(f"  summary tables made anew (columns changed: {', '.join(stale)})")
     eng.close()
 
 
