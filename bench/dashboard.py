@@ -239,6 +239,95 @@ def copy_to_postgres(sqlite_path: Path, pg_url: str) -> str:
     return pg_url
 
 
+# ---------------------------------------------------------------------------------- scaling
+
+
+def replicate(url: str, factor: int) -> dict:
+    """Multiply the cases ``factor`` times in place, by copying rows (not through the engine):
+    every instance with its task, task_pause, event and dashboard rows again under new ids
+    (instance ids offset, task ids suffixed, business keys suffixed), the task histogram's
+    counts multiplied. The copies have the shape the engine gave the originals: the same
+    indexes, stages, states, due times and summary rows, which is what the pages read. The
+    supervision ledger (one district's) is not multiplied. Returns rows per table."""
+    from engine.model import event, instance, task, task_pause
+    from workflows.dashboard.tables import (
+        dash_case_link,
+        dash_project,
+        dash_stage_span,
+        dash_task_stat,
+    )
+
+    eng = sa.create_engine(_psycopg(url) if url.startswith("postgresql") else url)
+    written: dict[str, int] = {}
+    with eng.begin() as conn:
+        top = conn.execute(sa.select(sa.func.max(instance.c.id))).scalar() or 0
+        step = 10 ** len(str(top))  # copy k's ids: k * step + the original id
+        for k in range(1, factor):
+            off = k * step
+            suffix = f"~{k:02d}"
+
+            def copy(table, where, **changed):
+                # serial ids of the log-like tables are given anew
+                skip_id = table.name in ("event", "task_pause", "dash_stage_span")
+                cols = [c for c in table.columns if not (skip_id and c.name == "id")]
+                exprs = [changed[c.name].label(c.name) if c.name in changed else c for c in cols]
+                res = conn.execute(table.insert().from_select(
+                    [c.name for c in cols], sa.select(*exprs).where(*where)))
+                written[table.name] = written.get(table.name, 0) + res.rowcount
+
+            def task_id(column, suffix=suffix):  # 36 characters like the engine's, unique
+                return sa.case((column.is_(None), None),
+                               else_=sa.func.substr(column, 1, 33) + suffix)
+
+            i = instance.c
+            copy(instance, [i.id <= top], id=i.id + off,
+                 business_key=sa.case((i.business_key.is_(None), None),
+                                      else_=i.business_key + suffix),
+                 parent_instance_id=i.parent_instance_id + off)
+            t = task.c
+            copy(task, [t.instance_id <= top], id=task_id(t.id),
+                 instance_id=t.instance_id + off)
+            tp = task_pause.c
+            copy(task_pause, [tp.task_id.not_like("%~%")], task_id=task_id(tp.task_id))
+            e = event.c
+            copy(event, [e.instance_id <= top], instance_id=e.instance_id + off,
+                 task_id=task_id(e.task_id))
+            dp = dash_project.c
+            copy(dash_project, [dp.instance_id <= top], instance_id=dp.instance_id + off,
+                 business_key=dp.business_key + suffix)
+            ds = dash_stage_span.c
+            copy(dash_stage_span, [ds.instance_id <= top], instance_id=ds.instance_id + off)
+            dl = dash_case_link.c
+            copy(dash_case_link, [dl.case_instance_id <= top],
+                 case_instance_id=dl.case_instance_id + off,
+                 project_instance_id=dl.project_instance_id + off)
+        st = dash_task_stat.c
+        res = conn.execute(dash_task_stat.update().values(
+            count=st.count * factor, on_time=st.on_time * factor, with_due=st.with_due * factor))
+        written[f"dash_task_stat (counts x{factor})"] = res.rowcount
+    with eng.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text("VACUUM ANALYZE" if eng.dialect.name == "postgresql" else "ANALYZE"))
+    eng.dispose()
+    return written
+
+
+def scaled_copy(db_path: Path, factor: int) -> Path:
+    """A copy of the SQLite file with its cases multiplied (made again when the base changed)."""
+    scaled = db_path.with_name(f"{db_path.stem}-x{factor}.db")
+    if scaled.exists() and scaled.stat().st_mtime >= db_path.stat().st_mtime:
+        return scaled
+    source = sa.create_engine(f"sqlite:///{db_path}")
+    with source.connect() as conn:  # the WAL into the main file before copying it
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    source.dispose()
+    shutil.copyfile(db_path, scaled)
+    t0 = perf()
+    written = replicate(f"sqlite:///{scaled}", factor)
+    print(f"  {scaled.name}: multiplied x{factor} by copying rows in {perf() - t0:.1f} s: "
+          + ", ".join(f"{k} +{v:,}" for k, v in written.items()))
+    return scaled
+
+
 # ---------------------------------------------------------------------------------- measuring
 
 
@@ -341,7 +430,12 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup", type=int, default=5, help="untimed requests per page first")
     ap.add_argument("--build-only", action="store_true", help="build the data, measure nothing")
     ap.add_argument("--no-sqlite", action="store_true", help="with --pg: skip the SQLite run")
+    ap.add_argument("--scale", type=int, default=1, metavar="N",
+                    help="measure on the built data multiplied N times by copying rows "
+                         "(see replicate(); 2..20)")
     args = ap.parse_args(argv)
+    if not 1 <= args.scale <= 20:
+        raise SystemExit("--scale takes 1..20")
 
     size = "quick" if args.quick else "full"
     print(f"kunflow bench/dashboard.py ({size}) on {date.today()}: {machine()}; {load_average()}")
@@ -351,12 +445,21 @@ def main(argv=None) -> int:
     if args.build_only:
         return 0
     workdir = db_path.parent
+    label = size if args.scale == 1 else f"{size} x{args.scale}"
     if not args.no_sqlite:
-        print(f"SQLite: {db_path.relative_to(ROOT)} ({db_path.stat().st_size / 1e6:.0f} MB)")
-        measure(f"sqlite:///{db_path}", "SQLite", size, args.requests, args.warmup, workdir)
+        measured = db_path
+        if args.scale > 1:
+            measured = scaled_copy(db_path, args.scale)
+        print(f"SQLite: {measured.relative_to(ROOT)} ({measured.stat().st_size / 1e6:.0f} MB)")
+        measure(f"sqlite:///{measured}", "SQLite", label, args.requests, args.warmup, workdir)
     if args.pg:
         url = copy_to_postgres(db_path, args.pg)
-        measure(url, "PostgreSQL", size, args.requests, args.warmup, workdir)
+        if args.scale > 1:
+            t0 = perf()
+            written = replicate(url, args.scale)
+            print(f"  multiplied x{args.scale} by copying rows in {perf() - t0:.1f} s: "
+                  + ", ".join(f"{k} +{v:,}" for k, v in written.items()))
+        measure(url, "PostgreSQL", label, args.requests, args.warmup, workdir)
     print(f"{load_average()}")
     return 0
 
