@@ -36,6 +36,8 @@ def test_office_imports_a_breakdown_and_a_unit_reads_its_rows(live_server, brows
         page.goto(live_server.url + "/ledger/")
         page.set_input_files("[data-testid=ledger-import] input[type=file]", str(good))
         page.click("[data-testid=ledger-import] button[type=submit]")
+        # the preview is a new page: wait for it (count() alone reads whatever is loaded now)
+        page.locator("[data-testid=ledger-preview] tbody tr").first.wait_for()
         assert page.locator("[data-testid=ledger-preview] tbody tr").count() == 4
         page.click("[data-testid=ledger-confirm] button[type=submit]")
         page.wait_for_url("**/ledger/")

@@ -31,14 +31,11 @@ def _dashboard_context():
 # {# pages #}
 from . import (  # noqa: E402,F401
     departments,
+    exports,
     heatmap,
     overview,
     project,
     supervision,
 )
 
-# {# area: dash-bench #}
-# isort: split
-from . import exports  # noqa: E402,F401
-# {# /area: dash-bench #}
 # {# /pages #}
