@@ -181,6 +181,26 @@ def test_every_lifecycle_stage_has_a_project(demo):
     assert statuses["running"] > 30 and statuses["completed"] >= 3  # dropped, exited, 达产
 
 
+def test_the_dashboard_holds_every_project_with_its_light_as_of_the_demo_day(demo):
+    """The read model kept a row per project in the demo's steps; lights are brought to the
+    demo's day at its end: every live project with a task overdue on that day is not green."""
+    from workflows.dashboard.tables import dash_project
+
+    db = demo[0]
+    projects = dict(rows(db, sa.select(dash_project.c.instance_id, dash_project.c.stage)))
+    cases = dict(rows(db, sa.select(instance.c.id, instance.c.stage)
+                      .where(instance.c.process_key == "project_lifecycle")))
+    assert projects.keys() == cases.keys()
+    late = {iid for (iid,) in rows(db, sa.select(task.c.instance_id).distinct().where(
+        task.c.process_key == "project_lifecycle", task.c.state.in_(("ready", "claimed")),
+        task.c.due_at < TODAY_UTC, task.c.paused_at.is_(None)))}
+    assert late, "the demo has overdue project work"
+    lights = dict(rows(db, sa.select(dash_project.c.instance_id, dash_project.c.light)
+                       .where(dash_project.c.status.not_in(("completed", "terminated")))))
+    assert {iid for iid in late if iid in lights and lights[iid] == "green"} == set()
+    assert {"red", "yellow", "green"} <= set(lights.values())
+
+
 def test_six_mine_cases_each_in_another_major_state(demo):
     db = demo[0]
     cases = rows(

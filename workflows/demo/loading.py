@@ -13,6 +13,7 @@ import time_machine
 
 from engine import SYSTEM, CaseFiles, Engine
 
+from ..dashboard.projection import refresh_lights
 from .hazard_rectification import Hazard
 from .mine_approval import mine_project
 from .planner import DemoPlan, plan_demo
@@ -149,6 +150,9 @@ def load_demo(
             sim.spawn(utc(datetime(2026, 11, 20, 9, 30)), _closure(w, closure))
         sim.spawn(utc(TODAY - timedelta(days=14)), caseworkers(w, random.Random(f"{seed}:claims")))
         sim.run()
+        # lights as of the demo's day (a task fell due, an agreed date passed, between steps);
+        # the running app's housekeeping brings them up to the real day
+        refresh_lights(engine, end)
         summary = _summary(w, plan, supervision, wall.perf_counter() - began)
         summary = _with_registers(w, summary, registers, register_cases, bool(closure))
     return summary
