@@ -273,7 +273,8 @@ def replicate(url: str, factor: int) -> dict:
                 exprs = [changed[c.name].label(c.name) if c.name in changed else c for c in cols]
                 res = conn.execute(table.insert().from_select(
                     [c.name for c in cols], sa.select(*exprs).where(*where)))
-                written[table.name] = written.get(table.name, 0) + res.rowcount
+                if res.rowcount >= 0:  # psycopg gives -1 for INSERT ... SELECT
+                    written[table.name] = written.get(table.name, 0) + res.rowcount
 
             def task_id(column, suffix=suffix):  # 36 characters like the engine's, unique
                 return sa.case((column.is_(None), None),
@@ -304,7 +305,10 @@ def replicate(url: str, factor: int) -> dict:
         st = dash_task_stat.c
         res = conn.execute(dash_task_stat.update().values(
             count=st.count * factor, on_time=st.on_time * factor, with_due=st.with_due * factor))
-        written[f"dash_task_stat (counts x{factor})"] = res.rowcount
+        written[f"dash_task_stat (counts x{factor})"] = max(res.rowcount, 0)
+        for table in (instance, task, event, dash_project, dash_stage_span):
+            written[f"{table.name} now"] = conn.execute(
+                sa.select(sa.func.count()).select_from(table)).scalar()
     with eng.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(sa.text("VACUUM ANALYZE" if eng.dialect.name == "postgresql" else "ANALYZE"))
     eng.dispose()
