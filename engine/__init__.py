@@ -46,13 +46,13 @@ from .dto import (
 from .errors import Conflict, EngineError, Forbidden, InvalidInput, InvalidModel, NotFound
 from .facade import Engine
 from .forms import FieldLabel
-from .read_models import SavedStep
+from .read_models import READ_TABLES, SavedStep
 from .schema_extensions import NAMING_CONVENTION, SchemaExtension
 from .scripting import ServiceRegistry
 from .unit_of_work import UnitOfWork, active_connection
 
 __all__ = [
-    "CHINA_TZ", "EVENT_KINDS", "NAMING_CONVENTION", "OPEN_STATES", "ROLE_HEAD", "SYSTEM", "Access", "Actor", "AttachmentInfo",
+    "CHINA_TZ", "EVENT_KINDS", "NAMING_CONVENTION", "OPEN_STATES", "READ_TABLES", "ROLE_HEAD", "SYSTEM", "Access", "Actor", "AttachmentInfo",
     "CaseFiles", "CaseRef", "Conflict", "DefinitionInfo", "DepartmentInfo", "DeployResult",
     "DiagramMarks", "DraftInfo", "Engine", "EngineError", "EventInfo", "FieldLabel", "FileStore",
     "Forbidden", "IncidentInfo", "InstanceInfo", "InvalidInput", "InvalidModel", "LoginPolicy",

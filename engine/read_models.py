@@ -46,3 +46,25 @@ def observe_status(observers, conn, instance_id: int, process_key: str, status: 
                       closed=closed, now=now)
     for observe in observers:
         observe(conn, saved)
+
+
+@dataclass(frozen=True)
+class ReadTables:
+    """The engine's read-model tables that an application's queries may read (never write):
+    dashboards group and count these indexed rows instead of touching the serialized state."""
+
+    definition: object
+    instance: object
+    task: object
+    task_pause: object
+    event: object
+
+
+def read_tables() -> ReadTables:
+    from . import model
+
+    return ReadTables(model.definition, model.instance, model.task, model.task_pause,
+                      model.event)
+
+
+READ_TABLES = read_tables()

@@ -16,23 +16,11 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from engine import local_day
+from engine import READ_TABLES, local_day
 
 # The engine's task rows, as plain table clauses (its model module is not public).
-task_rows = sa.table(
-    "task",
-    sa.column("id", sa.String), sa.column("instance_id", sa.Integer),
-    sa.column("element_id", sa.String), sa.column("name", sa.String),
-    sa.column("department_code", sa.String), sa.column("assignee", sa.String),
-    sa.column("state", sa.String), sa.column("created_at", sa.DateTime),
-    sa.column("due_at", sa.DateTime), sa.column("completed_at", sa.DateTime),
-    sa.column("stage", sa.String), sa.column("paused_at", sa.DateTime),
-)
-task_pause_rows = sa.table(
-    "task_pause",
-    sa.column("task_id", sa.String), sa.column("paused_at", sa.DateTime),
-    sa.column("resumed_at", sa.DateTime), sa.column("reason", sa.String),
-)
+task_rows = READ_TABLES.task
+task_pause_rows = READ_TABLES.task_pause
 
 
 @dataclass(frozen=True)

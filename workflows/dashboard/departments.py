@@ -19,7 +19,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from engine import OPEN_STATES, DepartmentInfo, Engine, NotFound, local_day, utcnow
+from engine import OPEN_STATES, READ_TABLES, DepartmentInfo, Engine, NotFound, local_day, utcnow
 
 from .tables import dash_task_stat
 
@@ -28,35 +28,11 @@ MAX_MONTHS = 36
 PAGE_SIZE = 50
 GROUPS = ("区直部门", "街镇")
 
-# The engine's read-model tables, as far as the dashboard reads them: a lightweight table
-# clause (no metadata of ours) because ``engine.model`` is not part of the engine's public face.
-task_rows = sa.table(
-    "task",
-    sa.column("id", sa.String),
-    sa.column("instance_id", sa.Integer),
-    sa.column("process_key", sa.String),
-    sa.column("element_id", sa.String),
-    sa.column("name", sa.String),
-    sa.column("department_code", sa.String),
-    sa.column("assignee", sa.String),
-    sa.column("state", sa.String),
-    sa.column("created_at", sa.DateTime),
-    sa.column("due_at", sa.DateTime),
-)
-# id, key, version and name only: the engine's list of definitions carries every diagram's XML
-definition_rows = sa.table(
-    "definition",
-    sa.column("id", sa.Integer),
-    sa.column("key", sa.String),
-    sa.column("version", sa.Integer),
-    sa.column("name", sa.String),
-)
-instance_rows = sa.table(
-    "instance",
-    sa.column("id", sa.Integer),
-    sa.column("title", sa.String),
-    sa.column("business_key", sa.String),
-)
+# The engine's read-model tables (``engine.READ_TABLES``), read only.
+task_rows = READ_TABLES.task
+# (select id, key, version and name only: a definition row carries the diagram's XML)
+definition_rows = READ_TABLES.definition
+instance_rows = READ_TABLES.instance
 
 
 # ------------------------------------------------------------------ shared with the heatmap

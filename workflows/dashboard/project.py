@@ -2,8 +2,7 @@
 list (50 a page), and a project's stages, dates, open steps, linked cases, forecast and clock.
 
 Reads ``dash_project`` / ``dash_stage_span`` / ``dash_case_link`` and the engine's indexed
-``instance``, ``task`` and ``task_pause`` rows (named as plain table clauses, here and in
-``clock``: the engine's model module is not part of its public face).
+``instance``, ``task`` and ``task_pause`` rows (``engine.READ_TABLES``, read only).
 """
 
 from __future__ import annotations
@@ -14,21 +13,14 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from engine import Forbidden, InvalidInput, NotFound, local_day, utcnow
+from engine import READ_TABLES, Forbidden, InvalidInput, NotFound, local_day, utcnow
 from workflows.lifecycle import PHASES, STAGES, stage
 
 from . import forecast
 from .clock import project_clocks, task_rows
 from .tables import dash_case_link, dash_project, dash_stage_span
 
-instance_rows = sa.table(
-    "instance",
-    sa.column("id", sa.Integer), sa.column("process_key", sa.String),
-    sa.column("business_key", sa.String), sa.column("title", sa.String),
-    sa.column("status", sa.String), sa.column("stage", sa.String),
-    sa.column("started_at", sa.DateTime), sa.column("ended_at", sa.DateTime),
-    sa.column("parent_instance_id", sa.Integer),
-)
+instance_rows = READ_TABLES.instance
 PAGE_SIZE = 50
 OPEN_TASK_STATES = ("ready", "claimed")
 LIGHTS = ("red", "yellow", "green")

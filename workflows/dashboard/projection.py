@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 
-from engine import SYSTEM, DepartmentInfo, UserInfo, local_day
+from engine import READ_TABLES, SYSTEM, DepartmentInfo, UserInfo, local_day
 
 from ..lifecycle import stage as lifecycle_stage
 from .tables import dash_case_link, dash_project, dash_stage_span, dash_task_stat
@@ -38,25 +38,10 @@ log = logging.getLogger(__name__)
 
 # The engine's rows this model reads (engine/model.py; the engine exports no tables): typed
 # column lists, so that times come back as datetimes on SQLite too.
-instance = sa.table(
-    "instance", sa.column("id", sa.Integer), sa.column("process_key", sa.String),
-    sa.column("business_key", sa.String), sa.column("status", sa.String),
-    sa.column("started_at", sa.DateTime), sa.column("updated_at", sa.DateTime),
-    sa.column("ended_at", sa.DateTime), sa.column("parent_instance_id", sa.Integer))
-task = sa.table(
-    "task", sa.column("id", sa.String), sa.column("instance_id", sa.Integer),
-    sa.column("process_key", sa.String), sa.column("element_id", sa.String),
-    sa.column("department_code", sa.String), sa.column("state", sa.String),
-    sa.column("stage", sa.String), sa.column("created_at", sa.DateTime),
-    sa.column("due_at", sa.DateTime), sa.column("completed_at", sa.DateTime),
-    sa.column("paused_at", sa.DateTime))
-task_pause = sa.table(
-    "task_pause", sa.column("task_id", sa.String), sa.column("paused_at", sa.DateTime),
-    sa.column("resumed_at", sa.DateTime))
-event = sa.table(
-    "event", sa.column("id", sa.Integer), sa.column("instance_id", sa.Integer),
-    sa.column("task_id", sa.String), sa.column("kind", sa.String),
-    sa.column("at", sa.DateTime), sa.column("data_json", sa.Text))
+instance = READ_TABLES.instance
+task = READ_TABLES.task
+task_pause = READ_TABLES.task_pause
+event = READ_TABLES.event
 TASK_EVENTS = ("task_created", "task_completed", "task_cancelled")
 # What a save (a step: the observer sees the case's data) writes to the event log, and what a
 # status change without a step writes; a claim or a comment touches the instance row, not the
@@ -501,7 +486,10 @@ def _rebuild_projects(conn, projection: DashboardProjection, ids: list[int],
     created, completed, cancelled, in order): after each step the project stands in the stage
     of its newest open task (none open: where it stood), as the observer saw it step by step.
     A step ends where the time moves on or the next completion begins."""
-    heads = {r.id: r for r in conn.execute(sa.select(instance).where(instance.c.id.in_(ids)))}
+    i = instance.c  # not the serialized state
+    heads = {r.id: r for r in conn.execute(sa.select(
+        i.id, i.process_key, i.business_key, i.status, i.started_at, i.updated_at, i.ended_at,
+        i.parent_instance_id).where(i.id.in_(ids)))}
     tasks = defaultdict(list)
     stages: dict[str, str | None] = {}
     for t in conn.execute(sa.select(task).where(task.c.instance_id.in_(ids))):

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from engine import CHINA_TZ, utcnow
+from engine import CHINA_TZ, READ_TABLES, utcnow
 
 from .operations import add_event
 from .tables import ledger_urge
@@ -33,21 +33,8 @@ ESCALATION = (
 ESCALATION_ELEMENTS = frozenset(e for e, _label in ESCALATION)
 MAX_MESSAGE = 500
 
-# The engine's task rows, as a lightweight table clause: read only, never created from here.
-task_rows = sa.table(
-    "task",
-    sa.column("id", sa.String),
-    sa.column("instance_id", sa.Integer),
-    sa.column("process_key", sa.String),
-    sa.column("element_id", sa.String),
-    sa.column("name", sa.String),
-    sa.column("department_code", sa.String),
-    sa.column("state", sa.String),
-    sa.column("stage", sa.String),
-    sa.column("created_at", sa.DateTime),
-    sa.column("due_at", sa.DateTime),
-    sa.column("completed_at", sa.DateTime),
-)
+# The engine's task rows (``engine.READ_TABLES``), read only.
+task_rows = READ_TABLES.task
 
 
 def check_month(text) -> str | None:
