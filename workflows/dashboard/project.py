@@ -83,9 +83,12 @@ def _bad(message: str) -> InvalidInput:
 
 def _day(value: str, label: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise _bad(f"{label}“{value[:20]}”不是日期（应为 2026-03-06 这样的格式）") from None
+    if not 1900 <= day.year <= 9999:  # year 1 would overflow on the shift to UTC
+        raise _bad(f"{label}“{value[:20]}”超出范围")
+    return day
 
 
 def parse_period(args, today: date) -> Period | None:
@@ -299,25 +302,43 @@ class ProjectPage:
 def list_projects(engine, flt: ProjectFilter, departments, today: date, *, sort: str = "-updated",
                   page: int = 1) -> ProjectPage:
     """One page (``PAGE_SIZE``) of the projects matching ``flt`` in the viewer's scope."""
-    if sort not in SORTS:
-        raise _bad("排序方式无法识别")
     if page < 1 or page > 100_000:
         raise _bad("页码超出范围")
     with engine.unit_of_work(readonly=True) as uow:
-        conn = uow.conn
-        terms = where_of(flt, departments, today)
-        if flt.late == "forecast":
-            terms.append(dash_project.c.instance_id.in_(
-                forecast_late_ids(engine, conn, terms, today) or [-1]))
-        total = conn.execute(sa.select(sa.func.count()).select_from(dash_project)
-                             .where(*terms)).scalar_one()
+        terms, total = _matching(engine, uow.conn, flt, departments, today, sort)
         pages = max(1, -(-total // PAGE_SIZE))
-        rows = conn.execute(
-            sa.select(*LIST_COLUMNS).where(*terms)
-            .order_by(*SORTS[sort], dash_project.c.instance_id.desc())
-            .limit(PAGE_SIZE).offset((min(page, pages) - 1) * PAGE_SIZE)
-        ).mappings().all()
-    return ProjectPage([dict(r) for r in rows], total, min(page, pages), pages, sort)
+        rows = _rows(uow.conn, terms, sort, PAGE_SIZE, (min(page, pages) - 1) * PAGE_SIZE)
+    return ProjectPage(rows, total, min(page, pages), pages, sort)
+
+
+def project_rows(engine, flt: ProjectFilter, departments, today: date, *, sort: str = "-updated",
+                 limit: int = PAGE_SIZE, offset: int = 0) -> tuple[list[dict], int]:
+    """The list's rows from ``offset`` (at most ``limit``) and how many match (the API)."""
+    with engine.unit_of_work(readonly=True) as uow:
+        terms, total = _matching(engine, uow.conn, flt, departments, today, sort)
+        rows = _rows(uow.conn, terms, sort, limit, offset) if offset < total else []
+    return rows, total
+
+
+def _matching(engine, conn, flt: ProjectFilter, departments, today: date, sort: str):
+    if sort not in SORTS:
+        raise _bad("排序方式无法识别")
+    terms = where_of(flt, departments, today)
+    if flt.late == "forecast":
+        terms.append(dash_project.c.instance_id.in_(
+            forecast_late_ids(engine, conn, terms, today) or [-1]))
+    total = conn.execute(sa.select(sa.func.count()).select_from(dash_project)
+                         .where(*terms)).scalar_one()
+    return terms, total
+
+
+def _rows(conn, terms, sort: str, limit: int, offset: int) -> list[dict]:
+    rows = conn.execute(
+        sa.select(*LIST_COLUMNS).where(*terms)
+        .order_by(*SORTS[sort], dash_project.c.instance_id.desc())
+        .limit(limit).offset(offset)
+    ).mappings().all()
+    return [dict(r) for r in rows]
 
 
 # ------------------------------------------------------------------ one project
