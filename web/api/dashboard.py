@@ -126,6 +126,8 @@ class UrgeBody(Schema):
         Text(required=True, max_length=64),
         required=True,
         validate=validate.Length(1, MAX_UNITS, error=f"请指定 1 至 {MAX_UNITS} 个单位"),
+        error_messages={"invalid": "字段 units 必须是单位编码（字符串）的列表",
+                        "required": "缺少字段 units", "null": "缺少字段 units"},
         **_m("催办的单位（部门编码）"),
     )
     message = Text(max_length=MAX_MESSAGE, doc="催办说明", nullable=True)
