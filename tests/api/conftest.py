@@ -5,6 +5,7 @@ Helpers are fixtures (``error_of``, ``make_app``): test modules here are not a p
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,26 @@ def error_of():
     A fixture, not an importable function: the test directories are not packages.
     """
     return _error_of
+
+
+@pytest.fixture
+def dashboard_app(app):
+    """Four projects in the 驾驶舱's tables (stages 3, 3, 7, 11; one red, one a head's), one
+    stage span; the forecast's cache cleared around the test."""
+    from tests.api.test_dashboard_pages import project
+    from workflows.dashboard import forecast
+    from workflows.dashboard.tables import dash_project, dash_stage_span
+
+    forecast.clear_cache()
+    engine = app.extensions["kunflow"]
+    with engine.unit_of_work() as uow:
+        for row in [project(1, 3), project(2, 3, light="red", planned_start=date(2025, 5, 1)),
+                    project(3, 7, lead_department="drc", street="buerhantu"),
+                    project(4, 11, light="yellow", is_key=True)]:
+            uow.conn.execute(dash_project.insert().values(**row))
+        uow.conn.execute(dash_stage_span.insert().values(
+            instance_id=3, stage="前期手续", stage_number=7, project_type="file",
+            entered_at=datetime(2025, 6, 2, 2)))
+        uow.commit()
+    yield app
+    forecast.clear_cache()

@@ -7,22 +7,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict
-from datetime import date, datetime
 
 import pytest
 import sqlalchemy as sa
 import time_machine
 
 from engine import local_day, utcnow
-from tests.api.test_dashboard_pages import NOW, project
+from tests.api.test_dashboard_pages import NOW
 from tests.api.test_pages import Browser
 from tests.workflows.test_dashboard_supervision import MONTH, _ledger
-from workflows.dashboard import forecast
 from workflows.dashboard import supervision as sv
 from workflows.dashboard.departments import department_overview
 from workflows.dashboard.overview import overview
 from workflows.dashboard.project import list_projects, parse_filter
-from workflows.dashboard.tables import dash_project, dash_stage_span
 from workflows.ledger.tables import ledger_urge
 
 FROZEN = "2026-11-20T02:00:00Z"
@@ -31,25 +28,8 @@ GETS = [f"{API}/overview", f"{API}/projects", f"{API}/projects/3", f"{API}/depar
         f"{API}/supervision"]
 
 
-@pytest.fixture
-def projects_app(app):
-    forecast.clear_cache()
-    engine = app.extensions["kunflow"]
-    with engine.unit_of_work() as uow:
-        for row in [project(1, 3), project(2, 3, light="red", planned_start=date(2025, 5, 1)),
-                    project(3, 7, lead_department="drc", street="buerhantu"),
-                    project(4, 11, light="yellow", is_key=True)]:
-            uow.conn.execute(dash_project.insert().values(**row))
-        uow.conn.execute(dash_stage_span.insert().values(
-            instance_id=3, stage="前期手续", stage_number=7, project_type="file",
-            entered_at=datetime(2025, 6, 2, 2)))
-        uow.commit()
-    yield app
-    forecast.clear_cache()
-
-
-def test_a_leader_gets_what_the_pages_show(projects_app, as_user):
-    engine = projects_app.extensions["kunflow"]
+def test_a_leader_gets_what_the_pages_show(dashboard_app, as_user):
+    engine = dashboard_app.extensions["kunflow"]
     leader = as_user("leader")
     with time_machine.travel(NOW, tick=False):
         today = local_day(utcnow())
@@ -91,7 +71,7 @@ def test_a_leader_gets_what_the_pages_show(projects_app, as_user):
         assert deps["ranking"] == [f.code for f in figures.ranking]
 
 
-def test_a_department_head_sees_only_its_department(projects_app, as_user):
+def test_a_department_head_sees_only_its_department(dashboard_app, as_user):
     head = as_user("drc-head")
     with time_machine.travel(NOW, tick=False):
         assert [p["instance_id"] for p in head.get(f"{API}/projects").get_json()["items"]] == [3]

@@ -5,13 +5,11 @@ a department head's scope, and bad query parameters answered in Chinese, never w
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import datetime
 
 import pytest
 import time_machine
 
-from workflows.dashboard import forecast
-from workflows.dashboard.tables import dash_project, dash_stage_span
 from workflows.lifecycle import STAGES
 
 NOW = datetime(2025, 6, 16, 2)  # Monday 16 June 2025, 10:00 in Beijing
@@ -54,23 +52,6 @@ def project(iid, stage_number, **values):
                status="running", light="green", started_at=FAR, updated_at=FAR)
     row.update(values)
     return row
-
-
-@pytest.fixture
-def dashboard_app(app):
-    forecast.clear_cache()
-    engine = app.extensions["kunflow"]
-    with engine.unit_of_work() as uow:
-        for row in [project(1, 3), project(2, 3, light="red", planned_start=date(2025, 5, 1)),
-                    project(3, 7, lead_department="drc", street="buerhantu"),
-                    project(4, 11, light="yellow", is_key=True)]:
-            uow.conn.execute(dash_project.insert().values(**row))
-        uow.conn.execute(dash_stage_span.insert().values(
-            instance_id=3, stage="前期手续", stage_number=7, project_type="file",
-            entered_at=datetime(2025, 6, 2, 2)))
-        uow.commit()
-    yield app
-    forecast.clear_cache()
 
 
 @pytest.mark.parametrize("url", DASHBOARD_URLS)
