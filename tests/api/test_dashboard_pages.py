@@ -109,3 +109,14 @@ def test_bad_filters_are_refused_in_chinese(dashboard_app, query):
     r = client.get(query)
     assert r.status_code in (400, 422), (query, r.status_code)
     assert re.search(r"[\u4e00-\u9fff]", r.text)
+
+
+@pytest.mark.parametrize("url", [
+    "/dashboard/projects/99999999999999999999", "/dashboard/projects/2147483648",
+    "/dashboard/supervision/notice/99999999999999999999?unit=drc",
+    "/dashboard/supervision/notice/99999999999999999999.docx?unit=drc",
+])
+def test_ids_past_the_databases_range_are_not_found(dashboard_app, url):
+    r = login(dashboard_app, "leader").get(url)
+    assert r.status_code == 404, (url, r.status_code)
+    assert "没有这个编号的记录" in r.text

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import g
+from flask import g, request
 
 from engine import ROLE_HEAD, Actor
 
 from ..auth.identity import enter_page
 from ..errors import ApiError
+from ..inputs import MAX_ID
 from . import bp
 
 
@@ -43,6 +44,9 @@ def may_see_dashboard(actor: Actor) -> bool:
 @bp.before_request
 def _require_manager():
     answer = enter_page()
+    if answer is None and any(isinstance(v, int) and v > MAX_ID
+                              for v in (request.view_args or {}).values()):
+        raise ApiError(404, "没有这个编号的记录")  # ids are 32-bit integers in the database
     if answer is None:
         scope = scope_of(g.actor)
         if scope is None:
