@@ -103,6 +103,11 @@ def test_onsite_row_and_what_each_user_reads(as_user, error_of):
     )
     assert r.status_code == 422
     assert error_of(r)["details"][0]["text"] == "责任单位：单位“某某局”不在组织架构中"
+    r = office.post("/api/v1/ledger/onsite", json={
+        "task": "某事项", "leader": "王志军", "assigned_on": "2026-02-18", "units": "区住建局",
+        "deadline": "2026年4月底"})
+    assert r.status_code == 422
+    assert "units 必须是单位（部门编码或名称）的列表" in str(error_of(r))  # in Chinese
 
     # leaders read everything; a unit reads its own rows only, and nobody else's
     assert as_user("leader").get("/api/v1/ledger/rows").get_json()["total"] == 5

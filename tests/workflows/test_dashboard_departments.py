@@ -88,8 +88,8 @@ def figures(engine, case):
         ("opinion_drc", "drc", "2026-06", 3, 1, 1, 1),
         ("opinion_drc", "drc", "2026-06", 7, 3, 2, 3),
         ("consolidate_review", "drc", "2026-04", 1, 4, 4, 4),
-        # two without a due time: on time by the read model's rule, outside the rate
-        ("consolidate_review", "drc", "2026-04", 2, 2, 2, 0),
+        # two without a due time: completed, outside the rate
+        ("consolidate_review", "drc", "2026-04", 2, 2, 0, 0),
         # thirteen months back: outside the default window
         ("opinion_drc", "drc", "2025-06", 40, 50, 0, 50),
         # natres: 1 of 4 on time

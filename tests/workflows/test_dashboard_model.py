@@ -153,8 +153,8 @@ def test_a_project_keeps_its_row_spans_histogram_and_light_and_rebuild_makes_the
     # the histogram: 6 opinions, 6 working days each (3 → 11 March), none on time
     assert sorted(stats(engine, "joint_prereview")) == sorted(
         (d, "2026-03", 6, 1, 0, 1) for d in PREREVIEW_DEPARTMENTS)
-    assert stats(engine, "assign_package_leader") == [("leaders", "2026-03", 1, 1, 1, 0)]
-    assert stats(engine, "register_lead") == [("invest", "2026-03", 0, 1, 1, 0)]
+    assert stats(engine, "assign_package_leader") == [("leaders", "2026-03", 1, 1, 0, 0)]
+    assert stats(engine, "register_lead") == [("invest", "2026-03", 0, 1, 0, 0)]
 
     observed = tables(engine)
     assert rebuild(engine)["dash_project"] == 1

@@ -142,7 +142,9 @@ class LedgerOnsite(Schema):
     units = fields.List(
         Text(required=True, max_length=100),
         required=True,
-        validate=validate.Length(1, 50),
+        validate=validate.Length(1, 50, error="请指定 1 至 50 个责任单位"),
+        error_messages={"invalid": "字段 units 必须是单位（部门编码或名称）的列表",
+                        "required": "缺少字段 units", "null": "缺少字段 units"},
         **_m("责任单位（部门编码或名称）"),
     )
     lead_unit = Text(max_length=100, doc="牵头单位（部门编码或名称）", nullable=True)

@@ -202,12 +202,11 @@ def open_counts(conn, departments, now: datetime) -> dict[str, tuple[int, int]]:
 
 def month_rates(conn, departments, months) -> dict[str, dict[str, tuple[int, int, int]]]:
     """Department code -> month -> (completed, of those with a due time on time, with a due
-    time). The histogram's ``on_time`` counts a task without a due time as on time (the read
-    model's rule); the rate is taken over the tasks that had one, so those come off again."""
+    time): the rate is taken over the tasks that had a due time."""
     s = dash_task_stat.c
     stmt = (
         sa.select(s.department_code, s.month, sa.func.sum(s.count),
-                  sa.func.sum(s.on_time - (s.count - s.with_due)), sa.func.sum(s.with_due))
+                  sa.func.sum(s.on_time), sa.func.sum(s.with_due))
         .where(s.month >= months[0], s.month <= months[-1], in_scope(s.department_code, departments))
         .group_by(s.department_code, s.month)
     )

@@ -398,7 +398,7 @@ class DashboardProjection:
             bucket = out[(r.process_key, r.element_id, r.department_code or "",
                           f"{done.year:04d}-{done.month:02d}", min(max(days, 0), MAX_DAYS))]
             bucket[0] += 1
-            bucket[1] += r.due_at is None or r.completed_at <= r.due_at
+            bucket[1] += r.due_at is not None and r.completed_at <= r.due_at
             bucket[2] += r.due_at is not None
         return out
 

@@ -90,7 +90,7 @@ dash_task_stat = sa.Table(
     sa.Column("month", sa.String(7), primary_key=True),  # month completed, YYYY-MM (China)
     sa.Column("days", sa.Integer, primary_key=True),  # working days taken (capped at 99)
     sa.Column("count", sa.Integer, nullable=False),
-    sa.Column("on_time", sa.Integer, nullable=False),  # of count, completed by their due time
+    sa.Column("on_time", sa.Integer, nullable=False),  # of with_due, completed by their due time
     sa.Column("with_due", sa.Integer, nullable=False),  # of count, that had a due time
     sa.Index(None, "department_code", "month"),
     sa.Index(None, "month", "process_key"),
