@@ -55,6 +55,7 @@ from sqlalchemy import event as sa_event  # noqa: E402
 
 from bench.dashboard_data import Plan, app_for, build, build_summary, marker_dir  # noqa: E402
 from bench.runinfo import load_average, machine  # noqa: E402
+from bench.tasklist import login  # noqa: E402
 
 perf = time.perf_counter
 TARGET_MS = 150.0
@@ -342,17 +343,6 @@ class SqlCounter:
 
     def _before(self, *args):
         self.count += 1
-
-
-def login(app, username: str):
-    client = app.test_client()
-    page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    response = client.post("/login", data={"username": username, "password": "demo",
-                                           "csrf_token": token})
-    if response.status_code != 302:
-        raise RuntimeError(f"login as {username} failed: {response.status_code}")
-    return client
 
 
 def percentile(xs: list[float], q: float) -> float:

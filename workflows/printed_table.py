@@ -6,8 +6,10 @@ filter. The ledger's export and the 驾驶舱's supervision and project exports 
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime
 
+from openpyxl import Workbook
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
@@ -143,3 +145,14 @@ def write_table(
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.auto_filter.ref = f"A3:{last}{end}"
+
+
+def printed_workbook(sheet_title: str, **table) -> bytes:
+    """A one-sheet .xlsx workbook holding ``write_table(**table)`` (the exports' common shape)."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet_title
+    write_table(ws, **table)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

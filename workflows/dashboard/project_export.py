@@ -8,15 +8,13 @@ Columns: 基本情况 (序号, 项目代码, 项目名称, 投资方, 计划总�
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
-from openpyxl import Workbook
 
 from ..lifecycle import PHASES, STAGES
-from ..printed_table import chinese_date, write_table
+from ..printed_table import chinese_date, printed_workbook
 from .tables import dash_project
 
 LIGHTS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
@@ -169,12 +167,7 @@ def export_projects(rows, departments: dict[str, str], leaders: dict[str, str], 
             row.light_reason or "",
         ])
         lights[n - 1] = row.light
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "项目台账"
-    write_table(ws, title="昆都仑区重点项目全生命周期台账",
-                subtitle=f"{filter_text}　　截至{chinese_date(as_of)}", columns=COLUMNS,
-                rows=values, wrap=WRAP, lights=lights, formats={5: "#,##0"})
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return printed_workbook("项目台账", title="昆都仑区重点项目全生命周期台账",
+                            subtitle=f"{filter_text}　　截至{chinese_date(as_of)}",
+                            columns=COLUMNS, rows=values, wrap=WRAP, lights=lights,
+                            formats={5: "#,##0"})

@@ -16,12 +16,10 @@ instance while its report task was open.
 from __future__ import annotations
 
 import calendar
-import io
 from collections import defaultdict
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from openpyxl import Workbook
 
 from engine import to_local
 
@@ -40,7 +38,7 @@ from ..ledger.urges import (
     task_rows,
     urges_by_unit,
 )
-from ..printed_table import chinese_date, write_table
+from ..printed_table import chinese_date, printed_workbook
 
 REPORT_STATES = {
     "on_time": "按时报送",
@@ -401,9 +399,6 @@ def report_summary(states: dict) -> str:
 
 def export_supervision(lines: list[dict], month: str, unit_name) -> bytes:
     """The month's supervision ledger as an .xlsx workbook, one row per ledger row."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = f"督查督办{month}"
     values, lights = [], {}
     for n, x in enumerate(lines, start=1):
         values.append(
@@ -422,14 +417,11 @@ def export_supervision(lines: list[dict], month: str, unit_name) -> bytes:
             ]
         )
         lights[n - 1] = x["light"]
-    write_table(
-        ws,
+    return printed_workbook(
+        f"督查督办{month}",
         title=f"昆都仑区督查督办台账（{month_label(month)}）",
         columns=EXPORT_COLUMNS,
         rows=values,
         wrap={2, 3, 5, 7},
         lights=lights,
     )
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()

@@ -19,9 +19,7 @@ import io
 import zipfile
 from datetime import date
 
-from openpyxl import Workbook
-
-from ..printed_table import chinese_date, write_table
+from ..printed_table import chinese_date, printed_workbook
 from ..workbooks import WorkbookRefused, open_workbook
 from .operations import LIGHT_LABELS, ORIGIN_LABELS, STATUS_LABELS, deadline_label
 
@@ -146,9 +144,6 @@ COLUMNS = [  # (group, header, width)
 
 def export_ledger(rows: list[dict], unit_name, as_of: date, title: str | None = None) -> bytes:
     """The 台账 as an .xlsx workbook (``unit_name``: department code -> name)."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "督查台账"
     values, lights = [], {}
     for n, row in enumerate(rows, start=1):
         values.append(
@@ -173,14 +168,11 @@ def export_ledger(rows: list[dict], unit_name, as_of: date, title: str | None = 
             ]
         )
         lights[n - 1] = row.get("light")
-    write_table(
-        ws,
+    return printed_workbook(
+        "督查台账",
         title=title or f"昆都仑区重点工作督查台账（截至{chinese_date(as_of)}）",
         columns=COLUMNS,
         rows=values,
         wrap={4, 7, 11, 15},
         lights=lights,
     )
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
