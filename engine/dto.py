@@ -115,6 +115,14 @@ class TaskInfo:
     paused_at: datetime | None = None
     # due_at was computed over a year without official holiday data.
     due_provisional: bool = False
+    # 加签: this task asks for an opinion on that task (None: a step of the workflow)
+    parent_task_id: str | None = None
+    # 委托: the user the assignee / completer stood in for
+    on_behalf_of: str | None = None
+    # 转办: the last hand-over (by whom, when, why)
+    handed_by: str | None = None
+    handed_at: datetime | None = None
+    hand_reason: str | None = None
 
 
 @dataclass(frozen=True)

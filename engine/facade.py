@@ -150,6 +150,15 @@ class Engine:
         self._repair = RepairCommands(ctx, persistence)
         self._repair_reads = RepairQueries(ctx, store)
 
+        # >>> handover: 转办 and 委托 (issue 14)
+        # <<< handover
+        # >>> consult: 加签 (issue 14)
+        # <<< consult
+        # >>> inbox: notices and reminders (issue 14)
+        # <<< inbox
+        # >>> outbound: notice delivery (issue 14)
+        # <<< outbound
+
     # ------------------------------------------------------------------ shared parts
 
     @property
@@ -648,3 +657,15 @@ class Engine:
         """A diagram exported by another modeler, translated into kunflow's dialect, with each
         translation and what cannot run listed per element; its process renamed ``key``."""
         return self._deployments.import_model(filename, bpmn, actor, key)
+
+    # >>> handover: 转办 and 委托 (issue 14)
+    # <<< handover
+
+    # >>> consult: 加签 (issue 14)
+    # <<< consult
+
+    # >>> inbox: notices and reminders (issue 14)
+    # <<< inbox
+
+    # >>> outbound: notice delivery (issue 14)
+    # <<< outbound

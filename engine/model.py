@@ -182,6 +182,16 @@ class Task(Base):
     due_provisional: Mapped[bool] = mapped_column(
         sa.Boolean, default=False, server_default=sa.false()
     )
+    # 加签: the task asks for an opinion on ``parent_task_id`` (an engine task, not a step of
+    # the workflow: the save of a step never closes it; it closes when answered, withdrawn or
+    # when its parent task closes).
+    parent_task_id: Mapped[str | None] = mapped_column(sa.String(36), index=True)
+    # 委托: the user a stand-in (the assignee, or ``completed_by``) claimed or completed it for.
+    on_behalf_of: Mapped[str | None] = mapped_column(sa.String(64))
+    # 转办: the last hand-over of the task: by whom, when, why.
+    handed_by: Mapped[str | None] = mapped_column(sa.String(64))
+    handed_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    hand_reason: Mapped[str | None] = mapped_column(sa.String(2000))
 
 
 class Event(Base):
@@ -359,3 +369,99 @@ attachment = Attachment.__table__
 task_draft = TaskDraft.__table__
 process_draft = ProcessDraft.__table__
 decision_log = DecisionLog.__table__
+
+
+class Consult(Base):
+    """A 加签 request: the opinion the holder of ``parent_task_id`` asks for. Its ``task_id`` is
+    the asked side's task row (``task.parent_task_id`` = the parent), with its own deadline."""
+
+    __tablename__ = "consult"
+    task_id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    parent_task_id: Mapped[str] = mapped_column(sa.String(36), index=True)
+    instance_id: Mapped[int] = mapped_column(sa.Integer, index=True)
+    requested_by: Mapped[str] = mapped_column(sa.String(64))
+    requested_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    question: Mapped[str] = mapped_column(sa.Text)
+    asked_department: Mapped[str] = mapped_column(sa.String(64))
+    asked_user: Mapped[str | None] = mapped_column(sa.String(64))
+    due_days: Mapped[int | None] = mapped_column(sa.Integer)
+    answer: Mapped[str | None] = mapped_column(sa.Text)
+    answered_by: Mapped[str | None] = mapped_column(sa.String(64))
+    answered_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    withdrawn_by: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class Delegation(Base):
+    """委托: ``deputy`` stands in for ``username`` from ``starts_on`` to ``ends_on`` (China dates,
+    both inclusive) unless revoked."""
+
+    __tablename__ = "delegation"
+    __table_args__ = (sa.Index("ix_delegation_deputy", "deputy", "ends_on"),)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(sa.String(64), index=True)
+    deputy: Mapped[str] = mapped_column(sa.String(64))
+    starts_on: Mapped[date] = mapped_column(sa.Date)
+    ends_on: Mapped[date] = mapped_column(sa.Date)
+    reason: Mapped[str | None] = mapped_column(sa.String(2000))
+    created_by: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    revoked_by: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class Notice(Base):
+    """One notice in an inbox: addressed to a department (every member sees it) or to one user.
+    Written in the transaction of the step that causes it; ``dedup_key`` keeps a repeated cause
+    (a reminder job's second run) from writing it twice."""
+
+    __tablename__ = "notice"
+    __table_args__ = (
+        sa.Index("ix_notice_department", "department_code", "id"),
+        sa.Index("ix_notice_username", "username", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    department_code: Mapped[str | None] = mapped_column(sa.String(64))
+    username: Mapped[str | None] = mapped_column(sa.String(64))
+    # notice (相互通报) | urge (催办) | transfer (转办) | consult (加签) | answer (加签意见)
+    # | due_soon | overdue | delegation
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    subject: Mapped[str] = mapped_column(sa.String(400))
+    body: Mapped[str | None] = mapped_column(sa.Text)
+    instance_id: Mapped[int | None] = mapped_column(sa.Integer)
+    task_id: Mapped[str | None] = mapped_column(sa.String(36))
+    link: Mapped[str | None] = mapped_column(sa.String(400))
+    sender: Mapped[str | None] = mapped_column(sa.String(200))
+    dedup_key: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime)
+
+
+class NoticeRead(Base):
+    """Who has read which notice (a department's notice is read per member)."""
+
+    __tablename__ = "notice_read"
+    notice_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    read_at: Mapped[datetime] = mapped_column(sa.DateTime)
+
+
+class NoticeDelivery(Base):
+    """A notice's delivery to an outbound channel (the district's messaging platform)."""
+
+    __tablename__ = "notice_delivery"
+    __table_args__ = (sa.Index("ix_notice_delivery_due", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    notice_id: Mapped[int] = mapped_column(sa.Integer, index=True)
+    channel: Mapped[str] = mapped_column(sa.String(32))
+    status: Mapped[str] = mapped_column(sa.String(16))  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    last_error: Mapped[str | None] = mapped_column(sa.String(2000))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+
+consult = Consult.__table__
+delegation = Delegation.__table__
+notice = Notice.__table__
+notice_read = NoticeRead.__table__
+notice_delivery = NoticeDelivery.__table__

@@ -31,6 +31,8 @@ class SavedStep:
     opened: tuple[str, ...]  # ids of task rows the step inserted
     closed: tuple[str, ...]  # ids of task rows the step completed or cancelled
     now: datetime
+    # the messages the step threw that no catcher inside the workflow took: (name, payload)
+    messages: tuple = ()
 
 
 ReadModel = Callable[[object, SavedStep], None]

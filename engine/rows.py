@@ -64,6 +64,9 @@ def task_info(row, business_key=None, title=None, data=None) -> TaskInfo:
         completed_by=row.completed_by, form_key=row.form_key, stage=row.stage,
         business_key=m.get("business_key", business_key), title=m.get("title", title), data=data,
         paused_at=m.get("paused_at"), due_provisional=bool(m.get("due_provisional") or False),
+        parent_task_id=m.get("parent_task_id"), on_behalf_of=m.get("on_behalf_of"),
+        handed_by=m.get("handed_by"), handed_at=m.get("handed_at"),
+        hand_reason=m.get("hand_reason"),
     )
 
 
@@ -112,6 +115,13 @@ INSTANCE_STATE = sa.select(
 
 OPEN_TASKS = sa.select(task.c.id, task.c.state).where(
     task.c.instance_id == sa.bindparam("iid"), task.c.state.in_(OPEN_STATES)
+)
+
+# The open rows of the workflow's own steps (not the 加签 tasks asked on them): what a save
+# compares with the workflow's ready tasks.
+OPEN_STEP_TASKS = sa.select(task.c.id, task.c.state).where(
+    task.c.instance_id == sa.bindparam("iid"), task.c.state.in_(OPEN_STATES),
+    task.c.parent_task_id.is_(None),
 )
 
 SAVE_INSTANCE = (

@@ -57,12 +57,21 @@ class TaskCommands:
                     row.i_version, row.i_completed_tasks)
         return row, head
 
+    def authorize(self, conn, row, actor: Actor) -> str | None:
+        """May ``actor`` work on the task ``row`` (claim, complete, answer, pause)? Forbidden if
+        not. Returns None when the actor works in their own right, else the username of the
+        user the actor stands in for (委托)."""
+        # >>> delegation: stand-ins (issue 14, handover helper)
+        if routing.can_work_task(actor, row.department_code, row.candidate_role):
+            return None
+        raise Forbidden("无权办理该任务")
+        # <<< delegation
+
     def task_to_work(self, conn, task_id: str, actor: Actor):
         """An open task the actor may work on, with its instance head, spec, workflow and the
         workflow's task: the checks every command that acts on a task's workflow shares."""
         row, head = self.task_and_head(conn, task_id, actor)
-        if not routing.can_work_task(actor, row.department_code, row.candidate_role):
-            raise Forbidden("无权办理该任务")
+        self.authorize(conn, row, actor)
         if row.state not in OPEN_STATES:
             raise Conflict("任务已办结或已取消")
         if row.assignee not in (None, actor.username):
@@ -194,9 +203,8 @@ class TaskCommands:
 
     # ------------------------------------------------------------------ deadline clock
 
-    def check_clock_change(self, row, head, actor: Actor) -> None:
-        if not routing.can_work_task(actor, row.department_code, row.candidate_role):
-            raise Forbidden("无权办理该任务")
+    def check_clock_change(self, conn, row, head, actor: Actor) -> None:
+        self.authorize(conn, row, actor)
         if row.state not in OPEN_STATES:
             raise Conflict("任务已办结或已取消")
         require_running(head)
@@ -215,7 +223,7 @@ class TaskCommands:
         with self.ctx.uow() as uow:
             conn = uow.conn
             row, head = self.task_and_head(conn, task_id, actor)
-            self.check_clock_change(row, head, actor)
+            self.check_clock_change(conn, row, head, actor)
             if row.paused_at is not None:
                 raise Conflict("任务的办理时限已经暂停")
             now = utcnow()
@@ -243,7 +251,7 @@ class TaskCommands:
         with self.ctx.uow() as uow:
             conn = uow.conn
             row, head = self.task_and_head(conn, task_id, actor)
-            self.check_clock_change(row, head, actor)
+            self.check_clock_change(conn, row, head, actor)
             if row.paused_at is None:
                 raise Conflict("任务的办理时限没有暂停")
             now = utcnow()

@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Protocol
 from uuid import UUID, uuid4
 
+import sqlalchemy as sa
 from SpiffWorkflow.bpmn import BpmnWorkflow
 
 from .. import routing
@@ -22,6 +23,7 @@ from ..compaction import compact_workflow
 from ..context import Context
 from ..decisions import log_decisions
 from ..definitions import LoadedSpec
+from ..dto import OPEN_STATES
 from ..errors import Conflict, EngineError
 from ..messages import requested_calls, thrown_messages
 from ..model import incident as incident_table
@@ -31,7 +33,7 @@ from ..rows import (
     CLOSE_TASK,
     INSERT_TASK,
     INSTANCE_STATE,
-    OPEN_TASKS,
+    OPEN_STEP_TASKS,
     SAVE_INSTANCE,
     Head,
     event_row,
@@ -79,6 +81,19 @@ def cancelled_calls(wf) -> list[str]:
                 call["child_ended"] = True
                 ids.append(str(t.id))
     return ids
+
+
+def close_asked_tasks(conn, instance_id: int, parent_ids, now: datetime, events: list) -> None:
+    """Cancel the open 加签 tasks asked on tasks that just closed: an opinion on a step that is
+    gone (completed, cancelled by a timer or a send-back) is no longer asked for."""
+    rows = conn.execute(sa.select(task.c.id).where(
+        task.c.parent_task_id.in_(list(parent_ids)), task.c.state.in_(OPEN_STATES))).all()
+    if not rows:
+        return
+    conn.execute(CLOSE_TASK, [{"b_id": r.id, "state": "cancelled", "completed_at": now,
+                               "completed_by": None} for r in rows])
+    events.extend(event_row(instance_id, r.id, None, "task_cancelled", now,
+                            {"reason": "parent_closed"}) for r in rows)
 
 
 def case_data(wf) -> dict:
@@ -173,7 +188,7 @@ class Store:
             status = "running"
         else:
             status = head.status
-        open_rows = {r.id: r.state for r in conn.execute(OPEN_TASKS, {"iid": head.id})}
+        open_rows = {r.id: r.state for r in conn.execute(OPEN_STEP_TASKS, {"iid": head.id})}
         ready, prepared, next_due, incident = self.running.prepare(
             conn, wf, step.loaded, open_rows, now, budget, incident, status == "running")
         if incident is not None and status != "incident":
@@ -209,12 +224,14 @@ class Store:
         if step.reopened is not None:
             self.keep_completion(conn, step.reopened)
         opened, closed = self.sync_tasks(conn, head, step, ready, open_rows, prepared)
+        if closed:
+            close_asked_tasks(conn, head.id, closed, now, events)
         if self.ctx.read_models:
             saved = SavedStep(
                 instance_id=head.id, process_key=head.process_key,
                 business_key=getattr(wf, BUSINESS_KEY_ATTR, None), status=status, stage=stage,
                 phase=phase, data=MappingProxyType(case_data(wf)), opened=opened, closed=closed,
-                now=now)
+                now=now, messages=tuple(outbound))
             for observe in self.ctx.read_models:
                 observe(conn, saved)
         if ended_calls:

@@ -1,0 +1,57 @@
+"""The notice inbox's writer: a notice is a row of ``notice`` addressed to a department (each
+member sees it and reads it for themself) or to one user, written inside the transaction of the
+command that causes it: it exists exactly when that command committed.
+
+Kinds (``KINDS``): 相互通报 between departments, 催办, 转办 and 加签 requests, 加签 answers,
+deadline reminders (one working day before, and overdue), 委托 set for someone. ``dedup_key``
+makes a notice idempotent: a cause that may run twice (a reminder job's next round, a retried
+command) writes it once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .model import notice
+
+KINDS = {
+    "notice": "相互通报",
+    "urge": "催办",
+    "transfer": "转办",
+    "consult": "加签",
+    "answer": "加签意见",
+    "due_soon": "即将到期",
+    "overdue": "已逾期",
+    "delegation": "委托",
+}
+MAX_SUBJECT = 400
+MAX_BODY = 4000
+
+
+def post_notice(conn: Connection, *, kind: str, subject: str, now: datetime,
+                department_code: str | None = None, username: str | None = None,
+                body: str | None = None, instance_id: int | None = None,
+                task_id: str | None = None, link: str | None = None,
+                sender: str | None = None, dedup_key: str | None = None) -> int | None:
+    """Write one notice in the caller's transaction; its id, or None when ``dedup_key`` was
+    written before. Addressed to ``username`` when given, else to ``department_code``."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown notice kind {kind!r}")
+    if department_code is None and username is None:
+        raise ValueError("a notice needs a department or a user")
+    if dedup_key is not None and conn.execute(
+        sa.select(notice.c.id).where(notice.c.dedup_key == dedup_key)
+    ).first() is not None:
+        return None
+    notice_id = conn.execute(notice.insert().values(
+        department_code=department_code, username=username, kind=kind,
+        subject=str(subject)[:MAX_SUBJECT], body=None if body is None else str(body)[:MAX_BODY],
+        instance_id=instance_id, task_id=task_id, link=link, sender=sender,
+        dedup_key=dedup_key, created_at=now,
+    )).inserted_primary_key[0]
+    # >>> outbound: notice delivery rows (issue 14, outbound helper)
+    # <<< outbound
+    return notice_id
