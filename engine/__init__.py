@@ -114,3 +114,15 @@ __all__ += ["ActiveToken", "TokenTarget", "TokenView"]
 from .dto import ImportReport, ModelReport, Problem, Translation  # noqa: E402
 
 __all__ += ["ImportReport", "ModelReport", "Problem", "Translation"]
+
+# >>> outbound: notice delivery (issue 14)
+from .outbound import (  # noqa: E402
+    DeliveryError,
+    NoticeDeliveryInfo,
+    NoticeSender,
+    WebhookSender,
+    sign,
+)
+
+__all__ += ["DeliveryError", "NoticeDeliveryInfo", "NoticeSender", "WebhookSender", "sign"]
+# <<< outbound

@@ -28,6 +28,7 @@ from .commands import (
     StartCommand,
     TaskCommands,
 )
+from .commands.notice_deliveries import NoticeDeliveries  # outbound (issue 14)
 from .compaction import raise_iterator_depth
 from .context import Context
 from .db import make_engine, normalize_url
@@ -68,6 +69,7 @@ from .forms import FieldLabel
 from .live_cache import LiveCache
 from .locks import InstanceLocks, SetupLock
 from .model import metadata
+from .outbound import CHANNELS_OPTION, NoticeDeliveryInfo, NoticeSender  # outbound (issue 14)
 from .persistence import Persistence
 from .queries import (
     CaseFileQueries,
@@ -157,6 +159,8 @@ class Engine:
         # >>> inbox: notices and reminders (issue 14)
         # <<< inbox
         # >>> outbound: notice delivery (issue 14)
+        ctx.notice_channels = {}  # channel -> NoticeSender (set_notice_senders)
+        self._notice_deliveries = NoticeDeliveries(ctx)
         # <<< outbound
 
     # ------------------------------------------------------------------ shared parts
@@ -668,4 +672,33 @@ class Engine:
     # <<< inbox
 
     # >>> outbound: notice delivery (issue 14)
+    def set_notice_senders(self, senders) -> None:
+        """Deliver every notice written from now on to these outbound channels
+        (``engine/outbound.py``: one ``notice_delivery`` row per channel, sent by
+        ``deliver_notices``). An empty list switches outbound delivery off. The channels are
+        an option of the database engine, so every Engine on the same one shares them."""
+        channels = {}
+        for sender in senders:
+            if not isinstance(sender, NoticeSender):
+                raise TypeError(f"{sender!r} is not a notice sender (channel, send)")
+            if sender.channel in channels:
+                raise ValueError(f"two senders for the channel {sender.channel!r}")
+            channels[sender.channel] = sender
+        self.context.notice_channels = channels
+        self.context.db.update_execution_options(
+            **{CHANNELS_OPTION: tuple(sorted(channels))})
+
+    def deliver_notices(self, now: datetime | None = None, limit: int = 100) -> dict:
+        """The scheduler's run: send due notice deliveries, retry with backoff, give up after
+        the last attempt; ``{"sent", "retrying", "failed"}`` counts of this run."""
+        return self._notice_deliveries.deliver_notices(now, limit)
+
+    def list_notice_deliveries(self, actor: Actor, status: str | None = None, limit: int = 50,
+                               offset: int = 0) -> Page:
+        """Outbound deliveries of notices, newest first (admins only)."""
+        return self._notice_deliveries.list_notice_deliveries(actor, status, limit, offset)
+
+    def retry_notice_delivery(self, actor: Actor, delivery_id: int) -> NoticeDeliveryInfo:
+        """A failed delivery pending again now (admins only)."""
+        return self._notice_deliveries.retry_notice_delivery(actor, delivery_id)
     # <<< outbound

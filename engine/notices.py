@@ -15,7 +15,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .model import notice
+from .model import (
+    notice,
+    notice_delivery,  # outbound
+)
+from .outbound import registered_channels  # outbound
 
 KINDS = {
     "notice": "相互通报",
@@ -53,5 +57,11 @@ def post_notice(conn: Connection, *, kind: str, subject: str, now: datetime,
         dedup_key=dedup_key, created_at=now,
     )).inserted_primary_key[0]
     # >>> outbound: notice delivery rows (issue 14, outbound helper)
+    # one pending delivery per registered channel, in the notice's transaction (none: off)
+    for channel in registered_channels(conn):
+        conn.execute(notice_delivery.insert().values(
+            notice_id=notice_id, channel=channel, status="pending", attempts=0,
+            next_attempt_at=now, created_at=now,
+        ))
     # <<< outbound
     return notice_id
