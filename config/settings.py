@@ -45,6 +45,12 @@ DEFAULTS = {
     # in one command: seconds of run time and MB of memory growth (docs/scripting.md).
     "SCRIPT_TIME_LIMIT": 2.0,
     "SCRIPT_MEMORY_MB": 256,
+    # >>> outbound: notices to the district's messaging platform (docs/notices-webhook.md)
+    # Empty URL: off. With a URL the secret is required (every body is signed with it).
+    "NOTICE_WEBHOOK_URL": "",
+    "NOTICE_WEBHOOK_SECRET": "",
+    "NOTICE_WEBHOOK_TIMEOUT": 10.0,  # seconds one delivery may take
+    # <<< outbound
 }
 
 _BOOL = {"1": True, "true": True, "yes": True, "on": True,
@@ -74,6 +80,35 @@ def engine_options(settings: dict) -> dict:
         "script_memory_mb": int(settings["SCRIPT_MEMORY_MB"]),
         "max_step_data_bytes": int(settings["STEP_DATA_MAX_KB"]) * 1024,
     }
+
+
+# >>> outbound: notices to the district's messaging platform
+class SettingsError(ValueError):
+    """Settings the service cannot start with; the message says which and why."""
+
+
+def notice_webhook(settings: dict) -> dict | None:
+    """The webhook sender's arguments (url, secret, timeout), or None when it is off."""
+    url = str(settings.get("NOTICE_WEBHOOK_URL") or "").strip()
+    if not url:
+        return None
+    if not url.startswith(("http://", "https://")):
+        raise SettingsError(
+            f"KUNFLOW_NOTICE_WEBHOOK_URL 须以 http:// 或 https:// 开头（当前为 {url!r}）")
+    secret = str(settings.get("NOTICE_WEBHOOK_SECRET") or "")
+    if not secret.strip():
+        raise SettingsError(
+            "已设置 KUNFLOW_NOTICE_WEBHOOK_URL，但缺少 KUNFLOW_NOTICE_WEBHOOK_SECRET："
+            "通知外发的每个请求都要用它签名，请与消息平台约定密钥后设置")
+    raw = settings.get("NOTICE_WEBHOOK_TIMEOUT")
+    try:
+        timeout = 10.0 if raw is None or raw == "" else float(raw)
+    except (TypeError, ValueError):
+        timeout = 0.0
+    if not 0 < timeout <= 120:
+        raise SettingsError("KUNFLOW_NOTICE_WEBHOOK_TIMEOUT 须为 0 到 120 之间的秒数")
+    return {"url": url, "secret": secret, "timeout": timeout}
+# <<< outbound
 
 
 def load(overrides: dict | None = None) -> dict:

@@ -57,6 +57,20 @@ def fire_timers(engine: Engine) -> int:
     return fired
 
 
+# >>> outbound: notices to the district's messaging platform
+OUTBOUND_SECONDS = 60
+
+
+def deliver_notices(engine: Engine) -> dict:
+    """Send the notices due for an outbound channel (a no-op while none is configured)."""
+    counts = engine.deliver_notices()
+    if any(counts.values()):
+        log.info("outbound notices: %d sent, %d to retry, %d failed after the last attempt",
+                 counts["sent"], counts["retrying"], counts["failed"])
+    return counts
+# <<< outbound
+
+
 def register_jobs(scheduler, engine: Engine, access: Access | None = None) -> None:
     """Every job of a kunflow process; each runs once at start, then on its interval.
 
@@ -88,6 +102,20 @@ def register_jobs(scheduler, engine: Engine, access: Access | None = None) -> No
         max_instances=1,
         replace_existing=True,
     )
+    # >>> outbound: every minute; claims with SKIP LOCKED, so every node may run it
+    scheduler.add_job(
+        _logged(deliver_notices),
+        "interval",
+        seconds=OUTBOUND_SECONDS,
+        next_run_time=datetime.now(TIMEZONE),
+        args=[engine],
+        id="outbound",
+        name="outbound",
+        coalesce=True,
+        max_instances=1,
+        replace_existing=True,
+    )
+    # <<< outbound
 
 
 def _logged(job: Callable) -> Callable:

@@ -10,8 +10,8 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 import workflows
-from config.settings import engine_options
-from engine import Access, CaseFiles, Engine, FileStore, LoginPolicy
+from config.settings import engine_options, notice_webhook
+from engine import Access, CaseFiles, Engine, FileStore, LoginPolicy, WebhookSender
 
 
 def build_engine(settings: Mapping, *, handlers: Mapping[str, Callable] | None = None,
@@ -21,6 +21,7 @@ def build_engine(settings: Mapping, *, handlers: Mapping[str, Callable] | None =
     arguments) override them. The district's service-task handlers are registered: those of
     ``workflows.handlers`` for ``settings["ORG_FILE"]``, or ``handlers`` when given (made once
     for many engines); and the district's read models (``workflows.add_read_models``)."""
+    webhook = notice_webhook(settings)  # outbound: SettingsError before anything is built
     kwargs = {"live_cache_size": int(settings["LIVE_CACHE_SIZE"]),
               **engine_options(settings), **options}
     engine = Engine(settings["DATABASE_URL"], **kwargs)
@@ -31,6 +32,10 @@ def build_engine(settings: Mapping, *, handlers: Mapping[str, Callable] | None =
         for name, handler in handlers.items():
             engine.services.register(name, handler)
         workflows.add_read_models(engine, settings["ORG_FILE"])
+    # >>> outbound: notices to the district's messaging platform when a webhook is set
+    if webhook is not None:
+        engine.set_notice_senders([WebhookSender(**webhook)])
+    # <<< outbound
     return engine
 
 

@@ -13,4 +13,12 @@ from flask import Blueprint
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 # Each module registers its routes on bp; guard's before_request runs for all of them.
-from . import catalogue, diff, guard, incidents, instances, modeler  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    catalogue,
+    diff,
+    guard,
+    incidents,
+    instances,
+    modeler,
+    outbound,  # issue 14: 通知外发
+)

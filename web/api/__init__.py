@@ -39,6 +39,7 @@ from . import (  # noqa: E402,F401
     instances,
     ledger,  # ledger (issue 12)
     messages,
+    outbound,  # outbound: notice deliveries (issue 14)
     registers,  # registers (issue 12)
     security,
     tasks,

@@ -44,8 +44,14 @@ PATH_PARAMETERS = {
     "entry_id": ("名录条目 id", {"type": "integer", "minimum": 1, "maximum": MAX_ID}),
     # ledger (issue 12)
     "row_id": ("督查台账事项 id", {"type": "integer", "minimum": 1, "maximum": MAX_ID}),
+    # >>> outbound (issue 14)
+    "delivery_id": ("通知外发记录 id", {"type": "integer", "minimum": 1, "maximum": MAX_ID}),
+    # <<< outbound
 }
 VERSION = f"<int(max={MAX_ID}):version>"  # in a rule: beyond 32 bits is a 404
+# >>> outbound (issue 14)
+DELIVERY_ID = f"<int(max={MAX_ID}):delivery_id>"
+# <<< outbound
 _RULE_ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 

@@ -1276,3 +1276,34 @@ class ImportReport(Schema):
     executable = boolean("是否标记为可执行")
     translations = many(Translation, "逐项转换，供管理员确认")
     problems = many(Problem, "无法运行之处（逐个元素，说明如何修改）")
+
+
+# >>> outbound: notice deliveries to outbound channels (issue 14)
+DELIVERY_STATUSES = ("pending", "sent", "failed")
+
+
+class NoticeDelivery(Schema):
+    id = integer()
+    notice_id = integer("通知 id")
+    channel = string("外发渠道，如 webhook")
+    status = one_of(DELIVERY_STATUSES, "pending 待发送；sent 已发送；failed 失败（不再自动重试）")
+    attempts = integer("已尝试次数（重试后从 0 重新计）")
+    next_attempt_at = maybe_moment("下次尝试时间；已发送或失败时为 null")
+    last_error = maybe_string("最近一次失败的原因")
+    created_at = moment()
+    delivered_at = maybe_moment("送达时间")
+    kind = maybe_string("通知类别")
+    kind_label = maybe_string("通知类别名称，如 相互通报")
+    subject = maybe_string("通知标题")
+    department_code = maybe_string("收件部门")
+    username = maybe_string("收件人")
+
+
+NoticeDeliveryPage = page_of(NoticeDelivery, "NoticeDeliveryPage")
+
+
+class NoticeDeliveryQuery(Schema):
+    status = QueryChoice(DELIVERY_STATUSES, doc="只列此状态的记录")
+    limit = QueryInt(minimum=1, maximum=MAX_PAGE, default=50, doc="每页条数")
+    offset = QueryInt(minimum=0, default=0, doc="跳过条数")
+# <<< outbound
