@@ -167,3 +167,21 @@ def test_the_webhook_is_registered_from_the_settings(app_factory):
 def test_a_webhook_without_its_secret_stops_the_start(db_url, settings, message):
     with pytest.raises(SettingsError, match=message):
         create_app({"DATABASE_URL": db_url, "SCHEDULER": False, "SECRET_KEY": "x", **settings})
+
+
+def test_the_scheduler_delivers_notices_every_minute(app):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from web import scheduler
+
+    engine = app.extensions["kunflow"]
+    sched = BackgroundScheduler(timezone=scheduler.TIMEZONE)
+    scheduler.register_jobs(sched, engine)
+    job = sched.get_job("outbound")
+    assert job is not None and job.trigger.interval.total_seconds() == 60
+    assert job.next_run_time is not None  # runs at start: sends what waited during downtime
+    taking = Taking()
+    engine.set_notice_senders([taking])
+    _notice(engine, "调度器外发")
+    assert scheduler.deliver_notices(engine) == {"sent": 1, "retrying": 0, "failed": 0}
+    assert [p["kind_label"] for p in taking.payloads] == ["催办"]
