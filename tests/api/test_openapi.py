@@ -193,6 +193,7 @@ def test_operations_on_real_objects_conform(app, token):
         "kind": admin,
         "entry_id": admin,
         "row_id": admin,  # ledger (issue 12)
+        "delegation_id": admin,  # handover (issue 14)
     }
     client = app.test_client()
     # registers (issue 12): an enterprise and its mine to read, change and start cases from
@@ -226,6 +227,7 @@ def test_operations_on_real_objects_conform(app, token):
             "kind": "mine",  # registers (issue 12)
             "entry_id": mine.get_json()["id"],
             "row_id": 1,  # ledger (issue 12): a ledger row (none yet: 404)
+            "delegation_id": 1,  # handover (issue 14): a 委托 (none yet: 404)
         }
         if name == "attachment_id":
             uploaded = client.post(
@@ -244,6 +246,8 @@ def test_operations_on_real_objects_conform(app, token):
             if failure:
                 failures.append(failure)
     # 31, 2 of decisions, 7 of versions, 3 of repair (issue 11), 5 of registers and 1 of
-    # the ledger (issue 12), 1 of the 驾驶舱 (issue 13: a project, 404 for a case that is none)
-    assert covered == 50
+    # the ledger (issue 12), 1 of the 驾驶舱 (issue 13: a project, 404 for a case that is none),
+    # >>> handover: 2 of 转办 and 委托 (issue 14: transfer, revoke)
+    assert covered == 52
+    # <<< handover
     assert not failures, "\n\n".join(failures)
