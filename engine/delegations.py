@@ -108,15 +108,23 @@ def may_view_for_principal(conn, actor: Actor, department_code: str | None) -> b
                for p in active_principals(conn, actor.username))
 
 
-def delegated_clause(principals: list[Principal]):
+def _workable(department_code, roles):
+    return sa.and_(task.c.department_code == department_code,
+                   sa.or_(task.c.candidate_role.is_(None),
+                          task.c.candidate_role.in_(sorted(roles))))
+
+
+def delegated_clause(principals: list[Principal], deputy: Actor):
     """The task rows a deputy may work for ``principals``: assigned to one of them, or
-    unassigned in a principal's department with the principal's role (when one is named)."""
+    unassigned in a principal's department with the principal's role (when one is named) —
+    except the unassigned ones the deputy may claim in their own right (their own queue)."""
     ors = []
+    own = (_workable(deputy.department_code, deputy.roles) if deputy.department_code
+           else sa.false())
     for p in principals:
         ors.append(task.c.assignee == p.username)
-        ors.append(sa.and_(
-            task.c.assignee.is_(None), task.c.department_code == p.department_code,
-            sa.or_(task.c.candidate_role.is_(None), task.c.candidate_role.in_(sorted(p.roles)))))
+        ors.append(sa.and_(task.c.assignee.is_(None), _workable(p.department_code, p.roles),
+                           sa.not_(own)))
     return sa.or_(*ors) if ors else sa.false()
 
 

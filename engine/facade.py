@@ -673,6 +673,10 @@ class Engine:
         actor may not hand it."""
         return self._handover.transfer_candidates(task_id, actor)
 
+    def stand_in_for(self, task_id: str, actor: Actor) -> str | None:
+        """The user the actor would work the task for as their stand-in now (委托), else None."""
+        return self._handover.stand_in_for(task_id, actor)
+
     def set_delegation(self, actor: Actor, username: str, deputy: str, starts_on, ends_on,
                        reason: str | None = None):
         """委托: ``deputy`` stands in for ``username`` from ``starts_on`` to ``ends_on``."""

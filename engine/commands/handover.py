@@ -144,3 +144,15 @@ class HandoverCommands:
         return [(u.username, u.display_name, u.department_code) for u in users
                 if u.username not in (actor.username, row.assignee)
                 and (not row.candidate_role or row.candidate_role in (u.roles or "").split())]
+
+    def stand_in_for(self, task_id: str, actor: Actor) -> str | None:
+        """The principal in whose name the actor would work the task now (委托), or None when
+        they work it in their own right or may not work it at all."""
+        with self.ctx.uow(readonly=True) as uow:
+            row = task_row(uow.conn, task_id, actor)
+            if row.state not in OPEN_STATES:
+                return None
+            try:
+                return self.tasks.authorize(uow.conn, row, actor)
+            except Forbidden:
+                return None

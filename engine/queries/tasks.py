@@ -114,7 +114,7 @@ class Tasks:
         elif scope == "delegated":
             with self.ctx.uow(readonly=True) as uow:
                 principals = active_principals(uow.conn, actor.username)
-            where.append(delegated_clause(principals))
+            where.append(delegated_clause(principals, actor))
             where.append(task.c.assignee.is_distinct_from(actor.username))
         # <<< handover
         else:

@@ -78,6 +78,11 @@ def test_stand_in_completes_a_task_the_principal_claimed(engine, people, review,
     with pytest.raises(Exception, match="认领"):  # a colleague's claim, no 委托 yet
         engine.complete(task.id, deputy, {})
     engine.set_delegation(principal, "drc-clerk", "drc-clerk2", DAY, DAY)
+    # another case's unclaimed drc task is in the deputy's own queue, not among the 代办
+    other = engine.start("sample_review", people["invest-clerk"], business_key="ZS-D-2")
+    (register,) = open_tasks(engine, other.id).values()
+    engine.complete(register.id, people["invest-clerk"], {})
+    assert "opinion_drc" in open_tasks(engine, other.id)
     assert [t.id for t in engine.list_tasks(deputy, scope="delegated").items] == [task.id]
     done = engine.complete(task.id, deputy, {"opinion": "同意"})
     assert (done.completed_by, done.on_behalf_of) == ("drc-clerk2", "drc-clerk")
