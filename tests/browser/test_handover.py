@@ -64,6 +64,7 @@ def test_clerk_hands_a_task_to_a_colleague_who_sees_it_first(live_server, page, 
     assert first.locator("[data-testid=transfer-badge]").inner_text() == "转办"
     mine = head.locator("table[data-testid=task-list] tbody tr")
     assert own.id in [mine.nth(i).get_attribute("data-task-id") for i in range(mine.count())]
+    _shot(head, "transfer-mine-1440")
     # the task page says who handed it over, when and why, and offers the 转办 form
     head.goto(f"{server.url}/tasks/{task.id}")
     last = head.locator("[data-testid=last-transfer]").inner_text()
@@ -108,6 +109,7 @@ def test_head_sets_a_delegation_and_the_stand_in_sees_the_task(live_server, page
     page.goto(server.url + "/tasks?view=mine")
     delegated = page.locator("[data-testid=delegated] li").filter(has_text="委托浏览器测试项目")
     assert "代 郭文斌" in delegated.inner_text()
+    _shot(page, "delegated-mine-1366")
     delegated.locator("a").click()
     page.click("[data-testid=claim-for]")
     assert "代办" in page.locator("[data-testid=on-behalf]").inner_text()

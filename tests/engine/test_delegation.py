@@ -169,3 +169,14 @@ def test_delegation_rules(engine, people, review, clock):
     engine.revoke_delegation(clerk, first.id)
     again = engine.set_delegation(clerk, "drc-clerk", "drc-head", "2026-06-10", "2026-06-12")
     assert again.deputy == "drc-head"
+
+
+def test_an_inactive_principal_has_no_stand_in(engine, people, review, open_tasks, clock):
+    sign = _to_sign(engine, people, open_tasks, review)
+    engine.set_delegation(people["invest-head"], "invest-head", "invest-clerk", DAY, DAY)
+    assert engine.list_tasks(people["invest-clerk"], scope="delegated").total == 1
+    engine.sync_org([], [UserInfo("invest-head", "郭文斌", "invest", ("caseworker", "head"),
+                                  active=False)])
+    assert engine.list_tasks(people["invest-clerk"], scope="delegated").total == 0
+    with pytest.raises(Forbidden):
+        engine.claim(sign.id, people["invest-clerk"])
