@@ -20,6 +20,7 @@ from .errors import Forbidden, InvalidInput, InvalidModel, NotFound
 from .messages import message_start_names
 from .model import definition, definition_file
 from .rows import event_row, to_json, write_events
+from .transfer_rules import unknown_transfer_entries  # handover (issue 14)
 
 
 def warning(element_id, rule: str, message: str, hint: str = "",
@@ -155,6 +156,16 @@ class Deployments:
                 f"发起部门（start_departments）中的“{entry}”不是已知的部门或部门类别，"
                 "不会让任何部门获得发起权限",
                 "改为组织机构中的部门名称、编码或 kind:部门类别", "bpmn:Process"))
+        # >>> handover: 转办 beyond the department (issue 14)
+        for t in parsed.tasks.values():
+            for entry in unknown_transfer_entries(t.properties, directory,
+                                                  self.ctx.department_kinds()):
+                warnings.append(warning(
+                    t.element_id, "kunflow/transfer-departments",
+                    f"任务“{t.name}”的可转办部门（transfer_departments）中的“{entry}”"
+                    "不是已知的部门或部门类别，不会放开转办范围",
+                    "改为组织机构中的部门名称、编码或 kind:部门类别", "bpmn:UserTask"))
+        # <<< handover
         return replace(parsed, warnings=warnings)
 
     # ------------------------------------------------------------------ reads

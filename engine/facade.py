@@ -153,6 +153,11 @@ class Engine:
         self._repair_reads = RepairQueries(ctx, store)
 
         # >>> handover: 转办 and 委托 (issue 14)
+        from .commands.handover import HandoverCommands
+        from .delegations import Delegations
+
+        self._handover = HandoverCommands(ctx, self._task_commands)
+        self._delegations = Delegations(ctx)
         # <<< handover
         # >>> consult: 加签 (issue 14)
         # <<< consult
@@ -663,6 +668,36 @@ class Engine:
         return self._deployments.import_model(filename, bpmn, actor, key)
 
     # >>> handover: 转办 and 委托 (issue 14)
+    def transfer(self, task_id: str, actor: Actor, to: str | None, reason: str) -> TaskInfo:
+        """转办: hand the task to ``to`` (a username) or back to the department queue (None)."""
+        return self._handover.transfer(task_id, actor, to, reason)
+
+    def transfer_candidates(self, task_id: str, actor: Actor) -> list[tuple[str, str, str]]:
+        """(username, display name, department) the actor may hand the task to; empty when the
+        actor may not hand it."""
+        return self._handover.transfer_candidates(task_id, actor)
+
+    def stand_in_for(self, task_id: str, actor: Actor) -> str | None:
+        """The user the actor would work the task for as their stand-in now (委托), else None."""
+        return self._handover.stand_in_for(task_id, actor)
+
+    def set_delegation(self, actor: Actor, username: str, deputy: str, starts_on, ends_on,
+                       reason: str | None = None):
+        """委托: ``deputy`` stands in for ``username`` from ``starts_on`` to ``ends_on``."""
+        return self._delegations.set_delegation(actor, username, deputy, starts_on, ends_on,
+                                                reason)
+
+    def revoke_delegation(self, actor: Actor, delegation_id: int):
+        return self._delegations.revoke_delegation(actor, delegation_id)
+
+    def list_delegations(self, actor: Actor, *, username: str | None = None,
+                         include_past: bool = False):
+        return self._delegations.list_delegations(actor, username=username,
+                                                  include_past=include_past)
+
+    def active_principals(self, actor: Actor):
+        """The users the actor stands in for today."""
+        return self._delegations.principals(actor)
     # <<< handover
 
     # >>> consult: 加签 (issue 14)

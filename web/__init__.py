@@ -66,4 +66,9 @@ def create_app(settings: dict | None = None) -> Flask:
     from . import dashboard
 
     app.register_blueprint(dashboard.bp)
+    # >>> handover: 转办 and 委托 (issue 14)
+    from . import handover
+
+    app.register_blueprint(handover.bp)
+    # <<< handover
     return app

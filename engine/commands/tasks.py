@@ -18,6 +18,7 @@ from ..clock import local_day, utcnow
 from ..compaction import prune_event_manager, restore_boundary_events
 from ..context import Context
 from ..deadlines import shift_working_days
+from ..delegations import principal_for_task  # delegation (issue 14)
 from ..dto import OPEN_STATES, Actor, TaskInfo
 from ..errors import Conflict, Forbidden, InvalidInput
 from ..forms import validate as validate_form
@@ -62,8 +63,16 @@ class TaskCommands:
         not. Returns None when the actor works in their own right, else the username of the
         user the actor stands in for (委托)."""
         # >>> delegation: stand-ins (issue 14, handover helper)
-        if routing.can_work_task(actor, row.department_code, row.candidate_role):
+        own = routing.can_work_task(actor, row.department_code, row.candidate_role)
+        if own and row.assignee in (None, actor.username):
             return None
+        # A task assigned to the principal (or one they could claim) is the stand-in's to
+        # work during the 委托's period.
+        principal = principal_for_task(conn, actor, row)
+        if principal is not None:
+            return principal
+        if own:
+            return None  # claimed by a colleague: the caller answers Conflict
         raise Forbidden("无权办理该任务")
         # <<< delegation
 
@@ -71,10 +80,10 @@ class TaskCommands:
         """An open task the actor may work on, with its instance head, spec, workflow and the
         workflow's task: the checks every command that acts on a task's workflow shares."""
         row, head = self.task_and_head(conn, task_id, actor)
-        self.authorize(conn, row, actor)
+        principal = self.authorize(conn, row, actor)
         if row.state not in OPEN_STATES:
             raise Conflict("任务已办结或已取消")
-        if row.assignee not in (None, actor.username):
+        if row.assignee not in (None, actor.username, principal):
             raise Conflict(f"任务已被 {row.assignee} 认领")
         require_running(head)
         loaded = self.ctx.spec(head.definition_id)
@@ -99,6 +108,7 @@ class TaskCommands:
     @retry_on_deadlock
     def assign(self, task_id, actor, assignee, kind) -> TaskInfo:
         """Set the task's assignee (``kind``: task_claimed, task_unclaimed, task_reassigned)."""
+        principal = None
         with self.ctx.uow() as uow:
             conn = uow.conn
             row, head = self.task_and_head(conn, task_id, actor)
@@ -117,9 +127,9 @@ class TaskCommands:
                 if row.candidate_role and row.candidate_role not in target.roles.split():
                     raise InvalidInput(f"该任务需要角色 {row.candidate_role}")
             else:
-                if not routing.can_work_task(actor, row.department_code, row.candidate_role):
-                    raise Forbidden("无权办理该任务")
-                if kind == "task_claimed" and row.assignee not in (None, actor.username):
+                principal = self.authorize(conn, row, actor)
+                if kind == "task_claimed" and row.assignee not in (
+                        None, actor.username, principal):
                     raise Conflict(f"任务已被 {row.assignee} 认领")
                 if kind == "task_unclaimed" and row.assignee not in (None, actor.username) and not (
                     routing.can_reassign(actor, row.department_code)
@@ -141,10 +151,17 @@ class TaskCommands:
                     assignee=assignee,
                     state="claimed" if assignee else "ready",
                     claimed_at=now if assignee else None,
+                    # >>> delegation: a stand-in claims in the principal's name
+                    on_behalf_of=principal if kind == "task_claimed" else None,
+                    # <<< delegation
                 )
             )
-            write_events(conn, [event_row(head.id, task_id, actor, kind, now,
-                                          {"assignee": assignee} if assignee else None)])
+            data = {"assignee": assignee} if assignee else None
+            # >>> delegation
+            if principal and kind != "task_reassigned":
+                data = {**(data or {}), "on_behalf_of": principal}
+            # <<< delegation
+            write_events(conn, [event_row(head.id, task_id, actor, kind, now, data)])
             new_row = conn.execute(TASK_BY_ID, {"id": task_id}).one()
             uow.after_commit(
                 lambda: self.ctx.live.rebase(head.id, head.version, head.version + 1))
@@ -170,6 +187,10 @@ class TaskCommands:
             row, head, loaded, wf, stask = self.task_to_work(conn, task_id, actor)
             if stask.state != TaskState.READY:
                 raise Conflict("任务当前不可办理")
+            # >>> delegation: the principal the stand-in works for (now, or since the claim)
+            principal = self.authorize(conn, row, actor) or (
+                row.on_behalf_of if row.assignee == actor.username else None)
+            # <<< delegation
             form = loaded.forms.get(row.form_key) if row.form_key else None
             try:
                 check_size(data or {}, self.ctx.max_step_data_bytes, form)
@@ -192,14 +213,25 @@ class TaskCommands:
             if data:
                 stask.data.update(data)
             incident = self.persistence.running.advance(wf, stask.run)
-            events = [event_row(head.id, task_id, actor, "task_completed", now, data or {})]
+            event_data = data or {}
+            # >>> delegation: both names recorded
+            if principal:
+                event_data = {**event_data, "on_behalf_of": principal}
+            # <<< delegation
+            events = [event_row(head.id, task_id, actor, "task_completed", now, event_data)]
             self.persistence.store.save(conn, uow, head, Step(
                 wf, loaded, now, events, done={task_id: actor.username}, completed_delta=1,
                 incident=incident))
+            # >>> delegation
+            if principal:
+                conn.execute(task.update().where(task.c.id == row.id,
+                                                 task.c.state == "completed")
+                             .values(on_behalf_of=principal))
+            # <<< delegation
             conn.execute(task_draft.delete().where(task_draft.c.task_id == row.id))
             uow.commit()
         return replace(task_info(row), state="completed", completed_at=now,
-                       completed_by=actor.username)
+                       completed_by=actor.username, on_behalf_of=principal)
 
     # ------------------------------------------------------------------ deadline clock
 

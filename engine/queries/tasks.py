@@ -4,6 +4,7 @@ and the visibility rule of a task."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
 
@@ -15,6 +16,12 @@ from ..checks import MAX_ID, page, text
 from ..checks import task_id as checked_task_id
 from ..context import Context
 from ..deadlines import light_bounds, light_clause
+from ..delegations import (  # handover (issue 14)
+    active_principals,
+    delegated_clause,
+    may_view_for_principal,
+    principal_of_row,
+)
 from ..dto import OPEN_STATES, Actor, Page, TaskInfo, TaskPauseInfo
 from ..errors import Forbidden, InvalidInput, NotFound
 from ..model import instance, task, task_pause
@@ -33,12 +40,22 @@ def task_row(conn, task_id: str, actor: Actor, stmt=None):
     if row is None:
         raise NotFound(f"任务 {task_id} 不存在")
     if not routing.can_view_task(actor, row.department_code):
+        # >>> handover: a stand-in sees the principal's department's tasks during the 委托
+        if may_view_for_principal(conn, actor, row.department_code):
+            return row
+        # <<< handover
         raise Forbidden("无权查看其他部门的任务")
     return row
 
 
 def task_order(scope: str, sort: str | None) -> list:
     if sort in (None, ""):
+        # >>> handover: tasks handed to me (转办) come first in 我的待办, newest hand-over first
+        if scope == "mine":
+            # handed to me: the hand-over is this claim (a later claim from the queue is not)
+            handed = sa.case((task.c.handed_at >= task.c.claimed_at, task.c.handed_at))
+            return [handed.is_(None), handed.desc(), task.c.created_at.desc()]
+        # <<< handover
         return [task.c.completed_at.desc() if scope == "done" else task.c.created_at.desc()]
     orders = {
         "created": [task.c.created_at.asc()],
@@ -93,13 +110,20 @@ class Tasks:
         elif scope == "all":
             if not actor.reads_all:
                 raise Forbidden("无权查看全部任务")
+        # >>> handover: 代办 — open tasks of the users the actor stands in for today
+        elif scope == "delegated":
+            with self.ctx.uow(readonly=True) as uow:
+                principals = active_principals(uow.conn, actor.username)
+            where.append(delegated_clause(principals, actor))
+            where.append(task.c.assignee.is_distinct_from(actor.username))
+        # <<< handover
         else:
-            raise InvalidInput("scope 只能是 mine、department、done 或 all")
+            raise InvalidInput("scope 只能是 mine、department、done、delegated 或 all")
         if state:
             if state not in TASK_STATES:
                 raise InvalidInput("state 只能是 ready、claimed、completed、cancelled 或 open")
             where.append(task.c.state.in_(OPEN_STATES) if state == "open" else task.c.state == state)
-        elif scope in ("mine", "department"):
+        elif scope in ("mine", "department", "delegated"):
             where.append(task.c.state.in_(OPEN_STATES))
         if process_key:
             text(process_key, "process_key", 200)
@@ -138,7 +162,13 @@ class Tasks:
             if count_only:
                 return Page((), total, limit, offset)
             rows = uow.conn.execute(stmt).all() if total > offset else []
-        return Page(tuple(task_info(r) for r in rows), total, limit, offset)
+        items = tuple(task_info(r) for r in rows)
+        # >>> handover: a delegated row names the principal it is worked for
+        if scope == "delegated":
+            items = tuple(replace(t, on_behalf_of=principal_of_row(
+                principals, t.assignee, t.department_code, t.candidate_role)) for t in items)
+        # <<< handover
+        return Page(items, total, limit, offset)
 
     def light_bounds(self) -> tuple[datetime, datetime]:
         """(now, end of the next working day's window): a task due before ``now`` is red,

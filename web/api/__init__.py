@@ -35,6 +35,7 @@ from . import (  # noqa: E402,F401
     definitions,
     directory,
     document,
+    handover,  # handover: 转办 and 委托 (issue 14)
     incidents,
     instances,
     ledger,  # ledger (issue 12)

@@ -47,6 +47,9 @@ PATH_PARAMETERS = {
     # >>> outbound (issue 14)
     "delivery_id": ("通知外发记录 id", {"type": "integer", "minimum": 1, "maximum": MAX_ID}),
     # <<< outbound
+    # >>> handover (issue 14)
+    "delegation_id": ("委托 id", {"type": "integer", "minimum": 1, "maximum": MAX_ID}),
+    # <<< handover
 }
 VERSION = f"<int(max={MAX_ID}):version>"  # in a rule: beyond 32 bits is a 404
 # >>> outbound (issue 14)

@@ -316,6 +316,13 @@ class Task(Schema):
     business_key = maybe_string()
     title = maybe_string()
     data = process_data()
+    # >>> handover: 委托 and 转办 on a task (issue 14)
+    on_behalf_of = maybe_string("代办：认领人或办结人代为办理的委托人（用户名）；scope=delegated 时为"
+                                "代办所替的委托人")
+    handed_by = maybe_string("最近一次转办的操作人")
+    handed_at = maybe_moment("最近一次转办的时间")
+    hand_reason = maybe_string("最近一次转办的理由")
+    # <<< handover
 
 
 class Instance(Schema):
@@ -371,10 +378,11 @@ class InstanceQuery(Schema):
 
 class TaskQuery(Schema):
     scope = QueryChoice(
-        ("mine", "department", "done", "all"),
+        ("mine", "department", "done", "all", "delegated"),  # handover: delegated (issue 14)
         default="department",
-        doc="mine：我认领的；department：本部门的；done：我办结的（被退回后重办的环节，"
-        "每次办结各一条）；all：全部（督查室、领导、管理员）",
+        doc="mine：我认领的（转办给我的在前）；department：本部门的；done：我办结的（被退回后"
+        "重办的环节，每次办结各一条）；all：全部（督查室、领导、管理员）；delegated：代办——"
+        "今天委托我代为办理的人的待办（已分配给委托人的，或委托人可认领的）",
     )
     state = QueryChoice(
         (*TASK_STATES, "open"), doc="缺省：mine/department 只列未办结（open）的任务"
@@ -1307,3 +1315,46 @@ class NoticeDeliveryQuery(Schema):
     limit = QueryInt(minimum=1, maximum=MAX_PAGE, default=50, doc="每页条数")
     offset = QueryInt(minimum=0, default=0, doc="跳过条数")
 # <<< outbound
+# >>> handover: 转办 and 委托 (issue 14)
+
+
+class Transfer(Schema):
+    to = Text(max_length=64, doc="接收人用户名；缺省或 null：退回部门待办")
+    reason = Text(required=True, max_length=MAX_REASON, doc="转办理由")
+
+
+class DelegationBody(Schema):
+    deputy = Text(required=True, max_length=64, doc="代办人用户名（同一部门的在岗人员）")
+    starts_on = Text(required=True, max_length=10, example="2026-06-01",
+                     doc="开始日期 YYYY-MM-DD（含当天，北京时间）")
+    ends_on = Text(required=True, max_length=10, example="2026-06-05",
+                   doc="结束日期 YYYY-MM-DD（含当天），最长 366 天")
+    username = Text(max_length=64, doc="委托人；缺省为调用者本人。部门负责人可为本部门人员设置")
+    reason = Text(max_length=MAX_REASON, doc="事由（可选）")
+
+
+class DelegationQuery(Schema):
+    username = QueryText(max_length=64, doc="只列该委托人的委托（本人、其部门负责人、管理员）")
+    include_past = QueryChoice(BOOLEANS, default="false", doc="true：含已结束、已撤销的委托")
+
+
+class Delegation(Schema):
+    id = integer()
+    username = string("委托人")
+    deputy = string("代办人")
+    starts_on = Day(required=True, **_m("开始日期（含）"))
+    ends_on = Day(required=True, **_m("结束日期（含）"))
+    reason = maybe_string()
+    created_by = string()
+    created_at = moment()
+    revoked_at = maybe_moment()
+    revoked_by = maybe_string()
+    status = one_of(("upcoming", "active", "ended", "revoked"), "按今天（北京时间）的状态")
+
+    @pre_dump
+    def _status(self, obj, **kwargs):
+        return {**obj.__dict__, "status": obj.status(local_today())}
+
+
+DelegationList = items_of(Delegation, "DelegationList")
+# <<< handover
