@@ -114,3 +114,9 @@ __all__ += ["ActiveToken", "TokenTarget", "TokenView"]
 from .dto import ImportReport, ModelReport, Problem, Translation  # noqa: E402
 
 __all__ += ["ImportReport", "ModelReport", "Problem", "Translation"]
+
+# >>> consult: 加签 (issue 14)
+from .queries.consults import AskedContext, ConsultInfo  # noqa: E402
+
+__all__ += ["AskedContext", "ConsultInfo"]
+# <<< consult
