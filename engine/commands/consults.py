@@ -137,7 +137,8 @@ class ConsultCommands:
                     body=question, instance_id=row.instance_id, task_id=new_id,
                     sender=actor.username, dedup_key=f"consult:{new_id}")
             write_events(conn, events)
-            out = [c for c in consults_on(conn, row.id) if c.task_id in new_ids]
+            mine = {c.task_id: c for c in consults_on(conn, row.id)}
+            out = [mine[i] for i in new_ids]
             self._after(uow, head)
             uow.commit()
         return out

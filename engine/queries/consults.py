@@ -137,7 +137,9 @@ def answer_agreements(conn, task_ids) -> dict[str, bool | None]:
 
 def consults_on(conn, parent_task_id: str) -> list[ConsultInfo]:
     rows = conn.execute(consult_select().where(consult.c.parent_task_id == parent_task_id)
-                        .order_by(consult.c.requested_at, consult.c.task_id)).all()
+                        .order_by(consult.c.requested_at, consult.c.asked_user.is_not(None),
+                                  consult.c.asked_department, consult.c.asked_user,
+                                  consult.c.task_id)).all()
     agree = answer_agreements(conn, [r.task_id for r in rows if r.answered_at is not None])
     return [consult_info(r, agree.get(r.task_id)) for r in rows]
 
