@@ -24,11 +24,15 @@ def _engine():
 
 
 def _asked_pairs(eng, files, ctx, actor) -> tuple:
-    """The asked-on task's data as label/value pairs: its form's fields when it has a form."""
+    """The case's data as the asked-on task sees it, as label/value pairs: the fields of the
+    case's forms (the asked-on task's own form first) that hold a value."""
     data = ctx.parent_data or {}
-    labels = files.field_labels(ctx.consult.instance_id).get(ctx.parent_form_key, {})
-    if labels:
-        data = {k: v for k, v in data.items() if k in labels}
+    forms = files.field_labels(ctx.consult.instance_id)
+    labels = dict(forms.get(ctx.parent_form_key, {}))
+    for fields in forms.values():
+        for key, label in fields.items():
+            labels.setdefault(key, label)
+    data = {k: v for k, v in data.items() if k in labels and v not in (None, "", [], {})}
     data = dict(list(data.items())[:MAX_SHOWN_FIELDS])
     names = {a.id: a.filename for a in files.list_attachments(ctx.consult.instance_id, actor)}
     return submitted_pairs(data, labels, names)
