@@ -89,7 +89,9 @@ class ConsultCommands:
         """The holder of an open task asks ``departments`` (codes or names) and/or ``users``
         for an opinion, to answer within ``due_days`` working days: one asked task and one
         ``consult`` row each, an event ``consult_asked`` and a notice to each asked party."""
-        text(question, "question", MAX_QUESTION, required=True)
+        if not isinstance(question, str) or not question.strip():
+            raise InvalidInput("请填写征求意见的问题")
+        text(question, "question", MAX_QUESTION)
         question = question.strip()
         departments = _names(departments, "departments")
         users = _names(users, "users")
@@ -183,7 +185,9 @@ class ConsultCommands:
                ) -> ConsultInfo:
         """The asked side answers: its task completes, the request keeps the opinion, an event
         ``consult_answered`` goes on the case and a notice to the requester."""
-        text(opinion, "opinion", MAX_OPINION, required=True)
+        if not isinstance(opinion, str) or not opinion.strip():
+            raise InvalidInput("请填写意见")
+        text(opinion, "opinion", MAX_OPINION)
         if agree is not None and not isinstance(agree, bool):
             raise InvalidInput("agree 只能是 true、false 或 null")
         opinion = opinion.strip()
