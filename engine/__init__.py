@@ -126,3 +126,8 @@ from .outbound import (  # noqa: E402
 
 __all__ += ["DeliveryError", "NoticeDeliveryInfo", "NoticeSender", "WebhookSender", "sign"]
 # <<< outbound
+# >>> consult: 加签 (issue 14)
+from .queries.consults import AskedContext, ConsultInfo  # noqa: E402
+
+__all__ += ["AskedContext", "ConsultInfo"]
+# <<< consult

@@ -28,6 +28,7 @@ from .commands import (
     StartCommand,
     TaskCommands,
 )
+from .commands.consults import ConsultCommands  # consult: 加签 (issue 14)
 from .commands.notice_deliveries import NoticeDeliveries  # outbound (issue 14)
 from .compaction import raise_iterator_depth
 from .context import Context
@@ -79,6 +80,7 @@ from .queries import (
     RepairQueries,  # area 5 (repair)
     Tasks,
 )
+from .queries.consults import AskedContext, ConsultInfo, ConsultQueries  # consult (issue 14)
 from .queries.decisions import DecisionQueries
 from .queries.instances import select_instance_ids
 from .queries.trial import TrialRun
@@ -160,6 +162,8 @@ class Engine:
         self._delegations = Delegations(ctx)
         # <<< handover
         # >>> consult: 加签 (issue 14)
+        self._consults = ConsultCommands(ctx, self._task_commands)
+        self._consult_reads = ConsultQueries(ctx, store)
         # <<< consult
         # >>> inbox: notices and reminders (issue 14)
         # <<< inbox
@@ -701,6 +705,35 @@ class Engine:
     # <<< handover
 
     # >>> consult: 加签 (issue 14)
+
+    def ask_opinion(self, task_id: str, actor: Actor, question: str, departments=(),
+                    users=(), due_days: int = 3) -> list[ConsultInfo]:
+        """The holder of a task asks departments (codes or names) and/or users for an opinion
+        within ``due_days`` working days (前加签: the task waits for the answers)."""
+        return self._consults.ask(task_id, actor, question, departments, users, due_days)
+
+    def answer_opinion(self, task_id: str, actor: Actor, opinion: str,
+                       agree: bool | None = None) -> ConsultInfo:
+        """Answer an asked (加签) task; the same as completing it with ``{"opinion": ...}``."""
+        return self._consults.answer(task_id, actor, opinion, agree)
+
+    def withdraw_opinion(self, consult_task_id: str, actor: Actor,
+                         reason: str | None = None) -> ConsultInfo:
+        """Withdraw an open 加签 request (its requester, the task's holder, the head)."""
+        return self._consults.withdraw(consult_task_id, actor, reason)
+
+    def list_opinions(self, task_id: str, actor: Actor) -> list[ConsultInfo]:
+        """The 加签 requests asked on a task; for an asked task, its own request."""
+        return self._consult_reads.list_opinions(task_id, actor)
+
+    def asked_context(self, task_id: str, actor: Actor) -> AskedContext | None:
+        """For an asked task: its request and the asked-on task's data (read only)."""
+        return self._consult_reads.asked_context(task_id, actor)
+
+    def waiting_opinions(self, actor: Actor, limit: int = 50) -> list[ConsultInfo]:
+        """Open unclaimed 加签 requests to the actor's department."""
+        return self._consult_reads.waiting_for_department(actor, limit)
+
     # <<< consult
 
     # >>> inbox: notices and reminders (issue 14)

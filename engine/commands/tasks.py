@@ -25,6 +25,7 @@ from ..forms import validate as validate_form
 from ..model import app_user, instance, task, task_draft, task_pause
 from ..persistence import Persistence, Step, spiff_task
 from ..queries import file_field_problems, task_row
+from ..queries.consults import is_asked_task, open_consults_on  # consult
 from ..rows import TASK_AND_HEAD, TASK_BY_ID, Head, event_row, task_info, write_events
 from ..timers import hold_deadline_timers, release_deadline_timers
 from ..unit_of_work import retry_on_deadlock
@@ -181,10 +182,21 @@ class TaskCommands:
             raise InvalidInput("data 必须是 JSON 对象")
         check_data(data or {})
         check_field_names(data, self.ctx.script_engine.environment.globals)
+        # >>> consult: an asked (加签) task is answered, not a step of the workflow
+        if is_asked_task(self.ctx, task_id):
+            from .consults import ConsultCommands
+
+            return ConsultCommands(self.ctx, self).answer_from_complete(task_id, actor, data)
+        # <<< consult
         live = self.ctx.live
         with self.ctx.uow() as uow:
             conn = uow.conn
             row, head, loaded, wf, stask = self.task_to_work(conn, task_id, actor)
+            # >>> consult: 前加签 — the opinions asked on the task are answered first
+            if open_consults_on(conn, row.id):
+                live.checkin(head.id, head.version, wf)
+                raise Conflict("尚有加签意见未答复……答复或撤回后才能提交")
+            # <<< consult
             if stask.state != TaskState.READY:
                 raise Conflict("任务当前不可办理")
             # >>> delegation: the principal the stand-in works for (now, or since the claim)

@@ -31,6 +31,7 @@ from . import (  # noqa: E402,F401
     admin_repair,  # area 5 (repair)
     calendar,
     casefiles,
+    consults,  # consult: 加签 (issue 14)
     dashboard,  # 驾驶舱 (issue 13)
     definitions,
     directory,

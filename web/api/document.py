@@ -39,6 +39,7 @@ TAGS = {
     "incidents": "故障与重试",
     "messages": "外部系统的消息投递",
     "calendar": "工作日历（法定节假日与调休）",
+    "consult": "加签（征求其他部门或人员的意见）",  # consult (issue 14)
     "meta": "接口文档",
 }
 

@@ -323,6 +323,9 @@ class Task(Schema):
     handed_at = maybe_moment("最近一次转办的时间")
     hand_reason = maybe_string("最近一次转办的理由")
     # <<< handover
+    # >>> consult: 加签 (issue 14)
+    parent_task_id = maybe_string("加签任务：向本任务征求意见的任务 id；null 表示流程环节本身")
+    # <<< consult
 
 
 class Instance(Schema):
@@ -1358,3 +1361,59 @@ class Delegation(Schema):
 
 DelegationList = items_of(Delegation, "DelegationList")
 # <<< handover
+# >>> consult: 加签 (issue 14)
+
+
+class NameList(fields.Field):
+    """A list of at most 20 names (department codes or names, usernames)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value is None:
+            return []
+        if not isinstance(value, list) or len(value) > 20:
+            raise ValidationError(f"字段 {attr} 须为不超过 20 项的列表")
+        for v in value:
+            if not isinstance(v, str) or not 0 < len(v) <= 200 or "\x00" in v:
+                raise ValidationError(f"字段 {attr} 的每一项须为 1–200 个字符的文字")
+        return value
+
+
+class AskOpinion(Schema):
+    question = Text(required=True, max_length=2000, doc="征求意见的问题")
+    departments = NameList(load_default=list, **_m(
+        "征求意见的部门（编码或名称）", type="array", items={"type": "string"}, maxItems=20))
+    users = NameList(load_default=list, **_m(
+        "征求意见的人员（用户名）", type="array", items={"type": "string"}, maxItems=20))
+    due_days = Integer(minimum=1, maximum=30, default=3, doc="答复期限（工作日）")
+
+
+class AnswerOpinion(Schema):
+    opinion = Text(required=True, max_length=4000, doc="意见")
+    agree = fields.Boolean(load_default=None, allow_none=True, truthy={True}, falsy={False},
+                           error_messages={"invalid": "字段 agree 必须是 true、false 或 null"},
+                           **_m("是否同意；null 表示不表态"))
+
+
+class Opinion(Schema):
+    task_id = string("被征求意见一方的任务 id（加签任务）")
+    parent_task_id = string("发起加签的任务 id")
+    instance_id = integer()
+    requested_by = string()
+    requested_at = moment()
+    question = string()
+    asked_department = string("被征求意见的部门编码")
+    asked_user = maybe_string("被征求意见的人员；null 表示部门内任一人员答复")
+    due_days = maybe_integer("答复期限（工作日）")
+    due_at = maybe_moment("答复期限")
+    status = one_of(["open", "answered", "withdrawn", "cancelled"],
+                    "open 待答复、answered 已答复、withdrawn 已撤回、cancelled 已取消（任务已办结或流程终止）")
+    answer = maybe_string()
+    answered_by = maybe_string()
+    answered_at = maybe_moment()
+    agree = fields.Boolean(required=True, allow_none=True, **_m("是否同意；null 表示未表态"))
+    withdrawn_by = maybe_string()
+    withdrawn_at = maybe_moment()
+
+
+OpinionList = items_of(Opinion, "OpinionList")
+# <<< consult

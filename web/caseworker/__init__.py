@@ -11,4 +11,4 @@ from flask import Blueprint
 
 bp = Blueprint("caseworker", __name__)
 
-from . import views  # noqa: E402,F401  (routes register on bp)
+from . import consults, views  # noqa: E402,F401  (routes register on bp; consults: 加签)

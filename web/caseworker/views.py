@@ -66,6 +66,11 @@ EVENT_NAMES = {
     "migrated": "迁移版本",
     "attachment_added": "上传附件",
     "comment": "意见",
+    # >>> consult: 加签 (issue 14)
+    "consult_asked": "加签（征求意见）",
+    "consult_answered": "加签意见",
+    "consult_withdrawn": "撤回加签",
+    # <<< consult
 }
 
 
