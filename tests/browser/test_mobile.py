@@ -3,17 +3,24 @@ screen outside a scroll container, and on a claimed task the form's buttons sit 
 bottom of the screen, within reach of a thumb. At 1440 px the desktop layout stays as it was.
 
 PHONE_PAGES is the list of pages checked; add a page's path there (placeholders: {task} a task
-claimed by the clerk, {ready} a task still in the department queue, {case} its case)."""
+claimed by the clerk, {ready} a task still in the department queue, {case} its case, {mine} a
+mine of the demo register, {ledger} a row of the 督查台账)."""
 
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from tests.browser.cases import mine_at_safety_design_review
-from tests.browser.conftest import ROOT, login, new_page
+from tests.browser.conftest import ROOT, login, new_page, screenshot
+from workflows.demo.registers import load_demo_registers
+from workflows.ledger import UnitDirectory
+from workflows.ledger.operations import add_onsite_row
+from workflows.registers.tables import mine
 
 pytestmark = pytest.mark.browser
 
@@ -33,11 +40,14 @@ PHONE_PAGES = [
     "/tasks/{ready}",
     "/cases/{case}",
     "/start",
-    "/start/mine_approval",
+    "/start/hazard_rectification",
     "/cases/987654321",  # the 404 page
     "/registers/mine",
+    "/registers/mine?q=铁矿&expiring=1",
+    "/registers/mine/{mine}",
     "/registers/enterprise",
     "/ledger/",
+    "/ledger/rows/{ledger}",
 ]
 
 # Every element's box against the viewport; one sticking out counts unless an ancestor clips or
@@ -84,9 +94,22 @@ _codes = itertools.count(1)
 
 @pytest.fixture(scope="module")
 def phone_case(live_server):
-    """Two mine cases at 安全设施设计审查: one claimed by the 区应急局 clerk, one in the queue."""
+    """Two mine cases at 安全设施设计审查: one claimed by the 区应急局 clerk, one in the queue;
+    the demo register (a mine's page: {mine}) and a 现场交办 row of the ledger ({ledger}) with
+    a long task text, 区应急局 among its units."""
     server = live_server
-    ids = {}
+    load_demo_registers(server.engine, server.user("admin"))
+    with server.engine.unit_of_work() as uow:
+        ids = {"mine": uow.conn.execute(
+            sa.select(mine.c.id).where(mine.c.name == "昆河铁矿（演示）")).scalar_one()}
+        ids["ledger"], errors = add_onsite_row(
+            uow.conn, UnitDirectory(server.engine.list_departments()),
+            task="协调解决重点项目施工用电接入问题，督促供电企业在约定时限内完成线路改造并书面报告进展",
+            leader="王志军", assigned_on="2026-06-15", units=["区应急局", "区住建局", "区发改委"],
+            lead_unit="区应急局", deadline="2026年9月30日", occasion="重点项目现场调研",
+            actor="supervision-clerk")
+        assert errors == []
+        uow.commit()
     for kind in ("task", "ready"):
         iid = mine_at_safety_design_review(server.engine, f"KS-M{next(_codes):03d}")
         inst = server.engine.get_instance(iid, server.user("admin"))
@@ -137,6 +160,34 @@ def test_page_fits_a_phone_without_sideways_scrolling(live_server, browser, phon
         assert "昆都仑区" in page.title()
         _assert_fits(page, path, PHONE)
         assert page.kf_errors == [], f"页面脚本错误：{page.kf_errors}"
+        slug = re.sub(r"[^a-z0-9]+", "-", path.split("{")[0].lower()).strip("-") or "home"
+        screenshot(page, f"phone-{slug}-{PHONE_PAGES.index(path)}")  # test-artifacts/
+    finally:
+        page.context.close()
+
+
+def test_the_overflow_check_names_what_sticks_out_and_spares_scroll_boxes(live_server, browser):
+    page = _phone(browser, live_server)
+    try:
+        page.goto(live_server.url + "/start")
+        assert page.evaluate(_OVERFLOWING) == []
+        page.evaluate("""() => {
+          const wrap = document.createElement('div');
+          wrap.className = 'table-wrap';
+          wrap.style.overflowX = 'auto';
+          wrap.innerHTML = '<table style="width: 900px"><tr><td>宽表</td></tr></table>';
+          document.querySelector('main').append(wrap);
+        }""")
+        assert page.evaluate(_OVERFLOWING) == []
+        page.evaluate("""() => {
+          const wide = document.createElement('p');
+          wide.className = 'too-wide';
+          wide.style.width = '600px';
+          wide.textContent = '太宽';
+          document.querySelector('main').append(wide);
+        }""")
+        wide = page.evaluate(_OVERFLOWING)
+        assert wide and "p.too-wide" in wide[0], wide
     finally:
         page.context.close()
 
