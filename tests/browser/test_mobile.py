@@ -100,14 +100,23 @@ def phone_case(live_server):
     server = live_server
     load_demo_registers(server.engine, server.user("admin"))
     with server.engine.unit_of_work() as uow:
-        ids = {"mine": uow.conn.execute(
-            sa.select(mine.c.id).where(mine.c.name == "昆河铁矿（演示）")).scalar_one()}
+        ids = {
+            "mine": uow.conn.execute(
+                sa.select(mine.c.id).where(mine.c.name == "昆河铁矿（演示）")
+            ).scalar_one()
+        }
         ids["ledger"], errors = add_onsite_row(
-            uow.conn, UnitDirectory(server.engine.list_departments()),
+            uow.conn,
+            UnitDirectory(server.engine.list_departments()),
             task="协调解决重点项目施工用电接入问题，督促供电企业在约定时限内完成线路改造并书面报告进展",
-            leader="王志军", assigned_on="2026-06-15", units=["区应急局", "区住建局", "区发改委"],
-            lead_unit="区应急局", deadline="2026年9月30日", occasion="重点项目现场调研",
-            actor="supervision-clerk")
+            leader="王志军",
+            assigned_on="2026-06-15",
+            units=["区应急局", "区住建局", "区发改委"],
+            lead_unit="区应急局",
+            deadline="2026年9月30日",
+            occasion="重点项目现场调研",
+            actor="supervision-clerk",
+        )
         assert errors == []
         uow.commit()
     for kind in ("task", "ready"):
@@ -136,11 +145,11 @@ def _wait_for_widgets(page) -> None:
 
 
 def _assert_fits(page, path: str, viewport: dict) -> None:
-    scroll, inner = page.evaluate(
-        "[document.documentElement.scrollWidth, window.innerWidth]")
+    scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     wide = page.evaluate(_OVERFLOWING)
     assert scroll <= inner, (
-        f"{path} 在 {viewport['width']} px 宽时横向滚动（{scroll} > {inner}）：{wide}")
+        f"{path} 在 {viewport['width']} px 宽时横向滚动（{scroll} > {inner}）：{wide}"
+    )
     assert wide == [], f"{path} 在 {viewport['width']} px 宽时有元素超出屏幕：{wide}"
 
 
@@ -214,7 +223,8 @@ def test_claimed_task_buttons_stay_within_thumb_reach(live_server, browser, phon
             # in view; on arrival stuck to the bottom edge, later in its place under the form
             top = height * 0.8 if scroll == 0 else 0
             assert top <= box["y"] and box["y"] + box["height"] <= height, (
-                f"提交按钮不在屏幕下方（滚动 {scroll} px）：{box}")
+                f"提交按钮不在屏幕下方（滚动 {scroll} px）：{box}"
+            )
             assert box["height"] >= 44, f"提交按钮太小：{box}"
         draft = _box(page, "[data-kf-action=draft]")
         assert draft["height"] >= 44 and draft["y"] + draft["height"] <= height, draft
@@ -229,8 +239,9 @@ def test_claimed_task_buttons_stay_within_thumb_reach(live_server, browser, phon
         page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
         comment = _box(page, ".task-side textarea[name=text]")
         bar = _box(page, "[data-testid=submit]")
-        assert (comment["y"] + comment["height"] <= bar["y"]
-                or comment["y"] >= bar["y"] + bar["height"]), f"意见框被按钮栏遮住：{comment} {bar}"
+        assert (
+            comment["y"] + comment["height"] <= bar["y"] or comment["y"] >= bar["y"] + bar["height"]
+        ), f"意见框被按钮栏遮住：{comment} {bar}"
         # 退回 lives in the side column, below the form: the bar has a jump to it that opens it.
         page.evaluate("window.scrollTo(0, 0)")
         page.get_by_test_id("send-back-jump").click()
@@ -251,13 +262,19 @@ def test_desktop_keeps_its_layout_at_1440(live_server, browser, phone_case):
         # Form and side column next to each other; the buttons under the form, not a bar.
         main, side = _box(page, ".task-main"), _box(page, ".task-side")
         assert side["x"] >= main["x"] + main["width"], (main, side)
-        assert page.locator(".task-main .actions").evaluate(
-            "el => getComputedStyle(el).position") == "static"
+        assert (
+            page.locator(".task-main .actions").evaluate("el => getComputedStyle(el).position")
+            == "static"
+        )
         # The task list is a table with its header row.
         page.goto(f"{live_server.url}/tasks?view=department")
         assert page.locator("table[data-testid=task-list] thead").is_visible()
-        assert page.locator("table[data-testid=task-list] tbody tr").first.evaluate(
-            "el => getComputedStyle(el).display") == "table-row"
+        assert (
+            page.locator("table[data-testid=task-list] tbody tr").first.evaluate(
+                "el => getComputedStyle(el).display"
+            )
+            == "table-row"
+        )
     finally:
         page.context.close()
 
