@@ -89,6 +89,23 @@ _OVERFLOWING = """() => {
   return out.slice(0, 8);
 }"""
 
+# Buttons, links styled as buttons and form controls a thumb has to hit, lower than 44 px (the
+# diagram's two zoom buttons are a deliberate exception: they sit in the legend, 36 px).
+_SMALL_TARGETS = """() => {
+  const selector = 'main button, main .button, main select, main .tab, main summary, '
+    + 'main input:not([type=hidden]):not([type=checkbox]):not([type=radio]):not([type=file])';
+  const out = [];
+  for (const el of document.querySelectorAll(selector)) {
+    if (el.matches('.small-button')) continue;
+    const box = el.getBoundingClientRect();
+    if (!box.width || !box.height || box.height >= 43.5) continue;
+    const cls = (el.className || '').toString().trim().split(/\\s+/).slice(0, 2).join('.');
+    out.push(`${el.tagName.toLowerCase()}${cls ? '.' + cls : ''} “${el.textContent.trim()
+      .slice(0, 12)}” ${Math.round(box.height)} px`);
+  }
+  return out.slice(0, 8);
+}"""
+
 _codes = itertools.count(1)
 
 
@@ -168,6 +185,8 @@ def test_page_fits_a_phone_without_sideways_scrolling(live_server, browser, phon
         _wait_for_widgets(page)
         assert "昆都仑区" in page.title()
         _assert_fits(page, path, PHONE)
+        small = page.evaluate(_SMALL_TARGETS)
+        assert small == [], f"{path} 的触控区域低于 44 px：{small}"
         assert page.kf_errors == [], f"页面脚本错误：{page.kf_errors}"
         slug = re.sub(r"[^a-z0-9]+", "-", path.split("{")[0].lower()).strip("-") or "home"
         screenshot(page, f"phone-{slug}-{PHONE_PAGES.index(path)}")  # test-artifacts/
