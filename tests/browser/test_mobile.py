@@ -4,7 +4,8 @@ bottom of the screen, within reach of a thumb. At 1440 px the desktop layout sta
 
 PHONE_PAGES is the list of pages checked; add a page's path there (placeholders: {task} a task
 claimed by the clerk, {ready} a task still in the department queue, {case} its case, {mine} a
-mine of the demo register, {ledger} a row of the 督查台账)."""
+mine of the demo register, {ledger} a row of the 督查台账). A page is opened as the 区应急局 clerk
+郑磊; write "username:/path" for another demo user."""
 
 from __future__ import annotations
 
@@ -48,6 +49,8 @@ PHONE_PAGES = [
     "/registers/enterprise",
     "/ledger/",
     "/ledger/rows/{ledger}",
+    "supervision-clerk:/ledger/",  # the 督查室 manages the ledger: import form, 现场交办
+    "supervision-clerk:/ledger/onsite",
 ]
 
 # Every element's box against the viewport; one sticking out counts unless an ancestor clips or
@@ -147,10 +150,10 @@ def phone_case(live_server):
     return ids
 
 
-def _phone(browser, server, viewport=PHONE, *, logged_in=True):
+def _phone(browser, server, viewport=PHONE, *, logged_in=True, user=CLERK):
     page = new_page(browser, viewport)
     if logged_in:
-        login(page, server, CLERK)
+        login(page, server, user)
     return page
 
 
@@ -177,9 +180,10 @@ def _shoot(page, name: str, *, full_page: bool = True) -> Path:
     return path
 
 
-@pytest.mark.parametrize("path", PHONE_PAGES)
-def test_page_fits_a_phone_without_sideways_scrolling(live_server, browser, phone_case, path):
-    page = _phone(browser, live_server, logged_in=path != "/login")
+@pytest.mark.parametrize("entry", PHONE_PAGES)
+def test_page_fits_a_phone_without_sideways_scrolling(live_server, browser, phone_case, entry):
+    user, _, path = entry.rpartition(":") if not entry.startswith("/") else ("", "", entry)
+    page = _phone(browser, live_server, logged_in=path != "/login", user=user or CLERK)
     try:
         page.goto(live_server.url + path.format(**phone_case))
         _wait_for_widgets(page)
@@ -189,7 +193,7 @@ def test_page_fits_a_phone_without_sideways_scrolling(live_server, browser, phon
         assert small == [], f"{path} 的触控区域低于 44 px：{small}"
         assert page.kf_errors == [], f"页面脚本错误：{page.kf_errors}"
         slug = re.sub(r"[^a-z0-9]+", "-", path.split("{")[0].lower()).strip("-") or "home"
-        screenshot(page, f"phone-{slug}-{PHONE_PAGES.index(path)}")  # test-artifacts/
+        screenshot(page, f"phone-{slug}-{PHONE_PAGES.index(entry)}")  # test-artifacts/
     finally:
         page.context.close()
 
