@@ -5,6 +5,7 @@ import flatpickr from 'flatpickr';
 import { Mandarin } from 'flatpickr/dist/esm/l10n/zh.js';
 
 import './kunflow.css';
+import { openDetailsOnJump } from './details-jump.js';
 import { mountDiagram } from './diagram.js';
 import { mountForm } from './form.js';
 import { translateText } from './translate.js';
@@ -82,6 +83,7 @@ function mountFileInputs() {
 
 kunflow.mount = mountAll;
 document.addEventListener('DOMContentLoaded', mountFileInputs);
+openDetailsOnJump();
 
 if (document.readyState === 'loading') {
   document.addEventListener('DOMContentLoaded', mountAll);
