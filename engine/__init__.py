@@ -114,3 +114,11 @@ __all__ += ["ActiveToken", "TokenTarget", "TokenView"]
 from .dto import ImportReport, ModelReport, Problem, Translation  # noqa: E402
 
 __all__ += ["ImportReport", "ModelReport", "Problem", "Translation"]
+
+# >>> inbox: notices (issue 14)
+from .dto import NoticeInfo  # noqa: E402
+from .notices import KINDS as NOTICE_KINDS  # noqa: E402
+from .notices import post_notice  # noqa: E402
+
+__all__ += ["NOTICE_KINDS", "NoticeInfo", "post_notice"]
+# <<< inbox
