@@ -43,3 +43,7 @@ from . import (  # noqa: E402,F401
     security,
     tasks,
 )
+
+# >>> inbox: the notice inbox (issue 14)
+from . import notices  # noqa: E402,F401
+# <<< inbox

@@ -44,6 +44,9 @@ PATH_PARAMETERS = {
     "entry_id": ("名录条目 id", {"type": "integer", "minimum": 1, "maximum": MAX_ID}),
     # ledger (issue 12)
     "row_id": ("督查台账事项 id", {"type": "integer", "minimum": 1, "maximum": MAX_ID}),
+    # >>> inbox
+    "notice_id": ("通知 id", {"type": "integer", "minimum": 1, "maximum": MAX_ID}),
+    # <<< inbox
 }
 VERSION = f"<int(max={MAX_ID}):version>"  # in a rule: beyond 32 bits is a 404
 _RULE_ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
