@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import actor
-from tests.processes.test_mine_approval import (  # noqa: F401  (the fixture ``mine``)
+from tests.processes.test_mine_approval import (
     consult,
-    mine,
+    mine,  # noqa: F401  (the fixture)
     notices,
     open_ids,
     register,
@@ -23,7 +23,8 @@ def _inbox(engine, username):
     return engine.list_notices(actor(engine, username)).items
 
 
-def test_a_refusal_is_notified_into_each_receiving_departments_inbox(driver, mine):
+@pytest.mark.usefixtures("mine")
+def test_a_refusal_is_notified_into_each_receiving_departments_inbox(driver):
     iid = register(driver, "XM-2026-N1")
     assert all(not _inbox(driver.reader, f"{d}-clerk") for d in ("drc", "natres"))
     consult(driver, iid, allowed=False)  # 区自然资源分局 decides 不予设立: 相互通报
@@ -45,7 +46,8 @@ def test_a_refusal_is_notified_into_each_receiving_departments_inbox(driver, min
     assert driver.reader.unread_notice_count(actor(driver.reader, "drc-head")) == 1
 
 
-def test_a_step_that_rolls_back_leaves_no_notice(engine, driver, mine):
+@pytest.mark.usefixtures("mine")
+def test_a_step_that_rolls_back_leaves_no_notice(engine, driver):
     if driver.cold:
         pytest.skip("the failing read model is added to the fixture's engine")
     iid = register(driver, "XM-2026-N2")

@@ -39,11 +39,8 @@ from . import (  # noqa: E402,F401
     instances,
     ledger,  # ledger (issue 12)
     messages,
+    notices,  # inbox: the notice inbox (issue 14)
     registers,  # registers (issue 12)
     security,
     tasks,
 )
-
-# >>> inbox: the notice inbox (issue 14)
-from . import notices  # noqa: E402,F401
-# <<< inbox

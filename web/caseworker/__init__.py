@@ -11,8 +11,7 @@ from flask import Blueprint
 
 bp = Blueprint("caseworker", __name__)
 
-from . import views  # noqa: E402,F401  (routes register on bp)
-
-# >>> inbox: the notice inbox /notices (issue 14)
-from . import notices  # noqa: E402,F401
-# <<< inbox
+from . import (  # noqa: E402,F401  (routes register on bp)
+    notices,  # inbox: the notice inbox /notices (issue 14)
+    views,
+)
