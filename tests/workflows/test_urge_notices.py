@@ -35,3 +35,22 @@ def test_an_urge_rolled_back_leaves_no_notice(engine):
         record_urges(uow.conn, month=MONTH, units=["kunbei"], message=None, actor="supervisor")
         # not committed
     assert _inbox(engine, "kunbei-clerk") == ()
+
+
+def test_the_demos_inboxes_hold_its_notices_and_reminders(demo_database):
+    """The demo's mine cases notify (相互通报 written by their steps) and its open tasks are
+    reminded as of the demo's day (the loader runs the reminders once)."""
+    import sqlalchemy as sa
+
+    from engine.model import notice
+
+    url, _env, _output = demo_database
+    db = sa.create_engine(url)
+    try:
+        with db.connect() as conn:
+            kinds = dict(conn.execute(sa.select(notice.c.kind, sa.func.count())
+                                      .group_by(notice.c.kind)).all())
+    finally:
+        db.dispose()
+    assert kinds.get("notice", 0) > 0
+    assert kinds.get("overdue", 0) + kinds.get("due_soon", 0) > 0
