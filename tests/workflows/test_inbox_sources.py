@@ -1,12 +1,19 @@
-"""催办 of the 督查室 (workflows/ledger/urges.py record_urges) in the unit's notice inbox: one
-notice of kind ``urge`` per unit, leading to its open report task when it has one, else to the
-ledger row; written in the urge's transaction (rolled back with it)."""
+"""Sources of the notice inbox in workflows/: 催办 of the 督查室 (workflows/ledger/urges.py
+record_urges) in the unit's inbox, one notice of kind ``urge`` per unit, leading to its open
+report task when it has one, else to the ledger row, written in the urge's transaction; a
+``notify_departments`` payload thrown as a notice message reaches each recipient (names or
+codes); the demo's inboxes are not empty."""
 
 from __future__ import annotations
 
-from tests.conftest import actor
+from datetime import datetime
+
+from engine import SavedStep
+from tests.conftest import ORG_FILE, actor
 from tests.workflows.test_dashboard_supervision import MONTH, _ledger
 from workflows.ledger.urges import record_urges
+from workflows.notices import NoticeInbox, Notifier
+from workflows.org import load_org
 
 
 def _inbox(engine, username):
@@ -54,3 +61,25 @@ def test_the_demos_inboxes_hold_its_notices_and_reminders(demo_database):
         db.dispose()
     assert kinds.get("notice", 0) > 0
     assert kinds.get("overdue", 0) + kinds.get("due_soon", 0) > 0
+
+
+def test_a_notify_departments_payload_thrown_reaches_each_recipient(engine):
+    departments, _users = load_org(ORG_FILE)
+    payload = Notifier(departments).handler(
+        {"project_code": "XM-9"}, departments=["区发改委", "eco", "区发改委"], subject="备案结果",
+        text="已备案，请各部门知悉。")
+    inst = engine.start("sample_review", actor(engine, "invest-clerk"), business_key="XM-9")
+    saved = SavedStep(instance_id=inst.id, process_key="sample_review", business_key="XM-9",
+                      status="running", stage=None, phase=None, data={}, opened=(), closed=(),
+                      now=datetime(2026, 6, 1, 2), messages=(("mine_notice", payload),
+                                                             ("other", payload)))
+    with engine.unit_of_work() as uow:
+        NoticeInbox(departments)(uow.conn, saved)
+        NoticeInbox(departments)(uow.conn, saved)  # the same step seen twice: written once
+        uow.commit()
+    for username in ("drc-clerk", "eco-clerk"):
+        (notice,) = _inbox(engine, username)
+        assert (notice.kind, notice.subject, notice.instance_id) == ("notice", "备案结果", inst.id)
+        assert notice.body == "已备案，请各部门知悉。\n项目代码：XM-9"
+        assert notice.sender == "示例：项目联合预审"  # no completed task: the process's name
+    assert _inbox(engine, "miit-clerk") == ()
