@@ -131,3 +131,10 @@ from .queries.consults import AskedContext, ConsultInfo  # noqa: E402
 
 __all__ += ["AskedContext", "ConsultInfo"]
 # <<< consult
+# >>> inbox: notices (issue 14)
+from .dto import NoticeInfo  # noqa: E402
+from .notices import KINDS as NOTICE_KINDS  # noqa: E402
+from .notices import post_notice  # noqa: E402
+
+__all__ += ["NOTICE_KINDS", "NoticeInfo", "post_notice"]
+# <<< inbox

@@ -705,3 +705,35 @@ class ImportReport(DictBridge):
     executable: bool
     translations: tuple  # of Translation
     problems: tuple  # of Problem
+
+
+# >>> inbox: notices (issue 14)
+@dataclass(frozen=True, eq=False)
+class NoticeInfo(DictBridge):
+    """A notice in a user's inbox (``Engine.list_notices``): to the user, or to the user's
+    department. ``read_at``: when this user read it (None: unread)."""
+
+    id: int
+    kind: str  # engine.NOTICE_KINDS
+    subject: str
+    body: str | None
+    department_code: str | None  # addressed to the department (username None)
+    username: str | None  # addressed to one user
+    instance_id: int | None
+    task_id: str | None
+    link: str | None
+    sender: str | None
+    created_at: datetime
+    read_at: datetime | None
+    business_key: str | None = None  # of the case, when instance_id is set
+    title: str | None = None
+
+    @property
+    def target(self) -> str | None:
+        """Where the notice leads: its task, else its case, else its own link."""
+        if self.task_id:
+            return f"/tasks/{self.task_id}"
+        if self.instance_id is not None:
+            return f"/cases/{self.instance_id}"
+        return self.link
+# <<< inbox

@@ -166,6 +166,11 @@ class Engine:
         self._consult_reads = ConsultQueries(ctx, store)
         # <<< consult
         # >>> inbox: notices and reminders (issue 14)
+        from .queries.notices import Notices
+        from .reminders import Reminders
+
+        self._notices = Notices(ctx)
+        self._reminders = Reminders(ctx)
         # <<< inbox
         # >>> outbound: notice delivery (issue 14)
         ctx.notice_channels = {}  # channel -> NoticeSender (set_notice_senders)
@@ -737,6 +742,38 @@ class Engine:
     # <<< consult
 
     # >>> inbox: notices and reminders (issue 14)
+
+    def list_notices(self, actor: Actor, *, unread: bool = False, kind: str | None = None,
+                     limit: int = 50, offset: int = 0) -> Page:
+        """The actor's notices (``NoticeInfo``: to them and to their department), newest
+        first; ``unread`` only those the actor has not read; ``kind`` one kind."""
+        return self._notices.list_notices(actor, unread=unread, kind=kind, limit=limit,
+                                          offset=offset)
+
+    def unread_notice_count(self, actor: Actor) -> int:
+        """How many of the actor's notices the actor has not read."""
+        return self._notices.unread_notice_count(actor)
+
+    def get_notice(self, actor: Actor, notice_id: int):
+        """One of the actor's notices (NotFound for any other)."""
+        return self._notices.get_notice(actor, notice_id)
+
+    def mark_notice_read(self, actor: Actor, notice_id: int):
+        """Mark one of the actor's notices read (NotFound for any other); the notice."""
+        return self._notices.mark_notice_read(actor, notice_id)
+
+    def mark_notices_read(self, actor: Actor, ids) -> int:
+        """Mark the actor's notices among ``ids`` read (others ignored); how many."""
+        return self._notices.mark_notices_read(actor, ids)
+
+    def mark_all_notices_read(self, actor: Actor) -> int:
+        """Mark every unread notice of the actor read; how many."""
+        return self._notices.mark_all_notices_read(actor)
+
+    def send_deadline_reminders(self, now: datetime | None = None, limit: int = 500) -> int:
+        """Notices for open tasks due within one working day (``due_soon``) or past due
+        (``overdue``), each once per due time; see ``engine/reminders.py``."""
+        return self._reminders.send_deadline_reminders(now, limit)
     # <<< inbox
 
     # >>> outbound: notice delivery (issue 14)

@@ -69,6 +69,18 @@ def deliver_notices(engine: Engine) -> dict:
                  counts["sent"], counts["retrying"], counts["failed"])
     return counts
 # <<< outbound
+# >>> inbox: deadline reminders (issue 14)
+REMINDER_MINUTES = 10
+
+
+def deadline_reminders(engine: Engine) -> int:
+    """Every ten minutes: notices for open tasks due within one working day or past due (each
+    once per due time, at most 500 a round, oldest due first: a backlog takes a few rounds)."""
+    sent = engine.send_deadline_reminders()
+    if sent:
+        log.info("reminders: %d deadline notices written", sent)
+    return sent
+# <<< inbox
 
 
 def register_jobs(scheduler, engine: Engine, access: Access | None = None) -> None:
@@ -116,6 +128,20 @@ def register_jobs(scheduler, engine: Engine, access: Access | None = None) -> No
         replace_existing=True,
     )
     # <<< outbound
+    # >>> inbox: deadline reminders (issue 14)
+    scheduler.add_job(
+        _logged(deadline_reminders),
+        "interval",
+        minutes=REMINDER_MINUTES,
+        next_run_time=datetime.now(TIMEZONE),
+        args=[engine],
+        id="reminders",
+        name="reminders",
+        coalesce=True,
+        max_instances=1,
+        replace_existing=True,
+    )
+    # <<< inbox
 
 
 def _logged(job: Callable) -> Callable:

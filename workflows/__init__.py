@@ -26,7 +26,7 @@ from engine import ServiceRegistry
 # ledger (issue 12)
 from .ledger import LedgerHandlers
 from .lifecycle import stage_phase
-from .notices import Notifier
+from .notices import NoticeInbox, Notifier
 from .org import load_org
 from .package_leaders import RULES_FILE, PackageLeaders
 from .schema import SCHEMA
@@ -61,6 +61,9 @@ def add_read_models(engine, org_file: str | Path | None = None) -> None:
     path = Path(org_file or DEFAULT_ORG_FILE)
     departments, users = _org_chart(str(path), path.stat().st_mtime_ns)
     engine.add_read_model(DashboardProjection(engine.calendar, departments, users))
+    # >>> inbox: 相互通报 into the receiving departments' notice inboxes (issue 14)
+    engine.add_read_model(NoticeInbox(departments))
+    # <<< inbox
 
 
 def register(target, org_file: str | Path | None = None) -> ServiceRegistry:

@@ -6,6 +6,10 @@ as the step (its outbox, the ``message`` table), so a notice exists exactly when
 made it was committed. ``mine_approval`` throws ``mine_notice`` this way. ``notify_departments``
 is the service handler that builds such a payload (recipients checked against the org chart);
 ``notices_for`` is what a department sees: the notices addressed to it, newest first.
+
+``NoticeInbox`` (a read model, ``workflows.add_read_models``) also writes each such message into
+the receiving departments' notice inboxes (``/notices``), in the transaction of the step that
+threw it: the inbox notice exists exactly when the step committed.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from engine import DepartmentInfo, Engine, utcnow
+import sqlalchemy as sa
+
+from engine import READ_TABLES, DepartmentInfo, Engine, SavedStep, post_notice, utcnow
 
 # Messages that carry notices (their payload has ``subject`` and ``departments``).
 NOTICE_MESSAGES = ("mine_notice",)
@@ -89,3 +95,101 @@ def notices_for(engine: Engine, department_code: str | None = None, *,
         if len(found) >= limit:
             break
     return found
+
+
+# What a 相互通报's body says about the payload's facts, in this order (``text`` comes first).
+FACT_LABELS = (
+    ("project_code", "项目代码"),
+    ("mine_name", "矿山"),
+    ("approval_kind", "审批方式"),
+    ("approved", "结果"),
+    ("licence_no", "许可证号"),
+    ("licence_expires_on", "有效期至"),
+    ("findings", "检查发现"),
+    ("issue", "问题"),
+    ("decision", "研判结论"),
+)
+
+
+def notice_body(payload: dict) -> str | None:
+    """The body of a 相互通报: the payload's ``text``, then its known facts, one a line."""
+    lines = [str(payload["text"])] if payload.get("text") else []
+    for key, label in FACT_LABELS:
+        value = payload.get(key)
+        if value is None or value == "":
+            continue
+        if key == "approved":
+            value = "准予" if value is True else "不予" if value is False else value
+        lines.append(f"{label}：{value}")
+    return "\n".join(lines) or None
+
+
+class NoticeInbox:
+    """Read model: every ``NOTICE_MESSAGES`` message a step throws (a payload with ``subject``
+    and ``departments``) becomes a notice of kind ``notice`` to each receiving department,
+    written in the step's transaction. The sender is the department whose completed task made
+    the step (else the payload's ``sender``, else the process's name)."""
+
+    def __init__(self, departments: list[DepartmentInfo]):
+        self._codes = {d.code: d.code for d in departments} | {d.name: d.code for d in departments}
+        self._names = {d.code: d.name for d in departments}
+
+    def __eq__(self, other) -> bool:  # one inbox per engine, however often it is added
+        return isinstance(other, NoticeInbox)
+
+    def __hash__(self) -> int:
+        return hash(NoticeInbox)
+
+    def recipients(self, departments) -> list[str]:
+        """Department codes for codes or names, in order, without repeats; unknown ones are
+        left out (a diagram's list is checked when it is built, by ``notify_departments``)."""
+        if isinstance(departments, str):
+            departments = [departments]
+        if not isinstance(departments, list | tuple):
+            return []
+        result = []
+        for item in departments:
+            code = self._codes.get(str(item).strip())
+            if code is not None and code not in result:
+                result.append(code)
+        return result
+
+    def __call__(self, conn, saved: SavedStep) -> None:
+        found = [(i, p) for i, (name, p) in enumerate(saved.messages)
+                 if name in NOTICE_MESSAGES and isinstance(p, dict) and p.get("subject")
+                 and p.get("departments")]
+        if not found:
+            return
+        sender = None
+        # the instance row's version, as this save wrote it: unique per step of the case
+        instances = READ_TABLES.instance
+        version = conn.execute(sa.select(instances.c.version)
+                               .where(instances.c.id == saved.instance_id)).scalar()
+        for index, payload in found:
+            recipients = self.recipients(payload["departments"])
+            if not recipients:
+                continue
+            if sender is None:
+                sender = self._sender(conn, saved)
+            for code in recipients:
+                post_notice(
+                    conn, kind="notice", subject=str(payload["subject"]),
+                    body=notice_body(payload), now=saved.now, department_code=code,
+                    instance_id=saved.instance_id, sender=str(payload.get("sender") or sender),
+                    dedup_key=f"notice:{saved.instance_id}:{version}:{index}:{code}")
+
+    def _sender(self, conn, saved: SavedStep) -> str:
+        tasks = READ_TABLES.task
+        if saved.closed:
+            codes = conn.execute(
+                sa.select(tasks.c.department_code)
+                .where(tasks.c.id.in_(saved.closed), tasks.c.state == "completed",
+                       tasks.c.department_code.is_not(None))
+                .order_by(tasks.c.completed_at.desc())).scalars().all()
+            if codes:
+                return self._names.get(codes[0], codes[0])
+        definitions = READ_TABLES.definition
+        name = conn.execute(
+            sa.select(definitions.c.name).where(definitions.c.key == saved.process_key)
+            .order_by(definitions.c.version.desc()).limit(1)).scalar()
+        return name or saved.process_key

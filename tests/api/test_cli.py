@@ -117,3 +117,9 @@ def test_scheduler_registers_housekeeping(app):
     timers = sched.get_job("timers")
     assert timers is not None and timers.trigger.interval.total_seconds() == 30
     assert timers.next_run_time is not None  # runs at start: catches up after downtime
+    # >>> inbox: deadline reminders every ten minutes, from start
+    reminders = sched.get_job("reminders")
+    assert reminders is not None and reminders.trigger.interval.total_seconds() == 600
+    assert reminders.next_run_time is not None
+    assert scheduler.deadline_reminders(app.extensions["kunflow"]) == 0  # nothing due
+    # <<< inbox

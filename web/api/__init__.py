@@ -41,6 +41,7 @@ from . import (  # noqa: E402,F401
     instances,
     ledger,  # ledger (issue 12)
     messages,
+    notices,  # inbox: the notice inbox (issue 14)
     outbound,  # outbound: notice deliveries (issue 14)
     registers,  # registers (issue 12)
     security,

@@ -50,6 +50,9 @@ PATH_PARAMETERS = {
     # >>> handover (issue 14)
     "delegation_id": ("委托 id", {"type": "integer", "minimum": 1, "maximum": MAX_ID}),
     # <<< handover
+    # >>> inbox
+    "notice_id": ("通知 id", {"type": "integer", "minimum": 1, "maximum": MAX_ID}),
+    # <<< inbox
 }
 VERSION = f"<int(max={MAX_ID}):version>"  # in a rule: beyond 32 bits is a 404
 # >>> outbound (issue 14)

@@ -1417,3 +1417,52 @@ class Opinion(Schema):
 
 OpinionList = items_of(Opinion, "OpinionList")
 # <<< consult
+# >>> inbox: the notice inbox (issue 14)
+def _notice_kinds():
+    from engine import NOTICE_KINDS
+
+    return NOTICE_KINDS
+
+
+class NoticeQuery(Schema):
+    unread = QueryChoice(BOOLEANS, default="false", doc="true：只列调用者未读的通知")
+    kind = QueryChoice(
+        tuple(_notice_kinds()),
+        doc="类型：" + "、".join(f"{k} {v}" for k, v in _notice_kinds().items()),
+    )
+    limit = QueryInt(minimum=1, maximum=MAX_PAGE, default=50, doc="每页条数")
+    offset = QueryInt(minimum=0, default=0, doc="跳过条数")
+
+
+class Notice(Schema):
+    id = integer()
+    kind = one_of(tuple(_notice_kinds()), "类型")
+    kind_label = fields.Method("_kind_label", required=True, **_m("类型名称"))
+    subject = string("标题")
+    body = maybe_string("正文")
+    department_code = maybe_string("发给的部门（部门每位成员都可见）；发给个人时为 null")
+    username = maybe_string("发给的用户；发给部门时为 null")
+    instance_id = maybe_integer("相关案件（流程实例）id")
+    business_key = maybe_string("相关案件的业务编号")
+    title = maybe_string("相关案件的名称")
+    task_id = maybe_string("相关任务 id")
+    link = maybe_string("链接（没有任务和案件时）")
+    target = maybe_string("打开通知时前往的页面：任务、否则案件、否则 link")
+    sender = maybe_string("发送方（部门、督查室、系统提醒等）")
+    created_at = moment("发送时间")
+    read_at = maybe_moment("调用者阅读的时间；未读为 null")
+
+    def _kind_label(self, obj) -> str:
+        return _notice_kinds().get(obj.kind, obj.kind)
+
+
+NoticePage = page_of(Notice, "NoticePage")
+
+
+class UnreadNotices(Schema):
+    unread = integer("调用者未读的通知数")
+
+
+class NoticesMarked(Schema):
+    marked = integer("本次标为已读的通知数")
+# <<< inbox

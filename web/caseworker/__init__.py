@@ -11,4 +11,8 @@ from flask import Blueprint
 
 bp = Blueprint("caseworker", __name__)
 
-from . import consults, views  # noqa: E402,F401  (routes register on bp; consults: 加签)
+from . import (  # noqa: E402,F401  (routes register on bp)
+    consults,  # consult: 加签 (issue 14)
+    notices,  # inbox: the notice inbox /notices (issue 14)
+    views,
+)

@@ -153,6 +153,9 @@ def load_demo(
         # lights as of the demo's day (a task fell due, an agreed date passed, between steps);
         # the running app's housekeeping brings them up to the real day
         refresh_lights(engine, end)
+        # >>> inbox: deadline reminders as of the demo's day, so the inboxes are not empty
+        engine.send_deadline_reminders(end)
+        # <<< inbox
         summary = _summary(w, plan, supervision, wall.perf_counter() - began)
         summary = _with_registers(w, summary, registers, register_cases, bool(closure))
     return summary

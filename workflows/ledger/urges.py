@@ -1,7 +1,7 @@
 """催办 from the 驾驶舱: the 督查室 urges units about a month's report. Each urge is a
 ``ledger_urge`` row (with the unit's open report task of that round, when there is one) and a
 催办 event on the ledger; the unit sees its open urges at the top of its task lists until one of
-its users marks them seen.
+its users marks them seen; each urge is also a notice (kind ``urge``) in the unit's inbox.
 
 The rounds of ``supervision_monthly`` are read from the engine's indexed task rows (never the
 serialized state): a round reports on month M and runs in month M+1 (建账 on its first working
@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from engine import CHINA_TZ, READ_TABLES, utcnow
+from engine import CHINA_TZ, READ_TABLES, post_notice, utcnow
 
 from .operations import add_event
 from .tables import ledger_urge
@@ -126,6 +126,14 @@ def record_urges(
             actor,
             {"month": month, "unit": unit, "message": message, "task_id": tasks.get(unit)},
         )
+        # >>> inbox: the 催办 in the unit's notice inbox, in the same transaction (issue 14)
+        post_notice(
+            conn, kind="urge", subject=f"催办：{month[:4]}年{int(month[5:])}月工作进展报送",
+            body=message or "请按时报送本月工作进展。", now=moment, department_code=unit,
+            task_id=tasks.get(unit),
+            link=None if tasks.get(unit) else (f"/ledger/rows/{row_id}" if row_id else "/ledger/"),
+            sender="督查室", dedup_key=f"urge:{urge_id}")
+        # <<< inbox
         made.append({"id": urge_id, **values})
     return made
 
