@@ -157,6 +157,8 @@ class Task(Base):
         # department's) counted from the index alone.
         sa.Index("ix_task_process_state_element", "process_key", "state", "element_id",
                  "department_code", "due_at"),
+        # Deadline reminders: open tasks by due time, over every department.
+        sa.Index("ix_task_state_due", "state", "due_at"),
     )
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
     instance_id: Mapped[int] = mapped_column(sa.ForeignKey("instance.id"))
