@@ -54,6 +54,16 @@ def test_emergency_asks_natres_for_an_opinion_then_completes(live_server, browse
         waiting = page.get_by_test_id("consult-waiting")
         assert "待答复加签" in waiting.inner_text()
         assert "安全设施设计审查" in waiting.inner_text() and "郑磊" in waiting.inner_text()
+        # ... and in the notice inbox, with a link to the request
+        page.goto(server.url + "/notices?kind=consult")
+        request = page.locator(".notice-item").filter(has_text="安全设施设计审查")
+        assert request.count() == 1, page.locator("main").inner_text()
+        assert "加签" in request.inner_text() and "生态保护红线" in request.inner_text()
+        assert request.get_attribute("data-read") == "false"
+        request.locator(".notice-subject").click()
+        page.wait_for_url(f"**/tasks/{asked.task_id}")
+        page.goto(server.url + "/tasks?view=mine")
+        waiting = page.get_by_test_id("consult-waiting")
         waiting.locator(f"li[data-consult-id='{asked.task_id}']").get_by_test_id(
             "consult-open").click()
         page.wait_for_url(f"**/tasks/{asked.task_id}")

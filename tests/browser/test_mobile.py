@@ -51,6 +51,10 @@ PHONE_PAGES = [
     "/ledger/rows/{ledger}",
     "supervision-clerk:/ledger/",  # the 督查室 manages the ledger: import form, 现场交办
     "supervision-clerk:/ledger/onsite",
+    "/notices",  # the notice inbox (issue 14)
+    "/notices?unread=1",
+    "/delegations",  # 委托 (issue 14)
+    "emergency-head:/delegations",  # a head sets 委托 for members
 ]
 
 # Every element's box against the viewport; one sticking out counts unless an ancestor clips or
