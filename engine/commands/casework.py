@@ -10,6 +10,7 @@ from .. import routing
 from ..checks import task_id as checked_task_id
 from ..clock import utcnow
 from ..context import Context
+from ..delegations import principal_for_task
 from ..dto import OPEN_STATES, Actor, AttachmentInfo, DraftInfo
 from ..errors import Forbidden, InvalidInput
 from ..forms import json_size, size_problem
@@ -27,7 +28,8 @@ def attachment_target(conn, actor: Actor, instance_id: int | None, task_id: str 
         row = task_row(conn, task_id, actor)
         if row.state not in OPEN_STATES:
             raise InvalidInput("任务已办结，不能再上传附件")
-        if not routing.can_work_task(actor, row.department_code, row.candidate_role):
+        if not routing.can_work_task(actor, row.department_code, row.candidate_role) and (
+                principal_for_task(conn, actor, row) is None):  # 委托: a stand-in may too
             raise Forbidden("无权为该任务上传附件")
         return row.instance_id, row.id
     if instance_id is not None:

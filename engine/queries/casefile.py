@@ -14,6 +14,7 @@ from SpiffWorkflow.util.task import TaskState
 from .. import routing
 from ..clock import utcnow
 from ..context import Context
+from ..delegations import principal_for_task
 from ..dto import (
     OPEN_STATES,
     Actor,
@@ -76,6 +77,8 @@ class CaseFileQueries:
         with self.ctx.uow(readonly=True) as uow:
             row = task_row(uow.conn, task_id, actor)
             head = instance_head(uow.conn, row.instance_id)
+            can_work = routing.can_work_task(actor, row.department_code, row.candidate_role) or (
+                principal_for_task(uow.conn, actor, row) is not None)  # 委托: a stand-in
         loaded = self.ctx.spec(head.definition_id)
         spec = loaded.parsed.tasks.get(row.element_id)
         targets = []
@@ -87,7 +90,7 @@ class CaseFileQueries:
             form=loaded.forms.get(row.form_key) if row.form_key else None,
             send_back_targets=tuple(targets),
             pausable=spec is not None and spec.pausable,
-            can_work=routing.can_work_task(actor, row.department_code, row.candidate_role),
+            can_work=can_work,
             instance_status=head.status,
         )
 

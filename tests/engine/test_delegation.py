@@ -180,3 +180,23 @@ def test_an_inactive_principal_has_no_stand_in(engine, people, review, open_task
     assert engine.list_tasks(people["invest-clerk"], scope="delegated").total == 0
     with pytest.raises(Forbidden):
         engine.claim(sign.id, people["invest-clerk"])
+
+
+def test_stand_in_attaches_files_and_is_offered_the_task_only_during_the_period(
+        engine, people, review, open_tasks, clock):
+    sign = _to_sign(engine, people, open_tasks, review)  # head role: the clerk cannot
+    head, clerk = people["invest-head"], people["invest-clerk"]
+    with pytest.raises(Forbidden):
+        engine.check_can_attach(clerk, task_id=sign.id)
+    assert engine.task_context(sign.id, clerk).can_work is False
+    engine.set_delegation(head, "invest-head", "invest-clerk", DAY + timedelta(days=1),
+                          DAY + timedelta(days=2))
+    with pytest.raises(Forbidden):  # the period has not begun
+        engine.check_can_attach(clerk, task_id=sign.id)
+    clock.move_to(T0 + timedelta(days=1))
+    engine.check_can_attach(clerk, task_id=sign.id)
+    assert engine.task_context(sign.id, clerk).can_work is True
+    clock.move_to(T0 + timedelta(days=3))  # the period is over
+    assert engine.task_context(sign.id, clerk).can_work is False
+    with pytest.raises(Forbidden):
+        engine.check_can_attach(clerk, task_id=sign.id)
