@@ -71,12 +71,20 @@ def deliver_notices(engine: Engine) -> dict:
 # <<< outbound
 # >>> inbox: deadline reminders (issue 14)
 REMINDER_MINUTES = 10
+REMINDER_LIMIT = 500  # reminders a round (one transaction) writes at most
+REMINDER_ROUNDS = 20  # a backlog (the first run on a busy database) is worked off in one run
 
 
 def deadline_reminders(engine: Engine) -> int:
     """Every ten minutes: notices for open tasks due within one working day or past due (each
-    once per due time, at most 500 a round, oldest due first: a backlog takes a few rounds)."""
-    sent = engine.send_deadline_reminders()
+    once per due time, oldest due first), in rounds of at most 500, each its own transaction,
+    until a round is not full (at most ``REMINDER_ROUNDS`` rounds a run)."""
+    sent = 0
+    for _ in range(REMINDER_ROUNDS):
+        written = engine.send_deadline_reminders(limit=REMINDER_LIMIT)
+        sent += written
+        if written < REMINDER_LIMIT:
+            break
     if sent:
         log.info("reminders: %d deadline notices written", sent)
     return sent

@@ -123,3 +123,25 @@ def test_scheduler_registers_housekeeping(app):
     assert reminders.next_run_time is not None
     assert scheduler.deadline_reminders(app.extensions["kunflow"]) == 0  # nothing due
     # <<< inbox
+
+
+def test_the_reminder_job_works_off_a_backlog_in_rounds(monkeypatch):
+    """A full round (the limit reached) is followed by another, each its own transaction, until
+    a round is not full or the run's rounds are used up."""
+    from web import scheduler
+
+    class Rounds:
+        def __init__(self, answers):
+            self.answers, self.limits = list(answers), []
+
+        def send_deadline_reminders(self, limit):
+            self.limits.append(limit)
+            return self.answers.pop(0) if self.answers else 0
+
+    monkeypatch.setattr(scheduler, "REMINDER_LIMIT", 2)
+    backlog = Rounds([2, 2, 1, 2])
+    assert scheduler.deadline_reminders(backlog) == 5
+    assert backlog.limits == [2, 2, 2]  # stopped after the round that was not full
+    monkeypatch.setattr(scheduler, "REMINDER_ROUNDS", 3)
+    endless = Rounds([2] * 10)
+    assert scheduler.deadline_reminders(endless) == 6 and len(endless.limits) == 3
