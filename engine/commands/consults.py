@@ -26,7 +26,7 @@ from ..notices import post_notice
 from ..queries.consults import ConsultInfo, consult_info, consult_of, consults_on
 from ..rows import CLOSE_TASK, INSERT_TASK, TASK_BY_ID, event_row, task_info, write_events
 from ..unit_of_work import retry_on_deadlock
-from .tasks import TaskCommands, require_running
+from .tasks import TaskCommands, bump_version, require_running
 
 MAX_QUESTION = 2000
 MAX_OPINION = 4000
@@ -62,14 +62,6 @@ class ConsultCommands:
         self.tasks = task_commands
 
     # ------------------------------------------------------------------ shared
-
-    def _bump(self, conn, head, now) -> None:
-        res = conn.execute(
-            instance.update()
-            .where(instance.c.id == head.id, instance.c.version == head.version)
-            .values(version=head.version + 1, updated_at=now))
-        if res.rowcount != 1:
-            raise Conflict("实例已被其他操作修改，请刷新后重试")
 
     def _after(self, uow, head) -> None:
         uow.after_commit(lambda: self.ctx.live.rebase(head.id, head.version, head.version + 1))
@@ -112,7 +104,7 @@ class ConsultCommands:
             asked = self._resolve(conn, row, actor, departments, users)
             now = utcnow()
             due, provisional = deadline_due_at(self.ctx, due_days, now, conn)
-            self._bump(conn, head, now)
+            bump_version(conn, head, now)
             events, new_ids = [], []
             for dept, user in asked:
                 new_id = str(uuid.uuid4())
@@ -206,7 +198,7 @@ class ConsultCommands:
                 raise Forbidden("不能答复自己发起的加签")
             require_running(head)
             now = utcnow()
-            self._bump(conn, head, now)
+            bump_version(conn, head, now)
             conn.execute(CLOSE_TASK, {"b_id": row.id, "state": "completed",
                                       "completed_at": now, "completed_by": actor.username})
             conn.execute(consult.update().where(consult.c.task_id == row.id).values(
@@ -262,7 +254,7 @@ class ConsultCommands:
                                 .where(instance.c.id == found.instance_id)).one()
             require_running(head)
             now = utcnow()
-            self._bump(conn, head, now)
+            bump_version(conn, head, now)
             conn.execute(CLOSE_TASK, {"b_id": consult_task_id, "state": "cancelled",
                                       "completed_at": now, "completed_by": None})
             conn.execute(consult.update().where(consult.c.task_id == consult_task_id).values(

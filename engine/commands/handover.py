@@ -16,13 +16,13 @@ from ..clock import utcnow
 from ..context import Context
 from ..dto import OPEN_STATES, Actor, TaskInfo
 from ..errors import Conflict, Forbidden, InvalidInput
-from ..model import app_user, instance, task
+from ..model import app_user, task
 from ..notices import post_notice
 from ..queries import task_row
 from ..rows import TASK_AND_HEAD, TASK_BY_ID, event_row, task_info, write_events
 from ..transfer_rules import transfer_departments
 from ..unit_of_work import retry_on_deadlock
-from .tasks import TaskCommands, require_running
+from .tasks import TaskCommands, bump_version, require_running
 
 MAX_REASON = 2000
 
@@ -85,13 +85,7 @@ class HandoverCommands:
                 if row.candidate_role and row.candidate_role not in target.roles.split():
                     raise InvalidInput(f"接收人须具有该任务所需的角色（{row.candidate_role}）")
             now = utcnow()
-            res = conn.execute(
-                instance.update()
-                .where(instance.c.id == head.id, instance.c.version == head.version)
-                .values(version=head.version + 1, updated_at=now)
-            )
-            if res.rowcount != 1:
-                raise Conflict("实例已被其他操作修改，请刷新后重试")
+            bump_version(conn, head, now)
             conn.execute(task.update().where(task.c.id == row.id).values(
                 assignee=to, state="claimed" if to else "ready", claimed_at=now if to else None,
                 department_code=department, on_behalf_of=None,

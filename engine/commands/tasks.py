@@ -31,6 +31,18 @@ from ..timers import hold_deadline_timers, release_deadline_timers
 from ..unit_of_work import retry_on_deadlock
 
 
+def bump_version(conn, head, now) -> None:
+    """The instance's version check of a command that changes task rows, not the workflow
+    (assign, 转办, 加签): the head read under the lock must still be current."""
+    res = conn.execute(
+        instance.update()
+        .where(instance.c.id == head.id, instance.c.version == head.version)
+        .values(version=head.version + 1, updated_at=now)
+    )
+    if res.rowcount != 1:
+        raise Conflict("实例已被其他操作修改，请刷新后重试")
+
+
 def require_running(head) -> None:
     if head.status != "running":
         raise Conflict(f"流程实例状态为 {head.status}，不能办理")
@@ -138,13 +150,7 @@ class TaskCommands:
                     raise Forbidden("只能退回自己认领的任务")
             require_running(head)
             now = utcnow()
-            res = conn.execute(
-                instance.update()
-                .where(instance.c.id == head.id, instance.c.version == head.version)
-                .values(version=head.version + 1, updated_at=now)
-            )
-            if res.rowcount != 1:
-                raise Conflict("实例已被其他操作修改，请刷新后重试")
+            bump_version(conn, head, now)
             conn.execute(
                 task.update()
                 .where(task.c.id == task_id)
