@@ -98,58 +98,29 @@ def register_jobs(scheduler, engine: Engine, access: Access | None = None) -> No
     may run it) and advances them; running it at start fires what fell due while the service
     was down.
     """
+    _every(scheduler, "timers", fire_timers, [engine], seconds=TIMER_SECONDS)
+    _every(scheduler, "housekeeping", housekeeping, [engine, access],
+           minutes=HOUSEKEEPING_MINUTES)
+    # outbound: every minute; claims with SKIP LOCKED, so every node may run it
+    _every(scheduler, "outbound", deliver_notices, [engine], seconds=OUTBOUND_SECONDS)
+    _every(scheduler, "reminders", deadline_reminders, [engine], minutes=REMINDER_MINUTES)
+
+
+def _every(scheduler, name: str, job: Callable, args: list, **interval) -> None:
+    """Run ``job(*args)`` now and then every ``interval``; one run at a time, missed runs
+    coalesced into one."""
     scheduler.add_job(
-        _logged(fire_timers),
+        _logged(job),
         "interval",
-        seconds=TIMER_SECONDS,
+        **interval,
         next_run_time=datetime.now(TIMEZONE),
-        args=[engine],
-        id="timers",
-        name="timers",
+        args=args,
+        id=name,
+        name=name,
         coalesce=True,
         max_instances=1,
         replace_existing=True,
     )
-    scheduler.add_job(
-        _logged(housekeeping),
-        "interval",
-        minutes=HOUSEKEEPING_MINUTES,
-        next_run_time=datetime.now(TIMEZONE),
-        args=[engine, access],
-        id="housekeeping",
-        name="housekeeping",
-        coalesce=True,
-        max_instances=1,
-        replace_existing=True,
-    )
-    # >>> outbound: every minute; claims with SKIP LOCKED, so every node may run it
-    scheduler.add_job(
-        _logged(deliver_notices),
-        "interval",
-        seconds=OUTBOUND_SECONDS,
-        next_run_time=datetime.now(TIMEZONE),
-        args=[engine],
-        id="outbound",
-        name="outbound",
-        coalesce=True,
-        max_instances=1,
-        replace_existing=True,
-    )
-    # <<< outbound
-    # >>> inbox: deadline reminders (issue 14)
-    scheduler.add_job(
-        _logged(deadline_reminders),
-        "interval",
-        minutes=REMINDER_MINUTES,
-        next_run_time=datetime.now(TIMEZONE),
-        args=[engine],
-        id="reminders",
-        name="reminders",
-        coalesce=True,
-        max_instances=1,
-        replace_existing=True,
-    )
-    # <<< inbox
 
 
 def _logged(job: Callable) -> Callable:
