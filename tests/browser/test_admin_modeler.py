@@ -14,6 +14,7 @@ import pytest
 
 from tests.browser.cases import Steps, mine_at_safety_design_review
 from tests.browser.conftest import login, new_page
+from web.provision import deploy_library
 
 pytestmark = pytest.mark.browser
 
@@ -22,6 +23,17 @@ WIDE = {"width": 1440, "height": 900}
 NEW_TASK = "verify_safety_design_site"
 NEW_NAME = "安全设施设计现场核查"
 _codes = itertools.count(1)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def shipped_library_afterwards(live_server):
+    """This module deploys edited versions of mine_approval into the worker's shared server;
+    afterwards the shipped diagrams are deployed again (as the newest versions), so the
+    browser tests that run after it on the same server start their cases on the shipped
+    process, whatever order the files run in."""
+    yield
+    for path, result in deploy_library(live_server.engine, ROOT / "bpmn"):
+        assert not isinstance(result, Exception), f"{path.name}: {result}"
 
 
 @pytest.fixture
