@@ -23,6 +23,7 @@ same moment on an empty database do not both create the schema.
 
 from __future__ import annotations
 
+import fcntl
 import threading
 
 import sqlalchemy as sa
@@ -110,10 +111,13 @@ class SetupLock:
     """A database-wide lock for set-up work (``with engine.setup_lock: ...``).
 
     PostgreSQL: a session-level advisory lock held on a connection of its own for the duration,
-    released in ``finally`` (and by the server if the process dies). SQLite: nothing to do;
-    every step of set-up is a transaction that starts with ``BEGIN IMMEDIATE``, so a second
-    process waits for each step and then finds it done. Re-entrant within a process: set-up
-    steps that take the lock themselves (``Engine.migrate``) may run inside a held lock.
+    released in ``finally`` (and by the server if the process dies). SQLite file: an exclusive
+    ``flock`` on ``<database>.setup-lock`` beside the file (released by the kernel if the
+    process dies). ``BEGIN IMMEDIATE`` alone is not enough: Alembic runs each SQLite migration
+    in a transaction of its own after reading the current revision, so two processes could both
+    read "empty" and both create the first table. In-memory SQLite belongs to one process and
+    needs nothing. Re-entrant within a process: set-up steps that take the lock themselves
+    (``Engine.migrate``) may run inside a held lock.
     """
 
     def __init__(self, sa_engine: SaEngine):
@@ -121,12 +125,15 @@ class SetupLock:
         self._mutex = threading.RLock()
         self._depth = 0
         self._conn: Connection | None = None
+        self._file = None
 
     def __enter__(self) -> SetupLock:
         self._mutex.acquire()
         try:
             if self._depth == 0 and self._db.dialect.name == "postgresql":
                 self._conn = self._acquire()
+            elif self._depth == 0 and self._db.dialect.name == "sqlite":
+                self._file = self._lock_file()
             self._depth += 1
         except BaseException:
             self._mutex.release()
@@ -139,8 +146,23 @@ class SetupLock:
             if self._depth == 0 and self._conn is not None:
                 conn, self._conn = self._conn, None
                 self._release(conn)
+            if self._depth == 0 and self._file is not None:
+                handle, self._file = self._file, None
+                handle.close()  # closing the descriptor releases the flock
         finally:
             self._mutex.release()
+
+    def _lock_file(self):
+        database = self._db.url.database
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return None
+        handle = open(f"{database}.setup-lock", "a+b")  # noqa: SIM115 - held until __exit__
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        except BaseException:
+            handle.close()
+            raise
+        return handle
 
     def _acquire(self) -> Connection:
         conn = self._db.connect()
