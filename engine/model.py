@@ -208,6 +208,22 @@ class Event(Base):
     kind: Mapped[str] = mapped_column(sa.String(32))
     at: Mapped[datetime] = mapped_column(sa.DateTime)
     data_json: Mapped[str | None] = mapped_column(sa.Text)
+    # Tamper evidence (docs/operations.md): each event's hash covers its own fields and the
+    # hash of the event before it in its chain; a changed or removed row breaks the chain.
+    prev_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    hash: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class Heartbeat(Base):
+    """A background process that says it is alive (the scheduler of each node): ``/readyz``."""
+
+    __tablename__ = "heartbeat"
+    name: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    node: Mapped[str] = mapped_column(sa.String(200))
+    pid: Mapped[int] = mapped_column(sa.Integer)
+    started_at: Mapped[datetime] = mapped_column(sa.DateTime)
+    beat_at: Mapped[datetime] = mapped_column(sa.DateTime, index=True)
 
 
 class TaskPause(Base):
@@ -360,6 +376,7 @@ definition_file = DefinitionFile.__table__
 instance = Instance.__table__
 task = Task.__table__
 event = Event.__table__
+heartbeat = Heartbeat.__table__
 task_pause = TaskPause.__table__
 calendar_day = CalendarDay.__table__
 calendar_year = CalendarYear.__table__
