@@ -12,6 +12,9 @@ VAR = ROOT / "var"
 DEFAULTS = {
     "DATABASE_URL": f"sqlite:///{VAR / 'kunflow.db'}",
     "SECRET_KEY": None,  # generated into var/secret_key on first use when not set
+    # Rotation (docs/operations.md): earlier keys, comma separated, still accepted for cookies
+    # signed before the change; new cookies are signed with SECRET_KEY only.
+    "SECRET_KEY_FALLBACKS": "",
     "HOST": "127.0.0.1",
     "PORT": 5000,
     "DEMO": True,  # demo users with the password "demo" are refused unless demo mode is on
@@ -123,11 +126,19 @@ def load(overrides: dict | None = None) -> dict:
     settings.update(overrides or {})
     if not settings["SECRET_KEY"]:
         settings["SECRET_KEY"] = _secret_key()
+    settings["SECRET_KEY_FALLBACKS"] = secret_key_fallbacks(settings)
     if str(settings["DATABASE_URL"]).startswith("sqlite:///"):
         Path(str(settings["DATABASE_URL"])[len("sqlite:///"):]).parent.mkdir(
             parents=True, exist_ok=True
         )
     return settings
+
+
+def secret_key_fallbacks(settings: dict) -> list[str]:
+    """Earlier secret keys still accepted while browsers hold cookies signed with them."""
+    raw = settings.get("SECRET_KEY_FALLBACKS") or ""
+    keys = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+    return [k.strip() for k in keys if k and k.strip() and k.strip() != settings["SECRET_KEY"]]
 
 
 def _secret_key() -> str:

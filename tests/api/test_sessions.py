@@ -183,6 +183,21 @@ def test_the_command_line_ends_all_sessions_of_a_user(app, kunflow):
     assert missing.exit_code == 1 and "不存在" in missing.output
 
 
+def test_the_command_line_ends_every_users_sessions_after_a_leaked_key(app, kunflow):
+    cookies = []
+    for username in ("miit-clerk", "agri-clerk", "admin"):
+        browser = app.test_client()
+        page_login(browser, username)
+        cookies.append(session_cookie(browser))
+    assert all(replay(app, c) == (200, 200) for c in cookies)
+    result = kunflow("users", "revoke-sessions", "--all")
+    assert result.exit_code == 0, result.output
+    assert "全部" in result.output and "的 3 个会话" in result.output
+    assert all(replay(app, c) == (302, 401) for c in cookies)
+    neither = kunflow("users", "revoke-sessions")
+    assert neither.exit_code == 2 and "--all" in neither.output
+
+
 def test_a_session_ends_after_eight_idle_hours(app):
     with time_machine.travel(T0, tick=False) as clock:
         browser = app.test_client()
@@ -206,3 +221,23 @@ def test_the_idle_limit_is_a_setting(app_factory):
         assert client.get("/api/v1/me").status_code == 200
         clock.shift(timedelta(minutes=30))
         assert client.get("/api/v1/me").status_code == 401
+
+
+def test_a_rotated_secret_key_keeps_signed_in_users_while_it_is_a_fallback(app_factory):
+    """Rotation (docs/operations.md): with the old key among SECRET_KEY_FALLBACKS a cookie
+    signed before the change still opens the pages; once the old key is dropped it does not."""
+    before = app_factory(SECRET_KEY="key-2026-a")
+    client = before.test_client()
+    page_login(client, "emergency-clerk")
+    cookie = session_cookie(client)
+    assert replay(before, cookie) == (200, 200)
+
+    rotated = app_factory(SECRET_KEY="key-2026-b", SECRET_KEY_FALLBACKS="key-2026-a")
+    assert replay(rotated, cookie) == (200, 200)
+    fresh = rotated.test_client()
+    page_login(fresh, "emergency-clerk")  # new cookies are signed with the new key only
+    assert replay(app_factory(SECRET_KEY="key-2026-b"), session_cookie(fresh)) == (200, 200)
+
+    after = app_factory(SECRET_KEY="key-2026-b")
+    tasks, me = replay(after, cookie)
+    assert tasks == 302 and me == 401

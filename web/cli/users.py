@@ -72,16 +72,28 @@ def users_set_password(username: str, password: str | None) -> None:
     click.echo(f"已设置 {username} 的密码（该用户已登录的会话和令牌均已失效）")
 
 
-@users.command("revoke-sessions", help="注销用户的全部登录会话和令牌（须重新登录）")
-@click.argument("username")
-def users_revoke_sessions(username: str) -> None:
+@users.command("revoke-sessions", help="注销用户的全部登录会话和令牌（须重新登录）；--all 注销所有用户的")
+@click.argument("username", required=False)
+@click.option("--all", "everyone", is_flag=True,
+              help="所有用户（密钥泄露后轮换时用：每个人都须重新登录）")
+def users_revoke_sessions(username: str | None, everyone: bool) -> None:
+    if bool(username) == everyone:
+        click.echo("请给出一个用户名，或用 --all 注销所有用户", err=True)
+        sys.exit(2)
     settings = settings_module.load()
     engine = command_engine(settings)
+    access = build_access(engine, settings)
     try:
-        revoked = build_access(engine, settings).end_user_access(username, SYSTEM)
+        names = [u.username for u in engine.list_users()] if everyone else [username]
+        sessions = tokens = 0
+        for name in names:
+            revoked = access.end_user_access(name, SYSTEM)
+            sessions += revoked.sessions
+            tokens += revoked.tokens
     except NotFound as exc:
         click.echo(exc.message, err=True)
         sys.exit(1)
     finally:
         engine.close()
-    click.echo(f"已注销 {username} 的 {revoked.sessions} 个会话和 {revoked.tokens} 个令牌")
+    who = f"全部 {len(names)} 个用户" if everyone else username
+    click.echo(f"已注销 {who} 的 {sessions} 个会话和 {tokens} 个令牌")
