@@ -39,9 +39,11 @@ _HTTP_MESSAGES = {
     503: ("service_unavailable", "服务暂时不可用，请稍后再试"),
 }
 
-# The database cannot be reached or cannot store anything now (docs/operations.md): the
-# request changed nothing (its transaction rolled back), so the client may simply retry.
-DATABASE_UNAVAILABLE = "数据库暂时不可用，请稍后再试。本次操作未保存，请稍后重新提交。"
+# The database cannot be reached or cannot store anything now (docs/operations.md). A write
+# was rolled back (or, cut off during its commit, is unconfirmed): submitting it again is safe,
+# a step already taken answers 409 rather than running twice.
+DATABASE_UNAVAILABLE_READ = "数据库暂时不可用，请稍后再试"
+DATABASE_UNAVAILABLE_WRITE = "数据库暂时不可用，本次提交未能完成，请稍后重新提交"
 RETRY_AFTER_SECONDS = 5
 
 
@@ -136,7 +138,9 @@ def init_app(app: Flask) -> None:
             # request would bury the log while it lasts.
             current_app.logger.error("database unavailable, %s %s answered 503: %s",
                                      request.method, request.path, cause)
-            return error_response(503, "service_unavailable", DATABASE_UNAVAILABLE,
+            reading = request.method in ("GET", "HEAD", "OPTIONS")
+            message = DATABASE_UNAVAILABLE_READ if reading else DATABASE_UNAVAILABLE_WRITE
+            return error_response(503, "service_unavailable", message,
                                   headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
         current_app.logger.exception("unhandled error")
         code, message = _HTTP_MESSAGES[500]

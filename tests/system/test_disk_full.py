@@ -17,7 +17,7 @@ from sqlalchemy import event
 
 from web import create_app
 from web.auth import passwords
-from web.errors import DATABASE_UNAVAILABLE
+from web.errors import DATABASE_UNAVAILABLE_WRITE
 from web.provision import initialize
 
 # Rows a request writes whatever it does (sign-in bookkeeping), left out of "nothing changed".
@@ -116,7 +116,7 @@ def test_completion_on_a_full_disk_answers_503_and_changes_nothing(app, caplog):
         assert r.status_code == 503, r.get_json()
         assert r.headers["Retry-After"].isdigit()
         assert r.get_json()["error"]["code"] == "service_unavailable"
-        assert r.get_json()["error"]["message"] == DATABASE_UNAVAILABLE
+        assert r.get_json()["error"]["message"] == DATABASE_UNAVAILABLE_WRITE
         assert re.search(r"[\u4e00-\u9fff]", r.get_json()["error"]["message"])
     # Nothing half-written: instance, task rows, events, outbox … all as before (one
     # transaction, rolled back).
@@ -140,7 +140,7 @@ def test_completion_on_a_full_disk_answers_503_and_changes_nothing(app, caplog):
     r = browser.post(f"/tasks/{tid}/submit", json=body,
                      headers={"X-CSRF-Token": _csrf(page.text), "Accept": "application/json"})
     assert r.status_code == 503
-    assert r.get_json()["error"]["message"] == DATABASE_UNAVAILABLE
+    assert r.get_json()["error"]["message"] == DATABASE_UNAVAILABLE_WRITE
     assert _snapshot(db) == before
 
     disk.room()
