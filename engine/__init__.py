@@ -138,3 +138,8 @@ from .notices import post_notice  # noqa: E402
 
 __all__ += ["NOTICE_KINDS", "NoticeInfo", "post_notice"]
 # <<< inbox
+# >>> faults: database outages (issue 15)
+from .outages import database_unavailable  # noqa: E402
+
+__all__ += ["database_unavailable"]
+# <<< faults

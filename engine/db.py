@@ -11,6 +11,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine as SaEngine
 from sqlalchemy.pool import StaticPool
 
+CONNECT_TIMEOUT_SECONDS = 10  # PostgreSQL, unless the URL sets connect_timeout
+
 
 def normalize_url(url: str) -> str:
     """Accept plain ``postgresql://`` URLs and use psycopg 3 for them."""
@@ -29,7 +31,15 @@ def make_engine(url: str) -> SaEngine:
     """Create the SQLAlchemy engine for ``url`` with the settings kunflow relies on."""
     url = normalize_url(url)
     if not is_sqlite(url):
-        return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        # pool_pre_ping: a connection that died with a restarted server is replaced before a
+        # request gets it, so the pool recovers by itself. A connect timeout: a server that
+        # does not answer (host down, network cut) fails a request in seconds with a 503
+        # instead of holding it until the kernel gives up.
+        connect_args = {}
+        if "connect_timeout" not in sa.engine.make_url(url).query:
+            connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
+        return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True,
+                                connect_args=connect_args)
 
     memory = url in ("sqlite://", "sqlite:///:memory:")
     kwargs: dict = {"connect_args": {"check_same_thread": False, "timeout": 30}}

@@ -5,7 +5,15 @@ from __future__ import annotations
 from flask import Flask, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from engine import Conflict, EngineError, Forbidden, InvalidInput, InvalidModel, NotFound
+from engine import (
+    Conflict,
+    EngineError,
+    Forbidden,
+    InvalidInput,
+    InvalidModel,
+    NotFound,
+    database_unavailable,
+)
 
 # Engine error class -> HTTP status; any other EngineError is a 422.
 _ENGINE_STATUS = (
@@ -28,7 +36,15 @@ _HTTP_MESSAGES = {
     422: ("invalid_input", "请求数据无效"),
     429: ("too_many_requests", "请求过于频繁，请稍后再试"),
     500: ("internal_error", "服务器内部错误"),
+    503: ("service_unavailable", "服务暂时不可用，请稍后再试"),
 }
+
+# The database cannot be reached or cannot store anything now (docs/operations.md). A write
+# was rolled back (or, cut off during its commit, is unconfirmed): submitting it again is safe,
+# a step already taken answers 409 rather than running twice.
+DATABASE_UNAVAILABLE_READ = "数据库暂时不可用，请稍后再试"
+DATABASE_UNAVAILABLE_WRITE = "数据库暂时不可用，本次提交未能完成，请稍后重新提交"
+RETRY_AFTER_SECONDS = 5
 
 
 class ApiError(Exception):
@@ -63,7 +79,13 @@ def error_response(
 ):
     if wants_html():
         try:
-            body = render_template("error.html", status=status, code=code, message=message)
+            if status == 503:
+                # Without the context processors: the page header reads the signed-in user's
+                # counts and names from the database that is down.
+                body = current_app.jinja_env.get_template("error.html").render(
+                    status=status, code=code, message=message)
+            else:
+                body = render_template("error.html", status=status, code=code, message=message)
         except Exception:  # never let the error page hide the error
             current_app.logger.exception("error page failed")
             body = f"<h1>{status}</h1><p>{message}</p>"
@@ -110,6 +132,16 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
+        cause = database_unavailable(exc)
+        if cause is not None:
+            # One line with the cause, no traceback: an outage is not a bug, and a stack per
+            # request would bury the log while it lasts.
+            current_app.logger.error("database unavailable, %s %s answered 503: %s",
+                                     request.method, request.path, cause)
+            reading = request.method in ("GET", "HEAD", "OPTIONS")
+            message = DATABASE_UNAVAILABLE_READ if reading else DATABASE_UNAVAILABLE_WRITE
+            return error_response(503, "service_unavailable", message,
+                                  headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
         current_app.logger.exception("unhandled error")
         code, message = _HTTP_MESSAGES[500]
         return error_response(500, code, message)

@@ -11,7 +11,7 @@ from datetime import datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from engine import CHINA_TZ, SYSTEM, Access, Engine, utcnow
+from engine import CHINA_TZ, SYSTEM, Access, Engine, database_unavailable, utcnow
 from workflows.dashboard.projection import refresh_lights
 
 log = logging.getLogger("kunflow.scheduler")
@@ -127,8 +127,12 @@ def _logged(job: Callable) -> Callable:
     def run(*args, **kwargs):
         try:
             return job(*args, **kwargs)
-        except Exception:  # a failing run must not kill the scheduler; the next one retries
-            log.exception("job %s failed", job.__name__)
+        except Exception as exc:  # a failing run must not kill the scheduler; the next one retries
+            cause = database_unavailable(exc)
+            if cause is not None:  # an outage, not a bug: one line per run while it lasts
+                log.error("job %s skipped, database unavailable: %s", job.__name__, cause)
+            else:
+                log.exception("job %s failed", job.__name__)
             return None
 
     run.__name__ = job.__name__

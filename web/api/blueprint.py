@@ -6,8 +6,8 @@
   ``required=False`` lets the body be empty (``{}``).
 - ``@bp.get(rule, tags=[...], summary=..., description=..., operation_id=..., security=[])``
   (operation_id defaults to the view's name in camelCase; ``security=[]``: public): the path
-  parameters are documented from ``PATH_PARAMETERS``; every operation documents 400, and 401
-  unless it is public.
+  parameters are documented from ``PATH_PARAMETERS``; every operation documents 400, 503 (the
+  database is unavailable), and 401 unless it is public.
 - ``@bp.errors(403, 404, ...)`` documents the error statuses an operation answers with.
 """
 
@@ -151,6 +151,7 @@ class ApiBlueprint(Blueprint):
         responses.setdefault(400, "BAD_REQUEST")
         if doc_info.get("manual_doc", {}).get("security") != []:
             responses.setdefault(401, "UNAUTHORIZED")
+        responses.setdefault(503, "SERVICE_UNAVAILABLE")  # faults: the database is down
         return doc
 
 

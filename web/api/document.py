@@ -68,8 +68,9 @@ ERRORS = {
     416: "Range 超出文件长度",
     422: "数据无效：字段类型或取值不对，流程模型校验失败，或引擎拒绝",
     429: "登录失败次数过多：Retry-After 秒后再试（等待随失败次数增长）",
+    503: "数据库暂时不可用（无法连接、正在重启、磁盘已满）：Retry-After 秒后重试，写请求可以安全地重新提交",
 }
-_ERROR_HEADERS = {401: "WWW-Authenticate", 429: "Retry-After"}
+_ERROR_HEADERS = {401: "WWW-Authenticate", 429: "Retry-After", 503: "Retry-After"}
 
 _THROTTLE = "连续登录失败后须等待（429，Retry-After），等待时间随失败次数增长。"
 
@@ -85,7 +86,7 @@ def _auth_operation(
         "security": [],
         "responses": {
             200: {"description": "成功", "content": {"application/json": {"schema": response}}},
-            **{status: http.HTTPStatus(status).name for status in (400, *errors)},
+            **{status: http.HTTPStatus(status).name for status in (400, *errors, 503)},
         },
     }
     if body is not None:

@@ -14,10 +14,28 @@ from __future__ import annotations
 
 import click
 
+from engine import database_unavailable
+
 from . import calendar, commands, dashboard, users
 
 
-@click.group(help="昆都仑区工作流平台 kunflow")
+class _Commands(click.Group):
+    """The command group; a database that cannot be reached ends a command with one clear line
+    and exit status 2 instead of a stack trace."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            cause = database_unavailable(exc)
+            if cause is None:
+                raise
+            click.echo(f"数据库不可用，命令未执行完：{cause}", err=True)
+            click.echo("请检查数据库服务、磁盘空间与 KUNFLOW_DATABASE_URL 后重试。", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Commands, help="昆都仑区工作流平台 kunflow")
 def main() -> None:
     pass
 
