@@ -64,10 +64,15 @@ def make_formatter(log_format: str) -> logging.Formatter:
     raise ValueError(f"KUNFLOW_LOG_FORMAT 须为 json 或 text（当前为 {log_format!r}）")
 
 
+# Only from WARNING: SpiffWorkflow writes a line for every task state change (dozens per fired
+# timer, which the engine's event log records anyway); APScheduler two for every job run (every
+# 30 s; a failing job is logged by kunflow.scheduler); Alembic one for each of its plug-ins.
+QUIET_LOGGERS = ("spiff", "apscheduler.executors", "alembic.runtime.plugins")
+
+
 def configure_logging(log_format: str) -> None:
     """The process's logging for ``kunflow run`` and ``kunflow worker``: INFO and up to stderr
-    in ``log_format``; SpiffWorkflow's own loggers only from WARNING (a line per task state
-    change, dozens per fired timer, which the engine's event log already records)."""
+    in ``log_format``; the chatty libraries' loggers (``QUIET_LOGGERS``) only from WARNING."""
     formatter = make_formatter(log_format)
     install_record_factory()
     handler = logging.StreamHandler()
@@ -78,4 +83,5 @@ def configure_logging(log_format: str) -> None:
         root.removeHandler(old)  # configured again (tests): one line per record still
     root.addHandler(handler)
     root.setLevel(logging.INFO)
-    logging.getLogger("spiff").setLevel(logging.WARNING)
+    for noisy in QUIET_LOGGERS:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
