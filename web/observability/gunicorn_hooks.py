@@ -4,8 +4,9 @@ options into its own):
 - its own log lines (start, worker boots and deaths) in ``KUNFLOW_LOG_FORMAT``;
 - no gunicorn access log: the app writes one record per request with its id, route, user
   and duration (``web/observability/__init__.py``);
-- a fresh directory for prometheus_client's multiprocess files, made by the master before it
-  forks any worker (``on_starting``), so every worker writes there and a scrape sums them;
+- the process's logging configured (``configure_logging``) and a fresh directory for
+  prometheus_client's multiprocess files, made by the master before it forks any worker
+  (``on_starting``), so every worker writes there and a scrape sums them;
   a dead worker's live gauges dropped (``child_exit``); the directory removed at exit.
 
 prometheus_client is not imported here at module level: the master must not load it before
@@ -21,15 +22,24 @@ import tempfile
 
 from gunicorn import glogging
 
-from .logs import install_record_factory, make_formatter
+from .logs import configure_logging, install_record_factory, make_formatter
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def gunicorn_options(settings) -> dict:
     """gunicorn settings: the logger class, the access log off, the three hooks."""
+    log_format = str(settings["LOG_FORMAT"])
+
+    def on_starting(server) -> None:
+        # The app's records (the access log among them) in the same format as gunicorn's,
+        # however the server was started (``kunflow run`` configured it already; a script
+        # that runs ``Server`` itself has not).
+        configure_logging(log_format)
+        make_metrics_dir(server)
+
     return {
-        "logger_class": gunicorn_logger(str(settings["LOG_FORMAT"])),
+        "logger_class": gunicorn_logger(log_format),
         "accesslog": None,
         "on_starting": on_starting,
         "child_exit": child_exit,
@@ -50,7 +60,7 @@ def gunicorn_logger(log_format: str) -> type:
     return KunflowGunicornLogger
 
 
-def on_starting(server) -> None:
+def make_metrics_dir(server) -> None:
     path = tempfile.mkdtemp(prefix="kunflow-metrics-")
     os.environ[MULTIPROC_ENV] = path
     server.kunflow_metrics_dir = path
