@@ -118,6 +118,15 @@ def test_records_of_the_signed_in_user_name_them_and_records_outside_requests_ha
     assert caplog.records[-1].request_id == "-"
 
 
+def test_probes_that_succeed_stay_out_of_the_info_access_log(client, no_heartbeats, caplog):
+    caplog.set_level(logging.INFO, logger="kunflow.access")
+    assert client.get("/healthz", headers={"X-Request-ID": "lb-ok"}).status_code == 200
+    assert client.get("/readyz", headers={"X-Request-ID": "lb-fail"}).status_code == 503
+    logged = {rec.request_id: rec.status for rec in caplog.records
+              if rec.name == "kunflow.access"}
+    assert logged == {"lb-fail": 503}
+
+
 def test_text_lines_end_with_the_request_id():
     record = logging.LogRecord("kunflow.x", logging.INFO, __file__, 1, "完成 %s", ("任务",), None)
     record.request_id = "abc"
