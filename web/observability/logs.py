@@ -83,5 +83,6 @@ def configure_logging(log_format: str) -> None:
         root.removeHandler(old)  # configured again (tests): one line per record still
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    logging.captureWarnings(True)  # Python warnings as records too: no stray non-JSON lines
     for noisy in QUIET_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
