@@ -54,6 +54,12 @@ DEFAULTS = {
     "NOTICE_WEBHOOK_SECRET": "",
     "NOTICE_WEBHOOK_TIMEOUT": 10.0,  # seconds one delivery may take
     # <<< outbound
+    # >>> obs: logs and metrics (docs/operations.md)
+    # json: one JSON object a line (ts, level, logger, message, request_id, ...); text: for people.
+    "LOG_FORMAT": "json",
+    # Bearer token that opens /metrics from other hosts (empty: 127.0.0.1 / ::1 only).
+    "METRICS_TOKEN": "",
+    # <<< obs
 }
 
 _BOOL = {"1": True, "true": True, "yes": True, "on": True,

@@ -11,6 +11,7 @@ rooms once, and each public operation is one line into the room that holds it:
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from . import diagram_helpers
@@ -176,6 +177,14 @@ class Engine:
         ctx.notice_channels = {}  # channel -> NoticeSender (set_notice_senders)
         self._notice_deliveries = NoticeDeliveries(ctx)
         # <<< outbound
+        # >>> obs: heartbeats, health and the figures an operator watches (issue 15)
+        from .heartbeats import Heartbeats
+        from .queries.operations import Operations
+
+        self._heartbeats = Heartbeats(ctx)
+        self._operations = Operations(ctx)
+        self._completion_listeners: list = []
+        # <<< obs
 
     # ------------------------------------------------------------------ shared parts
 
@@ -443,8 +452,11 @@ class Engine:
     def complete(self, task_id: str, actor: Actor, data: dict | None = None,
                  check_files: bool = False) -> TaskInfo:
         """Complete a ready human task with the submitted data and run the engine on;
-        ``check_files``: the form's file fields must cite this case's attachments."""
-        return self._task_commands.complete(task_id, actor, data, check_files)
+        ``check_files``: the form's file fields must cite this case's attachments. The
+        completion listeners (``on_task_completed``) hear of it once it is committed."""
+        done = self._task_commands.complete(task_id, actor, data, check_files)
+        self._completed(done)  # obs (issue 15)
+        return done
 
     def pause_task(self, task_id: str, actor: Actor, reason: str | None = None) -> TaskInfo:
         """Stop a task's deadline clock, where the diagram allows it."""
@@ -807,3 +819,39 @@ class Engine:
         """A failed delivery pending again now (admins only)."""
         return self._notice_deliveries.retry_notice_delivery(actor, delivery_id)
     # <<< outbound
+
+    # >>> obs: heartbeats, health and the figures an operator watches (issue 15)
+    def beat(self, name: str, kind: str, node: str, pid: int, started_at: datetime) -> None:
+        """Record that background process ``name`` (of ``kind``, e.g. ``scheduler``, on host
+        ``node``) is alive now; one row per name, updated in place."""
+        self._heartbeats.beat(name, kind, node, pid, started_at)
+
+    def heartbeats(self, kind: str | None = None) -> list[dict]:
+        """The heartbeat rows (of ``kind``), freshest first: name, kind, node, pid,
+        started_at, beat_at (naive UTC)."""
+        return self._heartbeats.heartbeats(kind)
+
+    def ping(self) -> None:
+        """``SELECT 1``: raises when the database cannot be reached."""
+        self._operations.ping()
+
+    def operational_figures(self, now: datetime | None = None) -> dict:
+        """Waiting work in cheap counts: incidents open, timers due and the oldest due time,
+        open tasks by state, pending notice deliveries, pending messages
+        (``queries.operations.Operations.operational_figures``)."""
+        return self._operations.operational_figures(now)
+
+    def on_task_completed(self, listener) -> None:
+        """Call ``listener(task_info)`` after each completion through ``complete`` has
+        committed (a metrics counter). A failing listener is logged, never the caller's
+        problem: the completion stands."""
+        if listener not in self._completion_listeners:
+            self._completion_listeners.append(listener)
+
+    def _completed(self, done: TaskInfo) -> None:
+        for listener in self._completion_listeners:
+            try:
+                listener(done)
+            except Exception:
+                logging.getLogger("kunflow.engine").exception("completion listener failed")
+    # <<< obs

@@ -38,6 +38,13 @@ def create_app(settings: dict | None = None) -> Flask:
     app.extensions["kunflow.settings"] = settings
     app.extensions["kunflow.casefiles"] = build_case_files(engine, settings)
 
+    # >>> obs: request id, access log, metrics, /healthz /readyz /metrics (first: its hooks
+    # must run before every other before_request)
+    from . import observability
+    from .scheduler import node_name
+
+    observability.init_app(app, node_name())
+    # <<< obs
     errors.init_app(app)
     security_headers.init_app(app, https=bool(settings["SECURE_COOKIES"]))
 

@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Callable
 from datetime import datetime
 
@@ -91,6 +93,27 @@ def deadline_reminders(engine: Engine) -> int:
 # <<< inbox
 
 
+# >>> obs: this scheduler's heartbeat (/readyz, kunflow_scheduler_heartbeat_age_seconds)
+HEARTBEAT_SECONDS = 30
+
+
+def node_name() -> str:
+    """This host's name: the node of the heartbeats its scheduler writes."""
+    return socket.gethostname()
+
+
+def heartbeat_job(engine: Engine) -> Callable[[], None]:
+    """The job that tells the database this node's scheduler runs: one row per node
+    (``scheduler@<host>``), rewritten every ``HEARTBEAT_SECONDS``."""
+    node, started_at = node_name(), utcnow()
+
+    def heartbeat() -> None:
+        engine.beat(f"scheduler@{node}", "scheduler", node, os.getpid(), started_at)
+
+    return heartbeat
+# <<< obs
+
+
 def register_jobs(scheduler, engine: Engine, access: Access | None = None) -> None:
     """Every job of a kunflow process; each runs once at start, then on its interval.
 
@@ -104,6 +127,8 @@ def register_jobs(scheduler, engine: Engine, access: Access | None = None) -> No
     # outbound: every minute; claims with SKIP LOCKED, so every node may run it
     _every(scheduler, "outbound", deliver_notices, [engine], seconds=OUTBOUND_SECONDS)
     _every(scheduler, "reminders", deadline_reminders, [engine], minutes=REMINDER_MINUTES)
+    # obs: the heartbeat /readyz and the metrics read, every 30 s
+    _every(scheduler, "heartbeat", heartbeat_job(engine), [], seconds=HEARTBEAT_SECONDS)
 
 
 def _every(scheduler, name: str, job: Callable, args: list, **interval) -> None:
@@ -126,17 +151,28 @@ def _every(scheduler, name: str, job: Callable, args: list, **interval) -> None:
 def _logged(job: Callable) -> Callable:
     def run(*args, **kwargs):
         try:
-            return job(*args, **kwargs)
+            result = job(*args, **kwargs)
         except Exception as exc:  # a failing run must not kill the scheduler; the next one retries
             cause = database_unavailable(exc)
             if cause is not None:  # an outage, not a bug: one line per run while it lasts
                 log.error("job %s skipped, database unavailable: %s", job.__name__, cause)
             else:
                 log.exception("job %s failed", job.__name__)
+            _job_ran(job.__name__, ok=False)
             return None
+        _job_ran(job.__name__, ok=True)
+        return result
 
     run.__name__ = job.__name__
     return run
+
+
+def _job_ran(name: str, ok: bool) -> None:
+    # obs: imported at run time, in the process that runs the job: prometheus_client must not
+    # be loaded by gunicorn's master before it has set the multiprocess directory.
+    from .observability.metrics import job_ran
+
+    job_ran(name, ok)
 
 
 def start_background(engine: Engine, access: Access | None = None) -> BackgroundScheduler:

@@ -50,6 +50,12 @@ class Server(BaseApplication):
             # machine would fight over it, and nothing here uses it.
             "control_socket_disable": True,
         }
+        # >>> obs: logs in KUNFLOW_LOG_FORMAT, the access log written by the app (request id,
+        # route, user; gunicorn's is off), Prometheus' multiprocess directory and its hooks
+        from .observability.gunicorn_hooks import gunicorn_options
+
+        options.update(gunicorn_options(self.settings))
+        # <<< obs
         for name, value in options.items():
             self.cfg.set(name, value)
 

@@ -3,7 +3,6 @@ each command of the ``kunflow`` command line works on."""
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
@@ -16,8 +15,6 @@ from ..auth.passwords import DEMO_PASSWORD
 from ..provision import initialize
 from ..wiring import build_access, build_case_files, build_engine
 from .output import echo_problems, safe_url
-
-LOG_FORMAT = "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s"
 
 
 def command_engine(settings: dict, live_cache_size: int = 0) -> Engine:
@@ -70,6 +67,7 @@ def run(host: str | None, port: int | None) -> None:
     if port:
         overrides["PORT"] = port
     settings = settings_module.load(overrides)
+    _log_at_info(settings)
     if not run_init(settings):
         click.echo("注意：有流程未能部署，其余功能照常启动。", err=True)
     shown_host = "127.0.0.1" if settings["HOST"] in ("0.0.0.0", "") else settings["HOST"]
@@ -83,7 +81,6 @@ def run(host: str | None, port: int | None) -> None:
         )
     from ..server import Server
 
-    _log_at_info()
     Server(settings).run()
 
 
@@ -195,20 +192,23 @@ def deploy(file: Path, extra_files: tuple[Path, ...]) -> None:
         click.echo(f"  警告 [{w.get('element_id')}] {w.get('message')}", err=True)
 
 
-def _log_at_info() -> None:
-    """The server's and the scheduler's log at INFO; SpiffWorkflow's own loggers only from
-    WARNING: it writes a line for every task state change (dozens per fired timer), which the
-    engine's event log already records."""
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    logging.getLogger("spiff").setLevel(logging.WARNING)
+def _log_at_info(settings: dict) -> None:
+    """The server's and the scheduler's log at INFO, in ``KUNFLOW_LOG_FORMAT`` (json or text,
+    with the request id: ``web/observability/logs.py``)."""
+    from ..observability.logs import configure_logging
+
+    try:
+        configure_logging(str(settings["LOG_FORMAT"]))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.command("worker", help="只运行调度器（生产环境的任务节点；阻塞运行）")
 def worker() -> None:
     from ..scheduler import HOUSEKEEPING_MINUTES, run_blocking
 
-    _log_at_info()
     settings = settings_module.load()
+    _log_at_info(settings)
     engine = command_engine(settings)
     click.echo(
         f"kunflow 调度器已启动（{safe_url(settings['DATABASE_URL'])}；"
