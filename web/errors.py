@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug import exceptions as http
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from engine import (
     Conflict,
@@ -107,6 +108,23 @@ def engine_status(exc: EngineError) -> int:
     return 422
 
 
+def _path_exists(exc: MethodNotAllowed) -> bool:
+    """Werkzeug answers 405 when a rule for another method matches the path's pattern even if
+    its converter then refuses the value (an id beyond 32 bits on a path with GET and POST
+    rules). Only a path that some allowed method really serves is a 405; otherwise it is 404,
+    as the same id is for every other method."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    for method in (exc.valid_methods or ()):
+        if method in ("HEAD", "OPTIONS"):
+            continue
+        try:
+            adapter.match(method=method)
+        except HTTPException:
+            continue
+        return True
+    return False
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
@@ -120,6 +138,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
+        if isinstance(exc, MethodNotAllowed) and not _path_exists(exc):
+            exc = http.NotFound()
         status = exc.code or 500
         code, message = _HTTP_MESSAGES.get(status, ("http_error", exc.name))
         # Keep headers such as Allow (405) but not the HTML body's type and length.

@@ -196,3 +196,14 @@ def test_unexpected_error_is_json_500_without_stack(app_factory, error_of, caplo
     assert err == {"code": "internal_error", "message": "服务器内部错误", "details": None}
     assert b"secret" not in r.data and b"Traceback" not in r.data
     assert "secret internals" in caplog.text
+
+
+def test_an_id_beyond_32_bits_is_not_found_for_every_method(client, token):
+    """A path with GET and POST rules: werkzeug would answer the POST with 405 because the GET
+    rule's pattern matched before its converter refused the id; it is a 404 like the GET."""
+    headers = {"Authorization": f"Bearer {token('admin')}"}
+    path = "/api/v1/instances/1389180783004/tokens"
+    assert client.get(path, headers=headers).status_code == 404
+    r = client.post(path, headers=headers, json={"activate": "x", "reason": "r"})
+    assert r.status_code == 404, r.get_json()
+    assert client.delete("/api/v1/tasks", headers=headers).status_code == 405  # a real 405
