@@ -167,6 +167,9 @@ class SetupLock:
     def _acquire(self) -> Connection:
         conn = self._db.connect()
         try:
+            # Another node's set-up may take longer than a statement may (the settings'
+            # DB_STATEMENT_TIMEOUT_MS): wait for it however long it takes, in this transaction.
+            conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
             conn.execute(sa.text(
                 "SELECT pg_advisory_lock(:cls, hashtext(coalesce(current_schema(), '')))"
             ), {"cls": SETUP_LOCK_CLASS})

@@ -14,7 +14,7 @@ from engine import SYSTEM, Engine, EngineError
 
 from ..auth.passwords import DEMO_PASSWORD
 from ..provision import initialize
-from ..wiring import build_access, build_case_files, build_engine
+from ..wiring import build_case_files, build_engine
 from .output import echo_problems, safe_url
 
 LOG_FORMAT = "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s"
@@ -22,8 +22,10 @@ LOG_FORMAT = "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s"
 
 def command_engine(settings: dict, live_cache_size: int = 0) -> Engine:
     """The engine of one command, built as the app builds its own (``web.wiring``); without a
-    live cache unless asked: a command touches each case once. The caller closes it."""
-    return build_engine(settings, live_cache_size=live_cache_size)
+    live cache unless asked: a command touches each case once; without a statement timeout:
+    an operator's command (init on a big database, the demo) may run long on purpose. The
+    caller closes it."""
+    return build_engine(settings, live_cache_size=live_cache_size, statement_timeout_ms=0)
 
 
 def run_init(settings: dict) -> bool:
@@ -60,7 +62,7 @@ def init() -> None:
         sys.exit(1)
 
 
-@click.command("run", help="初始化后启动服务（gunicorn，1 个进程 8 个线程）与调度器")
+@click.command("run", help="初始化后启动服务（gunicorn，缺省每个 CPU 核一个进程、每进程 8 个线程）与本节点的调度器")
 @click.option("--host", default=None, help="监听地址（缺省 KUNFLOW_HOST 或 127.0.0.1）")
 @click.option("--port", default=None, type=int, help="端口（缺省 KUNFLOW_PORT / PORT 或 5000）")
 def run(host: str | None, port: int | None) -> None:
@@ -83,7 +85,7 @@ def run(host: str | None, port: int | None) -> None:
         )
     from ..server import Server
 
-    _log_at_info()
+    log_at_info()
     Server(settings).run()
 
 
@@ -195,7 +197,7 @@ def deploy(file: Path, extra_files: tuple[Path, ...]) -> None:
         click.echo(f"  警告 [{w.get('element_id')}] {w.get('message')}", err=True)
 
 
-def _log_at_info() -> None:
+def log_at_info() -> None:
     """The server's and the scheduler's log at INFO; SpiffWorkflow's own loggers only from
     WARNING: it writes a line for every task state change (dozens per fired timer), which the
     engine's event log already records."""
@@ -205,18 +207,12 @@ def _log_at_info() -> None:
 
 @click.command("worker", help="只运行调度器（生产环境的任务节点；阻塞运行）")
 def worker() -> None:
-    from ..scheduler import HOUSEKEEPING_MINUTES, run_blocking
+    from ..scheduler import HOUSEKEEPING_MINUTES, serve
 
-    _log_at_info()
+    log_at_info()
     settings = settings_module.load()
-    engine = command_engine(settings)
     click.echo(
         f"kunflow 调度器已启动（{safe_url(settings['DATABASE_URL'])}；"
         f"例行维护每 {HOUSEKEEPING_MINUTES} 分钟一次），Ctrl-C 退出"
     )
-    try:
-        run_blocking(engine, build_access(engine, settings))
-    except (KeyboardInterrupt, SystemExit):
-        pass
-    finally:
-        engine.close()
+    serve(settings)  # until SIGTERM or Ctrl-C; a running job finishes first
