@@ -54,6 +54,7 @@ DEFAULTS = {
     # >>> workers: processes of `kunflow run`, the database pool (docs/operations.md)
     "WORKERS": 0,  # gunicorn worker processes of `kunflow run`; 0: one per CPU core
     "THREADS": 8,  # threads of each worker (requests served at once by one worker)
+    "TIMER_SECONDS": 30,  # how often the scheduler looks for due timers
     # PostgreSQL, per process (each worker and the scheduler): connections kept open, more
     # opened at a peak, and how long one statement may run before the server cancels it
     # (0: no limit). SQLite ignores them.

@@ -131,17 +131,19 @@ def heartbeat(engine: Engine, identity: SchedulerIdentity) -> None:
 
 
 def register_jobs(scheduler, engine: Engine, access: Access | None = None,
-                  identity: SchedulerIdentity | None = None) -> None:
+                  identity: SchedulerIdentity | None = None,
+                  timer_seconds: float = TIMER_SECONDS) -> None:
     """Every job of a kunflow process; each runs once at start, then on its interval.
 
-    The timer job claims due instances (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so every node
-    may run it) and advances them; running it at start fires what fell due while the service
-    was down. The heartbeat names ``identity`` (this process by default).
+    The timer job (every ``timer_seconds``) claims due instances (``FOR UPDATE SKIP LOCKED``
+    on PostgreSQL, so every node may run it) and advances them; running it at start fires what
+    fell due while the service was down. The heartbeat names ``identity`` (this process by
+    default).
     """
     _every(scheduler, "heartbeat", heartbeat,
            [engine, identity or SchedulerIdentity.of_this_process()],
            seconds=HEARTBEAT_SECONDS)
-    _every(scheduler, "timers", fire_timers, [engine], seconds=TIMER_SECONDS)
+    _every(scheduler, "timers", fire_timers, [engine], seconds=timer_seconds)
     _every(scheduler, "housekeeping", housekeeping, [engine, access],
            minutes=HOUSEKEEPING_MINUTES)
     # outbound: every minute; claims with SKIP LOCKED, so every node may run it
@@ -186,12 +188,13 @@ def start_background(engine: Engine, access: Access | None = None) -> Background
 
 
 def run_blocking(engine: Engine, access: Access | None = None,
-                 identity: SchedulerIdentity | None = None) -> None:
+                 identity: SchedulerIdentity | None = None,
+                 timer_seconds: float = TIMER_SECONDS) -> None:
     """Run every job in this thread until SIGTERM or SIGINT (or ``SystemExit``): a job that is
     running then finishes its unit of work first, and the heartbeat row goes."""
     identity = identity or SchedulerIdentity.of_this_process()
     scheduler = BlockingScheduler(timezone=TIMEZONE)
-    register_jobs(scheduler, engine, access, identity)
+    register_jobs(scheduler, engine, access, identity, timer_seconds)
     main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _exit_on_signal) if main else None
     try:
@@ -220,7 +223,8 @@ def serve(settings: Mapping, parent_pid: int | None = None) -> None:
         if parent_pid is not None:
             _watch_parent(parent_pid)
         log.info("scheduler started (process %d, server %s)", os.getpid(), parent_pid or "-")
-        run_blocking(engine, build_access(engine, settings))
+        run_blocking(engine, build_access(engine, settings),
+                     timer_seconds=max(1.0, float(settings.get("TIMER_SECONDS") or TIMER_SECONDS)))
         log.info("scheduler stopped (process %d)", os.getpid())
     finally:
         engine.close()
