@@ -81,17 +81,9 @@ class Node:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
 
-    def terminate(self) -> None:
+    def kill(self) -> None:
+        """The whole node at once: master, workers and scheduler (one process group)."""
         if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.terminate()
-        try:
-            self.proc.wait(timeout=40)
-        except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
 
@@ -125,10 +117,8 @@ def cluster(tmp_path_factory):
                       actor=admin)
         yield nodes, engine
     finally:
-        for node in nodes:
-            node.terminate()
-        for node in nodes:
-            node.stop()
+        for node in nodes:  # the database goes with them: no need to wait for a clean stop
+            node.kill()
         if engine is not None:
             engine.close()
         with admin_db.begin() as conn:
