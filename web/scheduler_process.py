@@ -74,8 +74,10 @@ class SchedulerProcess:
         now = time.monotonic()
         if self.restart_at == 0.0:
             ran = now - self.started_at
-            self.pause = FIRST_PAUSE if ran >= STEADY_SECONDS else min(self.pause * 2, MAX_PAUSE)
-            wait = 0.0 if ran >= STEADY_SECONDS else self.pause
+            if ran >= STEADY_SECONDS:
+                wait, self.pause = 0.0, FIRST_PAUSE
+            else:
+                wait, self.pause = self.pause, min(self.pause * 2, MAX_PAUSE)
             self.restart_at = now + wait
             log.warning("scheduler process %d ended (exit status %s) after %.0f s; starting it "
                         "again in %.0f s", self.proc.pid, code, ran, wait)
