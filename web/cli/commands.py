@@ -83,8 +83,10 @@ def run(host: str | None, port: int | None) -> None:
             "演示用户：<部门代码>-clerk / <部门代码>-head（如 invest-clerk、drc-clerk、invest-head），"
             f"以及 supervisor、leader、admin；密码均为 {DEMO_PASSWORD}"
         )
-    from ..server import Server
+    from ..server import Server, worker_count
 
+    scheduler = "本节点调度器 1 个" if settings["SCHEDULER"] else "未启动调度器（KUNFLOW_SCHEDULER=0）"
+    click.echo(f"工作进程 {worker_count(settings)} 个，每个 {settings['THREADS']} 个线程；{scheduler}")
     log_at_info()
     Server(settings).run()
 
