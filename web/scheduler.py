@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from engine import CHINA_TZ, SYSTEM, Access, Engine, utcnow
@@ -178,13 +177,6 @@ def _logged(job: Callable) -> Callable:
 
     run.__name__ = job.__name__
     return run
-
-
-def start_background(engine: Engine, access: Access | None = None) -> BackgroundScheduler:
-    scheduler = BackgroundScheduler(timezone=TIMEZONE)
-    register_jobs(scheduler, engine, access)
-    scheduler.start()
-    return scheduler
 
 
 def run_blocking(engine: Engine, access: Access | None = None,

@@ -54,7 +54,7 @@ class SchedulerProcess:
     def start(self) -> None:
         self.proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, close_fds=True)
         try:
-            self.proc.stdin.write(json.dumps(self.settings).encode("utf-8"))
+            self.proc.stdin.write(json.dumps(self.settings, default=str).encode("utf-8"))
             self.proc.stdin.close()
         except OSError:  # it died at once; ``check`` sees it and starts it again
             pass
