@@ -26,8 +26,9 @@ def is_sqlite(url: str) -> bool:
 
 
 # Connections one process keeps open to PostgreSQL, and how many more it may open at a peak.
-# A gunicorn worker serves 8 threads and a request holds at most two connections at once, so
-# 10 + 10 never makes a request wait; a node opens at most (workers + 1 scheduler) x 20.
+# A gunicorn worker serves 8 threads, a request mostly on one connection (a second one now
+# and then, e.g. to reload the calendar), so 10 + 10 leaves no request waiting for one; a
+# node opens at most (workers + 1 scheduler) x 20 (docs/operations.md).
 DEFAULT_POOL_SIZE = 10
 DEFAULT_MAX_OVERFLOW = 10
 
