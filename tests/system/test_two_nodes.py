@@ -312,6 +312,8 @@ def test_two_nodes_lose_and_double_nothing(cluster):
     assert sorted((m.correlation_key, m.delivered_to) for m in messages) == sorted(
         (keys[iid], iid) for iid in ids)
 
-    # One scheduler per node says it is alive.
-    beats = engine.heartbeats("scheduler")
+    # One scheduler per node says it is alive (each beats as soon as it has started).
+    deadline = time.monotonic() + 30
+    while len(beats := engine.heartbeats("scheduler")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.5)
     assert len(beats) == 2 and len({b["pid"] for b in beats}) == 2
