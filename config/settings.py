@@ -60,6 +60,17 @@ DEFAULTS = {
     # Bearer token that opens /metrics from other hosts (empty: 127.0.0.1 / ::1 only).
     "METRICS_TOKEN": "",
     # <<< obs
+    # >>> workers: processes of `kunflow run`, the database pool (docs/operations.md)
+    "WORKERS": 0,  # gunicorn worker processes of `kunflow run`; 0: one per CPU core
+    "THREADS": 8,  # threads of each worker (requests served at once by one worker)
+    "TIMER_SECONDS": 30,  # how often the scheduler looks for due timers
+    # PostgreSQL, per process (each worker and the scheduler): connections kept open, more
+    # opened at a peak, and how long one statement may run before the server cancels it
+    # (0: no limit). SQLite ignores them.
+    "DB_POOL_SIZE": 10,
+    "DB_MAX_OVERFLOW": 10,
+    "DB_STATEMENT_TIMEOUT_MS": 30000,
+    # <<< workers
 }
 
 _BOOL = {"1": True, "true": True, "yes": True, "on": True,
@@ -88,6 +99,13 @@ def engine_options(settings: dict) -> dict:
         "script_time_limit": float(settings["SCRIPT_TIME_LIMIT"]),
         "script_memory_mb": int(settings["SCRIPT_MEMORY_MB"]),
         "max_step_data_bytes": int(settings["STEP_DATA_MAX_KB"]) * 1024,
+        # >>> workers
+        "pool_size": max(1, int(settings.get("DB_POOL_SIZE", DEFAULTS["DB_POOL_SIZE"]))),
+        "max_overflow": max(0, int(settings.get("DB_MAX_OVERFLOW",
+                                                DEFAULTS["DB_MAX_OVERFLOW"]))),
+        "statement_timeout_ms": max(0, int(settings.get("DB_STATEMENT_TIMEOUT_MS",
+                                                        DEFAULTS["DB_STATEMENT_TIMEOUT_MS"]))),
+        # <<< workers
     }
 
 

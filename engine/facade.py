@@ -33,7 +33,7 @@ from .commands.consults import ConsultCommands  # consult: 加签 (issue 14)
 from .commands.notice_deliveries import NoticeDeliveries  # outbound (issue 14)
 from .compaction import raise_iterator_depth
 from .context import Context
-from .db import make_engine, normalize_url
+from .db import DEFAULT_MAX_OVERFLOW, DEFAULT_POOL_SIZE, make_engine, normalize_url
 from .definitions import LoadedSpec, SpecCache
 from .deployments import Deployments
 from .directory import Directory
@@ -106,9 +106,13 @@ class Engine:
         max_step_data_bytes: int = DEFAULT_MAX_STEP_DATA_BYTES,
         script_time_limit: float = 2.0,
         script_memory_mb: int = 256,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        max_overflow: int = DEFAULT_MAX_OVERFLOW,
+        statement_timeout_ms: int = 0,
     ):
         url = normalize_url(database_url)
-        db = sa_engine or make_engine(url)
+        db = sa_engine or make_engine(url, pool_size=pool_size, max_overflow=max_overflow,
+                                      statement_timeout_ms=statement_timeout_ms)
         ctx = Context(
             db=db,
             database_url=url,
@@ -177,14 +181,17 @@ class Engine:
         ctx.notice_channels = {}  # channel -> NoticeSender (set_notice_senders)
         self._notice_deliveries = NoticeDeliveries(ctx)
         # <<< outbound
-        # >>> obs: heartbeats, health and the figures an operator watches (issue 15)
-        from .heartbeats import Heartbeats
+        # >>> obs: health and the figures an operator watches (issue 15)
         from .queries.operations import Operations
 
-        self._heartbeats = Heartbeats(ctx)
         self._operations = Operations(ctx)
         self._completion_listeners: list = []
         # <<< obs
+        # >>> workers: heartbeats of background processes (issue 15)
+        from .heartbeats import Heartbeats
+
+        self._heartbeats = Heartbeats(ctx)
+        # <<< workers
 
     # ------------------------------------------------------------------ shared parts
 
@@ -820,17 +827,26 @@ class Engine:
         return self._notice_deliveries.retry_notice_delivery(actor, delivery_id)
     # <<< outbound
 
-    # >>> obs: heartbeats, health and the figures an operator watches (issue 15)
-    def beat(self, name: str, kind: str, node: str, pid: int, started_at: datetime) -> None:
-        """Record that background process ``name`` (of ``kind``, e.g. ``scheduler``, on host
-        ``node``) is alive now; one row per name, updated in place."""
-        self._heartbeats.beat(name, kind, node, pid, started_at)
+    # >>> workers: heartbeats of background processes (issue 15)
+    def beat(self, name: str, kind: str, node: str, pid: int, started_at: datetime) -> datetime:
+        """The background process ``name`` (``kind`` "scheduler", on host ``node``, process
+        ``pid``, running since ``started_at``) is alive now: its heartbeat row is upserted."""
+        return self._heartbeats.beat(name, kind, node, pid, started_at)
 
     def heartbeats(self, kind: str | None = None) -> list[dict]:
-        """The heartbeat rows (of ``kind``), freshest first: name, kind, node, pid,
-        started_at, beat_at (naive UTC)."""
+        """The background processes that have beaten (of ``kind``), latest beat first: dicts
+        with name, kind, node, pid, started_at, beat_at (naive UTC)."""
         return self._heartbeats.heartbeats(kind)
 
+    def end_beat(self, name: str) -> bool:
+        """The process ``name`` stops on purpose: its heartbeat row is removed."""
+        return self._heartbeats.end(name)
+
+    def purge_heartbeats(self, before: datetime) -> int:
+        """Remove the rows of processes that last beat before ``before``; how many."""
+        return self._heartbeats.purge(before)
+    # <<< workers
+    # >>> obs: health and the figures an operator watches (issue 15)
     def ping(self) -> None:
         """``SELECT 1``: raises when the database cannot be reached."""
         self._operations.ping()

@@ -1,50 +1,80 @@
-"""Heartbeats of background processes (each node's scheduler): one row per process name,
-written again every few seconds, so that ``/readyz`` and the metrics can tell a scheduler that
-runs from one that died or hangs, on any node, from the shared database."""
+"""Room: heartbeats of background processes (the scheduler of each node).
+
+A process that does work nobody asks for (timers, reminders, outbound notices) says every
+half minute that it is alive: one ``heartbeat`` row per process, written over (upsert) by each
+beat. ``/readyz`` and the operator read them to tell whether a node's scheduler runs; a row whose
+``beat_at`` is old belongs to a process that died without saying goodbye.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from .checks import text
 from .clock import utcnow
 from .context import Context
 from .model import heartbeat
+
+_INSERT = {"postgresql": pg_insert, "sqlite": sqlite_insert}
 
 
 class Heartbeats:
     def __init__(self, ctx: Context):
         self.ctx = ctx
 
-    def beat(self, name: str, kind: str, node: str, pid: int, started_at: datetime) -> None:
-        """Say that process ``name`` is alive now: insert its row, or update it (upsert on the
-        name, so a restarted process with the same name takes over its row)."""
-        text(name, "name", 200, required=True)
-        text(kind, "kind", 32, required=True)
-        text(node, "node", 200, required=True)
+    def beat(self, name: str, kind: str, node: str, pid: int, started_at: datetime,
+             now: datetime | None = None) -> datetime:
+        """Record that the process ``name`` is alive now (one row per name, upserted); the
+        time written."""
+        now = now or utcnow()
         values = {"name": name, "kind": kind, "node": node, "pid": int(pid),
-                  "started_at": started_at, "beat_at": utcnow()}
-        dialect = postgresql if self.ctx.dialect == "postgresql" else sqlite
-        stmt = dialect.insert(heartbeat).values(**values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[heartbeat.c.name],
-            set_={k: stmt.excluded[k] for k in ("kind", "node", "pid", "started_at", "beat_at")},
-        )
+                  "started_at": _naive(started_at), "beat_at": now}
+        insert = _INSERT.get(self.ctx.dialect)
         with self.ctx.uow() as uow:
-            uow.conn.execute(stmt)
+            if insert is not None:
+                stmt = insert(heartbeat).values(**values)
+                uow.conn.execute(stmt.on_conflict_do_update(
+                    index_elements=[heartbeat.c.name],
+                    set_={k: stmt.excluded[k] for k in values if k != "name"}))
+            else:  # another database: update, else insert (one beat per process, no race)
+                done = uow.conn.execute(heartbeat.update().where(heartbeat.c.name == name)
+                                        .values(**values)).rowcount
+                if not done:
+                    uow.conn.execute(heartbeat.insert().values(**values))
             uow.commit()
+        return now
 
     def heartbeats(self, kind: str | None = None) -> list[dict]:
-        """Every heartbeat row (of ``kind`` when given), the freshest first: dicts with name,
+        """Every recorded process (of ``kind``), the most recent beat first: dicts with name,
         kind, node, pid, started_at, beat_at (naive UTC)."""
-        stmt = sa.select(heartbeat.c.name, heartbeat.c.kind, heartbeat.c.node, heartbeat.c.pid,
-                         heartbeat.c.started_at, heartbeat.c.beat_at)
+        query = sa.select(heartbeat).order_by(heartbeat.c.beat_at.desc(), heartbeat.c.name)
         if kind is not None:
-            stmt = stmt.where(heartbeat.c.kind == kind)
+            query = query.where(heartbeat.c.kind == kind)
         with self.ctx.uow(readonly=True) as uow:
-            rows = uow.conn.execute(stmt.order_by(heartbeat.c.beat_at.desc(),
-                                                  heartbeat.c.name)).all()
-        return [dict(r._mapping) for r in rows]
+            return [dict(row._mapping) for row in uow.conn.execute(query)]
+
+    def end(self, name: str) -> bool:
+        """The process ``name`` stops on purpose: its row goes (True when there was one)."""
+        with self.ctx.uow() as uow:
+            gone = uow.conn.execute(heartbeat.delete().where(heartbeat.c.name == name)).rowcount
+            uow.commit()
+        return bool(gone)
+
+    def purge(self, before: datetime) -> int:
+        """Forget processes that last beat before ``before`` (they died long ago: each start
+        writes a row of its own, named by its process id)."""
+        with self.ctx.uow() as uow:
+            gone = uow.conn.execute(
+                heartbeat.delete().where(heartbeat.c.beat_at < _naive(before))).rowcount
+            uow.commit()
+        return gone
+
+
+def _naive(moment: datetime) -> datetime:
+    """The database keeps naive UTC (``engine/clock.py``)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment

@@ -38,6 +38,8 @@ from .model import instance, task
 SETUP_LOCK_CLASS = 0x6B756E66
 # Deployments of one process key ("kund"); the key's hash is the second half of the lock id.
 DEPLOY_LOCK_CLASS = 0x6B756E64
+# A message name and correlation key ("kunm"): its sender and a receiver starting to listen.
+MESSAGE_LOCK_CLASS = 0x6B756E6D
 
 
 def _chain(anchor):
@@ -96,6 +98,22 @@ class InstanceLocks:
                 sa.text("SELECT pg_advisory_xact_lock(:cls, hashtext(:key))"),
                 {"cls": DEPLOY_LOCK_CLASS, "key": key},
             )
+
+    def lock_message(self, conn: Connection, name: str, key: str | None) -> bool:
+        """Hold a message name and correlation key until this transaction ends; False where no
+        lock is needed (SQLite queues writers).
+
+        A sender that finds nobody listening and an instance that starts listening look for
+        each other in transactions of their own: each could miss the other's uncommitted row,
+        and the message would wait while its receiver waits too. Both take this lock before
+        they look (the sender's second look, the receiver's look for waiting messages), so the
+        one that comes second sees what the first committed."""
+        if self.enabled:
+            conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:cls, hashtext(:name || chr(31) || :key))"),
+                {"cls": MESSAGE_LOCK_CLASS, "name": name, "key": key or ""},
+            )
+        return self.enabled
 
     def try_lock_instance(self, conn: Connection, instance_id: int) -> bool:
         """Lock the instance and its callers without waiting; False when another transaction
@@ -167,6 +185,9 @@ class SetupLock:
     def _acquire(self) -> Connection:
         conn = self._db.connect()
         try:
+            # Another node's set-up may take longer than a statement may (the settings'
+            # DB_STATEMENT_TIMEOUT_MS): wait for it however long it takes, in this transaction.
+            conn.execute(sa.text("SET LOCAL statement_timeout = 0"))
             conn.execute(sa.text(
                 "SELECT pg_advisory_lock(:cls, hashtext(coalesce(current_schema(), '')))"
             ), {"cls": SETUP_LOCK_CLASS})

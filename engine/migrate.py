@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
@@ -30,5 +31,16 @@ def upgrade(sa_engine, revision: str = "heads", extra_versions=()) -> None:
     """Upgrade to ``revision`` (every branch's head by default: the engine's and those of the
     schema extensions in ``extra_versions``)."""
     with sa_engine.connect() as conn:
+        # A migration may rewrite a big table: no statement timeout (DB_STATEMENT_TIMEOUT_MS)
+        # for it, and the connection's own one back before it returns to the pool.
+        timeout = None
+        if conn.dialect.name == "postgresql":
+            timeout = conn.exec_driver_sql("SHOW statement_timeout").scalar()
+            conn.exec_driver_sql("SET statement_timeout = 0")
+            conn.commit()
         command.upgrade(alembic_config(conn, extra_versions), revision)
         conn.commit()
+        if timeout is not None:
+            conn.execute(sa.text("SELECT set_config('statement_timeout', :v, false)"),
+                         {"v": timeout})
+            conn.commit()

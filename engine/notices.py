@@ -13,6 +13,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from .model import (
@@ -20,6 +22,8 @@ from .model import (
     notice_delivery,  # outbound
 )
 from .outbound import registered_channels  # outbound
+
+_INSERT = {"postgresql": pg_insert, "sqlite": sqlite_insert}  # dedup: ON CONFLICT DO NOTHING
 
 KINDS = {
     "notice": "相互通报",
@@ -50,12 +54,22 @@ def post_notice(conn: Connection, *, kind: str, subject: str, now: datetime,
         sa.select(notice.c.id).where(notice.c.dedup_key == dedup_key)
     ).first() is not None:
         return None
-    notice_id = conn.execute(notice.insert().values(
+    values = dict(
         department_code=department_code, username=username, kind=kind,
         subject=str(subject)[:MAX_SUBJECT], body=None if body is None else str(body)[:MAX_BODY],
         instance_id=instance_id, task_id=task_id, link=link, sender=sender,
         dedup_key=dedup_key, created_at=now,
-    )).inserted_primary_key[0]
+    )
+    if dedup_key is not None and conn.dialect.name in _INSERT:
+        # Another transaction (the reminder job of another node) may be writing the same key
+        # right now: wait for it and write nothing, rather than fail on the unique index.
+        insert = _INSERT[conn.dialect.name](notice).values(**values)
+        notice_id = conn.execute(insert.on_conflict_do_nothing(index_elements=["dedup_key"])
+                                 .returning(notice.c.id)).scalar()
+        if notice_id is None:
+            return None
+    else:
+        notice_id = conn.execute(notice.insert().values(**values)).inserted_primary_key[0]
     # >>> outbound: notice delivery rows (issue 14, outbound helper)
     # one pending delivery per registered channel, in the notice's transaction (none: off)
     for channel in registered_channels(conn):

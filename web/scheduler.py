@@ -1,20 +1,27 @@
-"""Background jobs (APScheduler): started by ``kunflow run`` inside the web process, or alone by
-``kunflow worker`` on production nodes. One scheduler per process (STYLE.md, habit 6).
+"""Background jobs (APScheduler): run by ``kunflow run`` in one process of its own beside the
+web workers (``web/scheduler_process.py``: exactly one per node, however many workers serve),
+or alone by ``kunflow worker``. One scheduler per process (STYLE.md, habit 6); each says it is
+alive every half minute (a ``heartbeat`` row named ``scheduler@<host>:<pid>``).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
-from collections.abc import Callable
-from datetime import datetime
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from engine import CHINA_TZ, SYSTEM, Access, Engine, database_unavailable, utcnow
 from workflows.dashboard.projection import refresh_lights
+
+from .wiring import build_access, build_engine
 
 log = logging.getLogger("kunflow.scheduler")
 
@@ -93,42 +100,59 @@ def deadline_reminders(engine: Engine) -> int:
 # <<< inbox
 
 
-# >>> obs: this scheduler's heartbeat (/readyz, kunflow_scheduler_heartbeat_age_seconds)
+# >>> workers: the scheduler's heartbeat (issue 15)
 HEARTBEAT_SECONDS = 30
+HEARTBEAT_KIND = "scheduler"
+HEARTBEAT_KEEP = timedelta(days=7)  # rows of schedulers silent this long are removed at a start
+
+
+@dataclass(frozen=True)
+class SchedulerIdentity:
+    """Who beats: ``scheduler@<host>:<pid>`` on host ``node``, running since ``started_at``."""
+
+    node: str
+    pid: int
+    started_at: datetime = field(default_factory=utcnow)
+
+    @property
+    def name(self) -> str:
+        return f"{HEARTBEAT_KIND}@{self.node}:{self.pid}"
+
+    @classmethod
+    def of_this_process(cls) -> SchedulerIdentity:
+        return cls(node=node_name(), pid=os.getpid())
 
 
 def node_name() -> str:
-    """This host's name: the node of the heartbeats its scheduler writes."""
+    """This host's name: the node of the heartbeats its scheduler writes (/readyz)."""
     return socket.gethostname()
 
 
-def heartbeat_job(engine: Engine) -> Callable[[], None]:
-    """The job that tells the database this node's scheduler runs: one row per node
-    (``scheduler@<host>``), rewritten every ``HEARTBEAT_SECONDS``."""
-    node, started_at = node_name(), utcnow()
-
-    def heartbeat() -> None:
-        engine.beat(f"scheduler@{node}", "scheduler", node, os.getpid(), started_at)
-
-    return heartbeat
-# <<< obs
+def heartbeat(engine: Engine, identity: SchedulerIdentity) -> None:
+    """Say that this scheduler is alive (``Engine.beat``)."""
+    engine.beat(identity.name, HEARTBEAT_KIND, identity.node, identity.pid, identity.started_at)
+# <<< workers
 
 
-def register_jobs(scheduler, engine: Engine, access: Access | None = None) -> None:
+def register_jobs(scheduler, engine: Engine, access: Access | None = None,
+                  identity: SchedulerIdentity | None = None,
+                  timer_seconds: float = TIMER_SECONDS) -> None:
     """Every job of a kunflow process; each runs once at start, then on its interval.
 
-    The timer job claims due instances (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so every node
-    may run it) and advances them; running it at start fires what fell due while the service
-    was down.
+    The timer job (every ``timer_seconds``) claims due instances (``FOR UPDATE SKIP LOCKED``
+    on PostgreSQL, so every node may run it) and advances them; running it at start fires what
+    fell due while the service was down. The heartbeat names ``identity`` (this process by
+    default).
     """
-    _every(scheduler, "timers", fire_timers, [engine], seconds=TIMER_SECONDS)
+    _every(scheduler, "heartbeat", heartbeat,
+           [engine, identity or SchedulerIdentity.of_this_process()],
+           seconds=HEARTBEAT_SECONDS)
+    _every(scheduler, "timers", fire_timers, [engine], seconds=timer_seconds)
     _every(scheduler, "housekeeping", housekeeping, [engine, access],
            minutes=HOUSEKEEPING_MINUTES)
     # outbound: every minute; claims with SKIP LOCKED, so every node may run it
     _every(scheduler, "outbound", deliver_notices, [engine], seconds=OUTBOUND_SECONDS)
     _every(scheduler, "reminders", deadline_reminders, [engine], minutes=REMINDER_MINUTES)
-    # obs: the heartbeat /readyz and the metrics read, every 30 s
-    _every(scheduler, "heartbeat", heartbeat_job(engine), [], seconds=HEARTBEAT_SECONDS)
 
 
 def _every(scheduler, name: str, job: Callable, args: list, **interval) -> None:
@@ -175,14 +199,66 @@ def _job_ran(name: str, ok: bool) -> None:
     job_ran(name, ok)
 
 
-def start_background(engine: Engine, access: Access | None = None) -> BackgroundScheduler:
-    scheduler = BackgroundScheduler(timezone=TIMEZONE)
-    register_jobs(scheduler, engine, access)
-    scheduler.start()
-    return scheduler
-
-
-def run_blocking(engine: Engine, access: Access | None = None) -> None:
+def run_blocking(engine: Engine, access: Access | None = None,
+                 identity: SchedulerIdentity | None = None,
+                 timer_seconds: float = TIMER_SECONDS) -> None:
+    """Run every job in this thread until SIGTERM or SIGINT (or ``SystemExit``): a job that is
+    running then finishes its unit of work first, and the heartbeat row goes."""
+    identity = identity or SchedulerIdentity.of_this_process()
     scheduler = BlockingScheduler(timezone=TIMEZONE)
-    register_jobs(scheduler, engine, access)
-    scheduler.start()
+    register_jobs(scheduler, engine, access, identity, timer_seconds)
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _exit_on_signal) if main else None
+    try:
+        _forget_silent_schedulers(engine)
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
+        try:
+            engine.end_beat(identity.name)
+        except Exception:  # the database is gone: the row ages out on its own
+            log.warning("heartbeat row %s not removed", identity.name, exc_info=True)
+
+
+# >>> workers: the scheduler process of a node (issue 15)
+def serve(settings: Mapping, parent_pid: int | None = None) -> None:
+    """The scheduler process: every job on an engine of its own, until SIGTERM or SIGINT; with
+    ``parent_pid`` also when that process is gone (the gunicorn master was killed: a master
+    started again starts its own scheduler, and two would run on this node)."""
+    engine = build_engine(settings)
+    try:
+        if parent_pid is not None:
+            _watch_parent(parent_pid)
+        log.info("scheduler started (process %d, server %s)", os.getpid(), parent_pid or "-")
+        run_blocking(engine, build_access(engine, settings),
+                     timer_seconds=max(1.0, float(settings.get("TIMER_SECONDS") or TIMER_SECONDS)))
+        log.info("scheduler stopped (process %d)", os.getpid())
+    finally:
+        engine.close()
+
+
+def _exit_on_signal(signum, _frame) -> None:
+    raise SystemExit(0)
+
+
+def _watch_parent(parent_pid: int, every: float = 1.0) -> None:
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(every)
+        log.warning("the server (process %d) is gone: the scheduler stops", parent_pid)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _forget_silent_schedulers(engine: Engine) -> None:
+    try:
+        engine.purge_heartbeats(utcnow() - HEARTBEAT_KEEP)
+    except Exception:  # housekeeping only; the jobs matter more
+        log.warning("old heartbeat rows not purged", exc_info=True)
+# <<< workers

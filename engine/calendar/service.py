@@ -70,9 +70,11 @@ class ImportSummary:
 class CalendarService:
     """The calendar table as a cached ``WorkCalendar``, with seeding, import and edits.
 
-    Thread-safe; one per process (``engine.calendar``). The cached calendar is checked against
-    the table at most every ``max_age`` seconds (a change made by another process shows after
-    that) and reloaded at once after this service's own writes. Each command is one unit of work.
+    Thread-safe; one per process (``engine.calendar``). The cached calendar is reloaded at once
+    after this service's own writes; a change made by another process (another gunicorn worker,
+    another node) shows in the next engine command, which checks the cache against the table
+    on its own connection (``current(conn)``), in ``fresh()``, and elsewhere after at most
+    ``max_age`` seconds. Each command is one unit of work.
     """
 
     def __init__(self, sa_engine: SaEngine, *, max_age: float = 60.0):
@@ -86,16 +88,25 @@ class CalendarService:
     # -- reading
 
     def current(self, conn: Connection | None = None) -> WorkCalendar:
-        """The calendar. Inside a unit of work pass its connection (a reload then reads there
-        instead of opening a second connection)."""
+        """The calendar. Inside a unit of work pass its connection: the cache is then checked
+        against the table there (one small query; a reload reads there too, never on a second
+        connection), so a command computes deadlines with what any process committed, like
+        the live-workflow cache's version check. Without a connection the cache serves for
+        ``max_age`` seconds (diagram helpers within a command, which checked it first)."""
+        if conn is not None:
+            with self._lock:
+                return self._refresh(conn)
         calendar = self._calendar
         if calendar is not None and time.monotonic() - self._checked_at < self.max_age:
             return calendar
-        with self._lock:
-            if conn is not None:
-                return self._refresh(conn)
-            with UnitOfWork(self.db, readonly=True) as uow:
-                return self._refresh(uow.conn)
+        with self._lock, UnitOfWork(self.db, readonly=True) as uow:
+            return self._refresh(uow.conn)
+
+    def fresh(self) -> WorkCalendar:
+        """The calendar checked against the table now: for an answer a user reads right after
+        an import, which another worker or node may have made."""
+        with UnitOfWork(self.db, readonly=True) as uow:
+            return self.current(uow.conn)
 
     def _refresh(self, conn: Connection) -> WorkCalendar:
         stamp = tuple(

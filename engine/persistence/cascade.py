@@ -106,17 +106,31 @@ class Cascade:
             stmt = stmt.where(message_subscription.c.instance_id != source)
         record = {"name": name, "correlation_key": key, "payload_json": to_json(payload),
                   "source_instance_id": source, "created_at": now}
-        for (target,) in conn.execute(stmt).all():
-            if self.deliver_to(conn, uow, target, name, payload, now, depth, actor):
-                conn.execute(message_table.insert().values(
-                    **record, delivered_at=now, delivered_to=target))
-                return MessageOutcome("delivered", instance_id=target)
+
+        def to_a_listener() -> MessageOutcome | None:
+            for (target,) in conn.execute(stmt).all():
+                if self.deliver_to(conn, uow, target, name, payload, now, depth, actor):
+                    conn.execute(message_table.insert().values(
+                        **record, delivered_at=now, delivered_to=target))
+                    return MessageOutcome("delivered", instance_id=target)
+            return None
+
+        outcome = to_a_listener()
+        if outcome is not None:
+            return outcome
         starter = self.deployments.message_start_definition(conn, name)
         if starter is not None:
             iid = self.start_by_message(conn, uow, starter, name, key, payload, now, depth)
             conn.execute(message_table.insert().values(**record, delivered_at=now,
                                                        delivered_to=iid))
             return MessageOutcome("started", instance_id=iid)
+        # Nobody listens, as far as this transaction sees: an instance may be starting to
+        # listen in one not yet committed. Take turns with it and look once more
+        # (``InstanceLocks.lock_message``).
+        if self.ctx.locks.lock_message(conn, name, key):
+            outcome = to_a_listener()
+            if outcome is not None:
+                return outcome
         expires = now + timedelta(days=ttl_days) if ttl_days else None
         mid = conn.execute(message_table.insert().values(**record, expires_at=expires)
                            ).inserted_primary_key[0]
@@ -145,6 +159,9 @@ class Cascade:
         started waiting for it."""
         key_match = (message_table.c.correlation_key == key if key is not None
                      else message_table.c.correlation_key.is_(None))
+        # A sender may be storing the message right now, having seen no listener: take turns
+        # with it, so that one of the two sees the other (``InstanceLocks.lock_message``).
+        self.ctx.locks.lock_message(conn, name, key)
         row = conn.execute(
             sa.select(message_table.c.id, message_table.c.payload_json)
             .where(message_table.c.name == name, key_match,

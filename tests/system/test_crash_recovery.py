@@ -65,10 +65,11 @@ class Server:
     def stop(self):
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
+            try:  # several workers and the scheduler stop in turn on a busy machine
+                self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
         self.log.close()
 
 

@@ -24,6 +24,7 @@ TAGS = ["calendar"]
 
 
 def _service():
+    # Answers use ``fresh()``: an import through another worker or node shows at once.
     return calendar_service(current_engine())
 
 
@@ -32,7 +33,7 @@ def _service():
 @bp.response(200, CalendarAdd)
 @bp.errors(422)
 def calendar_add(query):
-    result = _service().add(query["start"], query["days"])
+    result = _service().fresh().add(query["start"], query["days"])
     return {**query, "date": result.date, "provisional": result.provisional}
 
 
@@ -41,7 +42,7 @@ def calendar_add(query):
 @bp.response(200, CalendarBetween)
 @bp.errors(422)
 def calendar_between(query):
-    result = _service().between(query["start"], query["end"])
+    result = _service().fresh().between(query["start"], query["end"])
     return {**query, "working_days": result.working_days, "provisional": result.provisional}
 
 

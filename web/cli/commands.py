@@ -13,14 +13,16 @@ from engine import SYSTEM, Engine, EngineError
 
 from ..auth.passwords import DEMO_PASSWORD
 from ..provision import initialize
-from ..wiring import build_access, build_case_files, build_engine
+from ..wiring import build_case_files, build_engine
 from .output import echo_problems, safe_url
 
 
 def command_engine(settings: dict, live_cache_size: int = 0) -> Engine:
     """The engine of one command, built as the app builds its own (``web.wiring``); without a
-    live cache unless asked: a command touches each case once. The caller closes it."""
-    return build_engine(settings, live_cache_size=live_cache_size)
+    live cache unless asked: a command touches each case once; without a statement timeout:
+    an operator's command (init on a big database, the demo) may run long on purpose. The
+    caller closes it."""
+    return build_engine(settings, live_cache_size=live_cache_size, statement_timeout_ms=0)
 
 
 def run_init(settings: dict) -> bool:
@@ -57,7 +59,7 @@ def init() -> None:
         sys.exit(1)
 
 
-@click.command("run", help="初始化后启动服务（gunicorn，1 个进程 8 个线程）与调度器")
+@click.command("run", help="初始化后启动服务（gunicorn，缺省每个 CPU 核一个进程、每进程 8 个线程）与本节点的调度器")
 @click.option("--host", default=None, help="监听地址（缺省 KUNFLOW_HOST 或 127.0.0.1）")
 @click.option("--port", default=None, type=int, help="端口（缺省 KUNFLOW_PORT / PORT 或 5000）")
 def run(host: str | None, port: int | None) -> None:
@@ -67,7 +69,7 @@ def run(host: str | None, port: int | None) -> None:
     if port:
         overrides["PORT"] = port
     settings = settings_module.load(overrides)
-    _log_at_info(settings)
+    log_at_info(settings)
     if not run_init(settings):
         click.echo("注意：有流程未能部署，其余功能照常启动。", err=True)
     shown_host = "127.0.0.1" if settings["HOST"] in ("0.0.0.0", "") else settings["HOST"]
@@ -79,8 +81,10 @@ def run(host: str | None, port: int | None) -> None:
             "演示用户：<部门代码>-clerk / <部门代码>-head（如 invest-clerk、drc-clerk、invest-head），"
             f"以及 supervisor、leader、admin；密码均为 {DEMO_PASSWORD}"
         )
-    from ..server import Server
+    from ..server import Server, worker_count
 
+    scheduler = "本节点调度器 1 个" if settings["SCHEDULER"] else "未启动调度器（KUNFLOW_SCHEDULER=0）"
+    click.echo(f"工作进程 {worker_count(settings)} 个，每个 {settings['THREADS']} 个线程；{scheduler}")
     Server(settings).run()
 
 
@@ -192,7 +196,7 @@ def deploy(file: Path, extra_files: tuple[Path, ...]) -> None:
         click.echo(f"  警告 [{w.get('element_id')}] {w.get('message')}", err=True)
 
 
-def _log_at_info(settings: dict) -> None:
+def log_at_info(settings: dict) -> None:
     """The server's and the scheduler's log at INFO, in ``KUNFLOW_LOG_FORMAT`` (json or text,
     with the request id: ``web/observability/logs.py``)."""
     from ..observability.logs import configure_logging
@@ -205,18 +209,12 @@ def _log_at_info(settings: dict) -> None:
 
 @click.command("worker", help="只运行调度器（生产环境的任务节点；阻塞运行）")
 def worker() -> None:
-    from ..scheduler import HOUSEKEEPING_MINUTES, run_blocking
+    from ..scheduler import HOUSEKEEPING_MINUTES, serve
 
     settings = settings_module.load()
-    _log_at_info(settings)
-    engine = command_engine(settings)
+    log_at_info(settings)
     click.echo(
         f"kunflow 调度器已启动（{safe_url(settings['DATABASE_URL'])}；"
         f"例行维护每 {HOUSEKEEPING_MINUTES} 分钟一次），Ctrl-C 退出"
     )
-    try:
-        run_blocking(engine, build_access(engine, settings))
-    except (KeyboardInterrupt, SystemExit):
-        pass
-    finally:
-        engine.close()
+    serve(settings)  # until SIGTERM or Ctrl-C; a running job finishes first
