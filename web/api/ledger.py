@@ -10,11 +10,12 @@ from urllib.parse import quote
 from flask import Response, g, request
 from marshmallow import Schema, fields, validate
 
-from workflows.ledger.service import LedgerService
+from workflows.ledger.service import OFFICE_ONLY, LedgerService, can_manage
 
 from ..auth.identity import current_engine
 from ..inputs import MAX_ID, invalid
 from . import bp
+from .blueprint import allowed_only
 from .fields import QueryText, Text
 from .schemas import _m, boolean, integer, many, maybe_integer, maybe_string, string, strings
 
@@ -206,6 +207,7 @@ def get_ledger_row(row_id: int):
 @bp.multipart(LedgerUpload)
 @bp.response(200, LedgerImportPreview)
 @bp.errors(403, 422)
+@allowed_only(can_manage, OFFICE_ONLY)
 def preview_ledger_import():
     filename, content = _upload()
     return _service().preview(g.actor, filename, content)
@@ -221,6 +223,7 @@ def preview_ledger_import():
 @bp.multipart(LedgerUpload)
 @bp.response(201, LedgerImportResult)
 @bp.errors(403, 422)
+@allowed_only(can_manage, OFFICE_ONLY)
 def commit_ledger_import():
     filename, content = _upload()
     return _service().commit(g.actor, filename, content)
@@ -232,6 +235,7 @@ def commit_ledger_import():
     summary="领导现场交办事项记入台账",
     description="来源记为交办领导、日期和场合；单位须在组织架构中。只有区政府督查室可用。",
 )
+@allowed_only(can_manage, OFFICE_ONLY)
 @bp.arguments(LedgerOnsite)
 @bp.response(201, LedgerRowDetail)
 @bp.errors(403, 422)
