@@ -17,7 +17,18 @@ from ..inputs import MAX_ID, invalid
 from . import bp
 from .blueprint import allowed_only
 from .fields import QueryText, Text
-from .schemas import _m, boolean, integer, many, maybe_integer, maybe_string, string, strings
+from .schemas import (
+    _m,
+    boolean,
+    integer,
+    many,
+    maybe_integer,
+    maybe_moment,
+    maybe_string,
+    moment,
+    string,
+    strings,
+)
 
 TAGS = ["ledger"]
 LIGHTS = ("red", "yellow", "green")
@@ -72,7 +83,7 @@ class LedgerProgressOut(Schema):
     percent = maybe_integer("实际进度（%）")
     text = maybe_string("完成情况")
     light = maybe_string("本月灯色")
-    reported_at = fields.DateTime(required=True, allow_none=True, **_m("报送时间（UTC）"))
+    reported_at = maybe_moment("报送时间（UTC）")
     late = boolean("逾期报送或未报送")
     signed = boolean("负责人已签字")
     status = string("submitted / missing")
@@ -85,7 +96,7 @@ class LedgerEventOut(Schema):
         "light 亮灯 / import 导入 / onsite 现场交办 / consult 会商"
     )
     actor = maybe_string("操作人或单位")
-    at = fields.DateTime(required=True, **_m("时间（UTC）"))
+    at = moment("时间（UTC）")
     detail = fields.Raw(required=True, allow_none=True, **_m("详情", type="object"))
 
 
