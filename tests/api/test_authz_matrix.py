@@ -46,6 +46,9 @@ USERS = {
     "supervisor": "supervisor",  # caseworker + supervisor (督查室)
     "leader": "leader",  # 区领导
     "admin": "admin",  # process_admin + system_admin
+    # a caseworker of a third department, a 街道: every seeded case, task, notice and ledger
+    # row is another department's; of the two mines, the one in 昆北 is in its 属地
+    "street": "kunbei-clerk",
 }
 ROLES = tuple(USERS)
 ANON = "anonymous"
@@ -66,7 +69,8 @@ class Rule:
 
     ``roles``: the roles allowed at all (others: denied). ``own_only``: of those, the roles
     that reach only an object of their own department (another department's: denied).
-    ``public``: also without a session. ``denied``: the statuses a denied role may get
+    ``street``: the 街镇 read the registers of their own 属地 only (the street caseworker
+    is refused the other mine). ``public``: also without a session. ``denied``: the statuses a denied role may get
     (403, or 404 where existence is hidden). ``assignee_only``: only the task's holder may
     act, and the seeded task is unclaimed: on the own object any 4xx is right, only another
     department's must be refused. ``why``: a note for the reader.
@@ -77,11 +81,19 @@ class Rule:
     public: bool = False
     denied: tuple = (403, 404)
     assignee_only: bool = False
+    street: bool = False
     why: str = ""
 
     def expect(self, role: str, variant: str) -> str:
         if role == ANON:
             return "allow" if self.public else "login"
+        if role == "street":
+            if self.street and variant == "other":
+                return "deny"
+            # a caseworker to whom the seeded department objects are all another department's
+            role = "clerk"
+            if "clerk" in self.own_only and variant == "own":
+                variant = "other"
         if role not in self.roles:
             return "deny"
         if variant == "other" and role in self.own_only:
@@ -93,6 +105,7 @@ class Rule:
 
 PUBLIC = Rule(public=True)
 LOGIN = Rule()
+REGISTER_READ = Rule(street=True)  # an entry: everyone, a 街镇 in its own 属地 only
 
 
 def roles(*allowed, own_only=frozenset(), **kw) -> Rule:
@@ -149,7 +162,7 @@ RULES: dict[str, Rule] = {
     "api.list_ledger_rows": LOGIN,  # scoped: a unit reads its own rows
     "api.export_ledger_rows": LOGIN,
     "api.registers_list": LOGIN,  # scoped: a 街镇 reads its own entries
-    "api.registers_entry": LOGIN,
+    "api.registers_entry": REGISTER_READ,
     "caseworker.tasks": LOGIN,
     "caseworker.start_list": LOGIN,
     "caseworker.notices": LOGIN,
@@ -158,7 +171,7 @@ RULES: dict[str, Rule] = {
     "handover.set_delegation": LOGIN,
     "registers.index": LOGIN,
     "registers.entries": LOGIN,
-    "registers.entry": LOGIN,
+    "registers.entry": REGISTER_READ,
     "registers.import_template": LOGIN,
     "registers.export_workbook": LOGIN,
     "ledger.rows": LOGIN,
@@ -211,8 +224,9 @@ RULES: dict[str, Rule] = {
     "caseworker.answer_opinion": DEPT_ACT,
     "caseworker.withdraw_opinion": WITHDRAW,
     "handover.transfer": HAND_OVER,
-    # starting a case: the departments of the diagram's start lanes, and administrators
-    "api.start_instance": roles("clerk", "head", "admin"),
+    # starting a case: the departments of the diagram's start lanes (sample_review: 区招商部门),
+    # and administrators
+    "api.start_instance": roles("clerk", "head", "admin", own_only={"clerk", "head"}),
     "caseworker.start_case": roles("clerk", "head", "admin", own_only={"clerk", "head"}),
     # ------------------------------------------------------------------ personal and unit items
     "api.read_notice": roles("clerk", "head", own_only={"clerk", "head"},
@@ -264,8 +278,8 @@ RULES: dict[str, Rule] = {
     "registers.edit": roles(ADMIN),
     "registers.start": roles(ADMIN),
     # the import takes any register the caller keeps: 区招商部门 keeps the enterprises
-    "api.registers_import": roles("clerk", "head", "admin"),
-    "registers.import_page": roles("clerk", "head", "admin"),
+    "api.registers_import": roles("clerk", "head", "admin", own_only={"clerk", "head"}),
+    "registers.import_page": roles("clerk", "head", "admin", own_only={"clerk", "head"}),
     # ------------------------------------------------------------------ administrators
     **{endpoint: roles(ADMIN) for endpoint in (
         "api.deploy_definition", "api.validate_model", "api.import_model",
@@ -437,6 +451,8 @@ def _seed(app, db_path) -> World:
         "name": "矩阵测试企业", "credit_code": "91150203MA000001T9", "status": "运营"})
     mine = call("admin", "POST", "/api/v1/registers/mine", json={
         "name": "矩阵测试矿", "enterprise_id": firm["id"], "town": "kunbei", "status": "生产"})
+    other_mine = call("admin", "POST", "/api/v1/registers/mine", json={
+        "name": "矩阵测试矿二", "enterprise_id": firm["id"], "town": "kunhe", "status": "生产"})
     from tests.api.test_dashboard_pages import project
     from workflows.dashboard.tables import dash_project
 
@@ -474,7 +490,7 @@ def _seed(app, db_path) -> World:
             **common,
             "task_id": other_task, "instance_id": other["id"], "attachment_id": other_file,
             "key": "hazard_rectification", "process_key": "hazard_rectification", "filename": "none.form",
-            "name": "none.form", "username": "emergency-clerk", "entry_id": mine["id"],
+            "name": "none.form", "username": "emergency-clerk", "entry_id": other_mine["id"],
             "row_id": rows["other"], "delegation_id": other_delegation["id"],
             "notice_id": notices["other"], "urge_id": urges["other"], "delivery_id": 1,
             "incident_id": 1, "code": "emergency", "filename_static": "dist/kunflow.css",
