@@ -73,7 +73,8 @@ class Rule:
     is refused the other mine). ``public``: also without a session. ``denied``: the statuses a denied role may get
     (403, or 404 where existence is hidden). ``assignee_only``: only the task's holder may
     act, and the seeded task is unclaimed: on the own object any 4xx is right, only another
-    department's must be refused. ``why``: a note for the reader.
+    department's must be refused. ``unchanged``: a query whose rows a refused call must not
+    change (for a form that answers a refusal with the same redirect as a success). ``why``: a note for the reader.
     """
 
     roles: frozenset = EVERYONE
@@ -82,6 +83,7 @@ class Rule:
     denied: tuple = (403, 404)
     assignee_only: bool = False
     street: bool = False
+    unchanged: str | None = None  # SQL whose rows a refused call must leave as they were
     why: str = ""
 
     def expect(self, role: str, variant: str) -> str:
@@ -231,10 +233,12 @@ RULES: dict[str, Rule] = {
     # ------------------------------------------------------------------ personal and unit items
     "api.read_notice": roles("clerk", "head", own_only={"clerk", "head"},
                              why="a notice of one's department or oneself"),
-    "caseworker.open_notice": roles("clerk", "head", own_only={"clerk", "head"},
-                                    denied=FLASHED),
-    "caseworker.urge_seen": roles("clerk", "head", own_only={"clerk", "head"}, denied=FLASHED,
-                                  why="another unit's 催办 stays unseen (flashed, no change)"),
+    "caseworker.open_notice": roles(
+        "clerk", "head", own_only={"clerk", "head"}, denied=FLASHED,
+        unchanged="SELECT notice_id, username FROM notice_read ORDER BY 1, 2"),
+    "caseworker.urge_seen": roles(
+        "clerk", "head", own_only={"clerk", "head"}, denied=FLASHED,
+        unchanged="SELECT id, seen_at, seen_by FROM ledger_urge ORDER BY id"),
     "api.revoke_delegation": roles("clerk", "head", "admin", own_only={"clerk", "head"}),
     "handover.revoke_delegation": roles("clerk", "head", "admin",
                                         own_only={"clerk", "head"}),
@@ -363,6 +367,13 @@ class World:
     values: dict  # variant -> {url parameter: value}
     db_path: str
     snapshot: sqlite3.Connection
+
+    def rows(self, query: str) -> list:
+        live = sqlite3.connect(self.db_path)
+        try:
+            return live.execute(query).fetchall()
+        finally:
+            live.close()
 
     def restore(self) -> None:
         """Put the database back as seeded (after a call that changed it)."""
@@ -571,7 +582,9 @@ def _check(world, role, rule, method, variant) -> str | None:
     """One call; the problem found, or None."""
     spec = RULES[rule.endpoint]
     expected = spec.expect(role, variant)
+    before = world.rows(spec.unchanged) if spec.unchanged else None
     r = _call(world, role, rule, method, variant)
+    changed = bool(spec.unchanged) and world.rows(spec.unchanged) != before
     status, location = r.status_code, r.headers.get("Location", "")
     text = r.get_data()[:300].decode("utf-8", "replace")
     r.close()  # a file's response holds the file open until closed
@@ -596,6 +609,8 @@ def _check(world, role, rule, method, variant) -> str | None:
     if expected == "deny":
         if status not in spec.denied:
             return f"{where} — must be refused with one of {spec.denied}"
+        if changed:
+            return f"{where} — refused, yet it changed {spec.unchanged!r}"
     elif expected == "any":
         if status == 401:
             return f"{where} — signed in, yet 401"
