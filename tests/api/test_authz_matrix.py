@@ -204,10 +204,11 @@ RULES: dict[str, Rule] = {
     "api.resume_task": DEPT_ACT,
     "api.send_back_task": DEPT_ACT,
     "api.transfer_task": HAND_OVER,
-    # a draft and a comment are the caller's own rows: whoever may read the task or case
-    "api.save_draft": DEPT_READ,
+    # a draft is of a form the caller is to submit: who may work on the task (as attachments)
+    "api.save_draft": DEPT_ACT,
+    "caseworker.save_draft": DEPT_ACT,
+    # a comment (an event of the case): whoever may read the case, 督查室 and 区领导 included
     "api.add_comment": DEPT_READ,
-    "caseworker.save_draft": DEPT_READ,
     "caseworker.comment": DEPT_READ,
     "api.upload_attachment": DEPT_ACT,
     "api.ask_opinion": HOLDER,
