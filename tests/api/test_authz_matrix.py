@@ -559,7 +559,7 @@ def _url(world, rule, variant) -> str:
                          method=None)
 
 
-def _call(world, role, rule, method, variant):
+def _call(world, role, rule, method, variant, csrf=True):
     url = _url(world, rule, variant)
     values = _values(world, rule, variant)
     kw = {}
@@ -575,7 +575,7 @@ def _call(world, role, rule, method, variant):
     client = world.clients[role]
     # The session as it was after login: a logout or a flash message must not carry over.
     client.set_cookie("session", world.cookies[role])
-    headers = {"X-CSRF-Token": world.csrf[role]} if method != "GET" else {}
+    headers = {"X-CSRF-Token": world.csrf[role]} if method != "GET" and csrf else {}
     return client.open(url, method=method, headers=headers, **kw)
 
 
@@ -666,3 +666,23 @@ def test_matrix(world, role):
             if problem:
                 problems.append(problem)
     assert not problems, "\n".join(problems)
+
+
+def test_every_state_change_needs_the_csrf_token(world):
+    """A signed-in browser's cookie goes with any site's form: every POST/PUT/PATCH/DELETE
+    that a session may make is refused (403) without the session's CSRF token, and changes
+    nothing — whichever role, and before the access rule or the body is looked at."""
+    problems = []
+    for rule, method in _routes(world.app):
+        if method == "GET" or RULES[rule.endpoint].public:
+            continue
+        before = world.rows("SELECT count(*), max(id) FROM event")
+        r = _call(world, "admin", rule, method, "own", csrf=False)
+        r.close()
+        if r.status_code != 403:
+            problems.append(f"{method} {rule.rule}: {r.status_code}")
+            world.restore()
+        elif world.rows("SELECT count(*), max(id) FROM event") != before:
+            problems.append(f"{method} {rule.rule}: refused, yet an event was written")
+            world.restore()
+    assert not problems, "without the CSRF token:\n" + "\n".join(problems)
