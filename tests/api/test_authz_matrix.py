@@ -542,10 +542,6 @@ def _routes(app):
             yield rule, method
 
 
-def _is_api(rule) -> bool:
-    return rule.rule.startswith("/api/")
-
-
 def _values(world, rule, variant) -> dict:
     return {**world.values[variant], **OBJECTS.get(rule.endpoint, {}).get(variant, {})}
 
