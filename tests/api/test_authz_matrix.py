@@ -11,7 +11,9 @@ docs/security.md). The assertions are about the access decision only:
   answers 401), unless the rule is public;
 - a role the rule does not allow gets 403 (or 404 where the rule hides the object's existence),
   never 2xx and never a validation error (a caller who may not act learns nothing from a body);
-- a role the rule allows never gets 401/403 (a 4xx about the minimal body is fine).
+- a role the rule allows never gets 401/403 (a 4xx about the minimal body is fine);
+- a caseworker or head of 区招商部门, or the 街道 caseworker, never gets an answer (a list, an
+  export, a page) that contains a title, id or text of 区应急局's seeded objects.
 
 State-changing calls (POST/PUT/PATCH/DELETE) carry the session's CSRF token and a minimal body
 (``{}``, or the entry of ``BODIES`` where an empty one would stop every caller at validation
@@ -51,6 +53,7 @@ USERS = {
     "street": "kunbei-clerk",
 }
 ROLES = tuple(USERS)
+OWN_DEPARTMENT_ONLY = ("clerk", "head", "street")  # who never sees 区应急局's objects
 ANON = "anonymous"
 VARIANTS = ("own", "other", "missing")
 
@@ -368,6 +371,7 @@ class World:
     values: dict  # variant -> {url parameter: value}
     db_path: str
     snapshot: sqlite3.Connection
+    foreign: dict  # what only another department may see: marker -> what it is
 
     def rows(self, query: str) -> list:
         live = sqlite3.connect(self.db_path)
@@ -530,7 +534,16 @@ def _seed(app, db_path) -> World:
     live = sqlite3.connect(db_path)
     live.backup(snapshot)
     live.close()
-    return World(app, clients, csrf, cookies, values, db_path, snapshot)
+    # Texts and ids of 区应急局's objects: no page or answer a 区招商部门 caseworker or head (or
+    # the 街道 caseworker) gets may contain them.
+    foreign = {
+        "外部门案件": "the title of another department's case",
+        other_task: "another department's task id",
+        other_file: "another department's attachment id",
+        "区应急局现场交办事项": "another unit's ledger row",
+        "外部门通知": "another department's notice",
+    }
+    return World(app, clients, csrf, cookies, values, db_path, snapshot, foreign)
 
 
 # ----------------------------------------------------------------------------- the calls
@@ -583,7 +596,8 @@ def _check(world, role, rule, method, variant) -> str | None:
     r = _call(world, role, rule, method, variant)
     changed = bool(spec.unchanged) and world.rows(spec.unchanged) != before
     status, location = r.status_code, r.headers.get("Location", "")
-    text = r.get_data()[:300].decode("utf-8", "replace")
+    body = r.get_data().decode("utf-8", "replace")
+    text = body[:300]
     r.close()  # a file's response holds the file open until closed
     if method != "GET" and (status < 400 or status >= 500):
         world.restore()
@@ -603,6 +617,10 @@ def _check(world, role, rule, method, variant) -> str | None:
         if status == 401 or (expected == "deny" and status < 300):
             return f"{where} — a missing object"
         return None
+    if role in OWN_DEPARTMENT_ONLY and status < 300:
+        for marker, what in world.foreign.items():
+            if marker in body:
+                return f"{where} — shows {what}"
     if expected == "deny":
         if status not in spec.denied:
             return f"{where} — must be refused with one of {spec.denied}"
