@@ -20,6 +20,15 @@ from ..queries import check_instance_access, instance_head, task_row
 MAX_COMMENT = 5000
 
 
+def check_may_fill(conn, actor: Actor, row, message: str) -> None:
+    """Forbidden unless ``actor`` may fill in the task ``row``'s form: a member of its
+    department (with its candidate role, if any) or a 委托 stand-in for one. Reading the task
+    (督查室, 区领导, administrators read every case) is not enough."""
+    if not routing.can_work_task(actor, row.department_code, row.candidate_role) and (
+            principal_for_task(conn, actor, row) is None):
+        raise Forbidden(message)
+
+
 def attachment_target(conn, actor: Actor, instance_id: int | None, task_id: str | None
                       ) -> tuple[int, str | None]:
     """(instance id, task id) a file may be attached to: an open task the actor may work on,
@@ -28,9 +37,7 @@ def attachment_target(conn, actor: Actor, instance_id: int | None, task_id: str 
         row = task_row(conn, task_id, actor)
         if row.state not in OPEN_STATES:
             raise InvalidInput("任务已办结，不能再上传附件")
-        if not routing.can_work_task(actor, row.department_code, row.candidate_role) and (
-                principal_for_task(conn, actor, row) is None):  # 委托: a stand-in may too
-            raise Forbidden("无权为该任务上传附件")
+        check_may_fill(conn, actor, row, "无权为该任务上传附件")
         return row.instance_id, row.id
     if instance_id is not None:
         check_instance_access(conn, instance_id, actor)
@@ -90,6 +97,8 @@ class Casework:
         now = utcnow()
         with self.ctx.uow() as uow:
             row = task_row(uow.conn, task_id, actor)
+            # a draft is of a form the caller is to submit, as an attachment is its evidence
+            check_may_fill(uow.conn, actor, row, "无权为该任务保存草稿")
             if row.state not in OPEN_STATES:
                 raise InvalidInput("任务已办结，不能保存草稿")
             self.check_draft_size(uow.conn, row, data)

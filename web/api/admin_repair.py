@@ -7,7 +7,7 @@ from flask import g
 
 from ..auth.identity import current_engine
 from . import bp
-from .blueprint import INSTANCE_ID
+from .blueprint import INSTANCE_ID, admin_only
 from .schemas import Instance, MoveToken, Skip, TokenView
 
 TAGS = ["incidents"]
@@ -21,6 +21,7 @@ TAGS = ["incidents"]
     "故障标记为已处理，记入操作日志（incident_skipped）。实例没有待处理的故障时返回 409；"
     "出错的是网关或子流程时不能跳过（422）。",
 )
+@admin_only("只有流程管理员可以跳过出错的环节")  # before the body: a caseworker learns nothing
 @bp.arguments(Skip, example={"reason": "占比已人工核定", "data": {"share": 0.5}})
 @bp.response(200, Instance)
 @bp.errors(403, 404, 409, 422)
@@ -49,6 +50,7 @@ def instance_tokens(instance_id: int):
     "另一（子）流程中的环节、不存在的标识、已有令牌的环节）返回 422 并说明原因；"
     "已办结或已终止的实例、没有活动令牌的环节返回 409。记入操作日志（token_moved）。",
 )
+@admin_only("只有流程管理员可以移动令牌")
 @bp.arguments(MoveToken, example={"cancel": ["approve_case"], "activate": "review_case",
                                   "reason": "审查意见有误，重审"})
 @bp.response(200, Instance)

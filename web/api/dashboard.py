@@ -40,7 +40,7 @@ from ..auth.identity import current_engine
 from ..dashboard.access import scope_of
 from ..inputs import invalid
 from . import bp
-from .blueprint import INSTANCE_ID
+from .blueprint import INSTANCE_ID, allowed_only
 from .fields import Day, QueryChoice, QueryInt, QueryText, Text
 from .schemas import (
     _m,
@@ -59,6 +59,7 @@ TAGS = ["dashboard"]
 MAX_UNITS = 200  # as many as the page's 催办 form takes at once
 MONTH_MESSAGE = "月份格式应为 YYYY-MM（如 2026-10）"
 NOT_OPEN = "驾驶舱仅向区领导、督查室和部门负责人开放"
+URGE_ONLY = "只有区政府督查室可以催办"
 
 
 def dashboard_viewer(func):
@@ -546,12 +547,11 @@ def get_dashboard_supervision(query):
     "任务列表顶部看到，与驾驶舱督查督办页的“催办”按钮相同。单位须在组织架构中。",
 )
 @dashboard_viewer
+@allowed_only(can_manage, URGE_ONLY)  # before the body: a head or leader learns nothing from it
 @bp.arguments(UrgeBody)
 @bp.response(201, UrgesOut, description="已催办")
 @bp.errors(403, 422)
 def create_dashboard_urges(body):
-    if not can_manage(g.actor):
-        raise Forbidden("只有区政府督查室可以催办")
     month = check_month(body["month"])
     if month is None:
         raise invalid(MONTH_MESSAGE, "month")

@@ -7,6 +7,7 @@ from flask import Response, g, request
 from ..auth.identity import current_engine
 from ..inputs import bad_request, invalid, unknown_fields_message
 from . import bp
+from .blueprint import admin_only
 from .casefiles import current_casefiles
 from .schemas import Definition, DefinitionList, DefinitionQuery, Deploy, DeployResult, VersionQuery
 
@@ -37,6 +38,7 @@ def list_definitions(query):
 @bp.response(201, DeployResult, description="已部署新版本")
 @bp.alt_response(200, schema=DeployResult, description="内容未变化：返回现有最新版本", success=True)
 @bp.errors(403, 413, 422)
+@admin_only("只有流程管理员可以部署流程")
 def deploy_definition():
     if request.mimetype != "multipart/form-data":
         raise bad_request(

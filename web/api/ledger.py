@@ -10,13 +10,25 @@ from urllib.parse import quote
 from flask import Response, g, request
 from marshmallow import Schema, fields, validate
 
-from workflows.ledger.service import LedgerService
+from workflows.ledger.service import OFFICE_ONLY, LedgerService, can_manage
 
 from ..auth.identity import current_engine
 from ..inputs import MAX_ID, invalid
 from . import bp
+from .blueprint import allowed_only
 from .fields import QueryText, Text
-from .schemas import _m, boolean, integer, many, maybe_integer, maybe_string, string, strings
+from .schemas import (
+    _m,
+    boolean,
+    integer,
+    many,
+    maybe_integer,
+    maybe_moment,
+    maybe_string,
+    moment,
+    string,
+    strings,
+)
 
 TAGS = ["ledger"]
 LIGHTS = ("red", "yellow", "green")
@@ -71,7 +83,7 @@ class LedgerProgressOut(Schema):
     percent = maybe_integer("实际进度（%）")
     text = maybe_string("完成情况")
     light = maybe_string("本月灯色")
-    reported_at = fields.DateTime(required=True, allow_none=True, **_m("报送时间（UTC）"))
+    reported_at = maybe_moment("报送时间（UTC）")
     late = boolean("逾期报送或未报送")
     signed = boolean("负责人已签字")
     status = string("submitted / missing")
@@ -84,7 +96,7 @@ class LedgerEventOut(Schema):
         "light 亮灯 / import 导入 / onsite 现场交办 / consult 会商"
     )
     actor = maybe_string("操作人或单位")
-    at = fields.DateTime(required=True, **_m("时间（UTC）"))
+    at = moment("时间（UTC）")
     detail = fields.Raw(required=True, allow_none=True, **_m("详情", type="object"))
 
 
@@ -206,6 +218,7 @@ def get_ledger_row(row_id: int):
 @bp.multipart(LedgerUpload)
 @bp.response(200, LedgerImportPreview)
 @bp.errors(403, 422)
+@allowed_only(can_manage, OFFICE_ONLY)
 def preview_ledger_import():
     filename, content = _upload()
     return _service().preview(g.actor, filename, content)
@@ -221,6 +234,7 @@ def preview_ledger_import():
 @bp.multipart(LedgerUpload)
 @bp.response(201, LedgerImportResult)
 @bp.errors(403, 422)
+@allowed_only(can_manage, OFFICE_ONLY)
 def commit_ledger_import():
     filename, content = _upload()
     return _service().commit(g.actor, filename, content)
@@ -232,6 +246,7 @@ def commit_ledger_import():
     summary="领导现场交办事项记入台账",
     description="来源记为交办领导、日期和场合；单位须在组织架构中。只有区政府督查室可用。",
 )
+@allowed_only(can_manage, OFFICE_ONLY)
 @bp.arguments(LedgerOnsite)
 @bp.response(201, LedgerRowDetail)
 @bp.errors(403, 422)

@@ -9,7 +9,7 @@ from marshmallow import Schema, fields
 
 from engine import InvalidInput, NotFound
 from workflows.registers.entries import Registers
-from workflows.registers.excel import RegisterImport
+from workflows.registers.excel import RegisterImport, ensure_editor
 from workflows.registers.fields import FIELDS, KINDS
 from workflows.registers.starts import RegisterCases
 
@@ -352,6 +352,7 @@ def registers_start(body, kind, entry_id):
 @bp.response(200, RegisterImportResult)
 @bp.errors(403, 413, 422)
 def registers_import():
+    ensure_editor(_registers(), g.actor)  # before the upload: a caller who may not import learns nothing
     if request.mimetype != "multipart/form-data":
         raise bad_request("请以 multipart/form-data 上传（字段 file）")
     upload = request.files.get("file")

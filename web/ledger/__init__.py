@@ -32,7 +32,13 @@ from workflows.ledger.operations import (
     STATUS_LABELS,
     deadline_label,
 )
-from workflows.ledger.service import FILTERS, LedgerService, can_manage, unit_scope
+from workflows.ledger.service import (
+    FILTERS,
+    OFFICE_ONLY,
+    LedgerService,
+    can_manage,
+    unit_scope,
+)
 
 from ..auth.identity import current_engine, enter_page, open_task_counts
 from ..errors import ApiError
@@ -163,6 +169,8 @@ def export():
 @bp.post("/import")
 def import_breakdown():
     """Preview (a new file) or confirm (the previewed file, from the hidden field)."""
+    if not can_manage(g.actor):  # the 403 page before the form is read, not a flashed "选择文件"
+        raise ApiError(403, OFFICE_ONLY)
     service = _service()
     if request.form.get("confirm"):
         filename = request.form.get("filename") or ""

@@ -21,6 +21,9 @@ SUPERVISOR_ROLE = "supervisor"
 FILTERS = ("source_table", "unit", "light", "status", "origin")
 
 
+OFFICE_ONLY = "只有区政府督查室可以维护督查台账"
+
+
 def can_manage(actor: Actor) -> bool:
     return (
         actor.is_admin or SUPERVISOR_ROLE in actor.roles or actor.department_code == LEDGER_OFFICE
@@ -44,7 +47,7 @@ class LedgerService:
 
     def _manage(self, actor: Actor) -> None:
         if not can_manage(actor):
-            raise Forbidden("只有区政府督查室可以维护督查台账")
+            raise Forbidden(OFFICE_ONLY)
 
     def list_rows(
         self, actor: Actor, filters: dict, limit: int | None = None, offset: int = 0
