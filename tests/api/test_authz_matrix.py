@@ -145,6 +145,11 @@ RULES: dict[str, Rule] = {
     "auth.logout": PUBLIC,  # without a session there is nothing to end
     "auth.get_csrf": PUBLIC,
     "api.openapi_document": PUBLIC,
+    # issue 15: the load balancer's probes; /metrics from this machine (the test client's
+    # 127.0.0.1) or with the metrics token (tests/api/test_observability.py refuses others)
+    "observability.healthz": PUBLIC,
+    "observability.readyz": PUBLIC,
+    "observability.prometheus_metrics": PUBLIC,
     # ------------------------------------------------------------------ every signed-in user
     "auth_pages.logout": LOGIN,
     "api.me": LOGIN,
@@ -530,6 +535,12 @@ def _seed(app, db_path) -> World:
     for endpoint in ("api.withdraw_opinion", "caseworker.withdraw_opinion"):
         OBJECTS[endpoint] = {"own": {"task_id": asked_by_us}, "other": {"task_id": asked_of_us}}
     cookies = {role: c.get_cookie("session").value for role, c in clients.items()}
+    # /readyz wants a live scheduler: one that beats "forever" (the matrix has no clock to
+    # freeze, and a slow run must not turn the answer into a 503).
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("INSERT INTO heartbeat (name, kind, node, pid, started_at, beat_at) "
+                     "VALUES ('scheduler@matrix:1', 'scheduler', 'matrix', 1, "
+                     "'2026-01-01 00:00:00', '2999-01-01 00:00:00')")
     snapshot = sqlite3.connect(":memory:")
     live = sqlite3.connect(db_path)
     live.backup(snapshot)
