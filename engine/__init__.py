@@ -138,3 +138,9 @@ from .notices import post_notice  # noqa: E402
 
 __all__ += ["NOTICE_KINDS", "NoticeInfo", "post_notice"]
 # <<< inbox
+
+# >>> audit: the audit log's hash chains (issue 15)
+from .audit import AuditBreak, AuditReport, describe_break  # noqa: E402
+
+__all__ += ["AuditBreak", "AuditReport", "describe_break"]
+# <<< audit
