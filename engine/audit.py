@@ -67,6 +67,10 @@ _SYSTEM_CHAIN_LOCK = sa.text(
 ).bindparams(cls=SYSTEM_CHAIN_LOCK_CLASS)
 
 
+# One encoder for every hash: json.dumps builds a new one per call when given options.
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def _at_text(at: datetime) -> str:
     return at.isoformat(sep=" ", timespec="microseconds")
 
@@ -75,10 +79,8 @@ def event_hash(prev_hash: str | None, instance_id: int | None, task_id: str | No
                actor: str | None, kind: str, at: datetime, data_json: str | None) -> str:
     """The hash of one event, chained to ``prev_hash``: SHA-256 over a canonical JSON array
     (fixed order, no spaces, UTF-8) of the version and the event's fields as stored."""
-    canonical = json.dumps(
-        [HASH_VERSION, prev_hash, instance_id, task_id, actor, kind, _at_text(at), data_json],
-        ensure_ascii=False, separators=(",", ":"),
-    )
+    canonical = _CANONICAL.encode(
+        [HASH_VERSION, prev_hash, instance_id, task_id, actor, kind, _at_text(at), data_json])
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 

@@ -53,9 +53,9 @@ def audit_verify() -> None:
 
 
 PG_BACKUP_HELP = """PostgreSQL 数据库请用 PostgreSQL 自带的工具备份与恢复（详见 docs/operations.md）：
-  备份：pg_dump --format=custom --file=kunflow.dump "$DATABASE_URL"
+  备份：pg_dump --format=custom --file=kunflow.dump "$KUNFLOW_DATABASE_URL"
         并复制附件目录 {attachments}
-  恢复：pg_restore --clean --if-exists --no-owner --dbname="$DATABASE_URL" kunflow.dump
+  恢复：pg_restore --clean --if-exists --no-owner --dbname="$KUNFLOW_DATABASE_URL" kunflow.dump
         然后 kunflow init、kunflow audit verify"""
 
 
