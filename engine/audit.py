@@ -46,8 +46,6 @@ HASH_VERSION = 1
 # pg_advisory_xact_lock(class, schema hash) around appends to the system chain ("kuna").
 SYSTEM_CHAIN_LOCK_CLASS = 0x6B756E61
 
-SYSTEM_CHAIN = None  # the chain key of events without an instance
-
 _LAST_OF_INSTANCE = (
     sa.select(event.c.hash)
     .where(event.c.instance_id == sa.bindparam("iid"))
