@@ -108,6 +108,13 @@ def write_cost(eng) -> float:
                     else:
                         uow.conn.execute(rows_module.INSERT_EVENT, unchained(uow.conn, events))
                     timed[variant].append((perf() - t0) * 1000)
+    trips = []
+    with eng.unit_of_work() as uow:  # what one more statement costs here, whatever it is
+        for _ in range(500):
+            t0 = perf()
+            uow.conn.execute(sa.text("SELECT 1"))
+            trips.append((perf() - t0) * 1000)
+    print(f"one round trip (SELECT 1) for comparison: p50 {statistics.median(trips):.3f} ms")
     return statistics.median(timed["chain"]) - statistics.median(timed["none"])
 
 
