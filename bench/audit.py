@@ -69,7 +69,7 @@ def fresh_database(url: str | None) -> str:
 
 
 def unchained(conn, events):
-    return [{**audit._stored_form(r), "prev_hash": None, "hash": None} for r in events]
+    return [{**audit.stored_form(r), "prev_hash": None, "hash": None} for r in events]
 
 
 def pct(xs, p):

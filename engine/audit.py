@@ -82,7 +82,7 @@ def event_hash(prev_hash: str | None, instance_id: int | None, task_id: str | No
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _stored_form(row: dict) -> dict:
+def stored_form(row: dict) -> dict:
     """The row as the database will give it back, so that what is hashed is what is read:
     naive UTC time (a naive column drops the zone), text task ids, integer instance ids."""
     at = row["at"]
@@ -105,7 +105,7 @@ def chain_rows(conn: Connection, rows: Iterable[dict]) -> list[dict]:
     their chain in the database, in the order given (the order they are inserted in, which is
     their id order). Reads each chain's last hash once; on PostgreSQL takes the system chain's
     lock first when a row belongs to it. The caller inserts the rows in this transaction."""
-    rows = [_stored_form(r) for r in rows]
+    rows = [stored_form(r) for r in rows]
     last: dict = {}
     for r in rows:
         key = r["instance_id"]
