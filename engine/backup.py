@@ -162,7 +162,10 @@ def backup_sqlite(database_url: str, attachment_root: str | os.PathLike, path: s
     partial.mkdir(parents=True)
     try:
         db_copy = partial / DATABASE_FILE
-        _snapshot(source, db_copy)
+        try:
+            _snapshot(source, db_copy)
+        except sqlite3.Error as exc:
+            raise BackupError(f"读取数据库 {source} 失败：{exc}") from None
         contents = _contents(db_copy)
         store = FileStore(attachment_root)
         copied, missing, files, total = 0, [], [], 0
@@ -271,6 +274,8 @@ def restore_sqlite(path: str | os.PathLike, database_url: str,
     try:
         src.backup(dst)
         dst.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.Error as exc:
+        raise BackupError(f"写入数据库 {target} 失败（是否仍有进程在使用它？）：{exc}") from None
     finally:
         dst.close()
         src.close()
