@@ -143,3 +143,9 @@ from .outages import database_unavailable  # noqa: E402
 
 __all__ += ["database_unavailable"]
 # <<< faults
+
+# >>> audit: the audit log's hash chains (issue 15)
+from .audit import AuditBreak, AuditReport, describe_break  # noqa: E402
+
+__all__ += ["AuditBreak", "AuditReport", "describe_break"]
+# <<< audit

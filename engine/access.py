@@ -38,6 +38,7 @@ from .clock import utcnow
 from .dto import ROLE_SYSTEM_ADMIN, Actor, EventInfo, Page, UserInfo
 from .errors import Forbidden, InvalidInput, NotFound
 from .model import app_user, auth_token, event, login_attempt, user_session
+from .rows import event_row, write_events
 from .unit_of_work import UnitOfWork
 
 # Kinds of the audit events written here; ``Access.list_events`` reads only these.
@@ -117,16 +118,7 @@ def _digest(session_id: str) -> str:
 
 
 def _log(conn: Connection, actor: str, kind: str, at: datetime, data: dict) -> None:
-    conn.execute(
-        event.insert().values(
-            instance_id=None,
-            task_id=None,
-            actor=actor[:64],
-            kind=kind,
-            at=at,
-            data_json=json.dumps(data, ensure_ascii=False, separators=(",", ":")),
-        )
-    )
+    write_events(conn, [event_row(None, None, actor[:64], kind, at, data)])
 
 
 class Access:

@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from . import diagram_helpers
+from . import audit, diagram_helpers
 from .access import Access, LoginPolicy
+from .audit import AuditReport
 from .calendar import CalendarService
 from .commands import (
     BatchCommands,
@@ -286,6 +287,13 @@ class Engine:
         process step): ``with engine.unit_of_work() as uow: ... uow.conn ...; uow.commit()``;
         rolled back unless committed."""
         return self.context.uow(readonly=readonly)
+
+    # >>> audit: the audit log's hash chains (issue 15)
+    def verify_audit(self) -> AuditReport:
+        """Check every chain of the audit log (``engine/audit.py``): the number of events and
+        chains, and the first broken link of each broken chain."""
+        return audit.verify_database(self.context.db)
+    # <<< audit
 
     # ------------------------------------------------------------------ directory
 

@@ -376,6 +376,25 @@ definition_file = DefinitionFile.__table__
 instance = Instance.__table__
 task = Task.__table__
 event = Event.__table__
+
+
+# >>> audit: the database refuses UPDATE and DELETE on the audit log (engine/audit.py); here for
+# metadata.create_all (tests, Engine.create_schema), migration 0011 for migrated databases.
+@sa.event.listens_for(event, "after_create")
+def _event_append_only(target, connection, **_kw) -> None:
+    from .audit import append_only_ddl
+
+    for statement in append_only_ddl(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+
+
+@sa.event.listens_for(event, "after_drop")
+def _event_append_only_dropped(target, connection, **_kw) -> None:
+    if connection.dialect.name == "postgresql":  # the triggers went with the table
+        connection.exec_driver_sql("DROP FUNCTION IF EXISTS event_append_only()")
+# <<< audit
+
+
 heartbeat = Heartbeat.__table__
 task_pause = TaskPause.__table__
 calendar_day = CalendarDay.__table__

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from .audit import chain_rows
 from .dto import OPEN_STATES, Actor, InstanceInfo, TaskInfo
 from .model import app_user, auth_token, event, instance, task
 
@@ -48,8 +49,11 @@ def event_row(iid, task_id, actor, kind, at, data) -> dict:
 
 
 def write_events(conn, events: list[dict]) -> None:
+    """Append ``event_row`` rows to the audit log: the one way events are written. Each row is
+    chained to the last event of its chain (the instance's, or the system chain for rows
+    without an instance; ``engine/audit.py``) before the insert."""
     if events:
-        conn.execute(INSERT_EVENT, events)
+        conn.execute(INSERT_EVENT, chain_rows(conn, events))
 
 
 def task_info(row, business_key=None, title=None, data=None) -> TaskInfo:

@@ -3,7 +3,6 @@ packages, the import of a year's schedule and an administrator's edit of one day
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Mapping
@@ -16,7 +15,8 @@ from sqlalchemy.engine import Engine as SaEngine
 
 from ..dto import SYSTEM, Actor
 from ..errors import Forbidden, InvalidInput
-from ..model import calendar_day, calendar_year, event
+from ..model import calendar_day, calendar_year
+from ..rows import event_row, write_events
 from ..unit_of_work import UnitOfWork
 from .dates import local_today, require_date
 from .schedule import MAX_NAME, Schedule
@@ -346,16 +346,7 @@ def _replace_year(
 
 
 def _log(conn: Connection, actor: Actor, kind: str, at: datetime, data: dict) -> None:
-    conn.execute(
-        event.insert().values(
-            instance_id=None,
-            task_id=None,
-            actor=actor.username,
-            kind=kind,
-            at=at,
-            data_json=json.dumps(data, ensure_ascii=False, separators=(",", ":")),
-        )
-    )
+    write_events(conn, [event_row(None, None, actor, kind, at, data)])
 
 
 def calendar_service(engine) -> CalendarService:

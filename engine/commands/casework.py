@@ -14,8 +14,9 @@ from ..delegations import principal_for_task
 from ..dto import OPEN_STATES, Actor, AttachmentInfo, DraftInfo
 from ..errors import Forbidden, InvalidInput
 from ..forms import json_size, size_problem
-from ..model import attachment, event, task_draft
+from ..model import attachment, task_draft
 from ..queries import check_instance_access, instance_head, task_row
+from ..rows import event_row, write_events
 
 MAX_COMMENT = 5000
 
@@ -72,17 +73,17 @@ class Casework:
                 task_id = checked_task_id(task_id)
                 self.ctx.locks.lock_task_instance(conn, task_id)
             instance_id, task_id = attachment_target(conn, actor, instance_id, task_id)
+            if task_id is None:  # the event joins the case's audit chain: hold the case
+                self.ctx.locks.lock_instance(conn, instance_id)
             att_id = uuid.uuid4().hex
             values = dict(id=att_id, instance_id=instance_id, task_id=task_id, field=field,
                           filename=filename, content_type=content_type, size=size,
                           sha256=sha256, uploaded_by=actor.username, uploaded_at=now)
             conn.execute(attachment.insert().values(**values))
-            conn.execute(event.insert().values(
-                instance_id=instance_id, task_id=task_id, actor=actor.username,
-                kind="attachment_added", at=now,
-                data_json=json.dumps({"attachment_id": att_id, "filename": filename,
-                                      "size": size, "sha256": sha256, "field": field},
-                                     ensure_ascii=False)))
+            write_events(conn, [event_row(
+                instance_id, task_id, actor, "attachment_added", now,
+                {"attachment_id": att_id, "filename": filename, "size": size,
+                 "sha256": sha256, "field": field})])
             uow.commit()
         return AttachmentInfo(**values)
 
@@ -138,15 +139,17 @@ class Casework:
         if len(text) > MAX_COMMENT:
             raise InvalidInput("意见最长 5000 字", details={"text": "最长 5000 字"})
         with self.ctx.uow() as uow:
+            # The comment joins the case's audit chain: hold the case like any command on it.
             if task_id is not None:
+                task_id = checked_task_id(task_id)
+                self.ctx.locks.lock_task_instance(uow.conn, task_id)
                 row = task_row(uow.conn, task_id, actor)
                 instance_id, task_id = row.instance_id, row.id
             else:
                 check_instance_access(uow.conn, instance_id, actor)
-            uow.conn.execute(event.insert().values(
-                instance_id=instance_id, task_id=task_id, actor=actor.username,
-                kind="comment", at=utcnow(),
-                data_json=json.dumps({"text": text.strip()}, ensure_ascii=False)))
+                self.ctx.locks.lock_instance(uow.conn, instance_id)
+            write_events(uow.conn, [event_row(instance_id, task_id, actor, "comment", utcnow(),
+                                              {"text": text.strip()})])
             uow.commit()
 
 

@@ -1,4 +1,5 @@
-"""The ``kunflow`` command: init, run, demo, deploy, worker, users, calendar, dashboard-rebuild.
+"""The ``kunflow`` command: init, run, demo, deploy, worker, users, calendar, dashboard-rebuild,
+audit, backup, restore.
 
 Settings come from ``config.settings.load()``: defaults overridden by ``KUNFLOW_*`` variables.
 Every command builds its engine through the composition root (``web.wiring``), as the app does.
@@ -7,6 +8,7 @@ Every command builds its engine through the composition root (``web.wiring``), a
 - ``users.py``: users list / set-password / revoke-sessions
 - ``calendar.py``: the working-day calendar (add, between, is-workday, days, import, seed, set)
 - ``dashboard.py``: dashboard-rebuild, the 驾驶舱's summary tables recomputed from the cases
+- ``ops.py``: audit verify (the audit log's hash chains), backup and restore (SQLite)
 - ``output.py``: tables that line up with Chinese text, runs of years, error reports
 """
 
@@ -16,7 +18,7 @@ import click
 
 from engine import database_unavailable
 
-from . import calendar, commands, dashboard, users
+from . import calendar, commands, dashboard, ops, users
 
 
 class _Commands(click.Group):
@@ -41,5 +43,6 @@ def main() -> None:
 
 
 for _command in (commands.init, commands.run, commands.demo, commands.deploy, commands.worker,
-                 users.users, calendar.calendar_group, dashboard.dashboard_rebuild):
+                 users.users, calendar.calendar_group, dashboard.dashboard_rebuild,
+                 ops.audit, ops.backup, ops.restore):
     main.add_command(_command)

@@ -1,11 +1,17 @@
 """operations: audit hash chain on event, heartbeat of background processes
 
+The events already written are sealed into their chains here (``engine.audit.seal``), before
+the triggers that make ``event`` append-only exist: afterwards every event has a hash, and
+``kunflow audit verify`` reports one without it as a break.
+
 Revision ID: 0011
 Revises: 0010
 """
 
 import sqlalchemy as sa
 from alembic import op
+
+from engine.audit import append_only_ddl, drop_append_only_ddl, seal
 
 revision = '0011'
 down_revision = '0010'
@@ -30,8 +36,15 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('prev_hash', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('hash', sa.String(length=64), nullable=True))
 
+    bind = op.get_bind()
+    seal(bind)
+    for statement in append_only_ddl(bind.dialect.name):
+        op.execute(statement)
+
 
 def downgrade() -> None:
+    for statement in drop_append_only_ddl(op.get_bind().dialect.name):
+        op.execute(statement)
     with op.batch_alter_table('event', schema=None) as batch_op:
         batch_op.drop_column('hash')
         batch_op.drop_column('prev_hash')

@@ -1,0 +1,209 @@
+"""The audit log is tamper-evident: every event written through the engine's commands joins its
+chain (the case's, or the system chain), the database refuses UPDATE and DELETE on it, and
+``verify_audit`` finds exactly the link that an attacker with database access changed or cut
+out. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+from sqlalchemy.exc import DBAPIError
+
+from engine import Access, Engine
+from engine.audit import event_hash
+from engine.migrate import upgrade
+from engine.model import event
+from tests.conftest import actor
+
+
+@pytest.fixture
+def people(engine):
+    return {u: actor(engine, u) for u in ("invest-clerk", "drc-clerk", "natres-clerk",
+                                          "eco-clerk", "admin")}
+
+
+def _cases(engine, people, n=2) -> list[int]:
+    """``n`` sample_review cases past their first task, with a comment each, and a failed
+    login (system chain)."""
+    clerk = people["invest-clerk"]
+    ids = []
+    for k in range(n):
+        inst = engine.start("sample_review", clerk, business_key=f"ZS-AUDIT-{k}", title="审计")
+        (register,) = inst.tasks
+        engine.complete(register.id, clerk, {"project_name": f"项目{k}"})
+        engine.add_comment(inst.id, clerk, f"第{k}条意见")
+        ids.append(inst.id)
+    Access(engine.db).login_failed("nobody", "127.0.0.1", "unknown_user")
+    return ids
+
+
+def _events(engine, instance_id) -> list:
+    with engine.db.connect() as conn:
+        return conn.execute(sa.select(event).where(event.c.instance_id == instance_id)
+                            .order_by(event.c.id)).all()
+
+
+def _as_attacker(db_url: str, statement: str, params: dict) -> None:
+    """Change the log behind the engine's back, as someone with the database's password:
+    switch the append-only triggers off, write, and (PostgreSQL) switch them on again."""
+    if db_url.startswith("sqlite"):
+        conn = sqlite3.connect(db_url[len("sqlite:///"):])
+        try:
+            conn.execute("DROP TRIGGER event_no_update")
+            conn.execute("DROP TRIGGER event_no_delete")
+            conn.execute(statement, params)
+            conn.commit()
+        finally:
+            conn.close()
+        return
+    eng = sa.create_engine(db_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with eng.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE event DISABLE TRIGGER event_no_change")
+            conn.execute(sa.text(statement), params)
+            conn.exec_driver_sql("ALTER TABLE event ENABLE TRIGGER event_no_change")
+    finally:
+        eng.dispose()
+
+
+def test_events_of_real_commands_form_intact_chains(engine, people):
+    ids = _cases(engine, people)
+    report = engine.verify_audit()
+    with engine.db.connect() as conn:
+        total = conn.execute(sa.select(sa.func.count()).select_from(event)).scalar()
+        chains = conn.execute(sa.select(sa.func.count(sa.distinct(event.c.instance_id)))).scalar()
+    assert report.intact, report.breaks
+    assert (report.events, report.chains) == (total, chains + 1)  # + the system chain
+    rows = _events(engine, ids[0])
+    assert [r.kind for r in rows][:2] == ["instance_started", "task_created"]
+    assert "comment" in [r.kind for r in rows]
+    assert rows[0].prev_hash is None
+    for before, after in zip(rows, rows[1:], strict=False):
+        assert after.prev_hash == before.hash
+    first = rows[0]
+    assert first.hash == event_hash(None, first.instance_id, first.task_id, first.actor,
+                                    first.kind, first.at, first.data_json)
+
+
+def test_the_database_refuses_to_change_or_delete_events(engine, people):
+    _cases(engine, people, n=1)
+    statements = [event.update().values(actor="someone-else"), event.delete()]
+    if engine.db.dialect.name == "postgresql":
+        statements.append(sa.text("TRUNCATE event"))
+    for statement in statements:
+        with pytest.raises(DBAPIError, match="append-only"), engine.db.begin() as conn:
+            conn.execute(statement)
+    assert engine.verify_audit().intact
+
+
+def test_tables_made_without_migrations_are_append_only_too():
+    eng = Engine("sqlite://")
+    try:
+        eng.create_schema()
+        with eng.db.begin() as conn:
+            conn.execute(event.insert().values(kind="x", at=sa.func.current_timestamp()))
+        with pytest.raises(DBAPIError, match="append-only"), eng.db.begin() as conn:
+            conn.execute(event.delete())
+    finally:
+        eng.close()
+
+
+def test_an_edited_event_is_found_at_exactly_that_link(engine, people, db_url):
+    first, second = _cases(engine, people)
+    rows = _events(engine, first)
+    completed = next(r for r in rows if r.kind == "task_completed")
+    _as_attacker(db_url, "UPDATE event SET data_json = '{\"project_name\":\"改过\"}' WHERE id = :id",
+                 {"id": completed.id})
+
+    report = engine.verify_audit()
+    assert len(report.breaks) == 1  # the other case's chain and the system chain hold
+    (broken,) = report.breaks
+    assert (broken.event_id, broken.instance_id) == (completed.id, first)
+    assert "被改动" in broken.reason
+    assert broken.found == completed.hash
+    assert broken.previous_event_id == rows[rows.index(completed) - 1].id
+
+
+def test_an_event_deleted_from_the_middle_is_found_at_the_next_link(engine, people, db_url):
+    first, _ = _cases(engine, people)
+    rows = _events(engine, first)
+    gone = rows[2]
+    _as_attacker(db_url, "DELETE FROM event WHERE id = :id", {"id": gone.id})
+
+    (broken,) = engine.verify_audit().breaks
+    assert (broken.event_id, broken.instance_id) == (rows[3].id, first)
+    assert broken.previous_event_id == rows[1].id
+    assert (broken.expected, broken.found) == (rows[1].hash, gone.hash)
+    assert "删除" in broken.reason
+
+
+def test_parallel_writers_keep_each_chain_whole(engine, people):
+    """Comments on one case and logins (the system chain) from several threads at once: each
+    append waits for the chain's last hash of the one before (the case's lock, the system
+    chain's lock), so no two events claim the same predecessor."""
+    (case,) = _cases(engine, people, n=1)
+    access = Access(engine.db)
+    errors = []
+
+    def comment(k):
+        try:
+            for j in range(8):
+                engine.add_comment(case, people["invest-clerk"], f"并发意见 {k}-{j}")
+                access.login_failed(f"guest{k}", "127.0.0.1", "unknown_user")
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=comment, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    report = engine.verify_audit()
+    assert report.intact, report.breaks
+    assert sum(r.kind == "comment" for r in _events(engine, case)) == 1 + 3 * 8
+
+
+def test_migration_seals_the_events_written_before_it(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    eng = Engine(url)
+    try:
+        upgrade(eng.db, revision="0010")
+        with eng.db.begin() as conn:  # rows of the old shape: no hash columns yet
+            for iid, kind in ((1, "instance_started"), (None, "login_failed"), (1, "comment")):
+                conn.execute(sa.text("INSERT INTO event (instance_id, kind, at, data_json) "
+                                     "VALUES (:i, :k, '2026-01-05 08:00:00.000000', '{}')"),
+                             {"i": iid, "k": kind})
+        eng.migrate()
+        with eng.db.connect() as conn:
+            rows = conn.execute(sa.select(event).order_by(event.c.id)).all()
+        assert all(r.hash for r in rows)
+        assert rows[2].prev_hash == rows[0].hash and rows[1].prev_hash is None
+        report = eng.verify_audit()
+        assert (report.intact, report.events, report.chains) == (True, 3, 2)
+    finally:
+        eng.close()
+
+
+def test_audit_verify_command_reports_the_chain_or_its_first_break(engine, people, db_url,
+                                                                    tmp_path):
+    from web.cli import main
+
+    first, _ = _cases(engine, people)
+    env = {"KUNFLOW_DATABASE_URL": db_url, "KUNFLOW_SECRET_KEY": "audit-test",
+           "KUNFLOW_ATTACHMENT_DIR": str(tmp_path / "attachments")}
+    ok = CliRunner().invoke(main, ["audit", "verify"], env=env)
+    report = engine.verify_audit()
+    assert ok.exit_code == 0, ok.output
+    assert f"审计链完整：{report.events} 条事件，{report.chains} 条链" in ok.output
+
+    victim = _events(engine, first)[1]
+    _as_attacker(db_url, "UPDATE event SET actor = 'nobody' WHERE id = :id", {"id": victim.id})
+    bad = CliRunner().invoke(main, ["audit", "verify"], env=env)
+    assert bad.exit_code == 1
+    assert f"事件 {victim.id}" in bad.output and f"实例 {first}" in bad.output
+
