@@ -2,82 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
-KUNFLOW = Path(sys.executable).parent / "kunflow"
+from tests.system.support import Server, token
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, db_url: str, tmp: Path):
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "KUNFLOW_DATABASE_URL": db_url,
-            "KUNFLOW_PORT": str(self.port),
-            "KUNFLOW_HOST": "127.0.0.1",
-            "KUNFLOW_SECRET_KEY": "crash-test",
-        }
-        self.log = open(tmp / f"server-{self.port}.log", "w")  # noqa: SIM115
-        self.proc = None
-
-    def start(self):
-        self.proc = subprocess.Popen(
-            [str(KUNFLOW), "run", "--port", str(self.port)],
-            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.url + "/api/v1/openapi.json", timeout=1).ok:
-                    return
-            except requests.RequestException:
-                pass
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}")
-            time.sleep(0.2)
-        raise RuntimeError("server did not start in 60 s")
-
-    def kill(self):
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:  # several workers and the scheduler stop in turn on a busy machine
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        self.log.close()
-
-
-def _token(base: str, username: str) -> dict:
-    r = requests.post(f"{base}/api/v1/auth/token", json={"username": username, "password": "demo"},
-                      timeout=10)
-    r.raise_for_status()
-    return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
 @pytest.fixture
@@ -90,8 +23,8 @@ def test_sigkill_during_completions_loses_nothing_acknowledged(crash_db, tmp_pat
     server.start()
     try:
         base = server.url
-        invest = _token(base, "invest-clerk")
-        drc = _token(base, "drc-clerk")
+        invest = token(base, "invest-clerk")
+        drc = token(base, "drc-clerk")
         instances = []
         for i in range(12):
             r = requests.post(f"{base}/api/v1/instances", headers=invest, timeout=10, json={
@@ -152,8 +85,8 @@ def test_sigkill_during_completions_loses_nothing_acknowledged(crash_db, tmp_pat
     server.start()
     try:
         base = server.url
-        admin = _token(base, "admin")
-        drc = _token(base, "drc-clerk")
+        admin = token(base, "admin")
+        drc = token(base, "drc-clerk")
         for tid in acknowledged:
             r = requests.get(f"{base}/api/v1/tasks/{tid}", headers=drc, timeout=10)
             assert r.status_code == 200, r.text

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher, profiles
 
 from engine import database_unavailable
-from tests.system.test_crash_recovery import Server, _token
+from tests.system.support import Server, bearer, loop_cases, token
 from web import create_app
 from web.auth import passwords
 from web.errors import DATABASE_UNAVAILABLE_READ, DATABASE_UNAVAILABLE_WRITE
@@ -136,12 +136,6 @@ def app(cluster):
     app.extensions["kunflow"].close()
 
 
-def _bearer(client, username: str) -> dict:
-    r = client.post("/api/v1/auth/token", json={"username": username, "password": "demo"})
-    assert r.status_code == 200, r.get_json()
-    return {"Authorization": f"Bearer {r.get_json()['token']}"}
-
-
 def _csrf(html: str) -> str:
     m = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert m, "no CSRF field on the page"
@@ -178,7 +172,7 @@ class Poller(threading.Thread):
 
 def test_postgresql_stopped_and_started_gives_503_then_recovers(app, cluster, caplog):
     client = app.test_client()
-    invest, drc = _bearer(client, "invest-clerk"), _bearer(client, "drc-clerk")
+    invest, drc = bearer(client, "invest-clerk"), bearer(client, "drc-clerk")
     r = client.post("/api/v1/instances", headers=invest, json={
         "process_key": "sample_loop", "business_key": "OUTAGE-1", "title": "数据库重启",
         "data": {"target_rounds": 3, "review_round": 0}})
@@ -276,18 +270,8 @@ def test_a_live_server_rides_out_a_postgresql_restart(cluster, tmp_path):
     server.start()
     try:
         base = server.url
-        invest, drc = _token(base, "invest-clerk"), _token(base, "drc-clerk")
-        instances = []
-        for i in range(3):
-            r = requests.post(f"{base}/api/v1/instances", headers=invest, timeout=10, json={
-                "process_key": "sample_loop", "business_key": f"RESTART-{i}",
-                "title": f"数据库重启 {i}", "data": {"target_rounds": 10_000, "review_round": 0}})
-            assert r.status_code == 201, r.text
-            first = r.json()["tasks"][0]["id"]
-            r = requests.post(f"{base}/api/v1/tasks/{first}/complete", headers=invest,
-                              json={"data": {}}, timeout=10)
-            assert r.status_code == 200, r.text
-            instances.append(r.json()["instance_id"])
+        invest, drc = token(base, "invest-clerk"), token(base, "drc-clerk")
+        instances = loop_cases(base, invest, 3, "RESTART", "数据库重启")
 
         log: list[tuple[str, int, str]] = []  # (phase, status, body) of every answer
         acknowledged: list[str] = []

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher, profiles
 from sqlalchemy import event
 
+from tests.system.support import bearer
 from web import create_app
 from web.auth import passwords
 from web.errors import DATABASE_UNAVAILABLE_WRITE
@@ -64,12 +65,6 @@ def app(tmp_path):
     app.extensions["kunflow"].close()
 
 
-def _bearer(client, username: str) -> dict:
-    r = client.post("/api/v1/auth/token", json={"username": username, "password": "demo"})
-    assert r.status_code == 200, r.get_json()
-    return {"Authorization": f"Bearer {r.get_json()['token']}"}
-
-
 def _snapshot(db: sa.Engine) -> dict[str, list]:
     """Every row of every table but the sign-in bookkeeping."""
     with db.connect() as conn:
@@ -94,7 +89,7 @@ def _review_task(client, headers, instance_id) -> str:
 
 def test_completion_on_a_full_disk_answers_503_and_changes_nothing(app, caplog):
     client = app.test_client()
-    invest, drc = _bearer(client, "invest-clerk"), _bearer(client, "drc-clerk")
+    invest, drc = bearer(client, "invest-clerk"), bearer(client, "drc-clerk")
     r = client.post("/api/v1/instances", headers=invest, json={
         "process_key": "sample_loop", "business_key": "DISK-1", "title": "磁盘已满",
         "data": {"target_rounds": 3, "review_round": 0}})

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from engine import SYSTEM
 from tests.conftest import district_engine
-from tests.system.test_crash_recovery import Server, _token
+from tests.system.support import Server, loop_cases, token
 
 pytestmark = pytest.mark.slow
 
@@ -49,18 +49,8 @@ def test_sigkill_of_a_worker_loses_no_acknowledged_completion(tmp_path):
     refused = Counter()
     try:
         base = server.url
-        invest, drc = _token(base, "invest-clerk"), _token(base, "drc-clerk")
-        instances = []
-        for i in range(CLIENTS):
-            r = requests.post(f"{base}/api/v1/instances", headers=invest, timeout=10, json={
-                "process_key": "sample_loop", "business_key": f"KILL-{i}",
-                "title": f"进程被杀 {i}", "data": {"target_rounds": 10_000, "review_round": 0}})
-            assert r.status_code == 201, r.text
-            first = r.json()["tasks"][0]["id"]
-            r = requests.post(f"{base}/api/v1/tasks/{first}/complete", headers=invest,
-                              json={"data": {}}, timeout=10)
-            assert r.status_code == 200, r.text
-            instances.append(r.json()["instance_id"])
+        invest, drc = token(base, "invest-clerk"), token(base, "drc-clerk")
+        instances = loop_cases(base, invest, CLIENTS, "KILL", "进程被杀")
 
         stop = threading.Event()
 
