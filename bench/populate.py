@@ -45,6 +45,7 @@ import multiprocessing
 import os
 import random
 import re
+import signal
 import sys
 import time
 import traceback
@@ -75,6 +76,7 @@ MIX = {
 MONTHLY = "supervision_monthly"
 # How long a caseworker takes before the next step of a case (working days; 0.5: later today)
 PAUSES = (0.5, 0.5, 1, 1, 2, 3, 5)
+CLAIM_FIRST = 0.3  # share of steps claimed one pause before they are completed
 
 
 # ---------------------------------------------------------------------------------- database
@@ -213,8 +215,24 @@ class Driver:
             t = rng.choice(tasks)
             schema = loaded.forms.get(t.form_key) if t.form_key else None
             user = None if t.department_code else "admin"
+            if t.assignee is None and rng.random() < CLAIM_FIRST:
+                # claimed now, completed a while later: cases cut by "today" leave work in
+                # someone's 我的待办
+                self.w.claim(t, user)
+                self.stats["claims"] += 1
+                yield self.w.workdays(rng.choice(PAUSES), rng)
+                t = next((x for x in self.w.open_tasks(iid) if x.id == t.id), None)
+                if t is None:  # a timer or a colleague's step took it away
+                    continue
             self.w.complete(t, fill_form(schema, rng, self.lean), user)
             self.stats["completions"] += 1
+        # the budget spent, the case stays open (a step nobody took up yet, or one in hand)
+        tasks = self.w.open_tasks(iid)
+        if tasks and rng.random() < CLAIM_FIRST:
+            t = rng.choice(tasks)
+            if t.assignee is None:
+                self.w.claim(t, None if t.department_code else "admin")
+                self.stats["claims"] += 1
 
 
 def guarded(case: Iterator, stats: Counter, key: str) -> Iterator:
@@ -411,6 +429,8 @@ def main(argv=None) -> int:
           f"{remaining:,} to make, about {mean:.1f} completions each, {jobs} worker "
           f"process(es); plan kept in {pfile}", flush=True)
 
+    # a SIGTERM ends the run like Ctrl-C: the workers are stopped, not orphaned
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     log_path = str(pfile.with_suffix(".log"))
     ctx = multiprocessing.get_context("spawn")
     counters = ctx.Array("q", 2)  # cases started, completions
@@ -436,6 +456,8 @@ def main(argv=None) -> int:
     finally:
         bar.close()
         for proc in procs:
+            if sys.exc_info()[0] is not None and proc.is_alive():
+                proc.terminate()  # interrupted: the workers stop too (rerun to resume)
             proc.join()
     wall = perf() - t1
     failed = [p.pid for p in procs if p.exitcode != 0]
