@@ -165,15 +165,19 @@ class Driver:
         self.eng, self.w, self.seed, self.lean, self.mean = eng, world, seed, lean, mean
         self.stats: Counter = Counter()
         self.starters: dict[str, list[str]] = {}
-        self.loaded: dict[str, object] = {}
-        users = eng.list_users()
-        for d in eng.list_definitions():
-            self.loaded[d.key] = eng.spec(d.id)
-            self.starters[d.key] = [
-                u.username for u in users
+        self._loaded: dict[str, object] = {}
+        self.users = eng.list_users()
+
+    def loaded(self, key: str):
+        """The process's parsed spec and forms, and who may start it (made on first use)."""
+        if key not in self._loaded:
+            self._loaded[key] = self.eng.spec(self.eng.get_definition(key).id)
+            self.starters[key] = [
+                u.username for u in self.users
                 if not u.actor().is_admin and u.username.endswith("-clerk")
-                and any(x.key == d.key for x in eng.startable_definitions(u.actor()))
+                and any(x.key == key for x in self.eng.startable_definitions(u.actor()))
             ] or ["admin"]
+        return self._loaded[key]
 
     def title(self, key: str, rng: random.Random, n: int) -> str:
         from bench.tasklist import title_and_key
@@ -181,7 +185,7 @@ class Driver:
         if key in ("project_lifecycle", "mine_approval", "hazard_rectification",
                    "whistle_referral"):
             return title_and_key(key, rng, self.w.today().year, n)[0]
-        name = getattr(self.loaded[key].parsed, "name", None) or key
+        name = getattr(self.loaded(key).parsed, "name", None) or key
         return f"{name}（{self.w.today():%Y-%m-%d} 第{n % 1000}件）"
 
     def budget(self, rng: random.Random) -> int:
@@ -197,7 +201,7 @@ class Driver:
     def case(self, key: str, bkey: str, rng: random.Random, budget: int | None
              ) -> Iterator[datetime]:
         """A case as a generator: each ``next`` does one step and yields when to act next."""
-        loaded = self.loaded[key]
+        loaded = self.loaded(key)
         starter = rng.choice(self.starters[key])
         start_key = getattr(loaded.parsed, "start_form_key", None)
         data = fill_form(loaded.forms.get(start_key) if start_key else None, rng, self.lean)
@@ -269,6 +273,7 @@ def worker(url: str, workdir: str, plan: dict, wid: int, jobs: int, done: list[s
 
     from workflows.demo.world import World, china, utc
 
+    muted = logging.root.manager.disable
     logging.disable(logging.WARNING)  # the engine logs every incident a stopped case raises
     begin, end = (datetime.fromisoformat(plan[k]) for k in ("begin", "end"))
     seed, lean, mean = plan["seed"], plan["lean"], plan["mean_completions"]
@@ -357,6 +362,7 @@ def worker(url: str, workdir: str, plan: dict, wid: int, jobs: int, done: list[s
     finally:
         log.close()
         eng.db.dispose()
+        logging.disable(muted)  # run in the caller's process (--quiet): leave its logging be
 
 
 # ---------------------------------------------------------------------------------- main
@@ -375,6 +381,8 @@ def main(argv=None) -> int:
                     help="worker processes (default: 1 on SQLite, the cores on PostgreSQL)")
     ap.add_argument("--lean", type=float, default=0.8,
                     help="probability that a choice takes the form's first option")
+    ap.add_argument("--days", type=int, default=HISTORY_DAYS,
+                    help="days of simulated history before the end (default 730)")
     ap.add_argument("--seed", type=int, default=15)
     ap.add_argument("--fresh", action="store_true", help="start over (delete / drop first)")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -415,11 +423,11 @@ def main(argv=None) -> int:
         saved = json.loads(pfile.read_text())
     else:
         end = datetime.now(UTC).replace(tzinfo=None, minute=0, second=0, microsecond=0)
-        saved = {"end": end.isoformat(), "seed": args.seed}
+        saved = {"end": end.isoformat(), "seed": args.seed, "days": args.days}
         pfile.write_text(json.dumps(saved))
     end = datetime.fromisoformat(saved["end"])
-    begin = end - timedelta(days=HISTORY_DAYS)
-    remaining = max(0, args.cases - len([k for k in done if not k.startswith(f"{PREFIX}M")]))
+    begin = end - timedelta(days=saved.get("days", args.days))
+    remaining = sum(1 for n in range(args.cases) if case_key(n) not in done)
     # completions per remaining case: a case leaves about one row more than it completes
     rows_left = max(args.tasks - tasks0, remaining)
     mean = max(1.0, rows_left / max(remaining, 1) - 1)
@@ -436,9 +444,12 @@ def main(argv=None) -> int:
     counters = ctx.Array("q", 2)  # cases started, completions
     barrier = ctx.Barrier(jobs) if jobs > 1 else None
     t1 = perf()
+    if jobs == 1 and args.quiet:
+        # nothing to show meanwhile: the one worker runs here (a process less to start)
+        worker(url, str(workdir), plan, 0, 1, sorted(done), None, counters, log_path)
     procs = [ctx.Process(target=worker, args=(url, str(workdir), plan, wid, jobs, sorted(done),
                                               barrier, counters, log_path))
-             for wid in range(jobs)]
+             for wid in range(jobs) if not (jobs == 1 and args.quiet)]
     for proc in procs:
         proc.start()
     from tqdm import tqdm

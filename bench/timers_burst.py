@@ -141,12 +141,13 @@ def start_instances(eng, count: int, progress: bool) -> int:
     return waiting
 
 
-def sweeper(url: str, workdir: str, go, rounds) -> None:
+def sweeper(url: str, workdir: str, ready, go, rounds) -> None:
     logging.disable(logging.WARNING)
     app = app_for(url, Path(workdir))
     eng = app.extensions["kunflow"]
     # connect and parse the diagram before the start signal, as a running scheduler has
     eng.spec(eng.get_definition(PROCESS).id)
+    ready.wait(timeout=300)
     go.wait()
     while True:
         fired = eng.fire_due_timers(limit=LIMIT)
@@ -167,6 +168,7 @@ def main(argv=None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the database")
     args = ap.parse_args(argv)
 
+    muted = logging.root.manager.disable
     logging.disable(logging.WARNING)
     workdir = Path(tempfile.mkdtemp(prefix="kunflow-timers-"))
     db = Database(workdir, args.pg)
@@ -183,12 +185,13 @@ def main(argv=None) -> int:
 
         ctx = multiprocessing.get_context("spawn")
         go = ctx.Event()
+        ready = ctx.Barrier(args.sweepers + 1)  # the sweepers imported and connected
         rounds = ctx.Array("q", 2)
-        procs = [ctx.Process(target=sweeper, args=(db.url, str(workdir), go, rounds))
+        procs = [ctx.Process(target=sweeper, args=(db.url, str(workdir), ready, go, rounds))
                  for _ in range(args.sweepers)]
         for proc in procs:
             proc.start()
-        time.sleep(3 + 2 * args.sweepers)  # the sweepers import and connect before the signal
+        ready.wait(timeout=300)
         start_wall = datetime.now(UTC).replace(tzinfo=None)
         t0 = perf()
         go.set()
@@ -227,6 +230,7 @@ def main(argv=None) -> int:
               f"first after {first_s * 1000:.0f} ms (target <= {TARGET_S:.0f} s)")
         return 0
     finally:
+        logging.disable(muted)
         if app is not None:
             app.extensions["kunflow"].db.dispose()
         if args.keep:
