@@ -264,8 +264,12 @@ def run_locust(port: int, clients: int, seconds: int, clerks: list[str], prefix:
            "--run-time", f"{seconds}s", "--host", f"http://127.0.0.1:{port}",
            "--csv", str(prefix), "--only-summary", "--stop-timeout", "5",
            "--loglevel", "WARNING", "--exit-code-on-error", "0"]
-    subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                   stderr=open(f"{prefix}.log", "wb"), timeout=seconds + 120, check=True)
+    with open(f"{prefix}.log", "wb") as log:
+        done = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
+                              timeout=seconds + 120)
+    if done.returncode != 0:
+        tail = Path(f"{prefix}.log").read_text(errors="replace").splitlines()[-5:]
+        raise RuntimeError("locust failed:\n" + "\n".join(tail))
     rows = {}
     with open(f"{prefix}_stats.csv", encoding="utf-8") as f:
         for row in csv.DictReader(f):

@@ -23,8 +23,10 @@ from pathlib import Path
 from locust import HttpUser, events, task
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# locust puts this file's folder first on the path, where bench/engine.py would shadow the
+# engine package
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+sys.path.insert(0, str(ROOT))
 
 from bench.populate import fill_form  # noqa: E402
 from engine.forms import fields as form_fields  # noqa: E402
