@@ -5,6 +5,8 @@
     .venv/bin/python bench/dashboard.py --pg postgresql://postgres@127.0.0.1:5432/kunflow_bench
     .venv/bin/python bench/dashboard.py --quick          # 1,000 projects / 10,000 cases
     .venv/bin/python bench/dashboard.py --rebuild        # build the data again
+    .venv/bin/python bench/dashboard.py --on sqlite:///var/bench/populate.db   # as filled by
+                                                         # bench/populate.py, nothing built
 
 1. The data (``bench/dashboard_data.py``): 10,000 ``project_lifecycle`` cases standing in every
    stage and phase, and 90,000 other cases (whistles, hazards, service requests, the small
@@ -431,9 +433,21 @@ def main(argv=None) -> int:
     ap.add_argument("--scale", type=int, default=1, metavar="N",
                     help="measure on the built data multiplied N times by copying rows "
                          "(see replicate(); 2..20)")
+    ap.add_argument("--on", metavar="URL", help="measure on this database as it is (one filled "
+                    "by bench/populate.py: sqlite:///var/bench/populate.db or a postgresql:// "
+                    "URL); builds and copies nothing")
     args = ap.parse_args(argv)
     if not 1 <= args.scale <= 20:
         raise SystemExit("--scale takes 1..20")
+    if args.on:
+        print(f"kunflow bench/dashboard.py on {date.today()}: {machine()}; {load_average()}")
+        kind = "PostgreSQL" if args.on.startswith("postgresql") else "SQLite"
+        app = app_for(args.on, ROOT / "var" / "bench")
+        app.extensions["kunflow"].migrate()  # migrations added since it was filled
+        app.extensions["kunflow"].close()
+        measure(args.on, kind, "populated", args.requests, args.warmup, ROOT / "var" / "bench")
+        print(f"{load_average()}")
+        return 0
 
     size = "quick" if args.quick else "full"
     print(f"kunflow bench/dashboard.py ({size}) on {date.today()}: {machine()}; {load_average()}")
