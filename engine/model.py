@@ -109,6 +109,9 @@ class Instance(Base):
     __table_args__ = (
         sa.Index("ix_instance_status_started", "status", "started_at"),
         sa.Index("ix_instance_next_due", "next_due_at"),
+        # the timer sweep: running instances by due time (SQLite, never ANALYZEd, otherwise
+        # picks ix_instance_status_started and sorts every running instance on each fire)
+        sa.Index("ix_instance_status_due", "status", "next_due_at"),
         sa.Index("ix_instance_phase_stage", "process_key", "phase", "stage"),
         # "Started by me", with the list's order and filters, read from the index alone.
         sa.Index("ix_instance_started_by", "started_by", "id", "process_key", "stage"),

@@ -58,9 +58,22 @@ def housekeeping(engine: Engine, access: Access | None = None) -> dict:
     }
 
 
-def fire_timers(engine: Engine) -> int:
-    """Advance every instance whose timer is due (boundary, intermediate, event-gateway)."""
-    fired = engine.fire_due_timers()
+TIMER_ROUND = 200  # instances one call of the sweep fires at most
+TIMER_BUDGET_SECONDS = 300  # a backlog is worked off in one run, for at most this long
+
+
+def fire_timers(engine: Engine, budget: float = TIMER_BUDGET_SECONDS) -> int:
+    """Advance every instance whose timer is due (boundary, intermediate, event-gateway): in
+    rounds of ``TIMER_ROUND`` (each instance its own unit of work) until a round is not full,
+    so 10,000 timers due at once are fired in one run instead of 200 every interval. After
+    ``budget`` seconds the run stops and the next one goes on (other jobs keep their threads)."""
+    started = time.monotonic()
+    fired = 0
+    while True:
+        done = engine.fire_due_timers(limit=TIMER_ROUND)
+        fired += done
+        if done < TIMER_ROUND or time.monotonic() - started >= budget:
+            break
     if fired:
         log.info("timers: %d instances advanced", fired)
     return fired

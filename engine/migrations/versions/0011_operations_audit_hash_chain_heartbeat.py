@@ -1,4 +1,4 @@
-"""operations: audit hash chain on event, heartbeat of background processes
+"""operations: audit hash chain on event, heartbeat of background processes, timer-sweep index
 
 The events already written are sealed into their chains here (``engine.audit.seal``), before
 the triggers that make ``event`` append-only exist: afterwards every event has a hash, and
@@ -32,6 +32,8 @@ def upgrade() -> None:
     with op.batch_alter_table('heartbeat', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_heartbeat_beat_at'), ['beat_at'], unique=False)
 
+    op.create_index('ix_instance_status_due', 'instance', ['status', 'next_due_at'], unique=False)
+
     with op.batch_alter_table('event', schema=None) as batch_op:
         batch_op.add_column(sa.Column('prev_hash', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('hash', sa.String(length=64), nullable=True))
@@ -48,6 +50,8 @@ def downgrade() -> None:
     with op.batch_alter_table('event', schema=None) as batch_op:
         batch_op.drop_column('hash')
         batch_op.drop_column('prev_hash')
+
+    op.drop_index('ix_instance_status_due', table_name='instance')
 
     with op.batch_alter_table('heartbeat', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_heartbeat_beat_at'))
