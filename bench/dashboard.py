@@ -40,13 +40,12 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import re
 import shutil
 import sys
 import time
 from datetime import date
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -56,6 +55,7 @@ import sqlalchemy as sa  # noqa: E402
 from sqlalchemy import event as sa_event  # noqa: E402
 
 from bench.dashboard_data import Plan, app_for, build, build_summary, marker_dir  # noqa: E402
+from bench.pgdb import make_database, psycopg_url  # noqa: E402
 from bench.runinfo import load_average, machine  # noqa: E402
 from bench.tasklist import login  # noqa: E402
 
@@ -175,23 +175,10 @@ def describe(eng) -> None:
 # ---------------------------------------------------------------------------------- PostgreSQL
 
 
-def _psycopg(url: str) -> str:
-    return url.replace("postgresql://", "postgresql+psycopg://", 1)
-
-
 def copy_to_postgres(sqlite_path: Path, pg_url: str) -> str:
     """Drop and create the database of ``pg_url``, set it up, copy every row; its URL."""
-    parts = urlsplit(pg_url)
-    name = parts.path.lstrip("/")
-    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name or ""):
-        raise SystemExit(f"--pg needs a database name of letters, digits and _ (got {name!r})")
-    server = sa.create_engine(_psycopg(urlunsplit(parts._replace(path="/postgres"))),
-                              isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        version = conn.execute(sa.text("show server_version")).scalar()
-    server.dispose()
+    version = make_database(pg_url, drop=True)
+    name = urlsplit(pg_url).path.lstrip("/")
     t0 = perf()
     app = app_for(pg_url, sqlite_path.parent, initialize=True)
     target = app.extensions["kunflow"].db
@@ -264,7 +251,7 @@ def replicate(url: str, factor: int) -> dict:
         dash_task_stat,
     )
 
-    eng = sa.create_engine(_psycopg(url) if url.startswith("postgresql") else url)
+    eng = sa.create_engine(psycopg_url(url) if url.startswith("postgresql") else url)
     written: dict[str, int] = {}
     with eng.begin() as conn:
         top = conn.execute(sa.select(sa.func.max(instance.c.id))).scalar() or 0

@@ -44,7 +44,6 @@ import logging
 import multiprocessing
 import os
 import random
-import re
 import signal
 import sys
 import time
@@ -53,7 +52,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -61,6 +60,7 @@ if str(ROOT) not in sys.path:
 
 import sqlalchemy as sa  # noqa: E402
 
+from bench.pgdb import make_database  # noqa: E402
 from bench.runinfo import load_average, machine  # noqa: E402
 
 perf = time.perf_counter
@@ -80,28 +80,6 @@ CLAIM_FIRST = 0.3  # share of steps claimed one pause before they are completed
 
 
 # ---------------------------------------------------------------------------------- database
-
-
-def _psycopg(url: str) -> str:
-    return url.replace("postgresql://", "postgresql+psycopg://", 1)
-
-
-def ensure_pg_database(pg_url: str, fresh: bool) -> None:
-    """Create the database that ``pg_url`` names when missing (dropped first with ``fresh``)."""
-    parts = urlsplit(pg_url)
-    name = parts.path.lstrip("/")
-    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name or ""):
-        raise SystemExit(f"--pg needs a database name of letters, digits and _ (got {name!r})")
-    server = sa.create_engine(_psycopg(urlunsplit(parts._replace(path="/postgres"))),
-                              isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        if fresh:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                              {"n": name}).scalar()
-        if not exists:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    server.dispose()
 
 
 def plan_file(url: str) -> Path:
@@ -390,7 +368,7 @@ def main(argv=None) -> int:
 
     if args.pg:
         url = args.pg
-        ensure_pg_database(url, args.fresh)
+        make_database(url, drop=args.fresh)
         workdir = ROOT / "var" / "bench"
         jobs = args.jobs or os.cpu_count() or 2
         kind = f"PostgreSQL {urlsplit(url).path.lstrip('/')}"

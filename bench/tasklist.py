@@ -574,6 +574,27 @@ def cases_for(eng, username: str) -> list[tuple[str, dict]]:
     return cases
 
 
+def measure_and_report(app, username: str, requests: int, warmup: int,
+                       target_ms: float) -> tuple[float, float]:
+    """``measure``, then a table of every case (server time median and p95, SQL median,
+    statements; OVER past ``target_ms``); the worst median and the worst p95."""
+    t0 = perf()
+    cases, urls, totals, samples, sql_ms, statements = measure(app, username, requests, warmup)
+    print(f"GET /tasks as {username}: server time per request in ms, {requests} requests "
+          f"per case after {warmup} warm-up, cases interleaved ({perf() - t0:.1f} s)")
+    print(f"  {'view      filter':<24} {'total':>7} {'median':>8} {'p95':>8} {'SQL med':>8} "
+          f"{'stmts':>6}")
+    worst_med = worst_p95 = 0.0
+    for (label, _), url in zip(cases, urls, strict=True):
+        med, p95 = ms_stats(samples[url])
+        smed = statistics.median(sql_ms[url]) * 1000
+        worst_med, worst_p95 = max(worst_med, med), max(worst_p95, p95)
+        flag = "  OVER" if p95 > target_ms else ""
+        print(f"  {label:<24} {totals[url]:>7} {med:8.1f} {p95:8.1f} {smed:8.1f} "
+              f"{statements[url]:>6}{flag}")
+    return worst_med, worst_p95
+
+
 def measure(app, username: str, requests: int, warmup: int):
     from urllib.parse import urlencode
 
@@ -700,21 +721,8 @@ def main(argv=None) -> int:
         describe(eng, username)
         print(f"build time {build_s:.1f} s")
         print()
-        t0 = perf()
-        cases, urls, totals, samples, sql_ms, statements = measure(
-            app, username, args.requests, args.warmup)
-        print(f"GET /tasks as {username}: server time per request in ms, {args.requests} requests "
-              f"per case after {args.warmup} warm-up, cases interleaved ({perf() - t0:.1f} s)")
-        print(f"  {'view      filter':<24} {'total':>7} {'median':>8} {'p95':>8} {'SQL med':>8} "
-              f"{'stmts':>6}")
-        worst_med = worst_p95 = 0.0
-        for (label, _), url in zip(cases, urls, strict=True):
-            med, p95 = ms_stats(samples[url])
-            smed = statistics.median(sql_ms[url]) * 1000
-            worst_med, worst_p95 = max(worst_med, med), max(worst_p95, p95)
-            flag = "  OVER" if p95 > TARGET_MS else ""
-            print(f"  {label:<24} {totals[url]:>7} {med:8.1f} {p95:8.1f} {smed:8.1f} "
-                  f"{statements[url]:>6}{flag}")
+        worst_med, worst_p95 = measure_and_report(app, username, args.requests, args.warmup,
+                                                  TARGET_MS)
         print()
         print(f"bench time {perf() - t_start:.1f} s; {load_average()}")
         size = f"{args.tasks // 1000}k" if args.tasks % 1000 == 0 else str(args.tasks)

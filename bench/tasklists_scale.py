@@ -20,9 +20,7 @@ Last line: ``tasklists <tasks> on <db>: worst median X ms, worst p95 Y ms (targe
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,9 +28,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.runinfo import load_average, machine  # noqa: E402
-from bench.tasklist import busiest_clerk, describe, measure, ms_stats  # noqa: E402
+from bench.tasklist import busiest_clerk, describe, measure_and_report  # noqa: E402
 
-perf = time.perf_counter
 TARGET_MS = 50.0
 
 
@@ -74,21 +71,8 @@ def main(argv=None) -> int:
 
         with eng.db.connect() as conn:
             n_tasks = conn.execute(sa.select(sa.func.count()).select_from(task)).scalar()
-        t0 = perf()
-        cases, urls, totals, samples, sql_ms, statements = measure(
-            app, username, args.requests, args.warmup)
-        print(f"GET /tasks as {username}: server time per request in ms, {args.requests} "
-              f"requests per case after {args.warmup} warm-up, interleaved ({perf() - t0:.1f} s)")
-        print(f"  {'view      filter':<24} {'total':>7} {'median':>8} {'p95':>8} {'SQL med':>8} "
-              f"{'stmts':>6}")
-        worst_med = worst_p95 = 0.0
-        for (label, _), url in zip(cases, urls, strict=True):
-            med, p95 = ms_stats(samples[url])
-            smed = statistics.median(sql_ms[url]) * 1000
-            worst_med, worst_p95 = max(worst_med, med), max(worst_p95, p95)
-            flag = "  OVER" if p95 > TARGET_MS else ""
-            print(f"  {label:<24} {totals[url]:>7} {med:8.1f} {p95:8.1f} {smed:8.1f} "
-                  f"{statements[url]:>6}{flag}")
+        worst_med, worst_p95 = measure_and_report(app, username, args.requests, args.warmup,
+                                                  TARGET_MS)
         print(f"  {load_average()}")
         print(f"tasklists {n_tasks:,} tasks on {kind}: worst median {worst_med:.1f} ms, "
               f"worst p95 {worst_p95:.1f} ms (target <= {TARGET_MS:.0f} ms)")
