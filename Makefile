@@ -51,9 +51,13 @@ browser-deps:
 	fi
 	@[ -x "$(CHROMIUM)" ] || { echo "找不到 $(CHROMIUM)：浏览器测试需要 Debian 的 chromium"; exit 1; }
 
+# `make run` is someone at a terminal: log lines as text (`kunflow run` alone logs JSON for a
+# log shipper, docs/operations.md); KUNFLOW_LOG_FORMAT=json make run for the other.
+KUNFLOW_LOG_FORMAT ?= text
+
 run: setup bundle
 	PORT=$(PORT) $(BIN)/kunflow demo --if-empty
-	PORT=$(PORT) $(BIN)/kunflow run
+	PORT=$(PORT) KUNFLOW_LOG_FORMAT=$(KUNFLOW_LOG_FORMAT) $(BIN)/kunflow run
 
 lint: setup
 	$(BIN)/ruff check engine web workflows config tests bench
