@@ -32,11 +32,12 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .clock import naive_utc
 from .model import event
 
 # The version of the canonical encoding, hashed with every event: a future change of the
@@ -85,9 +86,7 @@ def event_hash(prev_hash: str | None, instance_id: int | None, task_id: str | No
 def stored_form(row: dict) -> dict:
     """The row as the database will give it back, so that what is hashed is what is read:
     naive UTC time (a naive column drops the zone), text task ids, integer instance ids."""
-    at = row["at"]
-    if at.tzinfo is not None:
-        at = at.astimezone(UTC).replace(tzinfo=None)
+    at = naive_utc(row["at"])
     iid = row.get("instance_id")
     task_id = row.get("task_id")
     return {

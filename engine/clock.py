@@ -15,6 +15,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def naive_utc(moment: datetime) -> datetime:
+    """As the database keeps it: an aware time in naive UTC; a naive one is taken as UTC."""
+    if moment.tzinfo is not None:
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
 def to_local(moment: datetime) -> datetime:
     """A naive UTC time as China time (aware)."""
     return moment.replace(tzinfo=UTC).astimezone(CHINA_TZ)

@@ -11,12 +11,12 @@ day, 23:59:59 China time).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from .calendar import date_only, end_of_local_day
-from .clock import local_day, utcnow
+from .clock import local_day, naive_utc, utcnow
 from .context import Context
 from .definitions import TaskSpecInfo
 from .errors import InvalidInput
@@ -81,9 +81,7 @@ def due_at(ctx: Context, value, now: datetime, conn) -> tuple[datetime | None, b
         except ValueError:
             return None, False
     if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return value, False
+        return naive_utc(value), False
     return None, False
 
 

@@ -8,13 +8,13 @@ beat. ``/readyz`` and the operator read them to tell whether a node's scheduler 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from .clock import utcnow
+from .clock import naive_utc, utcnow
 from .context import Context
 from .model import heartbeat
 
@@ -31,7 +31,7 @@ class Heartbeats:
         time written."""
         now = now or utcnow()
         values = {"name": name, "kind": kind, "node": node, "pid": int(pid),
-                  "started_at": _naive(started_at), "beat_at": now}
+                  "started_at": naive_utc(started_at), "beat_at": now}
         insert = _INSERT.get(self.ctx.dialect)
         with self.ctx.uow() as uow:
             if insert is not None:
@@ -68,13 +68,6 @@ class Heartbeats:
         writes a row of its own, named by its process id)."""
         with self.ctx.uow() as uow:
             gone = uow.conn.execute(
-                heartbeat.delete().where(heartbeat.c.beat_at < _naive(before))).rowcount
+                heartbeat.delete().where(heartbeat.c.beat_at < naive_utc(before))).rowcount
             uow.commit()
         return gone
-
-
-def _naive(moment: datetime) -> datetime:
-    """The database keeps naive UTC (``engine/clock.py``)."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment

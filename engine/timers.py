@@ -25,6 +25,8 @@ from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
+from .clock import naive_utc
+
 # PendingBpmnEvent.event_type is the event definition's class name.
 TIMER_EVENT_TYPES = frozenset({
     "TimerEventDefinition",
@@ -52,9 +54,7 @@ def _as_naive_utc(value) -> datetime | None:
         return None
     if not isinstance(when, datetime):
         return None
-    if when.tzinfo is not None:
-        when = when.astimezone(UTC).replace(tzinfo=None)
-    return when
+    return naive_utc(when)
 
 
 def timer_due(task) -> datetime | None:
