@@ -16,6 +16,7 @@ import sqlalchemy as sa
 import time_machine
 
 from engine import SYSTEM
+from engine.db import normalize_url
 from tests.conftest import FIXTURES, ROOT, district_engine, seed_org
 
 KUNFLOW = Path(sys.executable).parent / "kunflow"
@@ -87,6 +88,7 @@ def _wait_for(condition, seconds: float, worker: Worker, what: str) -> None:
 
 def test_killed_scheduler_fires_every_timer_exactly_once_after_restart(db_url, tmp_path):
     eng = district_engine(db_url, live_cache_size=0)
+    db = None
     try:
         eng.migrate()
         seed_org(eng)
@@ -99,7 +101,10 @@ def test_killed_scheduler_fires_every_timer_exactly_once_after_restart(db_url, t
         with time_machine.travel(real_now() - timedelta(days=6), tick=False):
             ids = [eng.start("deadline_timers", SYSTEM, business_key=f"TIMER-{i}").id
                    for i in range(INSTANCES)]
-        db = eng.db
+        # Polled through a plain engine: the engine's own SQLite connections begin every
+        # transaction with BEGIN IMMEDIATE, and such a read would queue behind the sweep's
+        # back-to-back writes until the sweep is over (a WAL reader never waits).
+        db = sa.create_engine(normalize_url(db_url))
 
         worker = Worker(db_url, tmp_path / "worker.log")
         worker.start()
@@ -141,4 +146,6 @@ def test_killed_scheduler_fires_every_timer_exactly_once_after_restart(db_url, t
             assert info.status == "running"
         assert "Traceback" not in (tmp_path / "worker.log").read_text()
     finally:
+        if db is not None:
+            db.dispose()
         eng.close()
