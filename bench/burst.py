@@ -20,12 +20,15 @@ server, with locust (issue 15, benchmark 3d).
    (printed with the results). The scheduler is off in every run (no timer is due; the runs
    compare like with like).
 4. locust, headless, ``--clients`` users all started at once, for ``--seconds``, the clients of
-   bench/burst_locustfile.py: each a clerk of one unit (spread over the units with queues),
-   no think time: list the unit's tasks, open one, complete it. Client and server share the
-   machine's cores.
+   bench/burst_locustfile.py: desks that the clerks and heads of the units take in turn (the
+   busiest units first), no think time: list the unit's tasks, open one this person may do,
+   upload the evidence its form requires, complete it; a person with nothing to do hands the
+   desk on at once. Client and server share the machine's cores (``--client-cpu`` pins locust
+   to one core and the server to the others, with ``taskset``).
 
 Per run: completions per second, p50 / p95 / max of ``complete`` (ms, as locust sees them),
-genuine 409s (counted apart), errors (any other failure), idle polls, load average. Per client
+genuine 409s (counted apart), errors (any other failure), hand-overs of a desk and idle seconds
+(a whole round of empty queues), load average. Per client
 count: the scaling ratio N workers / 1 worker. Last line:
 ``burst on <db>: 20 clients X/s (p95 Y ms) with 1 worker, Z/s with N: ratio R; 50 clients …``.
 """
@@ -137,9 +140,9 @@ class Databases:
 
 
 def seed(url: str, workdir: Path, cases: int) -> list[str]:
-    """Set up the seed database and start ``cases`` cases; the clerks of the units with open
-    tasks, the busiest first, then the other bureaus' clerks (their queues fill as cases
-    move on)."""
+    """Set up the seed database and start ``cases`` cases; the clerk and the head of each unit
+    with open tasks, the busiest first, then those of the other bureaus (their queues fill as
+    cases move on)."""
     from bench.dashboard_data import app_for
     from bench.populate import fill_form
     from engine.model import task
@@ -166,15 +169,13 @@ def seed(url: str, workdir: Path, cases: int) -> list[str]:
     with eng.db.connect() as conn:
         queues = conn.execute(
             sa.select(task.c.department_code, sa.func.count())
-            .where(task.c.state == "ready", task.c.department_code.is_not(None),
-                   sa.or_(task.c.candidate_role.is_(None), task.c.candidate_role != "head"))
+            .where(task.c.state == "ready", task.c.department_code.is_not(None))
             .group_by(task.c.department_code).order_by(sa.func.count().desc())).all()
-    clerks = {u.username for u in users}
-    ordered = [f"{d}-clerk" for d, _n in queues if f"{d}-clerk" in clerks]
-    for d in ("drc", "miit", "natres", "eco", "agri", "emergency", "housing", "gov-data",
-              "invest", "supervision"):
-        if f"{d}-clerk" not in ordered and f"{d}-clerk" in clerks:
-            ordered.append(f"{d}-clerk")
+    known = {u.username for u in users}
+    units = [d for d, _n in queues]
+    units += [d for d in ("drc", "miit", "natres", "eco", "agri", "emergency", "housing",
+                          "gov-data", "invest", "supervision") if d not in units]
+    ordered = [name for d in units for name in (f"{d}-clerk", f"{d}-head") if name in known]
     print(f"  seed: {cases:,} cases started in {perf() - t0:.1f} s; open queues: "
           + ", ".join(f"{d} {n}" for d, n in queues[:12]) + (" …" if len(queues) > 12 else ""),
           flush=True)
@@ -243,10 +244,10 @@ def stop_server(proc) -> None:
 # ---------------------------------------------------------------------------------- load
 
 
-def issue_tokens(port: int, clerks: list[str]) -> list[str]:
-    """A bearer token per clerk (``POST /api/v1/auth/token``), as ``user:token``."""
+def issue_tokens(port: int, people: list[str]) -> list[str]:
+    """A bearer token per person (``POST /api/v1/auth/token``), as ``user:token``."""
     pairs = []
-    for username in clerks:
+    for username in people:
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/api/v1/auth/token", method="POST",
             data=json.dumps({"username": username, "password": "demo"}).encode(),
@@ -256,8 +257,8 @@ def issue_tokens(port: int, clerks: list[str]) -> list[str]:
     return pairs
 
 
-def run_locust(port: int, clients: int, seconds: int, clerks: list[str], prefix: Path) -> dict:
-    tokens = issue_tokens(port, clerks[:clients])
+def run_locust(port: int, clients: int, seconds: int, people: list[str], prefix: Path) -> dict:
+    tokens = issue_tokens(port, people)
     env = {**os.environ, "BURST_TOKENS": ",".join(tokens), "PYTHONPATH": str(ROOT)}
     cmd = [str(VENV_BIN / "locust"), "-f", str(ROOT / "bench" / "burst_locustfile.py"),
            "--headless", "--users", str(clients), "--spawn-rate", str(clients),
@@ -296,6 +297,7 @@ def summarize(result: dict, seconds: int) -> dict:
         "p50": float(complete.get("50%") or 0), "p95": float(complete.get("95%") or 0),
         "max": float(complete.get("Max Response Time") or 0),
         "conflicts": count("complete 409"), "idle": count("idle"),
+        "switches": count("switch"),
         "errors": sum(count(n, "Failure Count") for n in rows if n != "Aggregated"),
         "list_p95": float(rows.get("list", {}).get("95%") or 0),
         "failures": result["failures"],
@@ -324,24 +326,25 @@ def main(argv=None) -> int:
           f"work directory {workdir}", flush=True)
     results: dict[tuple[int, int], dict] = {}
     try:
-        clerks = seed(dbs.seed_url(), workdir, args.cases)
-        print(f"  clients are, in turn: {', '.join(clerks[:max(args.clients)])}", flush=True)
+        people = seed(dbs.seed_url(), workdir, args.cases)
+        print(f"  the desks are taken in turn by: {', '.join(people)}", flush=True)
         print(f"  {'workers':>7} {'clients':>7} {'done/s':>7} {'p50':>6} {'p95':>6} {'max':>6} "
-              f"{'409':>5} {'errors':>6} {'idle':>5} {'list p95':>8}  load average / server")
+              f"{'409':>5} {'errors':>6} {'switch':>6} {'idle':>5} {'list p95':>8}  load average / "
+              "server")
         for w in workers:
             for c in args.clients:
                 run = f"w{w}c{c}"
                 url = dbs.copy(run)
                 proc, port, how = start_server(url, w, workdir, workdir / f"{run}-server.log")
                 try:
-                    result = run_locust(port, c, args.seconds, clerks, workdir / run)
+                    result = run_locust(port, c, args.seconds, people, workdir / run)
                 finally:
                     stop_server(proc)
                     dbs.drop(url)
                 s = results[(w, c)] = summarize(result, args.seconds)
                 print(f"  {w:>7} {c:>7} {s['per_s']:7.1f} {s['p50']:6.0f} {s['p95']:6.0f} "
-                      f"{s['max']:6.0f} {s['conflicts']:>5} {s['errors']:>6} {s['idle']:>5} "
-                      f"{s['list_p95']:8.0f}  {load_average()} / {how}", flush=True)
+                      f"{s['max']:6.0f} {s['conflicts']:>5} {s['errors']:>6} {s['switches']:>6} "
+                      f"{s['idle']:>5} {s['list_p95']:8.0f}  {load_average()} / {how}", flush=True)
                 for what, n in s["failures"].most_common(5):
                     print(f"      {n} × {what}")
     finally:
