@@ -12,7 +12,7 @@ from ..clock import utcnow
 from ..context import Context
 from ..delegations import principal_for_task
 from ..dto import OPEN_STATES, Actor, AttachmentInfo, DraftInfo
-from ..errors import Forbidden, InvalidInput
+from ..errors import Conflict, Forbidden, InvalidInput
 from ..forms import json_size, size_problem
 from ..model import attachment, task_draft
 from ..queries import check_instance_access, instance_head, task_row
@@ -37,7 +37,7 @@ def attachment_target(conn, actor: Actor, instance_id: int | None, task_id: str 
     if task_id is not None:
         row = task_row(conn, task_id, actor)
         if row.state not in OPEN_STATES:
-            raise InvalidInput("任务已办结，不能再上传附件")
+            raise Conflict("任务已办结，不能再上传附件")
         check_may_fill(conn, actor, row, "无权为该任务上传附件")
         return row.instance_id, row.id
     if instance_id is not None:
@@ -101,7 +101,7 @@ class Casework:
             # a draft is of a form the caller is to submit, as an attachment is its evidence
             check_may_fill(uow.conn, actor, row, "无权为该任务保存草稿")
             if row.state not in OPEN_STATES:
-                raise InvalidInput("任务已办结，不能保存草稿")
+                raise Conflict("任务已办结，不能保存草稿")
             self.check_draft_size(uow.conn, row, data)
             key = {"task_id": row.id, "username": actor.username}
             uow.conn.execute(task_draft.delete().where(

@@ -328,7 +328,7 @@ def test_attachments_of_another_department_are_403_and_unknown_ones_404(
         {"safety_design_conclusion": "approved", "safety_design_opinion": "同意"},
     )
     r = emergency.upload(task_id, "迟到.pdf", PDF)
-    assert r.status_code == 422 and "已办结" in error_of(r)["message"]
+    assert r.status_code == 409 and "已办结" in error_of(r)["message"]
 
 
 def test_no_credentials_are_401(client, review_case):
@@ -405,7 +405,7 @@ def test_drafts_are_per_user_and_end_with_the_task(caller, review_case, error_of
     assert done.status_code == 200, done.get_json()
     assert emergency.get(url).status_code == 404
     r = emergency.put(url, json={"data": {"x": 1}})
-    assert r.status_code == 422 and "已办结" in error_of(r)["message"]
+    assert r.status_code == 409 and "已办结" in error_of(r)["message"]
 
 
 # ---------------------------------------------------------------- comments

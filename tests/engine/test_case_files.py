@@ -82,7 +82,7 @@ def test_no_file_for_a_closed_task_or_another_department(engine, files):
     assert _stored(files) == []  # refused before any byte reached the disk
     engine.claim(task_id, invest)
     files.complete(task_id, invest, {"project_name": "某项目"})
-    with pytest.raises(InvalidInput, match="已办结"):
+    with pytest.raises(Conflict, match="已办结"):  # 409: the task moved on, not bad input
         _upload(files, invest, task_id=task_id)
     assert _stored(files) == []
     with pytest.raises(NotFound):
@@ -100,7 +100,7 @@ def test_recording_checks_the_task_again_when_it_writes(engine, files):
     _iid, task_id = _case(engine)
     engine.check_can_attach(invest, task_id=task_id)
     engine.complete(task_id, invest, {"project_name": "某项目"})
-    with pytest.raises(InvalidInput, match="已办结"):
+    with pytest.raises(Conflict, match="已办结"):
         engine.record_attachment(invest, filename="迟到.pdf", content_type="application/pdf",
                                  size=len(PDF), sha256="a" * 64, task_id=task_id)
     with engine.db.connect() as conn:
@@ -144,7 +144,7 @@ def test_a_draft_is_kept_per_user_and_ends_with_the_completion(engine, files):
     assert files.get_draft(task_id, invest) is None
     with engine.db.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(task_draft)).scalar() == 0
-    with pytest.raises(InvalidInput, match="已办结"):
+    with pytest.raises(Conflict, match="已办结"):
         files.save_draft(task_id, invest, {"project_name": "晚了"})
     with pytest.raises(Conflict):
         files.complete(task_id, invest, {"project_name": "再交一次"})

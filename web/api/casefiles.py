@@ -56,13 +56,13 @@ def current_casefiles() -> CaseFiles:
     description="multipart/form-data：file 为文件（"
     + UPLOAD_TYPES_TEXT
     + "；按扩展名和文件开头的内容检查类型，大小上限见 ATTACHMENT_MAX_MB），field 为对应的表单"
-    "字段（可选）。任务须未办结，调用者须能办理该任务（本部门、所需角色）。"
+    "字段（可选）。任务须未办结（已办结时返回 409），调用者须能办理该任务（本部门、所需角色）。"
     "内容按 SHA-256 存储，相同内容只存一份。类型、内容、大小不符时返回 422，"
     'details 为 {"file": 说明}。',
 )
 @bp.multipart(AttachmentUpload)
 @bp.response(201, AttachmentCreated, description="已上传")
-@bp.errors(403, 404, 413, 422)
+@bp.errors(403, 404, 409, 413, 422)
 def upload_attachment(task_id: str):
     if request.mimetype != "multipart/form-data":
         raise bad_request(
@@ -200,11 +200,11 @@ def get_draft(task_id: str):
     "/tasks/<task_id>/draft",
     tags=TAGS,
     summary="保存表单草稿（替换调用者此前的草稿）",
-    description="任务须未办结（否则 422）；办结任务时草稿被删除。",
+    description="任务须未办结（否则 409）；办结任务时草稿被删除。",
 )
 @bp.arguments(SaveDraft, example={"data": {"safety_design_opinion": "初步同意"}})
 @bp.response(200, DraftSaved, description="已保存")
-@bp.errors(403, 404, 422)
+@bp.errors(403, 404, 409, 422)
 def save_draft(body, task_id: str):
     return current_casefiles().save_draft(task_id, g.actor, body["data"])
 
