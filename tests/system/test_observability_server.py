@@ -80,6 +80,7 @@ def served(tmp_path_factory):
         "KUNFLOW_HOST": "127.0.0.1",
         "KUNFLOW_PORT": str(port),
         "KUNFLOW_LOG_FORMAT": "json",
+        "KUNFLOW_TIMER_SECONDS": "1",  # the scheduler's timer job runs every second
     }
     settings = settings_module.load({"DATABASE_URL": env_settings["KUNFLOW_DATABASE_URL"],
                                      "ATTACHMENT_DIR": env_settings["KUNFLOW_ATTACHMENT_DIR"],
@@ -175,6 +176,20 @@ def test_metrics_sum_every_workers_counts_even_after_a_worker_died(served):
             assert time.monotonic() < deadline
             time.sleep(0.2)
     assert count >= before + 20
+
+
+def test_the_scheduler_processs_job_runs_are_in_the_metrics(served):
+    """The node's scheduler is a process of its own beside the workers: its jobs' figures
+    reach /metrics through the same directory (it inherits the master's environment)."""
+    pattern = re.compile(r'^kunflow_scheduler_job_last_run_timestamp_seconds\{job="fire_timers"\} '
+                         r"(\S+)$", re.M)
+    deadline = time.monotonic() + 30
+    while not (m := pattern.search(requests.get(served.url + "/metrics", timeout=10).text)):
+        assert time.monotonic() < deadline, "no run of the timer job in /metrics"
+        time.sleep(0.5)
+    assert abs(float(m.group(1)) - time.time()) < 60  # a real run's time, not a placeholder
+    assert not re.search(r'^kunflow_scheduler_job_failures_total\{job="fire_timers"\} [1-9]',
+                         requests.get(served.url + "/metrics", timeout=10).text, re.M)
 
 
 def test_the_metrics_directory_is_removed_when_the_server_stops(served):
