@@ -38,6 +38,7 @@ if str(ROOT) not in sys.path:
 import sqlalchemy as sa  # noqa: E402
 
 import engine.rows as rows_module  # noqa: E402
+from bench.pgdb import fresh_database  # noqa: E402
 from bench.runinfo import load_average, machine  # noqa: E402
 from config import settings as settings_module  # noqa: E402
 from engine import audit  # noqa: E402
@@ -50,22 +51,6 @@ perf = time.perf_counter
 ORG = ROOT / "config" / "org.yaml"
 SAMPLE = ROOT / "bpmn" / "sample_review.bpmn"
 
-
-def fresh_database(url: str | None) -> str:
-    if url is None:
-        path = ROOT / "var" / "bench" / "audit.db"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for p in path.parent.glob("audit.db*"):
-            p.unlink()
-        return f"sqlite:///{path}"
-    base, name = url.rsplit("/", 1)
-    admin = sa.create_engine(f"{base}/postgres".replace("postgresql://", "postgresql+psycopg://"),
-                             isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url
 
 
 def unchained(conn, events):
@@ -126,7 +111,7 @@ def main() -> None:
     ap.add_argument("--chains", type=int, default=100_000)
     args = ap.parse_args()
 
-    url = fresh_database(args.pg)
+    url = fresh_database(args.pg, "audit")
     print(f"# {machine()}; {load_average()}; {'PostgreSQL' if args.pg else 'SQLite'}")
     work = Path(tempfile.mkdtemp(prefix="kunflow-audit-bench-"))
     settings = {**settings_module.DEFAULTS, "DATABASE_URL": url, "ORG_FILE": str(ORG),

@@ -21,7 +21,6 @@ Last line: ``metrics scrape at N tasks: p50 X ms, p95 Y ms``. Prints figures; as
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 import uuid
@@ -34,7 +33,8 @@ if str(ROOT) not in sys.path:
 
 import sqlalchemy as sa  # noqa: E402
 
-from bench.runinfo import load_average, machine  # noqa: E402
+from bench.pgdb import fresh_database  # noqa: E402
+from bench.runinfo import load_average, machine, timed  # noqa: E402
 from engine import Engine, utcnow  # noqa: E402
 from engine.model import (  # noqa: E402
     definition,
@@ -48,22 +48,6 @@ from engine.model import (  # noqa: E402
 perf = time.perf_counter
 CHUNK = 10_000
 
-
-def fresh_database(url: str | None) -> str:
-    if url is None:
-        path = ROOT / "var" / "bench" / "metrics.db"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for p in path.parent.glob("metrics.db*"):
-            p.unlink()
-        return f"sqlite:///{path}"
-    base, name = url.rsplit("/", 1)
-    admin = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1)
-                             + "/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url
 
 
 def load(eng: Engine, instances: int, tasks: int) -> None:
@@ -117,17 +101,6 @@ def load(eng: Engine, instances: int, tasks: int) -> None:
     print(f"data: {instances:,} cases, {tasks:,} task rows — loaded in {perf() - started:.1f} s")
 
 
-def timed(fn, n: int) -> tuple[float, float, float]:
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(n):
-        t = perf()
-        fn()
-        times.append((perf() - t) * 1000)
-    times.sort()
-    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.95))], times[-1]
-
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
@@ -136,7 +109,7 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, default=1_000_000)
     ap.add_argument("--requests", type=int, default=50)
     args = ap.parse_args()
-    url = fresh_database(args.pg)
+    url = fresh_database(args.pg, "metrics")
     eng = Engine(url)
     eng.migrate()
     print(f"{machine()}; {load_average()}; {eng.db.dialect.name}")

@@ -34,7 +34,9 @@ if str(ROOT) not in sys.path:
 
 import sqlalchemy as sa  # noqa: E402
 
+from bench.pgdb import fresh_database  # noqa: E402
 from bench.runinfo import load_average, machine  # noqa: E402
+from bench.runinfo import timed as measure  # noqa: E402
 from engine import Actor, Engine  # noqa: E402
 from engine.model import definition, department, instance, notice, notice_read, task  # noqa: E402
 
@@ -43,21 +45,6 @@ DEPARTMENTS = 40
 USERS = 25
 NOW = datetime(2026, 12, 7, 2, 0)  # 10:00 China time, a Monday
 
-
-def fresh_database(url: str | None) -> str:
-    if url is None:
-        path = ROOT / "var" / "bench" / "notices.db"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for p in path.parent.glob("notices.db*"):
-            p.unlink()
-        return f"sqlite:///{path}"
-    base, name = url.rsplit("/", 1)
-    admin = sa.create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url
 
 
 def load(eng: Engine, notices: int, tasks: int) -> None:
@@ -119,16 +106,8 @@ def load(eng: Engine, notices: int, tasks: int) -> None:
 
 
 def timed(fn, n: int) -> str:
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(n):
-        t = perf()
-        fn()
-        times.append((perf() - t) * 1000)
-    times.sort()
-    p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
-    return f"p50 {statistics.median(times):6.2f} ms  p95 {p95:6.2f} ms  max {times[-1]:6.2f} ms"
+    p50, p95, top = measure(fn, n)
+    return f"p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  max {top:6.2f} ms"
 
 
 def main() -> None:
@@ -138,7 +117,7 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, default=50_000)
     ap.add_argument("--requests", type=int, default=50)
     args = ap.parse_args()
-    url = fresh_database(args.pg)
+    url = fresh_database(args.pg, "notices")
     eng = Engine(url)
     eng.migrate()
     print(f"{machine()}; {load_average()}; {eng.db.dialect.name}")

@@ -1,8 +1,10 @@
-"""A PostgreSQL database of a benchmark's own, named by the path of its URL."""
+"""A database of a benchmark's own: a PostgreSQL database named by the path of its URL, or a
+SQLite file under var/bench."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy as sa
@@ -32,3 +34,16 @@ def make_database(pg_url: str, drop: bool) -> str:
             return conn.execute(sa.text("show server_version")).scalar()
     finally:
         server.dispose()
+
+
+def fresh_database(pg_url: str | None, sqlite_name: str) -> str:
+    """An empty database for a run: the PostgreSQL database ``pg_url`` names, dropped and made
+    again, or (no URL) ``var/bench/<sqlite_name>.db``, its old files deleted. Its URL."""
+    if pg_url:
+        make_database(pg_url, drop=True)
+        return pg_url
+    path = Path(__file__).resolve().parent.parent / "var" / "bench" / f"{sqlite_name}.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for old in path.parent.glob(f"{sqlite_name}.db*"):
+        old.unlink()
+    return f"sqlite:///{path}"
