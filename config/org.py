@@ -10,6 +10,9 @@ from pathlib import Path
 
 import yaml
 
+# libyaml's safe loader when PyYAML has it (5-10x faster), else the pure-Python one
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def read_org(path: str | Path) -> tuple[list[dict], list[dict]]:
     """(departments, users) of the org chart, with the defaults filled in. A department:
@@ -17,7 +20,7 @@ def read_org(path: str | Path) -> tuple[list[dict], list[dict]]:
     ``username``, ``name`` (the username unless given), ``department``, ``roles`` (a tuple;
     ``("caseworker",)`` unless given), ``active`` (True unless given)."""
     with open(path, encoding="utf-8") as f:
-        doc = yaml.safe_load(f) or {}
+        doc = yaml.load(f, Loader=SAFE_LOADER) or {}  # noqa: S506 (a safe loader)
     departments = [
         {"code": d["code"], "name": d["name"], "kind": d.get("kind", "bureau"),
          "parent": d.get("parent")}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from engine import Engine, TaskInfo
@@ -80,3 +82,24 @@ def driver(request, engine):
     drv = Driver(engine, request.param == "cold")
     yield drv
     drv.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Each path runs cold on both databases (a new Engine before every step: the state is
+    saved and loaded again through the database each time, the stronger check of persistence)
+    and warm (the live workflow cache) on SQLite only: what the warm run adds, the cache and
+    its version check, does not depend on the database, and the engine's own tests run it on
+    PostgreSQL. The fourth combination, warm on PostgreSQL, repeated that at a quarter of the
+    suite's time for the process library."""
+    here = Path(__file__).parent
+    keep, drop = [], []
+    for item in items:  # every test of the session reaches this hook: only this folder's
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if (item.path.is_relative_to(here) and params.get("driver") == "warm"
+                and params.get("db_url") == "postgresql"):
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
