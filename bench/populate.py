@@ -16,8 +16,8 @@ What it does:
 2. ``--cases`` cases of ALL the shipped processes (``MIX``: whistles, 三找 requests, hazards,
    projects, mines, …, the samples too), plus one ``supervision_monthly`` round a month. Each
    case is started by a user its process lets start it (``Engine.start``) and then advanced by
-   the users of the departments its tasks route to: claim, then complete with the task form
-   filled in (``bench.tasklist.form_data``; choices lean towards the first option, which in the
+   the users of the departments its tasks route to: complete straight from the queue (30 % of
+   steps claimed a pause before) with the task form filled in (``bench.tasklist.form_data``; choices lean towards the first option, which in the
    district's forms is the one that carries the case on). A case gets a budget of completions
    drawn around ``--tasks / --cases``; it stops when it ends, runs out of budget or reaches
    "today". The engine offers no bulk start or complete, so every row comes from a command.
