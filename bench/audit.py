@@ -52,7 +52,6 @@ ORG = ROOT / "config" / "org.yaml"
 SAMPLE = ROOT / "bpmn" / "sample_review.bpmn"
 
 
-
 def unchained(conn, events):
     return [{**audit.stored_form(r), "prev_hash": None, "hash": None} for r in events]
 

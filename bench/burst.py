@@ -23,13 +23,13 @@ server, with locust (issue 15, benchmark 3d).
    bench/burst_locustfile.py: desks that the clerks and heads of the units take in turn (the
    busiest units first), no think time: list the unit's tasks, open one this person may do,
    upload the evidence its form requires, complete it; a person with nothing to do hands the
-   desk on at once. Client and server share the machine's cores (``--client-cpu`` pins locust
-   to one core and the server to the others, with ``taskset``).
+   desk on at once. Client and server share the machine's cores: on two cores, locust's own
+   process takes part of what a second worker would get.
 
 Per run: completions per second, p50 / p95 / max of ``complete`` (ms, as locust sees them),
 genuine 409s (counted apart), errors (any other failure), hand-overs of a desk and idle seconds
-(a whole round of empty queues), load average. Per client
-count: the scaling ratio N workers / 1 worker. Last line:
+(a whole round of empty queues), load average. Per client count: the scaling ratio N workers /
+1 worker. Last line:
 ``burst on <db>: 20 clients X/s (p95 Y ms) with 1 worker, Z/s with N: ratio R; 50 clients …``.
 """
 

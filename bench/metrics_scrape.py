@@ -49,7 +49,6 @@ perf = time.perf_counter
 CHUNK = 10_000
 
 
-
 def load(eng: Engine, instances: int, tasks: int) -> None:
     started = perf()
     now = utcnow().replace(microsecond=0)
@@ -99,7 +98,6 @@ def load(eng: Engine, instances: int, tasks: int) -> None:
         with eng.db.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(sa.text("VACUUM ANALYZE"))
     print(f"data: {instances:,} cases, {tasks:,} task rows — loaded in {perf() - started:.1f} s")
-
 
 
 def main() -> None:

@@ -46,7 +46,6 @@ USERS = 25
 NOW = datetime(2026, 12, 7, 2, 0)  # 10:00 China time, a Monday
 
 
-
 def load(eng: Engine, notices: int, tasks: int) -> None:
     started = perf()
     with eng.db.begin() as conn:

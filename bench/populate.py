@@ -17,8 +17,9 @@ What it does:
    projects, mines, …, the samples too), plus one ``supervision_monthly`` round a month. Each
    case is started by a user its process lets start it (``Engine.start``) and then advanced by
    the users of the departments its tasks route to: complete straight from the queue (30 % of
-   steps claimed a pause before) with the task form filled in (``bench.tasklist.form_data``; choices lean towards the first option, which in the
-   district's forms is the one that carries the case on). A case gets a budget of completions
+   steps claimed a pause before) with the task form filled in (``bench.tasklist.form_data``;
+   choices lean towards the first option, which in the district's forms is the one that
+   carries the case on). A case gets a budget of completions
    drawn around ``--tasks / --cases``; it stops when it ends, runs out of budget or reaches
    "today". The engine offers no bulk start or complete, so every row comes from a command.
 3. The clock: cases start in office hours over the two years before the plan's end (the day of
