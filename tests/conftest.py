@@ -15,6 +15,7 @@ import time_machine
 import workflows
 from config import settings as settings_module
 from engine import Engine
+from tests import demo_build
 from web.wiring import build_engine
 from workflows.org import load_org
 
@@ -135,23 +136,36 @@ def district_engine(db_url: str, **options) -> Engine:
                         handlers=_district_handlers(), **options)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config):
+    """The xdist controller starts the demo's load in the background (tests/demo_build.py)."""
+    if hasattr(config, "workerinput") or not config.getoption("numprocesses", None):
+        return
+    if demo_build.wanted(list(config.args), Path(str(config.rootpath))):
+        shared = config._tmp_path_factory.getbasetemp()
+        config._kunflow_demo = demo_build.start_in_background(shared)
+
+
+def pytest_unconfigure(config):
+    loading = getattr(config, "_kunflow_demo", None)
+    if loading is not None and loading.poll() is None:
+        loading.kill()
+        loading.wait()
+
+
 @pytest.fixture(scope="session")
-def demo_database(tmp_path_factory):
-    """The demo (seed 2026) loaded once per session through ``kunflow demo`` into a temporary
-    SQLite file (~20 s): (SQLite URL, the command's environment, its output). Tests that share
-    it only read it."""
-    from click.testing import CliRunner
-
-    from web.cli import main
-
+def demo_database(tmp_path_factory, worker_id):
+    """The demo (seed 2026) loaded through ``kunflow demo`` into a temporary SQLite file:
+    (SQLite URL, the command's environment, its output). Made once per run, in the run's shared
+    temporary directory (tests/demo_build.py); each process reads a copy of its own."""
+    shared = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        shared = shared.parent
+    source, output = demo_build.built(shared)
     root = tmp_path_factory.mktemp("demo")
-    url = f"sqlite:///{root / 'kunflow.db'}"
-    env = {"KUNFLOW_DATABASE_URL": url, "KUNFLOW_SECRET_KEY": "demo-test",
-           "KUNFLOW_DEMO": "1", "KUNFLOW_ATTACHMENT_DIR": str(root / "attachments")}
-    result = CliRunner().invoke(main, ["demo", "--seed", "2026"], env=env,
-                                catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return url, env, result.output
+    demo_build.copy(source, root)
+    env = demo_build.demo_env(root)
+    return env["KUNFLOW_DATABASE_URL"], env, output
 
 
 @pytest.fixture
