@@ -41,6 +41,8 @@ def stored_warning(w: dict) -> dict:
 class Deployments:
     def __init__(self, ctx: Context):
         self.ctx = ctx
+        # list_definitions' last answer: (its mark, the directory it was made with, the list)
+        self._newest: tuple | None = None
 
     def deploy(
         self,
@@ -171,7 +173,24 @@ class Deployments:
     # ------------------------------------------------------------------ reads
 
     def list_definitions(self) -> list[DefinitionInfo]:
-        """The newest version of every process key."""
+        """The newest version of every process key.
+
+        Every page shows process names, so the answer is kept and given again while the
+        definition table is unchanged: definitions are only ever added (a new version is a new
+        row), so their number and highest id mark a change, on every node. What depends on
+        the org chart (who may start) is made again when the department directory is."""
+        with self.ctx.uow(readonly=True) as uow:
+            mark = tuple(uow.conn.execute(
+                sa.select(sa.func.count(), sa.func.max(definition.c.id))).one())
+            directory = self.ctx.directory()
+            kept = self._newest
+            if kept is not None and kept[0] == mark and kept[1] is directory:
+                return list(kept[2])
+            infos = self._read_newest(uow.conn)
+        self._newest = (mark, directory, tuple(infos))
+        return infos
+
+    def _read_newest(self, conn) -> list[DefinitionInfo]:
         newest = (
             sa.select(definition.c.key, sa.func.max(definition.c.version).label("v"))
             .group_by(definition.c.key)
@@ -182,8 +201,7 @@ class Deployments:
             .join(newest, (definition.c.key == newest.c.key) & (definition.c.version == newest.c.v))
             .order_by(definition.c.key)
         )
-        with self.ctx.uow(readonly=True) as uow:
-            return [self.definition_info(uow.conn, r) for r in uow.conn.execute(stmt)]
+        return [self.definition_info(conn, r) for r in conn.execute(stmt)]
 
     def get_definition(self, key: str, version: int | None = None) -> DefinitionInfo:
         with self.ctx.uow(readonly=True) as uow:

@@ -113,6 +113,8 @@ class Instance(Base):
         # picks ix_instance_status_started and sorts every running instance on each fire)
         sa.Index("ix_instance_status_due", "status", "next_due_at"),
         sa.Index("ix_instance_phase_stage", "process_key", "phase", "stage"),
+        # A process's cases counted by stage and status from the index alone (migration 0012).
+        sa.Index("ix_instance_process_stage_status", "process_key", "stage", "status"),
         # "Started by me", with the list's order and filters, read from the index alone.
         sa.Index("ix_instance_started_by", "started_by", "id", "process_key", "stage"),
         # Text search (LIKE '%…%') scans this instead of the rows, which carry the state.
@@ -148,7 +150,8 @@ class Task(Base):
     __tablename__ = "task"
     __table_args__ = (
         sa.Index("ix_task_department_state", "department_code", "state", "created_at"),
-        sa.Index("ix_task_assignee_state", "assignee", "state", "created_at"),
+        # A user's open tasks, overdue ones too (migration 0012).
+        sa.Index("ix_task_assignee_state_due", "assignee", "state", "due_at"),
         # "Done by me": its order and every filter (process, stage, deadline, case) are read
         # from the index, so counting and sorting thousands of a user's tasks reads no rows.
         sa.Index("ix_task_completed_by", "completed_by", "completed_at", "id", "process_key",

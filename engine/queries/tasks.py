@@ -27,7 +27,7 @@ from ..errors import Forbidden, InvalidInput, NotFound
 from ..model import instance, task, task_pause
 from ..persistence import Store
 from ..rows import INSTANCE_HEAD, TASK_BY_ID, TASK_COLUMNS, task_info
-from .instances import matching_instances
+from .instances import searched
 
 TASK_STATES = ("ready", "claimed", "completed", "cancelled", "open")
 
@@ -141,21 +141,23 @@ class Tasks:
             where.append(light_clause(self.ctx, light))
         if q:
             text(q, "q", 200)
-            # A semi-join, not a join: counting and sorting stay on the task table's indexes.
-            where.append(task.c.instance_id.in_(matching_instances(q)))
         order = [*task_order(scope, sort), task.c.id]
         # The page's ids first (filtered, sorted and cut on the task table, from its indexes
         # where they cover the filters), then the rows and their case's title for those ids
         # only: a sort over thousands of tasks never joins thousands of instance rows.
-        page_ids = (sa.select(task.c.id).where(*where).order_by(*order).limit(limit)
-                    .offset(offset).correlate(None))
-        stmt = (
-            sa.select(*TASK_COLUMNS, instance.c.business_key, instance.c.title)
-            .join(instance, instance.c.id == task.c.instance_id)
-            .where(task.c.id.in_(page_ids))
-            .order_by(*order)
-        )
         with self.ctx.uow(readonly=True) as uow:
+            if q:
+                # A semi-join, not a join: counting and sorting stay on the task table's indexes.
+                where.append(searched(uow.conn, q, task.c.instance_id, sa.select(
+                    sa.func.count()).select_from(task).where(*where)))
+            page_ids = (sa.select(task.c.id).where(*where).order_by(*order).limit(limit)
+                        .offset(offset).correlate(None))
+            stmt = (
+                sa.select(*TASK_COLUMNS, instance.c.business_key, instance.c.title)
+                .join(instance, instance.c.id == task.c.instance_id)
+                .where(task.c.id.in_(page_ids))
+                .order_by(*order)
+            )
             total = uow.conn.execute(
                 sa.select(sa.func.count()).select_from(task).where(*where)
             ).scalar_one()

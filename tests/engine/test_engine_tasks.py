@@ -376,3 +376,47 @@ def test_instance_stage_and_phase_follow_the_open_task(engine):
     assert (now.stage, now.phase) == ("项目研判", "引得来")
     page = engine.list_instances(actor(engine, "leader"))
     assert page.items[0].stage == "项目研判"
+
+
+@pytest.mark.parametrize("limit", [0, 10_000], ids=["index scan", "row by row"])
+def test_text_search_finds_the_same_cases_either_way(engine, people, open_tasks, monkeypatch,
+                                                      limit):
+    """``q`` reads a short list's cases one by one and scans the title index for a long one
+    (``PER_ROW_SEARCH_LIMIT``): both ways give the same tasks and cases, in every list, the
+    title and the business key searched, LIKE's wildcards taken as plain text."""
+    from engine.queries import instances
+
+    monkeypatch.setattr(instances, "PER_ROW_SEARCH_LIMIT", limit)
+    clerk, drc = people["invest-clerk"], people["drc-clerk"]
+    made = {}
+    for key, title in (("ZS-7", "稀土新材料项目"), ("XT-100%", "光伏项目"),
+                       ("ZS-8", "稀_土项目"), ("ZS-9", "风电项目")):
+        inst = engine.start("sample_review", clerk, business_key=key, title=title)
+        (register,) = open_tasks(engine, inst.id).values()
+        engine.complete(register.id, clerk, {"project_name": title})
+        made[key] = (inst, open_tasks(engine, inst.id)["opinion_drc"])
+    engine.claim(made["ZS-7"][1].id, drc)
+    engine.claim(made["XT-100%"][1].id, drc)
+    engine.complete(made["ZS-9"][1].id, drc, {"opinion": "同意"})
+
+    def keys(page):
+        return sorted(t.business_key for t in page.items)
+
+    assert keys(engine.list_tasks(drc, scope="department", q="稀土")) == ["ZS-7"]
+    assert keys(engine.list_tasks(drc, scope="department", state="open", q="项目")) == [
+        "XT-100%", "ZS-7", "ZS-8"]
+    assert keys(engine.list_tasks(drc, scope="mine", q="100%")) == ["XT-100%"]
+    assert keys(engine.list_tasks(drc, scope="mine", q="稀_")) == []
+    assert keys(engine.list_tasks(drc, scope="done", q="风电")) == ["ZS-9"]
+    assert engine.list_tasks(drc, scope="done", q="稀土").total == 0
+    every = engine.list_tasks(people["supervisor"], scope="all", state="open", q="稀_土")
+    assert keys(every) == ["ZS-8"] * 3 and every.total == 3  # its three opinions
+
+    def cases(page):
+        return sorted(i.business_key for i in page.items)
+
+    assert cases(engine.list_instances(clerk, started_by="invest-clerk", q="ZS-")) == [
+        "ZS-7", "ZS-8", "ZS-9"]
+    assert cases(engine.list_instances(drc, q="光伏")) == ["XT-100%"]
+    assert engine.list_instances(people["supervisor"], q="稀土", count_only=True).total == 1
+    assert cases(engine.list_instances(people["eco-clerk"], q="稀土")) == ["ZS-7"]
