@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from engine import Engine, Forbidden, InvalidModel
@@ -212,3 +214,26 @@ def test_quoted_timer_deploys_and_runs(engine, people, open_tasks, bpmn_fixture)
     assert task.department_code is None
     engine.complete(task.id, admin, {"filled": True})
     assert engine.get_instance(inst.id, admin).status == "completed"
+
+
+def test_the_newest_definitions_follow_a_deploy_on_another_node(engine, rebuild, people,
+                                                                bpmn_fixture):
+    """``list_definitions`` keeps its answer while the definition table is unchanged: a version
+    deployed by another node (another Engine on the database) shows at once, and the org chart
+    a definition's start rule reads is taken again when the directory is."""
+    before = _newest(engine)
+    assert _newest(engine) == before
+    other = rebuild()
+    result = other.deploy("sample_review.bpmn", bpmn_fixture("sample_review_v2"),
+                          actor=other.get_user("admin").actor())
+    assert result.created is True
+    assert _newest(engine)["sample_review"] == (2, result.definition.checksum)
+    assert _newest(engine)["sample_loop"] == before["sample_loop"]
+    # The lane 区招商部门 names the department that may start it; renamed in the org chart,
+    # the lane names none (anyone may start, as for an unknown lane) once the directory is read.
+    starters = {d.key: d.start_departments for d in engine.list_definitions()}
+    assert starters["sample_review"] == ("invest",)
+    invest = next(d for d in engine.list_departments() if d.code == "invest")
+    engine.sync_org([replace(invest, name="区投资促进中心")], [])
+    starters = {d.key: d.start_departments for d in engine.list_definitions()}
+    assert starters["sample_review"] != ("invest",)
