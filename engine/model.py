@@ -163,6 +163,10 @@ class Task(Base):
         # department's) counted from the index alone.
         sa.Index("ix_task_process_state_element", "process_key", "state", "element_id",
                  "department_code", "due_at"),
+        # A department's waiting 加签 requests (asked tasks have a parent): the few of them,
+        # not every open task of the department (migration 0012).
+        sa.Index("ix_task_department_state_parent", "department_code", "state",
+                 "parent_task_id"),
         # Deadline reminders: open tasks by due time, over every department.
         sa.Index("ix_task_state_due", "state", "due_at"),
     )
