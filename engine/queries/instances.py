@@ -70,17 +70,21 @@ def read_instance(conn, iid: int) -> InstanceInfo:
     )
 
 
-def matching_instances(q: str):
+def matching_instances(q: str, dialect: str = "sqlite"):
     """Ids of the instances whose title or business key contains ``q`` (a subquery).
 
     Read from the index on (title, business_key) where the database can: the instance rows
     carry the serialized state, so scanning them costs far more than scanning the index."""
-    return sa.select(instance.c.id).where(title_or_key_like(q)).correlate(None)
+    return sa.select(instance.c.id).where(title_or_key_like(q, dialect)).correlate(None)
 
 
-def title_or_key_like(q: str):
-    """The instance row's title or business key contains ``q``."""
+def title_or_key_like(q: str, dialect: str):
+    """The instance row's title or business key contains ``q``, ASCII letters in either case
+    on both databases (SQLite's LIKE ignores their case; PostgreSQL's ILIKE does so too)."""
     pattern = like_pattern(q)
+    if dialect == "postgresql":
+        return sa.or_(instance.c.title.ilike(pattern, escape="\\"),
+                      instance.c.business_key.ilike(pattern, escape="\\"))
     return sa.or_(instance.c.title.like(pattern, escape="\\"),
                   instance.c.business_key.like(pattern, escape="\\"))
 
@@ -95,11 +99,12 @@ PER_ROW_SEARCH_LIMIT = 5000
 def searched(conn, q: str, column, narrowed) -> sa.ColumnElement:
     """The filter "the case of ``column`` (an instance id column) matches ``q``", chosen by
     the size of the list without it: ``narrowed`` is a count of that list (a select)."""
+    dialect = conn.dialect.name
     if conn.execute(narrowed).scalar_one() > PER_ROW_SEARCH_LIMIT:
-        return column.in_(matching_instances(q))
+        return column.in_(matching_instances(q, dialect))
     if column is instance.c.id:
-        return title_or_key_like(q)
-    return sa.exists().where(instance.c.id == column, title_or_key_like(q)).correlate(
+        return title_or_key_like(q, dialect)
+    return sa.exists().where(instance.c.id == column, title_or_key_like(q, dialect)).correlate(
         column.table)
 
 
