@@ -145,7 +145,7 @@ __all__ += ["database_unavailable"]
 # <<< faults
 
 # >>> audit: the audit log's hash chains (issue 15)
-from .audit import AuditBreak, AuditReport, describe_break  # noqa: E402
+from .audit import AnchorError, AuditBreak, AuditReport, describe_break  # noqa: E402
 
-__all__ += ["AuditBreak", "AuditReport", "describe_break"]
+__all__ += ["AnchorError", "AuditBreak", "AuditReport", "describe_break"]
 # <<< audit

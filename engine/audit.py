@@ -22,8 +22,15 @@ Append-only. No code path updates or deletes events, and the database refuses it
 on ``event`` (``append_only_ddl``) abort UPDATE and DELETE (and TRUNCATE on PostgreSQL). They
 are created by migration 0011 and, for ``metadata.create_all``, by DDL events on the table.
 An attacker with the database owner's rights can drop them; the chain is what then shows the
-change. It cannot show events cut off at the end of a chain (or a whole chain dropped): that
-needs a copy kept elsewhere (a backup, or a recorded ``verify`` output).
+change. By itself it cannot show events cut off at the end of a chain (or a whole chain dropped): that
+needs something kept outside the database. That is the anchor (``make_anchor``): one line
+naming an event id and a digest of the head (newest event id and hash) of every chain up to
+that id. An operator keeps the lines elsewhere (``kunflow audit anchor >> file`` on another
+machine, daily); ``verify`` with them checks that the heads up to each anchor's id are still
+exactly those, so any event at or before an anchor that was deleted, including a chain's tail
+or a whole chain, or changed, is found. Only events newer than the last anchor can go unseen.
+An anchor leaves out the last ``settle`` of events: on PostgreSQL an id is drawn before its
+transaction commits, so a lower id may still appear for a moment after a higher one.
 """
 
 from __future__ import annotations
@@ -31,13 +38,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .clock import naive_utc
+from .clock import naive_utc, utcnow
 from .model import event
 
 # The version of the canonical encoding, hashed with every event: a future change of the
@@ -146,15 +153,18 @@ class AuditBreak:
 @dataclass(frozen=True)
 class AuditReport:
     """``Engine.verify_audit()``: events and chains walked, and the first break of each broken
-    chain in event id order (``breaks[0]`` is the first broken link of the whole log)."""
+    chain in event id order (``breaks[0]`` is the first broken link of the whole log); with
+    anchors, how many were checked and what each one that no longer holds found (Chinese)."""
 
     events: int
     chains: int
     breaks: tuple[AuditBreak, ...]
+    anchors: int = 0
+    anchor_problems: tuple[str, ...] = ()
 
     @property
     def intact(self) -> bool:
-        return not self.breaks
+        return not self.breaks and not self.anchor_problems
 
 
 def _chain_name(instance_id: int | None) -> str:
@@ -286,7 +296,68 @@ def drop_append_only_ddl(dialect_name: str) -> list[str]:
     return []
 
 
-def verify_database(db) -> AuditReport:
+# ---------------------------------------------------------------------------- anchors
+
+ANCHOR_TAG = "kunflow-audit-anchor"
+ANCHOR_VERSION = "v1"
+ANCHOR_SETTLE = timedelta(minutes=10)
+
+
+class AnchorError(ValueError):
+    """A line that is not an anchor ``make_anchor`` wrote."""
+
+
+def _heads(conn: Connection, upto: int) -> list[tuple]:
+    """(chain, id, hash) of the newest event of every chain among the events up to ``upto``,
+    by id; read from ``ix_event_instance``."""
+    newest = (sa.select(sa.func.max(event.c.id)).where(event.c.id <= upto)
+              .group_by(event.c.instance_id))
+    return [tuple(r) for r in conn.execute(
+        sa.select(event.c.instance_id, event.c.id, event.c.hash)
+        .where(event.c.id.in_(newest)).order_by(event.c.id))]
+
+
+def _digest(heads: list[tuple]) -> str:
+    return hashlib.sha256(_CANONICAL.encode([list(h) for h in heads]).encode()).hexdigest()
+
+
+def make_anchor(conn: Connection, settle: timedelta = ANCHOR_SETTLE) -> str:
+    """The anchor line of the log as it stands, leaving out the events of the last ``settle``:
+    ``kunflow-audit-anchor v1 <id> <chains> <sha256 of every chain's head up to id>`` (id 0
+    when no event is that old)."""
+    upto = conn.execute(sa.select(sa.func.max(event.c.id)).where(
+        event.c.at <= utcnow() - settle)).scalar() or 0
+    heads = _heads(conn, upto)
+    return f"{ANCHOR_TAG} {ANCHOR_VERSION} {upto} {len(heads)} {_digest(heads)}"
+
+
+def parse_anchor(line: str) -> tuple[int, int, str]:
+    """(event id, chains, digest) of an anchor line; AnchorError for anything else."""
+    parts = line.split()
+    if (len(parts) != 5 or parts[0] != ANCHOR_TAG or parts[1] != ANCHOR_VERSION
+            or not parts[2].isdigit() or not parts[3].isdigit()
+            or len(parts[4]) != 64 or any(c not in "0123456789abcdef" for c in parts[4])):
+        raise AnchorError(f"不是 kunflow 审计锚点：{line[:120]}")
+    return int(parts[2]), int(parts[3]), parts[4]
+
+
+def check_anchor(conn: Connection, line: str) -> str | None:
+    """None when the log still holds at the anchor, else what differs (Chinese)."""
+    upto, chains, digest = parse_anchor(line)
+    heads = _heads(conn, upto)
+    if _digest(heads) == digest:
+        return None
+    text = f"锚点（截至事件 {upto}）不符："
+    if len(heads) < chains:
+        text += f"锚点记录 {chains} 条链，现只有 {len(heads)} 条（整条链被删除）"
+    elif len(heads) > chains:
+        text += f"锚点记录 {chains} 条链，现有 {len(heads)} 条（事件被移入新链或补写）"
+    else:
+        text += "各链截至该事件的末尾事件与锚点记录不同（链尾事件被删除、改动或补写）"
+    return text
+
+
+def verify_database(db, anchors: Iterable[str] = ()) -> AuditReport:
     """``verify`` over one snapshot of the database: the pages of the walk must see the same
     log. Under READ COMMITTED a later page could see an event whose predecessor (a lower id,
     committed later) an earlier page missed; so PostgreSQL reads in REPEATABLE READ, and SQLite
@@ -297,4 +368,7 @@ def verify_database(db) -> AuditReport:
         else:
             conn.execution_options(kunflow_readonly=True)
         with conn.begin():
-            return verify(conn)
+            report = verify(conn)
+            anchors = list(anchors)
+            problems = tuple(p for p in (check_anchor(conn, a) for a in anchors) if p)
+    return replace(report, anchors=len(anchors), anchor_problems=problems)

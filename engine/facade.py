@@ -289,10 +289,20 @@ class Engine:
         return self.context.uow(readonly=readonly)
 
     # >>> audit: the audit log's hash chains (issue 15)
-    def verify_audit(self) -> AuditReport:
+    def verify_audit(self, anchors=()) -> AuditReport:
         """Check every chain of the audit log (``engine/audit.py``): the number of events and
-        chains, and the first broken link of each broken chain."""
-        return audit.verify_database(self.context.db)
+        chains, and the first broken link of each broken chain; and the log against each of
+        ``anchors`` (lines ``audit_anchor`` gave; AnchorError for a line that is not one)."""
+        anchors = list(anchors)
+        for line in anchors:
+            audit.parse_anchor(line)
+        return audit.verify_database(self.context.db, anchors)
+
+    def audit_anchor(self, settle: timedelta = audit.ANCHOR_SETTLE) -> str:
+        """An anchor line of the audit log as it stands (events of the last ``settle`` left
+        out), to keep outside the database for ``verify_audit``."""
+        with self.context.uow(readonly=True) as uow:
+            return audit.make_anchor(uow.conn, settle)
     # <<< audit
 
     # ------------------------------------------------------------------ directory

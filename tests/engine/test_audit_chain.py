@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from click.testing import CliRunner
 from sqlalchemy.exc import DBAPIError
 
-from engine import Access, Engine
+from engine import Access, AnchorError, Engine
 from engine.audit import event_hash
 from engine.migrate import upgrade
 from engine.model import event
@@ -53,8 +55,8 @@ def _as_attacker(db_url: str, statement: str, params: dict) -> None:
     if db_url.startswith("sqlite"):
         conn = sqlite3.connect(db_url[len("sqlite:///"):])
         try:
-            conn.execute("DROP TRIGGER event_no_update")
-            conn.execute("DROP TRIGGER event_no_delete")
+            conn.execute("DROP TRIGGER IF EXISTS event_no_update")
+            conn.execute("DROP TRIGGER IF EXISTS event_no_delete")
             conn.execute(statement, params)
             conn.commit()
         finally:
@@ -207,3 +209,94 @@ def test_audit_verify_command_reports_the_chain_or_its_first_break(engine, peopl
     assert bad.exit_code == 1
     assert f"事件 {victim.id}" in bad.output and f"实例 {first}" in bad.output
 
+
+
+# ---------------------------------------------------------------- anchors kept elsewhere
+
+NOW = timedelta(0)  # no settling in a test: the anchor covers every event written so far
+
+
+def test_a_cut_off_tail_passes_the_chains_but_not_an_anchor(engine, people, db_url):
+    """The last events of a chain deleted leave an intact-looking chain; an anchor taken before
+    finds it. Events written after the anchor keep it holding."""
+    first, _ = _cases(engine, people)
+    anchor = engine.audit_anchor(NOW)
+    assert engine.verify_audit([anchor]).intact
+    engine.add_comment(first, people["invest-clerk"], "锚点之后的意见")
+    later = engine.audit_anchor(NOW)
+    assert engine.verify_audit([anchor, later]).intact
+
+    rows = _events(engine, first)
+    _as_attacker(db_url, "DELETE FROM event WHERE id >= :id AND instance_id = :iid",
+                 {"id": rows[-2].id, "iid": first})
+    assert engine.verify_audit().intact  # the chain alone cannot tell
+    report = engine.verify_audit([anchor, later])
+    assert not report.intact and report.breaks == ()
+    assert report.anchors == 2 and len(report.anchor_problems) == 2
+    assert "锚点（截至事件" in report.anchor_problems[0]
+
+
+def test_a_whole_chain_dropped_or_a_head_edited_fails_the_anchor(engine, people, db_url):
+    first, second = _cases(engine, people)
+    anchor = engine.audit_anchor(NOW)
+    # The newest event of a chain changed and its hash made again: every link still holds.
+    head = _events(engine, second)[-1]
+    forged = event_hash(head.prev_hash, head.instance_id, head.task_id, "nobody", head.kind,
+                        head.at, head.data_json)
+    _as_attacker(db_url, "UPDATE event SET actor = 'nobody', hash = :h WHERE id = :id",
+                 {"id": head.id, "h": forged})
+    edited = engine.verify_audit([anchor])
+    assert edited.breaks == () and len(edited.anchor_problems) == 1
+    assert "末尾事件与锚点记录不同" in edited.anchor_problems[0]
+
+    _as_attacker(db_url, "DELETE FROM event WHERE instance_id = :iid", {"iid": first})
+    (problem,) = engine.verify_audit([anchor]).anchor_problems
+    assert "整条链被删除" in problem
+
+
+def test_an_anchor_leaves_out_the_events_still_settling(engine, people):
+    """By default the newest ten minutes are left out (on PostgreSQL a lower id may commit
+    after a higher one): with every event just written, the anchor covers none of them."""
+    _cases(engine, people)
+    fresh = engine.audit_anchor()
+    assert fresh.split()[2:4] == ["0", "0"]
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=11), tick=False):
+        settled = engine.audit_anchor()
+    assert settled == engine.audit_anchor(NOW)
+    assert engine.verify_audit([fresh, settled]).intact
+
+
+@pytest.mark.parametrize("line", ["", "kunflow-audit-anchor v1 12 3", "kunflow-audit-anchor v2 1 1 "
+                                  + "0" * 64, "kunflow-audit-anchor v1 -1 1 " + "0" * 64,
+                                  "kunflow-audit-anchor v1 1 1 " + "G" * 64])
+def test_a_line_that_is_not_an_anchor_is_refused(engine, line):
+    with pytest.raises(AnchorError):
+        engine.verify_audit([line])
+
+
+def test_the_anchor_commands(engine, people, db_url, tmp_path):
+    from web.cli import main
+
+    first, _ = _cases(engine, people)
+    env = {"KUNFLOW_DATABASE_URL": db_url, "KUNFLOW_SECRET_KEY": "audit-test",
+           "KUNFLOW_ATTACHMENT_DIR": str(tmp_path / "attachments")}
+    made = CliRunner().invoke(main, ["audit", "anchor", "--settle-minutes", "0"], env=env)
+    assert made.exit_code == 0, made.output
+    kept = tmp_path / "anchors.txt"
+    kept.write_text("# 每日锚点\n" + made.output, encoding="utf-8")
+    ok = CliRunner().invoke(main, ["audit", "verify", "--anchors", str(kept)], env=env)
+    assert ok.exit_code == 0, ok.output
+    assert "1 个锚点相符" in ok.output
+
+    last = _events(engine, first)[-1]
+    _as_attacker(db_url, "DELETE FROM event WHERE id = :id", {"id": last.id})
+    cut = CliRunner().invoke(main, ["audit", "verify", "--anchors", str(kept)], env=env)
+    assert cut.exit_code == 1
+    assert "各链自身完整" in cut.output and "1/1 个锚点不符" in cut.output
+
+    kept.write_text("not an anchor\n", encoding="utf-8")
+    bad = CliRunner().invoke(main, ["audit", "verify", "--anchors", str(kept)], env=env)
+    assert bad.exit_code == 2 and "不是 kunflow 审计锚点" in bad.output
+    missing = CliRunner().invoke(main, ["audit", "verify", "--anchors",
+                                        str(tmp_path / "none.txt")], env=env)
+    assert missing.exit_code == 2 and "无法读取锚点文件" in missing.output

@@ -1,16 +1,18 @@
-"""Operations commands: ``kunflow audit verify`` (the audit log's hash chains), ``kunflow
+"""Operations commands: ``kunflow audit verify`` (the audit log's hash chains, and the anchors
+kept outside the database), ``kunflow audit anchor``, ``kunflow
 backup PATH`` and ``kunflow restore PATH`` (SQLite; PostgreSQL uses pg_dump / pg_restore, as
 the commands print). docs/operations.md explains them."""
 
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from config import settings as settings_module
-from engine import describe_break
+from engine import AnchorError, describe_break
 from engine.backup import BackupError, backup_sqlite, restore_sqlite, sqlite_path
 
 from .commands import command_engine
@@ -22,34 +24,73 @@ def audit() -> None:
     pass
 
 
-def run_verify(settings: dict) -> bool:
-    """Print the chain's state; True when intact."""
+def run_verify(settings: dict, anchors: list[str] = ()) -> bool:
+    """Print the chain's state (and the anchors'); True when intact."""
     engine = command_engine(settings)
     try:
-        report = engine.verify_audit()
+        report = engine.verify_audit(anchors)
+    except AnchorError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
     except SQLAlchemyError as exc:
         click.echo(f"无法读取审计日志（数据库是否已用 kunflow init 迁移？）：{exc.__class__.__name__}",
                    err=True)
         sys.exit(2)
     finally:
         engine.close()
+    anchored = f"，{report.anchors} 个锚点相符" if report.anchors else ""
     if report.intact:
-        click.echo(f"审计链完整：{report.events} 条事件，{report.chains} 条链")
+        click.echo(f"审计链完整：{report.events} 条事件，{report.chains} 条链{anchored}")
         return True
-    click.echo(f"审计链断裂：{report.events} 条事件，{report.chains} 条链，"
-               f"{len(report.breaks)} 条链有断点", err=True)
-    click.echo(f"第一处断点：{describe_break(report.breaks[0])}", err=True)
-    for b in report.breaks[1:10]:
-        click.echo(f"  另一断点：{describe_break(b)}", err=True)
-    if len(report.breaks) > 10:
-        click.echo(f"  ……另有 {len(report.breaks) - 10} 条链断裂", err=True)
+    if report.breaks:
+        click.echo(f"审计链断裂：{report.events} 条事件，{report.chains} 条链，"
+                   f"{len(report.breaks)} 条链有断点", err=True)
+        click.echo(f"第一处断点：{describe_break(report.breaks[0])}", err=True)
+        for b in report.breaks[1:10]:
+            click.echo(f"  另一断点：{describe_break(b)}", err=True)
+        if len(report.breaks) > 10:
+            click.echo(f"  ……另有 {len(report.breaks) - 10} 条链断裂", err=True)
+    else:
+        click.echo(f"各链自身完整：{report.events} 条事件，{report.chains} 条链", err=True)
+    if report.anchor_problems:
+        click.echo(f"{len(report.anchor_problems)}/{report.anchors} 个锚点不符：", err=True)
+        for problem in report.anchor_problems[:10]:
+            click.echo(f"  {problem}", err=True)
     return False
 
 
+def _anchor_lines(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [ln.strip() for ln in f if ln.strip() and not ln.lstrip().startswith("#")]
+    except (OSError, UnicodeDecodeError) as exc:
+        click.echo(f"无法读取锚点文件 {path}：{exc.__class__.__name__}", err=True)
+        sys.exit(2)
+
+
 @audit.command("verify", help="逐条校验审计日志的哈希链，报告第一处断点（断裂时退出码 1）")
-def audit_verify() -> None:
-    if not run_verify(settings_module.load()):
+@click.option("--anchors", "anchor_file", metavar="FILE",
+              help="另存的锚点文件（kunflow audit anchor 的输出，每行一个）：同时核对各锚点")
+def audit_verify(anchor_file: str | None) -> None:
+    anchors = _anchor_lines(anchor_file) if anchor_file else []
+    if not run_verify(settings_module.load(), anchors):
         sys.exit(1)
+
+
+@audit.command("anchor", help="输出审计日志当前的锚点（一行）：请保存在数据库之外，"
+               "供 kunflow audit verify --anchors 核对链尾是否被删改")
+@click.option("--settle-minutes", type=click.IntRange(0, 24 * 60), default=10, show_default=True,
+              help="不计最近这么多分钟内的事件（PostgreSQL 上事件编号先于提交分配）")
+def audit_anchor(settle_minutes: int) -> None:
+    engine = command_engine(settings_module.load())
+    try:
+        click.echo(engine.audit_anchor(timedelta(minutes=settle_minutes)))
+    except SQLAlchemyError as exc:
+        click.echo(f"无法读取审计日志（数据库是否已用 kunflow init 迁移？）：{exc.__class__.__name__}",
+                   err=True)
+        sys.exit(2)
+    finally:
+        engine.close()
 
 
 PG_BACKUP_HELP = """PostgreSQL 数据库请用 PostgreSQL 自带的工具备份与恢复（详见 docs/operations.md）：
