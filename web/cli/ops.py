@@ -24,11 +24,12 @@ def audit() -> None:
     pass
 
 
-def run_verify(settings: dict, anchors: list[str] = ()) -> bool:
-    """Print the chain's state (and the anchors'); True when intact."""
+def _read_log(settings: dict, read):
+    """``read(engine)`` on the audit log; exit 2 with a line when it cannot be read or an
+    anchor is not one."""
     engine = command_engine(settings)
     try:
-        report = engine.verify_audit(anchors)
+        return read(engine)
     except AnchorError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
@@ -38,6 +39,11 @@ def run_verify(settings: dict, anchors: list[str] = ()) -> bool:
         sys.exit(2)
     finally:
         engine.close()
+
+
+def run_verify(settings: dict, anchors: list[str] = ()) -> bool:
+    """Print the chain's state (and the anchors'); True when intact."""
+    report = _read_log(settings, lambda engine: engine.verify_audit(anchors))
     anchored = f"，{report.anchors} 个锚点相符" if report.anchors else ""
     if report.intact:
         click.echo(f"审计链完整：{report.events} 条事件，{report.chains} 条链{anchored}")
@@ -82,15 +88,8 @@ def audit_verify(anchor_file: str | None) -> None:
 @click.option("--settle-minutes", type=click.IntRange(0, 24 * 60), default=10, show_default=True,
               help="不计最近这么多分钟内的事件（PostgreSQL 上事件编号先于提交分配）")
 def audit_anchor(settle_minutes: int) -> None:
-    engine = command_engine(settings_module.load())
-    try:
-        click.echo(engine.audit_anchor(timedelta(minutes=settle_minutes)))
-    except SQLAlchemyError as exc:
-        click.echo(f"无法读取审计日志（数据库是否已用 kunflow init 迁移？）：{exc.__class__.__name__}",
-                   err=True)
-        sys.exit(2)
-    finally:
-        engine.close()
+    click.echo(_read_log(settings_module.load(),
+                         lambda engine: engine.audit_anchor(timedelta(minutes=settle_minutes))))
 
 
 PG_BACKUP_HELP = """PostgreSQL 数据库请用 PostgreSQL 自带的工具备份与恢复（详见 docs/operations.md）：
