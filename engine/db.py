@@ -8,7 +8,6 @@ import random
 import sqlite3
 import threading
 import time
-import weakref
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -126,17 +125,6 @@ def make_engine(url: str, *, pool_size: int = DEFAULT_POOL_SIZE,
     return engine
 
 
-_GATES: weakref.WeakSet = weakref.WeakSet()
-
-
-def _reset_gates_in_child() -> None:
-    for gate in list(_GATES):
-        gate._reset()
-
-
-os.register_at_fork(after_in_child=_reset_gates_in_child)
-
-
 class WriterGate:
     """The queue of a SQLite file's writers, in front of ``BEGIN IMMEDIATE``.
 
@@ -157,12 +145,6 @@ class WriterGate:
     def __init__(self, database: str, timeout: float = 30.0):
         self.path = os.path.abspath(database) + ".writer-lock"
         self.timeout = timeout
-        self._reset()
-        _GATES.add(self)
-
-    def _reset(self) -> None:
-        """A gate of its own for a forked child: a flock belongs to the open file, which a
-        child shares with its parent, and a lock held at the fork would stay held."""
         self._threads = threading.Lock()
         self._fd: int | None = None
         self._holder = None  # the DB-API connection in its write transaction

@@ -115,37 +115,3 @@ def test_a_gate_held_too_long_answers_database_is_locked(tmp_path):
     other = object()
     second.enter(other)
     second.leave(other)
-
-
-def test_a_forked_child_queues_at_a_gate_of_its_own(tmp_path):
-    """A gate used before a fork has its lock file open; a flock belongs to the open file, so a
-    child sharing it would get in beside its parent. The child's gate opens a file of its own
-    and waits while the parent is in."""
-    import os
-
-    gate = WriterGate(str(tmp_path / "x.db"), timeout=0.3)
-    first = object()
-    gate.enter(first)
-    gate.leave(first)
-    ready, go = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child
-        code = 4
-        try:
-            os.close(go)
-            os.read(ready, 1)  # the parent is in now
-            try:
-                gate.enter(object())
-                code = 3  # got in beside the parent
-            except sqlite3.OperationalError:
-                code = 0
-        finally:
-            os._exit(code)
-    os.close(ready)
-    holder = object()
-    gate.enter(holder)
-    os.write(go, b"x")
-    _, status = os.waitpid(pid, 0)
-    gate.leave(holder)
-    os.close(go)
-    assert os.waitstatus_to_exitcode(status) == 0
