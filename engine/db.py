@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import fcntl
-import os
 import random
 import sqlite3
-import threading
 import time
 
 import sqlalchemy as sa
@@ -82,123 +79,15 @@ def make_engine(url: str, *, pool_size: int = DEFAULT_POOL_SIZE,
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    gate = None if memory else WriterGate(sa.engine.make_url(url).database)
-
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         # Queries that only read (lists, dashboards) run concurrently with the writer in WAL.
         if conn.get_execution_options().get("kunflow_readonly"):
             conn.exec_driver_sql("BEGIN")
-            return
-        if gate is not None:
-            gate.enter(conn.connection.dbapi_connection)
-        try:
+        else:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
-        except BaseException:
-            if gate is not None:
-                gate.leave(conn.connection.dbapi_connection)
-            raise
-
-    if gate is not None:
-        @event.listens_for(engine, "commit")
-        def _on_commit(conn):
-            gate.end(conn, "COMMIT")
-
-        @event.listens_for(engine, "rollback")
-        def _on_rollback(conn):
-            gate.end(conn, "ROLLBACK")
-
-        # A connection closed, invalidated or given back in a write transaction (a rollback
-        # that could not run) opens the gate all the same.
-        @event.listens_for(engine, "checkin")
-        def _on_checkin(dbapi_connection, _record):
-            gate.leave(dbapi_connection)
-
-        @event.listens_for(engine, "invalidate")
-        def _on_invalidate(dbapi_connection, _record, _exception):
-            gate.leave(dbapi_connection)
-
-        @event.listens_for(engine, "close")
-        def _on_close(dbapi_connection, _record):
-            gate.leave(dbapi_connection)
 
     return engine
-
-
-class WriterGate:
-    """The queue of a SQLite file's writers, in front of ``BEGIN IMMEDIATE``.
-
-    SQLite lets one writer in at a time and makes the others poll (its busy handler sleeps
-    1, 2, 5 … up to 100 ms between tries), so under a burst a writer can wait whole seconds
-    while others slip in between its tries. Here a write transaction first takes, in this
-    process, a lock its threads queue on without polling, then an exclusive ``flock`` on
-    ``<database>.writer-lock`` that the processes on the file (gunicorn workers, the
-    scheduler) share, tried every millisecond or two; it is let go right after COMMIT or
-    ROLLBACK. Then ``BEGIN IMMEDIATE`` finds the file free, and SQLite's busy handler only
-    waits for a writer from outside kunflow (the ``sqlite3`` shell, a backup). Either wait
-    gives up after ``timeout`` seconds with SQLite's own "database is locked" error. A
-    process that dies holding the file lock loses it with its descriptors.
-    """
-
-    POLL = (0.0002, 0.0005, 0.001, 0.002)  # seconds between tries of the file lock
-
-    def __init__(self, database: str, timeout: float = 30.0):
-        self.path = os.path.abspath(database) + ".writer-lock"
-        self.timeout = timeout
-        self._threads = threading.Lock()
-        self._fd: int | None = None
-        self._holder = None  # the DB-API connection in its write transaction
-
-    def enter(self, dbapi_connection) -> None:
-        deadline = time.monotonic() + self.timeout
-        if not self._threads.acquire(timeout=self.timeout):
-            raise sqlite3.OperationalError("database is locked")
-        try:
-            if self._fd is None:
-                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            tries = 0
-            while True:
-                try:
-                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise sqlite3.OperationalError("database is locked") from None
-                    time.sleep(self.POLL[min(tries, len(self.POLL) - 1)])
-                    tries += 1
-        except BaseException:
-            self._threads.release()
-            raise
-        self._holder = dbapi_connection
-
-    def leave(self, dbapi_connection) -> None:
-        """Let the next writer in, if ``dbapi_connection`` is the one holding the gate."""
-        if self._holder is None or self._holder is not dbapi_connection:
-            return
-        self._holder = None
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-        finally:
-            self._threads.release()
-
-    def end(self, conn, statement: str) -> None:
-        """End the write transaction of ``conn`` (a SQLAlchemy connection; COMMIT or ROLLBACK)
-        here, before SQLAlchemy's own call (then a no-op), so that the gate opens only once
-        the file is free. A connection already invalidated is left to the pool's events."""
-        holder = self._holder
-        if holder is None:
-            return
-        try:
-            dbapi_connection = conn.connection.dbapi_connection
-        except Exception:  # noqa: BLE001  (closed or invalidated: "checkin"/"invalidate")
-            return
-        if dbapi_connection is not holder:
-            return
-        try:
-            if dbapi_connection.in_transaction:
-                dbapi_connection.execute(statement)
-        finally:
-            self.leave(dbapi_connection)
 
 
 def switch_to_wal(cursor, attempts: int = 40) -> None:
