@@ -82,11 +82,14 @@ def title_or_key_like(q: str, dialect: str):
     """The instance row's title or business key contains ``q``, ASCII letters in either case
     on both databases (SQLite's LIKE ignores their case; PostgreSQL's ILIKE does so too)."""
     pattern = like_pattern(q)
+    # ESCAPE only when there is something to escape: SQLite matches a LIKE with an ESCAPE
+    # clause at half the speed, and a search scans the title index of every case.
+    escape = "\\" if any(c in q for c in "%_\\") else None
     if dialect == "postgresql":
-        return sa.or_(instance.c.title.ilike(pattern, escape="\\"),
-                      instance.c.business_key.ilike(pattern, escape="\\"))
-    return sa.or_(instance.c.title.like(pattern, escape="\\"),
-                  instance.c.business_key.like(pattern, escape="\\"))
+        return sa.or_(instance.c.title.ilike(pattern, escape=escape),
+                      instance.c.business_key.ilike(pattern, escape=escape))
+    return sa.or_(instance.c.title.like(pattern, escape=escape),
+                  instance.c.business_key.like(pattern, escape=escape))
 
 
 # A text search over a list narrowed by its other filters to at most this many rows checks
