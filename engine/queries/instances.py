@@ -7,6 +7,7 @@ import json
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from ..checks import instance_id as checked_instance_id
 from ..checks import like_pattern, page, text
@@ -104,11 +105,22 @@ def searched(conn, q: str, column, narrowed) -> sa.ColumnElement:
     the size of the list without it: ``narrowed`` is a count of that list (a select)."""
     dialect = conn.dialect.name
     if conn.execute(narrowed).scalar_one() > PER_ROW_SEARCH_LIMIT:
-        return column.in_(matching_instances(q, dialect))
+        # The list's count and its page would each scan again: scan once, pass the ids on.
+        ids = conn.execute(matching_instances(q, dialect)).scalars().all()
+        return id_among(column, ids, dialect)
     if column is instance.c.id:
         return title_or_key_like(q, dialect)
     return sa.exists().where(instance.c.id == column, title_or_key_like(q, dialect)).correlate(
         column.table)
+
+
+def id_among(column, ids: list[int], dialect: str) -> sa.ColumnElement:
+    """``column`` is one of ``ids``, however many: one parameter, a JSON array on SQLite
+    (``json_each``; no limit on host parameters), an integer array on PostgreSQL."""
+    if dialect == "postgresql":
+        return column == sa.any_(sa.literal(list(ids), type_=postgresql.ARRAY(sa.Integer)))
+    listed = sa.func.json_each(sa.literal(json.dumps(list(ids)))).table_valued("value")
+    return column.in_(sa.select(listed.c.value))
 
 
 class Instances:
