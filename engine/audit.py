@@ -22,8 +22,8 @@ Append-only. No code path updates or deletes events, and the database refuses it
 on ``event`` (``append_only_ddl``) abort UPDATE and DELETE (and TRUNCATE on PostgreSQL). They
 are created by migration 0011 and, for ``metadata.create_all``, by DDL events on the table.
 An attacker with the database owner's rights can drop them; the chain is what then shows the
-change. By itself it cannot show events cut off at the end of a chain (or a whole chain dropped): that
-needs something kept outside the database. That is the anchor (``make_anchor``): one line
+change. By itself it cannot show events cut off at the end of a chain (or a whole chain
+dropped): that needs something kept outside the database. That is the anchor (``make_anchor``): one line
 naming an event id and a digest of the head (newest event id and hash) of every chain up to
 that id. An operator keeps the lines elsewhere (``kunflow audit anchor >> file`` on another
 machine, daily); ``verify`` with them checks that the heads up to each anchor's id are still
@@ -325,8 +325,10 @@ def make_anchor(conn: Connection, settle: timedelta = ANCHOR_SETTLE) -> str:
     """The anchor line of the log as it stands, leaving out the events of the last ``settle``:
     ``kunflow-audit-anchor v1 <id> <chains> <sha256 of every chain's head up to id>`` (id 0
     when no event is that old)."""
-    upto = conn.execute(sa.select(sa.func.max(event.c.id)).where(
-        event.c.at <= utcnow() - settle)).scalar() or 0
+    # Newest first by primary key, stopping at the first settled event: only the last
+    # ``settle`` of the log is read, not every event's time.
+    upto = conn.execute(sa.select(event.c.id).where(event.c.at <= utcnow() - settle)
+                        .order_by(event.c.id.desc()).limit(1)).scalar() or 0
     heads = _heads(conn, upto)
     return f"{ANCHOR_TAG} {ANCHOR_VERSION} {upto} {len(heads)} {_digest(heads)}"
 

@@ -71,7 +71,7 @@ def read_instance(conn, iid: int) -> InstanceInfo:
     )
 
 
-def matching_instances(q: str, dialect: str = "sqlite"):
+def matching_instances(q: str, dialect: str):
     """Ids of the instances whose title or business key contains ``q`` (a subquery).
 
     Read from the index on (title, business_key) where the database can: the instance rows
